@@ -1,0 +1,3 @@
+"""`kxplan apply` (being built)."""
+
+from __future__ import annotations

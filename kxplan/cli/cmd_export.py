@@ -1,0 +1,3 @@
+"""`kxplan export` (being built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`kxplan plan` (being built)."""
+
+from __future__ import annotations

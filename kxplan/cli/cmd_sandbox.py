@@ -1,0 +1,3 @@
+"""`kxplan sandbox` (being built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`kxplan validate` (being built)."""
+
+from __future__ import annotations

@@ -1,0 +1,269 @@
+"""Frozen values shared by every layer: the *desired* workspace (from manifests) and the
+*live* workspace (from Kantata). The plan types live in `kxplan.plan`.
+
+Conventions:
+- Dates are ISO strings `YYYY-MM-DD` (or None); comparing strings compares dates.
+- Ids are Kantata ids as strings (the API returns string ids).
+- Tuples, never lists; `frozenset` for sets of field names.
+- A task's `key` is its identity; the title is just a field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: The four status categories Kantata knows (also the statuses of a workspace with no set).
+CATEGORIES: tuple[str, ...] = ("not started", "started", "needs info", "completed")
+
+#: story_type values.
+TASK_TYPES: tuple[str, ...] = ("task", "milestone", "deliverable", "issue")
+
+#: priority values.
+PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "critical")
+
+#: Task fields a manifest may set and kxplan then manages (compared on update).
+TASK_FIELDS: tuple[str, ...] = (
+    "title",
+    "type",
+    "description",
+    "start_date",
+    "due_date",
+    "priority",
+    "status",
+    "percentage_complete",
+    "tags",
+    "checklist",
+    "archived",
+    "parent",
+)
+
+#: Progress fields people record in Kantata: written on create, later only with `enforce`.
+#: `completed` means the `completed` flag of checklist items.
+PROGRESS_FIELDS: tuple[str, ...] = ("status", "percentage_complete", "completed")
+
+#: The marker's service_name on every object kxplan owns.
+SERVICE_NAME = "kxplan"
+
+#: Deepest `depth` allowed (0 = top-level task, 4 = four levels below it).
+MAX_DEPTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value was written: file and 1-based line and column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NOWHERE = Location("<none>", 0, 0)
+
+
+# --------------------------------------------------------------------------- desired
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredChecklistItem:
+    name: str
+    completed: bool = False
+    renamed_from: tuple[str, ...] = ()
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredStatus:
+    name: str
+    category: str
+    renamed_from: tuple[str, ...] = ()
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredStatusSet:
+    """The account-wide set a workspace should use; statuses in position order."""
+
+    name: str
+    statuses: tuple[DesiredStatus, ...]
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredTask:
+    """One task of the manifest, after variables, defaults and inheritance are resolved.
+
+    `fields` names the TASK_FIELDS the manifest wrote for this task (plus `title` and
+    `parent`, always managed). Only those are compared on update. On create, unset fields
+    are simply not sent, so Kantata's defaults apply.
+    `enforce` and `ignore_changes` already include the top-level lists.
+    """
+
+    key: str
+    title: str
+    parent_key: str | None = None
+    depth: int = 0
+    index: int = 0  # position among its siblings in the manifest (0-based)
+    type: str = "task"
+    description: str | None = None
+    start_date: str | None = None
+    due_date: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    percentage_complete: int | None = None
+    tags: tuple[str, ...] = ()
+    checklist: tuple[DesiredChecklistItem, ...] = ()
+    archived: bool = False
+    protect: bool = False
+    renamed_from: tuple[str, ...] = ()
+    enforce: frozenset[str] = frozenset()
+    ignore_changes: frozenset[str] = frozenset()
+    fields: frozenset[str] = frozenset({"title", "parent"})
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A whole validated manifest: one kxplan stack for one workspace.
+
+    `tasks` is flattened in pre-order (every parent before its children, siblings in
+    manifest order), so creates by depth can walk it directly.
+    """
+
+    path: str
+    name: str
+    workspace: str | int | None
+    tasks: tuple[DesiredTask, ...]
+    status_set: DesiredStatusSet | None = None
+    prune: bool = False
+    vars: tuple[tuple[str, str], ...] = ()
+
+    def task(self, key: str) -> DesiredTask | None:
+        for t in self.tasks:
+            if t.key == key:
+                return t
+        return None
+
+
+# --------------------------------------------------------------------------- live
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMarker:
+    """An external reference on a story (`service_name/model/ref`)."""
+
+    id: str
+    service_name: str
+    service_model: str
+    service_model_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class LiveChecklistItem:
+    id: str
+    name: str
+    completed: bool
+    position: int
+    updated_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTask:
+    """A story as read from Kantata (archived ones included, deleted ones never)."""
+
+    id: str
+    title: str
+    parent_id: str | None
+    type: str = "task"
+    description: str | None = None
+    start_date: str | None = None
+    due_date: str | None = None
+    priority: str | None = None
+    status: str | None = None  # status name (custom status or category)
+    state: str = "not started"  # the category
+    percentage_complete: int = 0
+    archived: bool = False
+    position: int = 0
+    tags: tuple[str, ...] = ()  # sorted, as returned
+    checklist: tuple[LiveChecklistItem, ...] = ()  # sorted by position, then id
+    markers: tuple[LiveMarker, ...] = ()
+    created_at: str = ""
+    updated_at: str = ""
+    custom_task_status_id: str | None = None
+
+    def key_for(self, stack: str) -> str | None:
+        """The task key this story carries for stack `stack`, or None (unmanaged)."""
+        for m in self.markers:
+            if m.service_name == SERVICE_NAME and m.service_model == stack:
+                return m.service_model_ref
+        return None
+
+    def marker_for(self, stack: str) -> LiveMarker | None:
+        for m in self.markers:
+            if m.service_name == SERVICE_NAME and m.service_model == stack:
+                return m
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatus:
+    id: str
+    name: str
+    category: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatusSet:
+    id: str
+    name: str
+    statuses: tuple[LiveStatus, ...]  # sorted by position, then id
+    updated_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveWorkspace:
+    id: str
+    title: str
+    task_status_set_id: str | None = None
+    updated_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """Everything kxplan needs to plan one manifest against one workspace.
+
+    `status_sets` holds every task status set on the account (they are account-wide and
+    matched by name), each with its statuses. `tasks` is sorted by id (numeric).
+    `requests` is how many HTTP requests the read took.
+    """
+
+    workspace: LiveWorkspace
+    tasks: tuple[LiveTask, ...]
+    status_sets: tuple[LiveStatusSet, ...] = ()
+    requests: int = 0
+
+    def status_set_named(self, name: str) -> LiveStatusSet | None:
+        for s in self.status_sets:
+            if s.name == name:
+                return s
+        return None
+
+    def assigned_status_set(self) -> LiveStatusSet | None:
+        for s in self.status_sets:
+            if s.id == self.workspace.task_status_set_id:
+                return s
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    """What the user asked of the planner (flags and manifest switches)."""
+
+    prune: bool = False
+    allow_mass_delete: bool = False
+    targets: tuple[str, ...] = ()
+    adopt: bool = False
+    extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)

@@ -1,0 +1,233 @@
+"""The plan as data: `Change`s in apply order, plus the summary. Renderers and the applier
+read this; neither re-diffs. (Built by `kxplan.planner.build_plan`.)
+
+Contract between the planner and the applier — what each (kind, action) carries.
+`key` is the identity inside its owner, `parent` names the owner, `id` is the live id
+when the object exists. `before`/`after` map field -> value (JSON-ready values: strings,
+ints, bools, None, lists); for `update` they hold only the changed `fields`.
+
+kind `status_set` (key = set name, parent None)
+  create   after {"name"}                        POST /task_status_sets (comes with 4 defaults)
+kind `status` (key = status name, parent = set name)
+  create   after {"name", "category", "position"}
+  update   fields ⊆ {"name", "position"}          rename (renamed_from) and/or reorder
+  replace  before {"name","category"}, after {"name","category","position"},
+           after["task_ids"]: ids of tasks on the old status (category is immutable: the
+           old status is deleted and a new one created; tasks are put back on the name)
+  delete   before {"name", "category"}
+kind `workspace` (key = workspace id, parent None)
+  update   fields == ("status_set",) before {"status_set": name|None} after {"status_set": name}
+kind `task` (key = task key, parent = parent task key or None)
+  create   after {"title","type","parent","parent_id", and every field the manifest sets:
+           "description","start_date","due_date","priority","status","percentage_complete",
+           "tags": [..], "checklist": [{"name","completed"}], "archived"}
+           parent_id is the live id of an existing parent, else None (parent created earlier
+           in this plan: resolve `parent` through the ids the creates returned)
+  adopt    like update, plus after["key"]: write this stack's marker on an unmanaged task
+  update   fields ⊆ TASK_FIELDS − {"parent"}; before/after hold old and new values
+  move     before {"parent", "parent_id"} after {"parent", "parent_id"} (parent_id None
+           when the new parent is created in this plan)
+  delete   before {"title", "parent"}; deletes are ordered children first
+  keep     removed from the manifest but not deleted (no --prune); no call
+  blocked  would be deleted but `protect`ed (or the manifest says so); no call
+kind `checklist_item` (key = item name, parent = task key; only for tasks that exist)
+  create   after {"name", "completed", "position"}
+  update   fields ⊆ {"name", "position", "completed"}
+  delete   before {"name", "completed"}
+kind `note` (informational: never a call; `reason` says what)
+  warn     drift Kantata makes itself (roll-ups, positions), unmanaged tasks, order drift
+
+`wave` orders execution (see WAVES); inside a wave, changes are sorted deterministically.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = "1"
+
+
+class Action(enum.StrEnum):
+    """What a change does. `symbol` is what the text renderer prints."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    MOVE = "move"
+    DELETE = "delete"
+    ADOPT = "adopt"
+    REPLACE = "replace"
+    KEEP = "keep"
+    BLOCKED = "blocked"
+    WARN = "warn"
+
+    @property
+    def symbol(self) -> str:
+        return _SYMBOLS[self]
+
+    @property
+    def makes_calls(self) -> bool:
+        return self not in (Action.KEEP, Action.BLOCKED, Action.WARN)
+
+
+_SYMBOLS = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.MOVE: "→",
+    Action.DELETE: "-",
+    Action.ADOPT: "=",
+    Action.REPLACE: "±",
+    Action.KEEP: "#",
+    Action.BLOCKED: "!",
+    Action.WARN: "!",
+}
+
+
+class Kind(enum.StrEnum):
+    STATUS_SET = "status_set"
+    STATUS = "status"
+    WORKSPACE = "workspace"
+    TASK = "task"
+    CHECKLIST_ITEM = "checklist_item"
+    NOTE = "note"
+
+
+#: Execution waves, in order (PRODUCT §5).
+WAVES: tuple[str, ...] = (
+    "status_set",  # 0: set and statuses
+    "workspace",  # 1: the workspace's set assignment
+    "create",  # 2: task creates (by depth inside the wave) and adoptions
+    "update",  # 3: task updates and moves
+    "checklist",  # 4: checklist items
+    "delete",  # 5: deletes, children first (statuses after tasks)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One planned change. See the module docstring for what each kind/action carries."""
+
+    action: Action
+    kind: Kind
+    key: str
+    id: str | None = None
+    parent: str | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    fields: tuple[str, ...] = ()
+    reason: str = ""
+    wave: int = 0
+    depth: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "kind": self.kind.value,
+            "key": self.key,
+            "id": self.id,
+            "parent": self.parent,
+            "before": dict(self.before) if self.before is not None else None,
+            "after": dict(self.after) if self.after is not None else None,
+            "fields": list(self.fields),
+            "reason": self.reason,
+            "wave": self.wave,
+            "depth": self.depth,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Change:
+        return cls(
+            action=Action(data["action"]),
+            kind=Kind(data["kind"]),
+            key=data["key"],
+            id=data.get("id"),
+            parent=data.get("parent"),
+            before=data.get("before"),
+            after=data.get("after"),
+            fields=tuple(data.get("fields", ())),
+            reason=data.get("reason", ""),
+            wave=int(data.get("wave", 0)),
+            depth=int(data.get("depth", 0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """An ordered, deterministic plan for one manifest against one workspace."""
+
+    stack: str
+    manifest: str
+    workspace: Mapping[str, Any]  # {"id": str|None, "title": str}
+    changes: tuple[Change, ...]
+    requests: Mapping[str, int] = field(default_factory=lambda: {"read": 0, "write": 0})
+    fingerprints: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def actionable(self) -> tuple[Change, ...]:
+        """Changes that make API calls."""
+        return tuple(c for c in self.changes if c.action.makes_calls)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)
+
+    def summary(self) -> dict[str, int]:
+        """Counts for `Plan: N to add, N to change, N to move, N to delete.`"""
+        counts = {"create": 0, "update": 0, "move": 0, "delete": 0, "adopt": 0}
+        for c in self.actionable:
+            if c.kind is Kind.NOTE:
+                continue
+            if c.action is Action.REPLACE:
+                counts["update"] += 1
+            elif c.action.value in counts:
+                counts[c.action.value] += 1
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "stack": self.stack,
+            "manifest": self.manifest,
+            "workspace": dict(self.workspace),
+            "changes": [c.to_json() for c in self.changes],
+            "summary": self.summary(),
+            "requests": dict(self.requests),
+            "fingerprints": dict(sorted(self.fingerprints.items())),
+            "options": dict(self.options),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        return cls(
+            stack=data["stack"],
+            manifest=data.get("manifest", ""),
+            workspace=data["workspace"],
+            changes=tuple(Change.from_json(c) for c in data["changes"]),
+            requests=data.get("requests", {"read": 0, "write": 0}),
+            fingerprints=data.get("fingerprints", {}),
+            options=data.get("options", {}),
+        )
+
+
+def fingerprint(obj: Any) -> str:
+    """A stable digest of a live object (a frozen dataclass or JSON-ready value)."""
+    payload = _jsonable(obj)
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "__dataclass_fields__"):
+        return {name: _jsonable(getattr(obj, name)) for name in obj.__dataclass_fields__}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_jsonable(v) for v in obj)
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    return obj
