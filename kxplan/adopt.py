@@ -1,0 +1,205 @@
+"""Adoption: match the manifest's tasks to live tasks nobody manages yet, by title path.
+
+`kxplan plan --adopt` brings hand-built tasks under kxplan without recreating them (a
+recreated task loses its time entries, posts and history). The planner calls
+`match_for_adoption` and emits an `adopt` change for each match; the applier then writes
+this stack's marker on the live task.
+
+Matching is by *title path* (the titles from the root down), walked top-down:
+
+- a desired task already matched by this stack's marker (its key or a `renamed_from` key)
+  is not a candidate; its live task becomes the scope for its children;
+- a top-level desired task matches among the live top-level tasks; a desired task whose
+  parent is managed or adopted matches only among that live parent's children; a desired
+  task whose parent will be created matches nothing (a new task has no children);
+- only live tasks with no kxplan marker at all are candidates (a task of another stack
+  belongs to that stack);
+- titles are compared after `normalize_title` (the planner's whitespace rule), exactly
+  otherwise: case, accents and emoji all count.
+
+Two live candidates for one desired task, or two desired tasks for one live task, is
+ambiguous: `PlanError` lists every such case with the candidates' ids and title paths.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from kxplan.errors import PlanError
+from kxplan.model import SERVICE_NAME, DesiredTask, LiveState, LiveTask, Manifest
+
+__all__ = ["match_for_adoption", "normalize_title", "title_path"]
+
+#: Sentinel scope for top-level tasks (live `parent_id` None).
+_ROOT = ""
+
+
+def normalize_title(title: str) -> str:
+    """The planner's whitespace rule: trim both ends, collapse inner runs to one space."""
+    return " ".join(title.split())
+
+
+def title_path(task: LiveTask, by_id: Mapping[str, LiveTask]) -> str:
+    """`Parent / Child / Task` for a live task, for messages (unknown parents shown as ids)."""
+    parts = [task.title]
+    seen = {task.id}
+    parent_id = task.parent_id
+    while parent_id is not None and parent_id not in seen:
+        seen.add(parent_id)
+        parent = by_id.get(parent_id)
+        if parent is None:
+            parts.append(f"#{parent_id}")
+            break
+        parts.append(parent.title)
+        parent_id = parent.parent_id
+    return " / ".join(reversed(parts))
+
+
+def match_for_adoption(manifest: Manifest, live: LiveState) -> dict[str, LiveTask]:
+    """Desired task key -> the unmanaged live task with the same title path (see module doc).
+
+    The result is in manifest order. Raises `PlanError` listing every ambiguous match.
+    """
+    by_id = {t.id: t for t in live.tasks}
+    managed = _managed_by_key(manifest.name, live.tasks)
+    candidates = _unmanaged_by_scope(live.tasks, by_id)
+    scope_of: dict[str, str | None] = {}  # desired key -> live id of its task, None if new
+    matches: dict[str, LiveTask] = {}
+    problems: list[str] = []
+    for scope, siblings in _desired_by_scope(manifest.tasks, scope_of, managed):
+        _match_siblings(scope, siblings, candidates, matches, problems, by_id)
+        for d in siblings:
+            if d.key not in scope_of:
+                found = matches.get(d.key)
+                scope_of[d.key] = found.id if found is not None else None
+    if problems:
+        raise PlanError(_ambiguity_message(manifest, problems), hint=_AMBIGUITY_HINT)
+    return {d.key: matches[d.key] for d in manifest.tasks if d.key in matches}
+
+
+_AMBIGUITY_HINT = (
+    "Adoption matches tasks by title path, so each must be unique. Rename one of the live "
+    "tasks in Kantata (or change the title in the manifest) so the paths differ, then plan "
+    "again with --adopt."
+)
+
+
+def _ambiguity_message(manifest: Manifest, problems: list[str]) -> str:
+    n = len(problems)
+    head = f"{manifest.path}: cannot adopt: {n} ambiguous match{'es' if n != 1 else ''}"
+    return head + "\n" + "\n".join(f"  - {p}" for p in problems)
+
+
+def _managed_by_key(stack: str, tasks: Iterable[LiveTask]) -> dict[str, LiveTask]:
+    """Live tasks carrying this stack's marker, by the key the marker holds."""
+    out: dict[str, LiveTask] = {}
+    for t in tasks:
+        key = t.key_for(stack)
+        if key is not None:
+            out.setdefault(key, t)
+    return out
+
+
+def _is_unmanaged(task: LiveTask) -> bool:
+    return not any(m.service_name == SERVICE_NAME for m in task.markers)
+
+
+def _unmanaged_by_scope(
+    tasks: Iterable[LiveTask], by_id: Mapping[str, LiveTask]
+) -> dict[tuple[str, str], list[LiveTask]]:
+    """(parent live id or _ROOT, normalized title) -> unmanaged live tasks, by position/id.
+
+    A task whose parent is not in the live read cannot be placed on a path: never a candidate.
+    """
+    out: dict[tuple[str, str], list[LiveTask]] = defaultdict(list)
+    for t in tasks:
+        if not _is_unmanaged(t) or (t.parent_id is not None and t.parent_id not in by_id):
+            continue
+        out[(t.parent_id or _ROOT, normalize_title(t.title))].append(t)
+    for group in out.values():
+        group.sort(key=lambda t: (t.position, _id_order(t.id)))
+    return out
+
+
+def _id_order(task_id: str) -> tuple[int, str]:
+    return (int(task_id), "") if task_id.isdigit() else (0, task_id)
+
+
+def _desired_by_scope(
+    tasks: tuple[DesiredTask, ...],
+    scope_of: dict[str, str | None],
+    managed: Mapping[str, LiveTask],
+) -> Iterable[tuple[str | None, list[DesiredTask]]]:
+    """Yield (live scope, unmatched desired siblings) top-down, depth by depth.
+
+    Desired tasks matched by marker are recorded in `scope_of` and not yielded. The scope
+    is the live id of the parent (_ROOT for top level), or None when the parent is new.
+    Depth by depth, so every parent's scope is known before its children are grouped.
+    """
+    max_depth = max((d.depth for d in tasks), default=-1)
+    for depth in range(max_depth + 1):
+        groups: dict[str | None, list[DesiredTask]] = defaultdict(list)
+        order: list[str | None] = []
+        for d in tasks:
+            if d.depth != depth:
+                continue
+            live = _by_marker(d, managed)
+            if live is not None:
+                scope_of[d.key] = live.id
+                continue
+            scope = _ROOT if d.parent_key is None else scope_of.get(d.parent_key)
+            if scope not in groups:
+                order.append(scope)
+            groups[scope].append(d)
+        for scope in order:
+            yield scope, groups[scope]
+
+
+def _by_marker(d: DesiredTask, managed: Mapping[str, LiveTask]) -> LiveTask | None:
+    for key in (d.key, *d.renamed_from):
+        if key in managed:
+            return managed[key]
+    return None
+
+
+def _match_siblings(
+    scope: str | None,
+    siblings: list[DesiredTask],
+    candidates: Mapping[tuple[str, str], list[LiveTask]],
+    matches: dict[str, LiveTask],
+    problems: list[str],
+    by_id: Mapping[str, LiveTask],
+) -> None:
+    """Match desired siblings that share one live scope; record ambiguities in `problems`."""
+    if scope is None:  # the parent will be created: nothing under it to adopt
+        return
+    by_title: dict[str, list[DesiredTask]] = defaultdict(list)
+    for d in siblings:
+        by_title[normalize_title(d.title)].append(d)
+    for title, desired in by_title.items():
+        found = candidates.get((scope, title), [])
+        if not found:
+            continue
+        if len(found) > 1:
+            for d in desired:
+                problems.append(_too_many_live(d, found, by_id))
+        elif len(desired) > 1:
+            problems.append(_too_many_desired(desired, found[0], by_id))
+        else:
+            matches[desired[0].key] = found[0]
+
+
+def _too_many_live(d: DesiredTask, found: list[LiveTask], by_id: Mapping[str, LiveTask]) -> str:
+    listed = "; ".join(f"#{t.id} {title_path(t, by_id)!r}" for t in found)
+    return f"task {d.key!r} ({d.loc}) matches {len(found)} unmanaged live tasks: {listed}"
+
+
+def _too_many_desired(
+    desired: list[DesiredTask], live: LiveTask, by_id: Mapping[str, LiveTask]
+) -> str:
+    keys = ", ".join(f"{d.key!r} ({d.loc})" for d in desired)
+    return (
+        f"live task #{live.id} {title_path(live, by_id)!r} matches {len(desired)} "
+        f"tasks of the manifest: {keys}"
+    )
