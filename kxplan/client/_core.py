@@ -1,0 +1,443 @@
+"""`KantataClient`: one thread-safe httpx client with retries, an adaptive concurrency limit,
+request counting and paging that neither double-counts nor misses records."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from kxplan import __version__
+from kxplan.client._errors import error_for, redact
+from kxplan.client._limit import AdaptiveLimit
+from kxplan.client._retry import Backoff, parse_retry_after
+from kxplan.errors import ApiError, TransportError, UsageError
+
+log = logging.getLogger("kxplan.client")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Largest page Kantata serves; larger `per_page` values are silently clamped to it.
+PAGE_SIZE = 200
+
+#: A stable order for paging: creation time never changes, and the server adds `id ASC`.
+STABLE_ORDER = "created_at:asc"
+
+#: Envelope keys that are not typed maps of objects.
+_ENVELOPE_KEYS = frozenset({"count", "results", "meta"})
+
+# Failures where the request never left this machine: always safe to send again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+# How many times `get_all` reads a listing again when its count changed while paging.
+_REREADS = 2
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Records:
+    """The primary objects of a listing, in server order and de-duplicated by id, plus every
+    side-loaded object of every page (`included[type][id]`, e.g. `included["tags"]["7"]`)."""
+
+    items: tuple[dict[str, Any], ...]
+    included: Mapping[str, Mapping[str, dict[str, Any]]] = field(default_factory=dict)
+    count: int = 0
+    pages: int = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.items)
+
+
+def check_base_url(url: str) -> str:
+    """`url` without a trailing slash, or UsageError when it is not safe for a token.
+
+    Plain http is allowed only to a loopback host (the sandbox), so a token never crosses a
+    network in clear text.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"the API URL {url!r} is not an http(s) URL",
+            hint="pass --api-url https://api.mavenlink.com/api/v1 (or set KANTATA_API_URL)",
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise UsageError(
+            f"refusing to send the API token over plain http to {parts.hostname}",
+            hint="use an https:// URL; plain http is allowed only for 127.0.0.1/localhost",
+        )
+    return url.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and any loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def encode_params(params: Mapping[str, Any] | None) -> dict[str, str]:
+    """Query parameters as Kantata reads them: booleans `true`/`false`, lists comma-joined."""
+    out: dict[str, str] = {}
+    for name, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, list | tuple | set | frozenset):
+            out[name] = ",".join(str(v) for v in value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def body(
+    singular: str, plural: str, data: Mapping[str, Any] | Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """A request body: one object under the singular root key, several under the plural."""
+    if isinstance(data, Mapping):
+        return {singular: dict(data)}
+    return {plural: [dict(d) for d in data]}
+
+
+class _Retry(Exception):
+    """An attempt failed in a way worth another try (internal)."""
+
+    def __init__(self, reason: str, response: httpx.Response | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.response = response
+
+
+class KantataClient:
+    """A client for the Kantata OX REST API, safe to share between threads.
+
+    Every call goes through `request`, which retries 429, 503 (and 502/504 on reads),
+    connection failures and timeouts with exponential backoff and full jitter, honouring
+    `Retry-After`, within `max_retries` and `retry_time_budget` seconds. A POST whose outcome
+    is unknown (dropped after sending, read timeout) is never retried: it raises
+    `TransportError(outcome_unknown=True)` so the caller can look the object up first.
+    `sleep` and `clock` are injectable so tests need not wait.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        max_concurrency: int = 8,
+        max_retries: int = 6,
+        retry_time_budget: float = 120.0,
+        timeout: float = 60.0,
+        seed: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.base_url = check_base_url(base_url)
+        self._token = token
+        self.max_concurrency = max(1, max_concurrency)
+        self.max_retries = max(0, max_retries)
+        self.retry_time_budget = retry_time_budget
+        self.limit = AdaptiveLimit(self.max_concurrency)
+        self._backoff = backoff or Backoff(seed=seed)
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._retries = 0
+        self._by_method: dict[str, int] = {}
+        self._http = httpx.Client(
+            base_url=self.base_url + "/",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": f"kxplan/{__version__}",
+            },
+            timeout=timeout,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=self.max_concurrency * 2,
+                max_keepalive_connections=self.max_concurrency,
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"KantataClient({self.base_url!r})"  # never the token
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> KantataClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ counters
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._requests
+
+    @property
+    def retries(self) -> int:
+        """How many of `requests` were retries."""
+        return self._retries
+
+    @property
+    def requests_by_method(self) -> dict[str, int]:
+        """Requests sent so far, per HTTP method."""
+        with self._lock:
+            return dict(self._by_method)
+
+    def _count(self, method: str, retry: bool) -> None:
+        with self._lock:
+            self._requests += 1
+            self._retries += int(retry)
+            self._by_method[method] = self._by_method.get(method, 0) + 1
+
+    # ------------------------------------------------------------------ requests
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """GET `path` (relative to the base URL, e.g. `/stories`)."""
+        return self.request("GET", path, params=params)
+
+    def post(
+        self, path: str, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """POST a JSON body; not retried once it may have reached the server."""
+        return self.request("POST", path, params=params, json=json)
+
+    def put(
+        self, path: str, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """PUT a JSON body."""
+        return self.request("PUT", path, params=params, json=json)
+
+    def delete(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """DELETE `path`; a 204 gives `{}`."""
+        return self.request("DELETE", path, params=params)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> dict[str, Any]:
+        """Send one API call, retrying what is safe to retry; the decoded JSON body (204 -> {}).
+
+        Raises an `ApiError` subclass naming the method, path and status.
+        """
+        method = method.upper()
+        query = encode_params(params)
+        started = self._clock()
+        attempt = 0
+        while True:
+            try:
+                response = self._send(method, path, query, json, retry=attempt > 0)
+                if response.is_success:
+                    return self._decode(response, method, path)
+                if not _retryable_status(method, response.status_code):
+                    raise error_for(response, method, path, token=self._token, attempts=attempt + 1)
+                raise _Retry(f"{response.status_code}", response)
+            except _Retry as failure:
+                delay = self._next_delay(failure, attempt)
+                if attempt >= self.max_retries or self._clock() - started + delay > (
+                    self.retry_time_budget
+                ):
+                    raise self._give_up(failure, method, path, attempt + 1) from None
+                log.info(
+                    "%s %s failed (%s); retry %d in %.2fs",
+                    method, path, failure.reason, attempt + 1, delay,
+                )  # fmt: skip
+                self._sleep(delay)
+                attempt += 1
+
+    def _send(
+        self, method: str, path: str, query: dict[str, str], json: Any, *, retry: bool
+    ) -> httpx.Response:
+        """One attempt under the concurrency limit; transport failures sorted into retryable
+        (`_Retry`) and outcome-unknown (`TransportError`)."""
+        slot = self.limit.acquire()
+        rate_limited = False
+        self._count(method, retry)
+        t0 = time.perf_counter()
+        try:
+            response = self._http.request(method, path.lstrip("/"), params=query, json=json)
+            rate_limited = response.status_code == 429
+            self._trace(method, response.request.url, str(response.status_code), t0)
+            return response
+        except httpx.TransportError as exc:
+            self._trace(method, self._http.base_url.join(path.lstrip("/")), type(exc).__name__, t0)
+            reason = redact(f"{type(exc).__name__}: {exc}", self._token)
+            if isinstance(exc, _NOT_SENT) or method != "POST":
+                raise _Retry(reason) from exc
+            raise TransportError(
+                f"the connection failed after the request was sent ({reason})",
+                outcome_unknown=True,
+                method=method,
+                path=_plain(path),
+                hint="the server may have acted on it; look the object up before retrying",
+            ) from exc
+        finally:
+            self.limit.release(slot, rate_limited=rate_limited)
+
+    def _trace(self, method: str, url: httpx.URL, outcome: str, t0: float) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            ms = (time.perf_counter() - t0) * 1000
+            log.debug("%s %s -> %s (%.0f ms)", method, redact(str(url), self._token), outcome, ms)
+
+    def _next_delay(self, failure: _Retry, attempt: int) -> float:
+        retry_after = None
+        if failure.response is not None:
+            retry_after = parse_retry_after(failure.response.headers.get("Retry-After"))
+        return self._backoff.delay(attempt, retry_after)
+
+    def _give_up(self, failure: _Retry, method: str, path: str, attempts: int) -> ApiError:
+        if failure.response is not None:
+            return error_for(
+                failure.response, method, _plain(path), token=self._token, attempts=attempts
+            )
+        return TransportError(
+            f"could not reach Kantata ({failure.reason}) after {attempts} attempts",
+            method=method,
+            path=_plain(path),
+            hint="check the network and --api-url / KANTATA_API_URL",
+        )
+
+    def _decode(self, response: httpx.Response, method: str, path: str) -> dict[str, Any]:
+        if response.status_code == 204 or not response.content:
+            return {}
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise ApiError(
+                "the response was not a JSON object",
+                method=method,
+                path=_plain(path),
+                status=response.status_code,
+                hint="check that --api-url points at the API root, e.g. .../api/v1",
+            )
+        return data
+
+    # ------------------------------------------------------------------ concurrency
+
+    def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """`[fn(x) for x in items]`, run on threads under the adaptive limit; order kept.
+
+        The first failure cancels what has not started and is raised.
+        """
+        todo = list(items)
+        if len(todo) <= 1:
+            return [fn(x) for x in todo]
+        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(todo)))
+        futures: list[Future[R]] = [pool.submit(fn, x) for x in todo]
+        try:
+            return [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # ------------------------------------------------------------------ paging
+
+    def get_all(self, path: str, params: Mapping[str, Any] | None = None) -> Records:
+        """Every record of a listing: walks `results` (never the typed map, which mixes in
+        side-loaded objects of the same type), in a stable order, 200 per page, pages 2..n
+        fetched concurrently once page 1 tells how many there are, de-duplicated by id.
+
+        If the total changed while paging (something was created or deleted), the listing
+        is read again (at most twice) so nothing shifted out of view.
+        """
+        query = {"order": STABLE_ORDER, **(params or {}), "per_page": PAGE_SIZE}
+        envelopes = self._read_pages(path, query)
+        for _ in range(_REREADS):
+            if len({_count(e) for e in envelopes}) <= 1:
+                break
+            log.info("%s changed while it was read; reading it again", path)
+            envelopes = self._read_pages(path, query)
+        return collect(envelopes)
+
+    def _read_pages(self, path: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+        first = self.get(path, {**query, "page": 1})
+        pages = page_count(first, PAGE_SIZE)
+        rest = self.map_concurrent(
+            lambda n: self.get(path, {**query, "page": n}), range(2, pages + 1)
+        )
+        return [first, *rest]
+
+
+def _retryable_status(method: str, status: int) -> bool:
+    if status in (429, 503):
+        return True  # the server did not act on it
+    return status in (502, 504) and method != "POST"
+
+
+def _plain(path: str) -> str:
+    return "/" + path.lstrip("/")
+
+
+def _count(envelope: Mapping[str, Any]) -> int:
+    meta = envelope.get("meta")
+    if isinstance(meta, dict) and isinstance(meta.get("count"), int):
+        return int(meta["count"])
+    count = envelope.get("count")
+    return int(count) if isinstance(count, int) else len(envelope.get("results") or ())
+
+
+def page_count(first: Mapping[str, Any], requested: int) -> int:
+    """How many pages a listing has, from page 1: `meta.page_count`, else from `count` and the
+    size page 1 actually had (servers clamp `per_page` silently)."""
+    meta = first.get("meta")
+    if isinstance(meta, dict) and isinstance(meta.get("page_count"), int):
+        return max(1, int(meta["page_count"]))
+    total = _count(first)
+    got = len(first.get("results") or ())
+    size = got if 0 < got < total else requested
+    return max(1, math.ceil(total / size))
+
+
+def collect(envelopes: Iterable[Mapping[str, Any]]) -> Records:
+    """Merge pages into `Records`: primary objects in `results` order, first copy of each id."""
+    items: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    included: dict[str, dict[str, dict[str, Any]]] = {}
+    count, pages = 0, 0
+    for env in envelopes:
+        pages += 1
+        count = max(count, _count(env))
+        for key, objects in env.items():
+            if key not in _ENVELOPE_KEYS and isinstance(objects, dict):
+                bucket = included.setdefault(key, {})
+                for oid, obj in objects.items():
+                    bucket.setdefault(str(oid), obj)
+        for ref in env.get("results") or ():
+            ident = (str(ref.get("key")), str(ref.get("id")))
+            obj = included.get(ident[0], {}).get(ident[1])
+            if ident in seen or obj is None:
+                continue
+            seen.add(ident)
+            items.append(obj)
+    return Records(tuple(items), included, count, pages)
