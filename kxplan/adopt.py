@@ -14,8 +14,8 @@ Matching is by *title path* (the titles from the root down), walked top-down:
   task whose parent will be created matches nothing (a new task has no children);
 - only live tasks with no kxplan marker at all are candidates (a task of another stack
   belongs to that stack);
-- titles are compared after `normalize_title` (the planner's whitespace rule), exactly
-  otherwise: case, accents and emoji all count.
+- titles are compared after `normalize_title` (the planner's whitespace rule: surrounding
+  blanks do not count), exactly otherwise: case, accents, inner spaces and emoji all count.
 
 Two live candidates for one desired task, or two desired tasks for one live task, is
 ambiguous: `PlanError` lists every such case with the candidates' ids and title paths.
@@ -36,8 +36,14 @@ _ROOT = ""
 
 
 def normalize_title(title: str) -> str:
-    """The planner's whitespace rule: trim both ends, collapse inner runs to one space."""
-    return " ".join(title.split())
+    """The planner's whitespace rule for text (`kxplan.planner.normalize.norm_text`).
+
+    Line endings become `\\n`, trailing blanks go from every line and surrounding blank
+    space from the whole; inner spacing counts. Kept here, not imported, because the
+    planner imports this module.
+    """
+    lines = title.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
 
 
 def title_path(task: LiveTask, by_id: Mapping[str, LiveTask]) -> str:

@@ -150,10 +150,14 @@ def test_child_of_a_new_parent_adopts_nothing() -> None:
 
 
 def test_titles_compare_after_whitespace_rule_and_exactly_otherwise() -> None:
-    m = desired(("a", "Go  live 🚀", None), ("b", "café", None), ("c", "Review", None))
-    state = live(task("1", " Go live\t🚀 "), task("2", "cafe"), task("3", "review"))
+    m = desired(
+        ("a", "Go live 🚀", None), ("b", "café", None), ("c", "Review", None), ("d", "a  b", None)
+    )
+    state = live(
+        task("1", " Go live 🚀\t "), task("2", "cafe"), task("3", "review"), task("4", "a b")
+    )
     assert ids(match_for_adoption(m, state)) == {"a": "1"}
-    assert normalize_title("  a \n b ") == "a b"
+    assert normalize_title("  a \r\n b ") == "a\n b"
 
 
 def test_five_levels_deep_and_manifest_order_kept() -> None:
