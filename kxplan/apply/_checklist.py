@@ -1,0 +1,107 @@
+"""Checklist item changes (Kantata "story tasks"), identified by their task and name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kxplan.apply._run import Run, delete_quietly, result_ids
+from kxplan.apply._tasks import MAX_UNKNOWN_ATTEMPTS
+from kxplan.errors import ApplyError, TransportError
+from kxplan.live import find_tasks_by_marker
+from kxplan.plan import Action, Change
+
+
+def apply_checklist(run: Run, changes: Sequence[Change]) -> None:
+    """Apply item changes: one story after another inside a story (positions depend on order),
+    stories concurrently."""
+    groups: dict[str, list[Change]] = {}
+    for c in changes:
+        groups.setdefault(c.parent or "", []).append(c)
+    ids = _story_ids(run, changes)
+    run.map(lambda key: _apply_story(run, ids[key], groups[key]), list(groups))
+
+
+def _story_ids(run: Run, changes: Sequence[Change]) -> dict[str, str]:
+    """Task key -> story id for the owners of `changes`, looking up by marker what is unknown."""
+    ids: dict[str, str] = {}
+    for c in changes:
+        known = run.task_ids.get(c.parent or "") or _explicit_story_id(c)
+        if known:
+            ids[c.parent or ""] = known
+    missing = sorted({c.parent or "" for c in changes} - set(ids))
+    if missing:
+        found = find_tasks_by_marker(run.client, run.workspace_id, run.stack, missing)
+        run.count_extra()
+        ids.update({k: t.id for k, t in found.items()})
+    for key in missing:
+        if key not in ids:
+            raise ApplyError(
+                f"task {key!r} was not found for its checklist changes",
+                hint="it was deleted while applying; run `kxplan plan` again",
+            )
+    return ids
+
+
+def _explicit_story_id(change: Change) -> str | None:
+    for values in (change.after, change.before):
+        if values:
+            for name in ("task_id", "story_id"):
+                if values.get(name) is not None:
+                    return str(values[name])
+    return None
+
+
+def _apply_story(run: Run, story_id: str, changes: list[Change]) -> None:
+    # Deletes first (they free names and positions), then the rest by target position, so
+    # inserting each item at its place leaves the list in manifest order.
+    deletes = [c for c in changes if c.action is Action.DELETE]
+    others = sorted(
+        (c for c in changes if c.action is not Action.DELETE),
+        key=lambda c: (c.after or {}).get("position", 1 << 30),
+    )
+    for c in deletes + others:
+        _apply_item(run, story_id, c)
+        run.done((c,))
+
+
+def _apply_item(run: Run, story_id: str, change: Change) -> None:
+    after = change.after or {}
+    if change.action is Action.DELETE:
+        if change.id is not None:
+            delete_quietly(run.client, f"/story_tasks/{change.id}")
+    elif change.action is Action.CREATE:
+        _create_item(run, story_id, after)
+    else:
+        body = {f: after[f] for f in change.fields if f in ("name", "position", "completed")}
+        if body and change.id is not None:
+            run.client.request("PUT", f"/story_tasks/{change.id}", json={"story_task": body})
+
+
+def _create_item(run: Run, story_id: str, after: Any) -> None:
+    body: dict[str, Any] = {"story_id": int(story_id), "name": after["name"]}
+    body["completed"] = bool(after.get("completed", False))
+    if after.get("position") is not None:
+        body["position"] = after["position"]
+    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
+        try:
+            run.client.request("POST", "/story_tasks", json={"story_task": body})
+            return
+        except TransportError as err:
+            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
+                raise
+            # Identity is (task, name): if the item is there, the create went through.
+            if _item_named(run, story_id, body["name"]) is not None:
+                run.recovered += 1
+                return
+
+
+def _item_named(run: Run, story_id: str, name: str) -> dict[str, Any] | None:
+    data = run.client.request("GET", "/story_tasks", params={"story_id": story_id, "per_page": 200})
+    run.count_extra()
+    items = data.get("story_tasks") or {}
+    for item_id in result_ids(data):
+        item = items.get(item_id)
+        if item is not None and item.get("name") == name:
+            return dict(item)
+    return None

@@ -1,0 +1,163 @@
+"""`apply_plan`: dispatch a plan's changes wave by wave to the handlers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kxplan.apply import _checklist, _statuses, _tasks
+from kxplan.apply._run import Progress, Run
+from kxplan.errors import ApplyError, KxplanError
+from kxplan.plan import WAVES, Action, Change, Kind, Plan
+
+if TYPE_CHECKING:
+    from kxplan.client import KantataClient
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What one apply did. `requests` counts every HTTP request made while applying."""
+
+    applied: tuple[Change, ...]
+    requests: int
+    seconds: float
+    created_ids: tuple[tuple[str, str], ...] = ()  # (task key, story id), in creation order
+    extra_requests: int = 0
+    recovered: int = 0  # creates with an unknown outcome that a look-up found done
+
+    def summary(self) -> dict[str, int]:
+        """Counts of applied changes, as in `Plan.summary()`."""
+        return Plan("", "", {}, self.applied).summary()
+
+
+class ApplyFailed(ApplyError):
+    """Apply stopped part-way. `applied` and `pending` say exactly how far it got."""
+
+    def __init__(
+        self, cause: KxplanError, applied: Sequence[Change], pending: Sequence[Change]
+    ) -> None:
+        self.cause = cause
+        self.applied = tuple(applied)
+        self.pending = tuple(pending)
+        super().__init__(_failure_message(cause, self.applied, self.pending), hint=_HINT)
+
+
+_HINT = (
+    "Nothing was applied twice. Fix the cause, then run `kxplan plan` to see what is left "
+    "and `kxplan apply` to finish: the next plan starts from what was applied."
+)
+
+
+def _failure_message(
+    cause: KxplanError, applied: tuple[Change, ...], pending: tuple[Change, ...]
+) -> str:
+    total = len(applied) + len(pending)
+    lines = [f"apply stopped: {cause.message}"]
+    if cause.hint:
+        lines.append(f"  ({cause.hint})")
+    lines.append(f"Applied {len(applied)} of {total} changes; not applied:")
+    lines.extend(f"  {c.action.symbol} {c.kind.value} {_label(c)}" for c in pending[:20])
+    if len(pending) > 20:
+        lines.append(f"  ... and {len(pending) - 20} more")
+    return "\n".join(lines)
+
+
+def _label(change: Change) -> str:
+    return f"{change.parent}/{change.key}" if change.kind is Kind.CHECKLIST_ITEM else change.key
+
+
+def apply_plan(
+    plan: Plan, client: KantataClient, *, progress: Progress | None = None
+) -> ApplyResult:
+    """Apply `plan` with `client`; `progress(n)` is called as each batch of n changes finishes.
+
+    Raises `ApplyFailed` on a hard failure (after recording what was applied).
+    """
+    workspace_id = plan.workspace.get("id")
+    if workspace_id is None:
+        raise ApplyError(
+            f"workspace {plan.workspace.get('title')!r} does not exist",
+            hint="create it in Kantata (or use --sandbox, which creates it) and plan again",
+        )
+    run = Run(plan=plan, client=client, workspace_id=str(workspace_id), progress=progress)
+    before = client.requests
+    todo = [c for c in plan.actionable if c.kind is not Kind.NOTE]
+    try:
+        for wave in range(len(WAVES)):
+            _run_wave(run, [c for c in todo if c.wave == wave])
+        _run_wave(run, [c for c in todo if not 0 <= c.wave < len(WAVES)])
+    except KxplanError as err:
+        done = {id(c) for c in run.applied}
+        raise ApplyFailed(err, run.applied, [c for c in todo if id(c) not in done]) from err
+    return ApplyResult(
+        applied=tuple(run.applied),
+        requests=client.requests - before,
+        seconds=time.monotonic() - run.started,
+        created_ids=tuple((c.key, run.task_ids[c.key]) for c in todo if _is_task_create(c)),
+        extra_requests=run.extra_requests,
+        recovered=run.recovered,
+    )
+
+
+def _is_task_create(change: Change) -> bool:
+    return change.kind is Kind.TASK and change.action is Action.CREATE
+
+
+#: Inside a wave: (selector, handler) in execution order. Status deletes come after task
+#: deletes (a status in use by a task being deleted is still in use until then).
+_Handler = Callable[[Run, Sequence[Change]], None]
+
+
+def _each(fn: Callable[[Run, Change], None]) -> _Handler:
+    def handler(run: Run, changes: Sequence[Change]) -> None:
+        for c in changes:
+            fn(run, c)
+
+    return handler
+
+
+def _status_early(c: Change) -> bool:
+    """Status changes in plan order; a delete that frees a name runs among them (wave 0)."""
+    return c.kind is Kind.STATUS and (c.action is not Action.DELETE or c.wave < _DELETE_WAVE)
+
+
+def _status_late(c: Change) -> bool:
+    """Status deletes after task deletes: a status is in use until its tasks are gone."""
+    return c.kind is Kind.STATUS and c.action is Action.DELETE and c.wave >= _DELETE_WAVE
+
+
+_DELETE_WAVE = WAVES.index("delete")
+
+
+_STEPS: tuple[tuple[Callable[[Change], bool], _Handler], ...] = (
+    (lambda c: c.kind is Kind.STATUS_SET, _each(_statuses.create_set)),
+    (_status_early, _statuses.apply_statuses),
+    (lambda c: c.kind is Kind.WORKSPACE, _each(_statuses.assign_set)),
+    (lambda c: _is_task_create(c), _tasks.create_tasks),
+    (lambda c: c.kind is Kind.TASK and c.action is Action.ADOPT, _tasks.update_tasks),
+    (
+        lambda c: c.kind is Kind.TASK and c.action in (Action.UPDATE, Action.MOVE),
+        _tasks.update_tasks,
+    ),
+    (lambda c: c.kind is Kind.CHECKLIST_ITEM, _checklist.apply_checklist),
+    (lambda c: c.kind is Kind.TASK and c.action is Action.DELETE, _tasks.delete_tasks),
+    (_status_late, _statuses.apply_statuses),
+)
+
+
+def _run_wave(run: Run, changes: list[Change]) -> None:
+    handled: set[int] = set()
+    for selects, handler in _STEPS:
+        chosen = [c for c in changes if selects(c)]
+        if chosen:
+            handler(run, chosen)
+            handled.update(id(c) for c in chosen)
+    unknown = [c for c in changes if id(c) not in handled]
+    if unknown:
+        c = unknown[0]
+        raise ApplyError(
+            f"this kxplan cannot apply {c.action.value} of a {c.kind.value} ({c.key!r})",
+            hint="upgrade kxplan, or plan again with the version that will apply",
+        )

@@ -1,0 +1,85 @@
+"""Translate plan values into Kantata request bodies (the one place that knows API field names)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kxplan.model import SERVICE_NAME
+
+#: Plan task field -> story attribute, for fields written as they are.
+_STORY_FIELDS: dict[str, str] = {
+    "title": "title",
+    "type": "story_type",
+    "description": "description",
+    "start_date": "start_date",
+    "due_date": "due_date",
+    "priority": "priority",
+    "status": "status",
+    "percentage_complete": "percentage_complete",
+    "archived": "archived",
+}
+
+
+def marker(stack: str, key: str) -> dict[str, str]:
+    """The external reference that makes a story this stack's task `key`."""
+    return {"service_name": SERVICE_NAME, "service_model": stack, "service_model_ref": key}
+
+
+def tag_list(tags: Any) -> str:
+    """Kantata takes tags as one comma-separated string that replaces the whole set."""
+    return ",".join(str(t) for t in (tags or ()))
+
+
+def story_attributes(
+    values: Mapping[str, Any], fields: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """Story attributes for the plan fields in `values` (all of them, or only `fields`).
+
+    `parent`, `checklist` and bookkeeping keys are not story attributes: parents travel as
+    `parent_id` and checklist items have their own calls after a create.
+    """
+    names = fields if fields is not None else tuple(values)
+    body: dict[str, Any] = {}
+    for name in names:
+        if name not in values:
+            continue
+        if name == "tags":
+            body["tag_list"] = tag_list(values[name])
+        elif name in _STORY_FIELDS:
+            body[_STORY_FIELDS[name]] = values[name]
+    return body
+
+
+def create_item(
+    stack: str, key: str, after: Mapping[str, Any], workspace_id: str, parent_id: str | None
+) -> dict[str, Any]:
+    """One element of a bulk `POST /stories`: marker, checklist and tags ride in the same call."""
+    item = story_attributes(after)
+    item["workspace_id"] = int(workspace_id)
+    item.setdefault("title", key)
+    if parent_id is not None:
+        item["parent_id"] = int(parent_id)
+    checklist = checklist_names(after)
+    if checklist:
+        item["checklist"] = checklist
+    item["external_reference"] = marker(stack, key)
+    return item
+
+
+def checklist_names(after: Mapping[str, Any]) -> list[str]:
+    """Names of the checklist items a create carries, in order."""
+    return [_item_name(i) for i in after.get("checklist") or ()]
+
+
+def completed_names(after: Mapping[str, Any]) -> tuple[str, ...]:
+    """Checklist items created as completed: the create makes them open, one PUT each fixes it."""
+    return tuple(
+        _item_name(i)
+        for i in after.get("checklist") or ()
+        if isinstance(i, Mapping) and i.get("completed")
+    )
+
+
+def _item_name(item: Any) -> str:
+    return str(item["name"]) if isinstance(item, Mapping) else str(item)

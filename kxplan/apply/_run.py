@@ -1,0 +1,82 @@
+"""The state of one apply run: ids learnt so far, what has been applied, request counts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kxplan.errors import NotFoundError
+from kxplan.plan import Change, Plan
+
+if TYPE_CHECKING:
+    from kxplan.client import KantataClient
+
+#: Called with the number of changes just finished (drives the progress bar).
+Progress = Callable[[int], None]
+
+
+@dataclass(slots=True)
+class Run:
+    """Mutable bookkeeping shared by the wave handlers of one `apply_plan` call.
+
+    `task_ids` maps task keys to story ids (from the plan, creates and look-ups), so a child
+    created in a later batch, a checklist item or a move can find its story. Handlers may run
+    on the client's worker threads, hence the lock around `applied`.
+    """
+
+    plan: Plan
+    client: KantataClient
+    workspace_id: str
+    progress: Progress | None = None
+    task_ids: dict[str, str] = field(default_factory=dict)
+    set_ids: dict[str, str] = field(default_factory=dict)
+    new_sets: set[str] = field(default_factory=set)
+    applied: list[Change] = field(default_factory=list)
+    extra_requests: int = 0  # calls beyond one per change (e.g. completing checklist items)
+    recovered: int = 0  # creates whose unknown outcome was resolved by a look-up
+    started: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def stack(self) -> str:
+        return self.plan.stack
+
+    def done(self, changes: Iterable[Change]) -> None:
+        """Record `changes` as applied and move the progress bar."""
+        batch = tuple(changes)
+        with self._lock:
+            self.applied.extend(batch)
+        if self.progress is not None and batch:
+            self.progress(len(batch))
+
+    def learn_ids(self, ids: Mapping[str, str]) -> None:
+        with self._lock:
+            self.task_ids.update(ids)
+
+    def count_extra(self, n: int = 1) -> None:
+        with self._lock:
+            self.extra_requests += n
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """Run `fn` over `items` under the client's adaptive concurrency limit, order kept."""
+        batch = list(items)
+        if len(batch) <= 1:
+            return [fn(i) for i in batch]
+        return list(self.client.map_concurrent(fn, batch))
+
+
+def result_ids(response: Mapping[str, Any]) -> list[str]:
+    """Ids of the top-level objects of a Kantata envelope, in `results` order."""
+    return [str(r["id"]) for r in response.get("results") or ()]
+
+
+def delete_quietly(client: KantataClient, path: str) -> bool:
+    """DELETE `path`; an object that is already gone counts as deleted (a retry may find it so)."""
+    try:
+        client.request("DELETE", path)
+    except NotFoundError:
+        return False
+    return True

@@ -1,0 +1,181 @@
+"""Is a saved plan still true? Re-read what it touches and compare fingerprints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from kxplan.errors import StalePlanError
+from kxplan.live import find_tasks_by_marker, find_workspace, read_status_sets, read_tasks
+from kxplan.model import LiveTask
+from kxplan.plan import Action, Change, Kind, Plan, fingerprint
+
+if TYPE_CHECKING:
+    from kxplan.client import KantataClient
+
+#: LiveTask attribute for each plan task field that maps one to one.
+_TASK_ATTRS = (
+    "title",
+    "type",
+    "description",
+    "start_date",
+    "due_date",
+    "priority",
+    "status",
+    "percentage_complete",
+    "archived",
+    "tags",
+)
+
+
+def check_fresh(plan: Plan, client: KantataClient) -> int:
+    """Raise `StalePlanError` naming every difference if `plan` no longer matches Kantata.
+
+    Re-reads only the objects the plan fingerprinted (tasks in batched `only=` reads), plus
+    the markers of the tasks it would create (a create already done would be a duplicate).
+    Returns the number of requests made.
+    """
+    before = client.requests
+    problems = list(_check(plan, client))
+    if problems:
+        n = len(problems)
+        shown = "\n".join(f"  {p}" for p in problems[:20])
+        more = f"\n  ... and {n - 20} more" if n > 20 else ""
+        raise StalePlanError(
+            f"the saved plan is stale: {n} object{'s' if n != 1 else ''} changed since it "
+            f"was made:\n{shown}{more}",
+            hint="make a new plan (`kxplan plan ... --out PLANFILE`), review it, and apply that",
+        )
+    return client.requests - before
+
+
+def _check(plan: Plan, client: KantataClient) -> Iterable[str]:
+    workspace_id = str(plan.workspace.get("id") or "")
+    wanted = _by_kind(plan.fingerprints)
+    by_id = _changes_by_id(plan.changes)
+    tasks: dict[str, LiveTask] = {}
+    if workspace_id and (wanted.get("task") or wanted.get("checklist_item")):
+        tasks = read_tasks(client, workspace_id, sorted(wanted.get("task", {})))
+    yield from _tasks_changed(wanted.get("task", {}), tasks, by_id)
+    yield from _items_changed(
+        plan, client, workspace_id, wanted.get("checklist_item", {}), tasks, by_id
+    )
+    if wanted.get("workspace"):
+        yield from _workspace_changed(client, wanted["workspace"])
+    if wanted.get("status") or wanted.get("status_set") or _creates(plan, Kind.STATUS_SET):
+        yield from _statuses_changed(plan, client, wanted)
+    yield from _already_created(plan, client, workspace_id)
+
+
+def _by_kind(fingerprints: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for ref, digest in fingerprints.items():
+        kind, _, obj_id = ref.partition(":")
+        out.setdefault(kind, {})[obj_id] = digest
+    return out
+
+
+def _changes_by_id(changes: Iterable[Change]) -> dict[tuple[str, str], Change]:
+    return {(c.kind.value, c.id): c for c in changes if c.id is not None}
+
+
+def _tasks_changed(
+    wanted: Mapping[str, str], live: Mapping[str, LiveTask], by_id: Mapping[tuple[str, str], Change]
+) -> Iterable[str]:
+    for task_id, digest in sorted(
+        wanted.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0
+    ):
+        change = by_id.get(("task", task_id))
+        label = f"task {change.key!r} (id {task_id})" if change else f"task id {task_id}"
+        task = live.get(task_id)
+        if task is None:
+            yield f"{label}: deleted"
+        elif fingerprint(task) != digest:
+            yield f"{label}: {_what_changed(change, task)}"
+
+
+def _what_changed(change: Change | None, task: LiveTask) -> str:
+    expected = (change.before or {}) if change else {}
+    diffs = []
+    for name in _TASK_ATTRS:
+        if name in expected:
+            now = getattr(task, name)
+            was = expected[name]
+            if name == "tags":
+                now, was = sorted(now), sorted(was or ())
+            if now != was:
+                diffs.append(f"{name} is now {_show(now)} (the plan expected {_show(was)})")
+    return "; ".join(diffs) or f"changed since the plan was made (updated {task.updated_at or '?'})"
+
+
+def _show(value: Any) -> str:
+    return repr(list(value)) if isinstance(value, (tuple, list)) else repr(value)
+
+
+def _items_changed(
+    plan: Plan,
+    client: KantataClient,
+    workspace_id: str,
+    wanted: Mapping[str, str],
+    tasks: Mapping[str, LiveTask],
+    by_id: Mapping[tuple[str, str], Change],
+) -> Iterable[str]:
+    if not wanted:
+        return
+    owners = {c.parent for c in plan.changes if c.kind is Kind.CHECKLIST_ITEM and c.parent}
+    found = find_tasks_by_marker(client, workspace_id, plan.stack, sorted(owners))
+    items = {i.id: i for t in (*tasks.values(), *found.values()) for i in t.checklist}
+    for item_id, digest in sorted(wanted.items()):
+        change = by_id.get(("checklist_item", item_id))
+        label = f"checklist item {change.parent}/{change.key!r}" if change else f"item {item_id}"
+        item = items.get(item_id)
+        if item is None:
+            yield f"{label}: deleted"
+        elif fingerprint(item) != digest:
+            yield f"{label}: now {item.name!r}, completed={item.completed}"
+
+
+def _workspace_changed(client: KantataClient, wanted: Mapping[str, str]) -> Iterable[str]:
+    for ws_id, digest in wanted.items():
+        ws = find_workspace(client, ws_id)
+        if ws is None:
+            yield f"workspace {ws_id}: not found"
+        elif fingerprint(ws) != digest:
+            yield f"workspace {ws.title!r}: its status set or title changed"
+
+
+def _statuses_changed(
+    plan: Plan, client: KantataClient, wanted: Mapping[str, Mapping[str, str]]
+) -> Iterable[str]:
+    sets = read_status_sets(client)
+    live_sets = {s.id: s for s in sets}
+    live_statuses = {st.id: (s, st) for s in sets for st in s.statuses}
+    for set_id, digest in sorted(wanted.get("status_set", {}).items()):
+        s = live_sets.get(set_id)
+        if s is None or fingerprint(s) != digest:
+            name = s.name if s else set_id
+            yield f"status set {name!r}: {'deleted' if s is None else 'changed'}"
+    for status_id, digest in sorted(wanted.get("status", {}).items()):
+        pair = live_statuses.get(status_id)
+        if pair is None:
+            yield f"status id {status_id}: deleted"
+        elif fingerprint(pair[1]) != digest:
+            yield f"status {pair[0].name}/{pair[1].name!r}: changed"
+    names = {s.name for s in sets}
+    for c in _creates(plan, Kind.STATUS_SET):
+        if c.key in names:
+            yield f"status set {c.key!r}: created since the plan was made"
+
+
+def _creates(plan: Plan, kind: Kind) -> list[Change]:
+    return [c for c in plan.changes if c.kind is kind and c.action is Action.CREATE]
+
+
+def _already_created(plan: Plan, client: KantataClient, workspace_id: str) -> Iterable[str]:
+    """A create applied since the plan was made (e.g. by a run that was interrupted)."""
+    keys = [c.key for c in _creates(plan, Kind.TASK)]
+    if not keys or not workspace_id:
+        return
+    found = find_tasks_by_marker(client, workspace_id, plan.stack, keys)
+    for key in sorted(found):
+        yield f"task {key!r}: already exists (id {found[key].id}); created since the plan was made"

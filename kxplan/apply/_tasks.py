@@ -1,0 +1,252 @@
+"""Task changes: bulk creates level by level, adoptions, updates and moves, deletes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kxplan.apply._payload import completed_names, create_item, marker, story_attributes
+from kxplan.apply._run import Run, delete_quietly, result_ids
+from kxplan.errors import ApplyError, TransportError, ValidationError
+from kxplan.live import find_tasks_by_marker
+from kxplan.model import LiveTask
+from kxplan.plan import Action, Change
+
+#: Kantata's limit on objects in one bulk `POST /stories`.
+BULK_LIMIT = 300
+
+#: How many times a batch whose outcome was unknown is looked up and re-sent.
+MAX_UNKNOWN_ATTEMPTS = 8
+
+
+# --------------------------------------------------------------------------- creates
+
+
+def create_levels(changes: Sequence[Change]) -> list[list[Change]]:
+    """Creates grouped so every parent is created in an earlier group than its children.
+
+    Computed from the parent keys rather than trusting `depth`, so a plan built by any
+    version of the planner still creates parents first.
+    """
+    by_key = {c.key: c for c in changes}
+    memo: dict[str, int] = {}
+
+    def level(c: Change) -> int:
+        if c.key not in memo:
+            parent = by_key.get(c.parent) if c.parent else None
+            memo[c.key] = 0 if parent is None else level(parent) + 1
+        return memo[c.key]
+
+    levels: dict[int, list[Change]] = {}
+    for c in changes:
+        levels.setdefault(level(c), []).append(c)
+    return [levels[n] for n in sorted(levels)]
+
+
+def create_tasks(run: Run, changes: Sequence[Change]) -> None:
+    """Create tasks top-down, up to BULK_LIMIT per request, each with marker, checklist, tags."""
+    for group in create_levels(changes):
+        for start in range(0, len(group), BULK_LIMIT):
+            _create_batch(run, group[start : start + BULK_LIMIT])
+
+
+def _create_batch(run: Run, batch: list[Change]) -> None:
+    pending = batch
+    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
+        items = [_item(run, c) for c in pending]
+        try:
+            response = run.client.request(
+                "POST", "/stories", params={"include": "story_tasks"}, json={"stories": items}
+            )
+        except TransportError as err:
+            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
+                raise
+            # The server may have created them: look them up by marker before re-sending.
+            pending = _recover(run, pending)
+            if not pending:
+                return
+            continue
+        _created(run, pending, response)
+        return
+
+
+def _item(run: Run, change: Change) -> dict[str, Any]:
+    after = change.after or {}
+    return create_item(run.stack, change.key, after, run.workspace_id, _parent_id(run, change))
+
+
+def _parent_id(run: Run, change: Change) -> str | None:
+    """The live id of the parent: from the plan, or from a create earlier in this run."""
+    after = change.after or {}
+    parent_key = after.get("parent", change.parent)
+    if parent_key is None:
+        return None
+    if after.get("parent_id") is not None:
+        return str(after["parent_id"])
+    try:
+        return run.task_ids[parent_key]
+    except KeyError:
+        raise ApplyError(
+            f"task {change.key!r}: its parent {parent_key!r} has no id (it was neither in the "
+            "workspace nor created by this apply)",
+            hint="run `kxplan plan` again; the workspace changed while applying",
+        ) from None
+
+
+def _created(run: Run, batch: list[Change], response: Mapping[str, Any]) -> None:
+    ids = result_ids(response)
+    if len(ids) != len(batch):
+        raise ApplyError(
+            f"POST /stories returned {len(ids)} ids for {len(batch)} tasks",
+            hint="run `kxplan plan` to see what was created, then apply again",
+        )
+    run.learn_ids({c.key: i for c, i in zip(batch, ids, strict=True)})
+    todo: list[tuple[str, str]] = []
+    for change, story_id in zip(batch, ids, strict=True):
+        wanted = completed_names(change.after or {})
+        if wanted:
+            items = _items_from_envelope(run, story_id, response)
+            todo.extend((story_id, items[n]) for n in wanted if n in items)
+    _complete_items(run, todo)
+    run.done(batch)
+
+
+def _items_from_envelope(run: Run, story_id: str, response: Mapping[str, Any]) -> dict[str, str]:
+    """Checklist item name -> id for one created story (from include=story_tasks, or a read)."""
+    story = (response.get("stories") or {}).get(story_id) or {}
+    tasks = response.get("story_tasks") or {}
+    ids = story.get("story_task_ids")
+    if ids is not None and all(str(i) in tasks for i in ids):
+        return {tasks[str(i)]["name"]: str(i) for i in ids}
+    return read_items(run, story_id)
+
+
+def read_items(run: Run, story_id: str) -> dict[str, str]:
+    """Checklist item name -> id of one story, read from the API."""
+    data = run.client.request("GET", "/story_tasks", params={"story_id": story_id, "per_page": 200})
+    tasks = data.get("story_tasks") or {}
+    run.count_extra()
+    return {tasks[i]["name"]: i for i in result_ids(data) if i in tasks}
+
+
+def _recover(run: Run, pending: list[Change]) -> list[Change]:
+    """Look up by marker the creates of a batch whose outcome is unknown; return the missing."""
+    found = find_tasks_by_marker(run.client, run.workspace_id, run.stack, [c.key for c in pending])
+    created = [c for c in pending if c.key in found]
+    run.recovered += len(created)
+    run.learn_ids({c.key: found[c.key].id for c in created})
+    todo: list[tuple[str, str]] = []
+    for change in created:
+        todo.extend(_still_open(found[change.key], completed_names(change.after or {})))
+    _complete_items(run, todo)
+    run.done(created)
+    return [c for c in pending if c.key not in found]
+
+
+def _still_open(task: LiveTask, names: Iterable[str]) -> list[tuple[str, str]]:
+    wanted = set(names)
+    return [(task.id, i.id) for i in task.checklist if i.name in wanted and not i.completed]
+
+
+def _complete_items(run: Run, todo: list[tuple[str, str]]) -> None:
+    """Mark created checklist items completed: Kantata's `checklist` strings create them open."""
+
+    def complete(pair: tuple[str, str]) -> None:
+        run.client.request(
+            "PUT", f"/story_tasks/{pair[1]}", json={"story_task": {"completed": True}}
+        )
+
+    run.map(complete, todo)
+    run.count_extra(len(todo))
+
+
+# --------------------------------------------------------------------------- adopt, update, move
+
+
+def update_tasks(run: Run, changes: Sequence[Change]) -> None:
+    """Adoptions, updates and moves: one PUT per story (changes to one story are merged),
+    concurrently. A move refused because of the order (e.g. a parent not moved yet) is retried
+    after the others, as long as each round makes progress."""
+    pending = _merge_by_story(run, changes)
+    while pending:
+        results = run.map(lambda p: _put_story(run, *p), pending)
+        failed = [(p, err) for p, err in zip(pending, results, strict=True) if err is not None]
+        if len(failed) == len(pending):
+            raise failed[0][1]
+        pending = [p for p, _ in failed]
+
+
+def _merge_by_story(run: Run, changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
+    merged: dict[str, list[Change]] = {}
+    for c in changes:
+        story_id = c.id or run.task_ids.get(c.key)
+        if story_id is None:
+            raise ApplyError(f"task {c.key!r} has no id to update", hint="run `kxplan plan` again")
+        merged.setdefault(story_id, []).append(c)
+    return list(merged.items())
+
+
+def _put_story(run: Run, story_id: str, changes: list[Change]) -> ValidationError | None:
+    body: dict[str, Any] = {}
+    for c in changes:
+        body.update(_story_body(run, c))
+    try:
+        run.client.request("PUT", f"/stories/{story_id}", json={"story": body})
+    except ValidationError as err:
+        if not any(c.action is Action.MOVE for c in changes):
+            raise
+        return err
+    run.done(changes)
+    return None
+
+
+def _story_body(run: Run, change: Change) -> dict[str, Any]:
+    after = change.after or {}
+    if change.action is Action.MOVE:
+        return {"parent_id": _move_target(run, change)}
+    body = story_attributes(after, change.fields or None)
+    new_key = after.get("key")
+    if change.action is Action.ADOPT or new_key:
+        body["external_reference"] = marker(run.stack, str(new_key or change.key))
+    return body
+
+
+def _move_target(run: Run, change: Change) -> int | None:
+    after = change.after or {}
+    if after.get("parent") is None:
+        return None
+    parent_id = _parent_id(run, change)
+    return int(parent_id) if parent_id is not None else None
+
+
+# --------------------------------------------------------------------------- deletes
+
+
+def delete_tasks(run: Run, changes: Sequence[Change]) -> None:
+    """Delete children before parents; siblings at the same height concurrently."""
+    for group in _delete_heights(changes):
+        run.map(lambda c: _delete_one(run, c), group)
+
+
+def _delete_one(run: Run, change: Change) -> None:
+    if change.id is not None:
+        delete_quietly(run.client, f"/stories/{change.id}")
+    run.done((change,))
+
+
+def _delete_heights(changes: Sequence[Change]) -> list[list[Change]]:
+    children: dict[str, list[Change]] = {}
+    for c in changes:
+        if c.parent is not None:
+            children.setdefault(c.parent, []).append(c)
+    memo: dict[str, int] = {}
+
+    def height(c: Change) -> int:
+        if c.key not in memo:
+            memo[c.key] = 1 + max((height(k) for k in children.get(c.key, ())), default=-1)
+        return memo[c.key]
+
+    groups: dict[int, list[Change]] = {}
+    for c in changes:
+        groups.setdefault(height(c), []).append(c)
+    return [groups[h] for h in sorted(groups)]
