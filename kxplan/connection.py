@@ -1,0 +1,180 @@
+"""How a command connects to Kantata: the shared flags and `open_client`.
+
+    @cli.command()
+    @connection_options
+    def export(api_url, token_file, sandbox, log_level, ...):
+        with open_client(api_url, token_file, sandbox, log_level) as client:
+            live = read_live(client, workspace)
+
+Token: `KANTATA_TOKEN`, or the first line of `--token-file`. It is sent only as a bearer
+header, only over https (plain http only to a loopback host), and redacted from logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kxplan.client import KantataClient, check_base_url, redact
+from kxplan.errors import UsageError
+
+DEFAULT_API_URL = "https://api.mavenlink.com/api/v1"
+TOKEN_ENV = "KANTATA_TOKEN"
+URL_ENV = "KANTATA_API_URL"
+SANDBOX_TOKEN = "sandbox"
+SANDBOX_DATA = Path(".kxplan") / "sandbox.db"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def connection_options(fn: F) -> F:
+    """Add `--api-url`, `--token-file`, `--sandbox` and `--log-level` to a click command.
+
+    The command receives them as `api_url`, `token_file`, `sandbox` and `log_level`.
+    """
+    options = (
+        click.option(
+            "--api-url",
+            envvar=URL_ENV,
+            default=DEFAULT_API_URL,
+            show_default=True,
+            metavar="URL",
+            help=f"Kantata API root (env {URL_ENV}).",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            metavar="PATH",
+            help=f"Read the API token from this file instead of ${TOKEN_ENV}.",
+        ),
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            default=False,
+            help=f"Run against an embedded local sandbox (data in {SANDBOX_DATA}).",
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(LOG_LEVELS, case_sensitive=False),
+            default="warning",
+            show_default=True,
+            help="debug traces every API request (the token is never shown).",
+        ),
+    )
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def read_token(token_file: str | Path | None = None) -> str:
+    """The API token from `token_file` (first line) or `$KANTATA_TOKEN`; UsageError if none."""
+    if token_file is not None:
+        try:
+            lines = Path(token_file).read_text(encoding="utf-8").strip().splitlines()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read the token file {str(token_file)!r}: {exc.strerror}",
+                hint="check the path given to --token-file",
+            ) from None
+        token = lines[0].strip() if lines else ""
+        if not token:
+            raise UsageError(
+                f"the token file {str(token_file)!r} is empty",
+                hint="put the Kantata API token on its first line",
+            )
+        return token
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise UsageError(
+            f"no API token: set {TOKEN_ENV} or pass --token-file PATH",
+            hint="or try kxplan on a local sandbox with --sandbox",
+        )
+    return token
+
+
+@contextmanager
+def open_client(
+    api_url: str = DEFAULT_API_URL,
+    token_file: str | Path | None = None,
+    sandbox: bool = False,
+    log_level: str | None = None,
+    *,
+    sandbox_data: str | Path = SANDBOX_DATA,
+    **client_options: Any,
+) -> Iterator[KantataClient]:
+    """A connected `KantataClient`, closed (and the embedded sandbox stopped) on exit.
+
+    With `sandbox=True`, an embedded SandboxServer is started on an ephemeral loopback port
+    with its data in `sandbox_data` (the directory is created); no token is needed.
+    `client_options` pass through to `KantataClient` (e.g. `max_concurrency`).
+    """
+    if sandbox:
+        with (
+            _embedded_sandbox(sandbox_data) as url,
+            log_to_stderr(log_level, SANDBOX_TOKEN),
+            KantataClient(url, SANDBOX_TOKEN, **client_options) as client,
+        ):
+            yield client
+        return
+    url = check_base_url(api_url)
+    token = read_token(token_file)
+    with log_to_stderr(log_level, token), KantataClient(url, token, **client_options) as client:
+        yield client
+
+
+@contextmanager
+def _embedded_sandbox(data: str | Path) -> Iterator[str]:
+    from kxplan.sandbox import SandboxServer  # the server is only needed with --sandbox
+
+    path = Path(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    server = SandboxServer(path, token=SANDBOX_TOKEN)
+    server.start()
+    try:
+        yield str(server.url)
+    finally:
+        server.stop()
+
+
+class _RedactToken(logging.Filter):
+    """Replaces the token in every record that reaches kxplan's log handler."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token and self.token in message:
+            record.msg, record.args = redact(message, self.token), ()
+        return True
+
+
+@contextmanager
+def log_to_stderr(level: str | None, token: str = "") -> Iterator[None]:
+    """While open, send kxplan's log records at `level` and above to stderr, with `token`
+    redacted. Only the `kxplan` loggers are configured: httpx's own logs stay silent."""
+    if level is None:
+        yield
+        return
+    logger = logging.getLogger("kxplan")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_RedactToken(token))
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(getattr(logging, level.upper()))
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
