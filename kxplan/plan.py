@@ -10,11 +10,14 @@ kind `status_set` (key = set name, parent None)
   create   after {"name"}                        POST /task_status_sets (comes with 4 defaults)
 kind `status` (key = status name, parent = set name)
   create   after {"name", "category", "position"}
-  update   fields ⊆ {"name", "position"}          rename (renamed_from) and/or reorder
+  update   fields ⊆ {"name", "position"}          rename (renamed_from) and/or reorder;
+           id None when the status is one of the 4 defaults of a set created in this plan
+           (find it by before["name"] in the new set)
   replace  before {"name","category"}, after {"name","category","position"},
            after["task_ids"]: ids of tasks on the old status (category is immutable: the
            old status is deleted and a new one created; tasks are put back on the name)
-  delete   before {"name", "category"}
+  delete   before {"name", "category"}; usually wave 5 (after tasks), but wave 0 before
+           the creates/renames when they reuse its name
 kind `workspace` (key = workspace id, parent None)
   update   fields == ("status_set",) before {"status_set": name|None} after {"status_set": name}
 kind `task` (key = task key, parent = parent task key or None)
@@ -24,20 +27,26 @@ kind `task` (key = task key, parent = parent task key or None)
            parent_id is the live id of an existing parent, else None (parent created earlier
            in this plan: resolve `parent` through the ids the creates returned)
   adopt    like update, plus after["key"]: write this stack's marker on an unmanaged task
-  update   fields ⊆ TASK_FIELDS − {"parent"}; before/after hold old and new values
+           (fields starts with "key"; before["key"] is None)
+  update   fields ⊆ {"key"} ∪ TASK_FIELDS − {"parent", "checklist"}; before/after hold old
+           and new values. "key" (renamed_from): rewrite the marker's service_model_ref
   move     before {"parent", "parent_id"} after {"parent", "parent_id"} (parent_id None
            when the new parent is created in this plan)
   delete   before {"title", "parent"}; deletes are ordered children first
   keep     removed from the manifest but not deleted (no --prune); no call
   blocked  would be deleted but `protect`ed (or the manifest says so); no call
 kind `checklist_item` (key = item name, parent = task key; only for tasks that exist)
-  create   after {"name", "completed", "position"}
+  create   after {"name", "completed", "position", "task_id"}: Change.id is None and
+           task_id is the owning task's live id
   update   fields ⊆ {"name", "position", "completed"}
   delete   before {"name", "completed"}
+  all checklist changes, deletes included, run in wave 4: deletes, then updates, then creates
 kind `note` (informational: never a call; `reason` says what)
   warn     drift Kantata makes itself (roll-ups, positions), unmanaged tasks, order drift
 
 `wave` orders execution (see WAVES); inside a wave, changes are sorted deterministically.
+`path` is display only: the key path from the top-level task ("discovery/kickoff").
+Notes, keeps and blocked tasks come last (wave 5) and make no calls.
 """
 
 from __future__ import annotations
@@ -122,6 +131,7 @@ class Change:
     reason: str = ""
     wave: int = 0
     depth: int = 0
+    path: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,6 +146,7 @@ class Change:
             "reason": self.reason,
             "wave": self.wave,
             "depth": self.depth,
+            "path": self.path or self.key,
         }
 
     @classmethod
@@ -152,6 +163,7 @@ class Change:
             reason=data.get("reason", ""),
             wave=int(data.get("wave", 0)),
             depth=int(data.get("depth", 0)),
+            path=data.get("path", ""),
         )
 
 

@@ -1,0 +1,86 @@
+"""The planner: desired + live -> an ordered, deterministic `Plan`. Pure: no I/O.
+
+    plan = build_plan(manifest, live, PlanOptions(prune=True))
+
+Parts: `matching` (who is who), `statuses` (the status set), `tasks` (creates, updates,
+moves), `checklist`, `deletes` (prune, keep, blocked, the mass-delete guard), `notes`
+(warnings), `scope` (--target), `order` (waves and request estimates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from kxplan.errors import PlanError
+from kxplan.model import LiveState, LiveTask, Manifest, PlanOptions
+from kxplan.plan import Plan
+from kxplan.planner.context import make_context
+from kxplan.planner.deletes import check_mass_delete, plan_orphans
+from kxplan.planner.matching import match_tasks
+from kxplan.planner.notes import plan_notes
+from kxplan.planner.order import Step, arrange, estimate_writes
+from kxplan.planner.scope import live_filter, resolve_scope
+from kxplan.planner.statuses import plan_statuses
+from kxplan.planner.tasks import plan_task
+
+__all__ = ["Adopter", "build_plan"]
+
+#: Finds unmanaged live tasks to adopt: task key -> live task (kxplan.adopt.match_for_adoption).
+Adopter = Callable[[Manifest, LiveState], Mapping[str, LiveTask]]
+
+
+def build_plan(
+    manifest: Manifest,
+    live: LiveState,
+    options: PlanOptions | None = None,
+    *,
+    adopter: Adopter | None = None,
+) -> Plan:
+    """Plan `manifest` against `live`. Same inputs, same plan.
+
+    Raises UnsafePlanError for a mass delete without `allow_mass_delete`, PlanError for an
+    unknown `--target` or an ambiguous adoption.
+    """
+    options = options or PlanOptions()
+    adoption = _adoption(manifest, live, adopter) if options.adopt else {}
+    matching = match_tasks(manifest, live, adoption)
+    statuses = plan_statuses(manifest.status_set, live)
+    ctx = make_context(manifest, live, options, matching, statuses.status_after)
+    scope = resolve_scope(ctx)
+    inside = live_filter(ctx, scope)
+    steps: list[Step] = list(statuses.steps)
+    for task in manifest.tasks:
+        if scope.covers(task.key):
+            steps.extend(plan_task(ctx, task, create_only=task.key in scope.create_only))
+    steps.extend(plan_orphans(ctx, inside))
+    steps.extend(plan_notes(ctx, inside))
+    changes = arrange(steps)
+    check_mass_delete(ctx, changes)
+    return Plan(
+        stack=manifest.name,
+        manifest=manifest.path,
+        workspace={"id": live.workspace.id, "title": live.workspace.title},
+        changes=changes,
+        requests={"read": live.requests, "write": estimate_writes(changes)},
+        options={
+            "prune": ctx.prune,
+            "allow_mass_delete": options.allow_mass_delete,
+            "targets": list(options.targets),
+            "adopt": options.adopt,
+        },
+    )
+
+
+def _adoption(
+    manifest: Manifest, live: LiveState, adopter: Adopter | None
+) -> Mapping[str, LiveTask]:
+    if adopter is None:
+        try:
+            from kxplan.adopt import match_for_adoption
+        except ImportError as err:  # the export engineer's module is not in this build
+            raise PlanError(
+                "--adopt is not available in this build of kxplan",
+                hint="plan without --adopt, or upgrade kxplan",
+            ) from err
+        adopter = match_for_adoption
+    return adopter(manifest, live)

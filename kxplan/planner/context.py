@@ -1,0 +1,87 @@
+"""What every part of the planner reads: the inputs, the matching and a few indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kxplan.model import DesiredTask, LiveState, LiveTask, Manifest, PlanOptions
+from kxplan.planner.matching import Matching
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Read-only facts about one plan being built."""
+
+    manifest: Manifest
+    live: LiveState
+    options: PlanOptions
+    matching: Matching
+    desired: Mapping[str, DesiredTask]  # key -> desired task
+    parents_with_children: frozenset[str]  # desired keys that have desired children
+    live_by_id: Mapping[str, LiveTask]
+    live_children: Mapping[str, tuple[LiveTask, ...]]  # live parent id -> children
+    status_after: Mapping[str, str]  # live status name -> name after the status changes
+    key_by_live_id: Mapping[str, str]  # live id -> desired key (matched tasks)
+    rank: Mapping[str, int]  # desired key -> index in manifest pre-order
+
+    @property
+    def prune(self) -> bool:
+        return self.options.prune or self.manifest.prune
+
+    def desired_path(self, key: str) -> str:
+        """`top/child/key` through the desired parents."""
+        parts = [key]
+        task = self.desired.get(key)
+        while task is not None and task.parent_key is not None:
+            parts.append(task.parent_key)
+            task = self.desired.get(task.parent_key)
+        return "/".join(reversed(parts))
+
+    def live_key(self, task: LiveTask) -> str:
+        """The key this stack knows a live task by, or `#<id>`."""
+        known = self.key_by_live_id.get(task.id)
+        return known or task.key_for(self.manifest.name) or f"#{task.id}"
+
+    def live_path(self, task: LiveTask) -> str:
+        """The key path of a live task through its live parents."""
+        parts = [self.live_key(task)]
+        seen = {task.id}
+        parent = self.live_by_id.get(task.parent_id or "")
+        while parent is not None and parent.id not in seen:
+            seen.add(parent.id)
+            parts.append(self.live_key(parent))
+            parent = self.live_by_id.get(parent.parent_id or "")
+        return "/".join(reversed(parts))
+
+    def live_depth(self, task: LiveTask) -> int:
+        return self.live_path(task).count("/")
+
+
+def make_context(
+    manifest: Manifest,
+    live: LiveState,
+    options: PlanOptions,
+    matching: Matching,
+    status_after: Mapping[str, str],
+) -> Context:
+    """Index the inputs once."""
+    children: dict[str, list[LiveTask]] = {}
+    for task in live.tasks:
+        if task.parent_id is not None:
+            children.setdefault(task.parent_id, []).append(task)
+    return Context(
+        manifest=manifest,
+        live=live,
+        options=options,
+        matching=matching,
+        desired={t.key: t for t in manifest.tasks},
+        parents_with_children=frozenset(
+            t.parent_key for t in manifest.tasks if t.parent_key is not None
+        ),
+        live_by_id={t.id: t for t in live.tasks},
+        live_children={k: tuple(v) for k, v in children.items()},
+        status_after=status_after,
+        key_by_live_id={t.id: k for k, t in matching.by_key.items()},
+        rank={t.key: i for i, t in enumerate(manifest.tasks)},
+    )

@@ -1,0 +1,109 @@
+"""Planning tasks that left the manifest: delete (with prune), keep, or blocked.
+
+Deletion is opt-in (`--prune` / `prune: true`). A task is never deleted while something
+kxplan does not delete stays under it (an unmanaged or other stack's subtask, a blocked
+one), because Kantata may take subtasks with their parent. Deletes run children first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from kxplan.errors import UnsafePlanError
+from kxplan.model import LiveTask
+from kxplan.plan import Action, Change, Kind
+from kxplan.planner.context import Context
+from kxplan.planner.order import W_DELETE, Step, step
+
+#: The mass-delete guard: more than this share of managed tasks, and at least MIN tasks.
+MASS_DELETE_SHARE = 0.10
+MASS_DELETE_MIN = 5
+
+
+def plan_orphans(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Step]:
+    """Delete / keep / blocked steps for live tasks this stack owns but no longer wants."""
+    orphans = [t for t in ctx.matching.orphans if in_scope(t)]
+    doomed = {t.id for t in orphans} if ctx.prune else set()
+    memo: dict[str, str | None] = {}
+    steps = []
+    for task in orphans:
+        steps.append(_orphan_step(ctx, task, doomed, memo))
+    return steps
+
+
+def _orphan_step(
+    ctx: Context, task: LiveTask, doomed: set[str], memo: dict[str, str | None]
+) -> Step:
+    key, depth = ctx.live_key(task), ctx.live_depth(task)
+    parent = ctx.live_by_id.get(task.parent_id or "")
+    base = Change(
+        Action.KEEP,
+        Kind.TASK,
+        key,
+        id=task.id,
+        parent=ctx.live_key(parent) if parent is not None else None,
+        before={"title": task.title, "parent": ctx.live_key(parent) if parent else None},
+        depth=depth,
+        path=ctx.live_path(task),
+    )
+    if not ctx.prune:
+        keep = replace(base, reason="removed from the manifest; kept (delete with --prune)")
+        return step(keep, W_DELETE, 8, 0)
+    blocker = _blocker(ctx, task, doomed, memo)
+    if blocker is not None:
+        blocked = replace(base, action=Action.BLOCKED, reason=f"not deleted: {blocker}")
+        return step(blocked, W_DELETE, 8, 0)
+    delete = replace(base, action=Action.DELETE, reason="removed from the manifest (prune)")
+    # Deepest first, so children go before their parents.
+    return step(delete, W_DELETE, 0, 10 - depth)
+
+
+def _blocker(
+    ctx: Context, task: LiveTask, doomed: set[str], memo: dict[str, str | None]
+) -> str | None:
+    """Why deleting `task` would take something kxplan keeps, or None."""
+    if task.id in memo:
+        return memo[task.id]
+    memo[task.id] = None  # guards against parent cycles in odd live data
+    reason = None
+    for child in ctx.live_children.get(task.id, ()):
+        if _moves_away(ctx, child, task):
+            continue
+        if child.id not in doomed:
+            reason = f"subtask '{child.title}' (#{child.id}) stays and would go with it"
+        elif _blocker(ctx, child, doomed, memo) is not None:
+            reason = f"its subtask '{child.title}' (#{child.id}) is blocked"
+        if reason:
+            break
+    memo[task.id] = reason
+    return reason
+
+
+def _moves_away(ctx: Context, child: LiveTask, parent: LiveTask) -> bool:
+    """A desired task now under `parent` is moved elsewhere before deletes run."""
+    key = ctx.key_by_live_id.get(child.id)
+    if key is None:
+        return False
+    desired = ctx.desired[key]
+    if "parent" in desired.ignore_changes:
+        return False
+    new_parent = ctx.matching.by_key.get(desired.parent_key or "")
+    return new_parent is None or new_parent.id != parent.id
+
+
+def check_mass_delete(ctx: Context, changes: tuple[Change, ...]) -> None:
+    """Refuse a plan deleting over 10 % of managed tasks (at least 5) unless allowed."""
+    deletes = [c for c in changes if c.kind is Kind.TASK and c.action is Action.DELETE]
+    managed = ctx.matching.managed_count
+    n = len(deletes)
+    if ctx.options.allow_mass_delete or n < MASS_DELETE_MIN or n <= managed * MASS_DELETE_SHARE:
+        return
+    share = round(100 * n / managed) if managed else 100
+    keys = ", ".join(c.key for c in deletes[:5]) + (", ..." if n > 5 else "")
+    raise UnsafePlanError(
+        f"the plan for stack '{ctx.manifest.name}' would delete {n} of {managed} managed tasks "
+        f"({share} %) in workspace '{ctx.live.workspace.title}': {keys}",
+        hint="check the manifest (a missing file or a bad merge?), then re-run with "
+        "--allow-mass-delete if the deletes are intended",
+    )

@@ -1,0 +1,98 @@
+"""Warnings: what kxplan sees but does not change (plan notes, never calls)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kxplan.model import LiveTask
+from kxplan.plan import Action, Change, Kind
+from kxplan.planner.context import Context
+from kxplan.planner.matching import id_order
+from kxplan.planner.order import W_DELETE, Step, step
+
+
+def plan_notes(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Step]:
+    """Duplicate markers, unmanaged tasks and sibling-order drift."""
+    steps = [_duplicate(ctx, key, task) for key, task in ctx.matching.duplicates]
+    steps.extend(_unmanaged(ctx, t) for t in ctx.matching.unmanaged if in_scope(t))
+    steps.extend(_order_drift(ctx))
+    return steps
+
+
+def _warn(key: str, reason: str, *, id: str | None = None, path: str = "", group: int = 9) -> Step:
+    change = Change(Action.WARN, Kind.NOTE, key, id=id, reason=reason, path=path or key)
+    return step(change, W_DELETE, group, 0)
+
+
+def _duplicate(ctx: Context, key: str, task: LiveTask) -> Step:
+    oldest = min(
+        (t for t in ctx.live.tasks if t.key_for(ctx.manifest.name) == key),
+        key=lambda t: id_order(t.id),
+    )
+    return _warn(
+        key,
+        f"story #{task.id} ('{task.title}') also carries the marker of '{key}'; the oldest, "
+        f"#{oldest.id}, is the task. kxplan leaves #{task.id} alone: delete it or remove its "
+        "external reference in Kantata",
+        id=task.id,
+    )
+
+
+def _unmanaged(ctx: Context, task: LiveTask) -> Step:
+    return _warn(
+        task.title,
+        "unmanaged: no kxplan marker, so kxplan never changes it (adopt it with --adopt)",
+        id=task.id,
+        path=_title_path(ctx, task),
+        group=10,
+    )
+
+
+def _title_path(ctx: Context, task: LiveTask) -> str:
+    parts = [task.title]
+    seen = {task.id}
+    parent = ctx.live_by_id.get(task.parent_id or "")
+    while parent is not None and parent.id not in seen:
+        seen.add(parent.id)
+        parts.append(parent.title)
+        parent = ctx.live_by_id.get(parent.parent_id or "")
+    return " / ".join(reversed(parts))
+
+
+def _order_drift(ctx: Context) -> list[Step]:
+    """Siblings whose live order differs from the manifest's (position is not writable)."""
+    siblings: dict[str | None, list[str]] = {}
+    for task in ctx.manifest.tasks:
+        siblings.setdefault(task.parent_key, []).append(task.key)
+    steps = []
+    for parent_key in sorted(siblings, key=lambda k: ctx.rank.get(k or "", -1)):
+        staying = _staying(ctx, parent_key, siblings[parent_key])
+        live_order = sorted(staying, key=lambda k: _position(ctx, k))
+        if live_order != staying:
+            where = f"under '{parent_key}'" if parent_key else "at the top level"
+            steps.append(
+                _warn(
+                    parent_key or "(top level)",
+                    f"task order {where} differs from the manifest (Kantata: "
+                    f"{', '.join(live_order)}; manifest: {', '.join(staying)}); positions "
+                    "cannot be changed through the API, so kxplan reports it only",
+                    path=ctx.desired_path(parent_key) if parent_key else "(top level)",
+                )
+            )
+    return steps
+
+
+def _staying(ctx: Context, parent_key: str | None, keys: list[str]) -> list[str]:
+    """Keys of siblings that exist and already sit under the desired parent."""
+    parent = ctx.matching.by_key.get(parent_key or "")
+    if parent_key is not None and parent is None:
+        return []
+    want = parent.id if parent is not None else None
+    return [
+        k for k in keys if k in ctx.matching.by_key and ctx.matching.by_key[k].parent_id == want
+    ]
+
+
+def _position(ctx: Context, key: str) -> tuple[int, tuple[int, str]]:
+    task = ctx.matching.by_key[key]
+    return (task.position, id_order(task.id))

@@ -1,0 +1,175 @@
+"""Planning desired tasks: creates, updates (incl. marker rewrites), adoptions, moves.
+
+Only fields the manifest writes are compared. Progress fields (status, percentage_complete)
+are sent on create and compared later only when the task enforces them; a parent's progress
+is rolled up by Kantata from its subtasks, so on parents it is a warning, never a change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from kxplan.model import PROGRESS_FIELDS, DesiredTask, LiveTask
+from kxplan.plan import Action, Change, Kind
+from kxplan.planner.checklist import plan_checklist
+from kxplan.planner.context import Context
+from kxplan.planner.normalize import COMPARED_FIELDS, desired_value, live_value, same, unique_tags
+from kxplan.planner.order import W_CREATE, W_DELETE, W_UPDATE, Step, step
+
+#: Fields sent on create when the manifest writes them (title, type, parent always are).
+CREATE_FIELDS: tuple[str, ...] = (
+    "description",
+    "start_date",
+    "due_date",
+    "priority",
+    "status",
+    "percentage_complete",
+    "tags",
+    "checklist",
+    "archived",
+)
+
+
+def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> list[Step]:
+    """Steps for one desired task: create it, or bring its live story in line."""
+    live = ctx.matching.by_key.get(task.key)
+    if live is None:
+        return [_create(ctx, task)]
+    if create_only:
+        return []
+    rank, path = ctx.rank[task.key], ctx.desired_path(task.key)
+    steps = _update(ctx, task, live)
+    steps.extend(_move(ctx, task, live))
+    steps.extend(plan_checklist(task, live, rank, path))
+    return steps
+
+
+def _place(ctx: Context, change: Change, task: DesiredTask) -> Change:
+    return replace(change, depth=task.depth, path=ctx.desired_path(task.key))
+
+
+def _create(ctx: Context, task: DesiredTask) -> Step:
+    parent = ctx.matching.by_key.get(task.parent_key or "")
+    after: dict[str, Any] = {
+        "title": task.title,
+        "type": task.type,
+        "parent": task.parent_key,
+        "parent_id": parent.id if parent is not None else None,
+    }
+    for name in CREATE_FIELDS:
+        if name not in task.fields:
+            continue
+        if name == "checklist":
+            after[name] = [{"name": i.name, "completed": i.completed} for i in task.checklist]
+        else:
+            after[name] = desired_value(task, name)
+    change = Change(Action.CREATE, Kind.TASK, task.key, parent=task.parent_key, after=after)
+    return step(_place(ctx, change, task), W_CREATE, 0, task.depth, ctx.rank[task.key])
+
+
+def _update(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
+    fields, before, after, notes = _diff(ctx, task, live)
+    old_key = ctx.matching.renamed.get(task.key)
+    adopted = task.key in ctx.matching.adopted
+    if old_key is not None or adopted:
+        fields.insert(0, "key")
+        before = {"key": old_key, **before}
+        after = {"key": task.key, **after}
+    steps = [_note(ctx, task, reason) for reason in notes]
+    if not fields:
+        return steps
+    action = Action.ADOPT if adopted else Action.UPDATE
+    reason = _update_reason(old_key, adopted)
+    change = Change(
+        action,
+        Kind.TASK,
+        task.key,
+        id=live.id,
+        parent=task.parent_key,
+        before=before,
+        after=after,
+        fields=tuple(fields),
+        reason=reason,
+    )
+    wave = W_CREATE if adopted else W_UPDATE
+    steps.append(step(_place(ctx, change, task), wave, 0, task.depth, ctx.rank[task.key]))
+    return steps
+
+
+def _update_reason(old_key: str | None, adopted: bool) -> str:
+    if adopted:
+        return "adopt: an unmanaged task with the same title path gets this stack's marker"
+    if old_key is not None:
+        return f"renamed from key '{old_key}': the marker is rewritten"
+    return ""
+
+
+def _diff(
+    ctx: Context, task: DesiredTask, live: LiveTask
+) -> tuple[list[str], dict[str, Any], dict[str, Any], list[str]]:
+    fields: list[str] = []
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    notes: list[str] = []
+    for name in COMPARED_FIELDS:
+        if name not in task.fields or name in task.ignore_changes:
+            continue
+        if name in PROGRESS_FIELDS and name not in task.enforce:
+            continue  # people's progress: set on create, never reverted
+        want, have = desired_value(task, name), _live(ctx, live, name)
+        if same(name, want, have):
+            continue
+        if name in PROGRESS_FIELDS and task.key in ctx.parents_with_children:
+            notes.append(
+                f"{name} is {have!r}, manifest says {want!r}: Kantata rolls it up "
+                "from the subtasks, so kxplan leaves it"
+            )
+            continue
+        fields.append(name)
+        before[name], after[name] = have, want
+    return fields, before, after, notes
+
+
+def _live(ctx: Context, live: LiveTask, name: str) -> Any:
+    value = live_value(live, name)
+    if name == "status" and value is not None:
+        # Statuses renamed or deleted earlier in this plan carry their tasks along.
+        return ctx.status_after.get(value, value)
+    if name == "tags":
+        return unique_tags(value)
+    return value
+
+
+def _move(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
+    if "parent" in task.ignore_changes:
+        return []
+    parent = ctx.matching.by_key.get(task.parent_key or "")
+    if task.parent_key is None and live.parent_id is None:
+        return []
+    if parent is not None and live.parent_id == parent.id:
+        return []
+    old_parent = ctx.live_by_id.get(live.parent_id or "")
+    change = Change(
+        Action.MOVE,
+        Kind.TASK,
+        task.key,
+        id=live.id,
+        parent=task.parent_key,
+        before={
+            "parent": ctx.live_key(old_parent) if old_parent is not None else None,
+            "parent_id": live.parent_id,
+        },
+        after={"parent": task.parent_key, "parent_id": parent.id if parent else None},
+        fields=("parent",),
+        reason=""
+        if parent is not None or task.parent_key is None
+        else "new parent is created first",
+    )
+    # Moves run shallowest first (desired depth), so a parent is in place before its child.
+    return [step(_place(ctx, change, task), W_UPDATE, 0, task.depth, ctx.rank[task.key])]
+
+
+def _note(ctx: Context, task: DesiredTask, reason: str) -> Step:
+    change = Change(Action.WARN, Kind.NOTE, task.key, reason=reason)
+    return step(_place(ctx, change, task), W_DELETE, 9, 0, ctx.rank[task.key])
