@@ -224,7 +224,7 @@ def _move_target(run: Run, change: Change) -> int | None:
 
 def delete_tasks(run: Run, changes: Sequence[Change]) -> None:
     """Delete children before parents; siblings at the same height concurrently."""
-    for group in _delete_heights(changes):
+    for group in delete_heights(changes):
         run.map(lambda c: _delete_one(run, c), group)
 
 
@@ -234,7 +234,7 @@ def _delete_one(run: Run, change: Change) -> None:
     run.done((change,))
 
 
-def _delete_heights(changes: Sequence[Change]) -> list[list[Change]]:
+def delete_heights(changes: Sequence[Change]) -> list[list[Change]]:
     children: dict[str, list[Change]] = {}
     for c in changes:
         if c.parent is not None:

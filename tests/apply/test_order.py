@@ -1,0 +1,84 @@
+"""The applier's ordering rules: parents are created before children, children deleted first,
+and a failure report names what was not applied."""
+
+from __future__ import annotations
+
+from kxplan.apply import ApplyFailed
+from kxplan.apply._payload import completed_names, create_item
+from kxplan.apply._tasks import BULK_LIMIT, create_levels, delete_heights
+from kxplan.errors import ServerError
+from kxplan.plan import Action, Change, Kind
+
+
+def _create(key: str, parent: str | None = None) -> Change:
+    return Change(
+        Action.CREATE, Kind.TASK, key, parent=parent, after={"title": key, "parent": parent}
+    )
+
+
+def _delete(key: str, parent: str | None = None) -> Change:
+    return Change(Action.DELETE, Kind.TASK, key, id=key, parent=parent, before={"title": key})
+
+
+def test_parents_are_created_in_an_earlier_request_than_their_children() -> None:
+    # Listed children first and with a wrong depth: the order comes from the parent keys.
+    changes = [_create("c", "b"), _create("b", "a"), _create("a"), _create("x"), _create("y", "x")]
+    levels = [[c.key for c in level] for level in create_levels(changes)]
+    assert levels == [["a", "x"], ["b", "y"], ["c"]]
+
+
+def test_children_under_an_existing_parent_go_in_the_first_request() -> None:
+    levels = create_levels([_create("child", "already-live")])
+    assert [[c.key for c in level] for level in levels] == [["child"]]
+
+
+def test_children_are_deleted_before_their_parents() -> None:
+    changes = [_delete("a"), _delete("b", "a"), _delete("c", "b"), _delete("d", "a"), _delete("e")]
+    heights = [sorted(c.key for c in group) for group in delete_heights(changes)]
+    assert heights == [["c", "d", "e"], ["b"], ["a"]]
+
+
+def test_a_created_task_carries_marker_checklist_and_tags_in_one_item() -> None:
+    after = {
+        "title": "Kickoff",
+        "type": "milestone",
+        "parent": "discovery",
+        "tags": ["phase-1", "client"],
+        "checklist": [{"name": "Agenda", "completed": False}, {"name": "Call", "completed": True}],
+    }
+    item = create_item("onboarding", "kickoff", after, "42", "7")
+    assert item == {
+        "title": "Kickoff",
+        "story_type": "milestone",
+        "tag_list": "phase-1,client",
+        "workspace_id": 42,
+        "parent_id": 7,
+        "checklist": ["Agenda", "Call"],
+        "external_reference": {
+            "service_name": "kxplan",
+            "service_model": "onboarding",
+            "service_model_ref": "kickoff",
+        },
+    }
+    assert completed_names(after) == ("Call",)
+
+
+def test_bulk_limit_is_kantatas() -> None:
+    assert BULK_LIMIT == 300
+
+
+def test_a_failure_report_lists_what_was_not_applied() -> None:
+    done = [_create("a")]
+    pending = [_create("b", "a"), Change(Action.CREATE, Kind.CHECKLIST_ITEM, "Call", parent="a")]
+    err = ApplyFailed(
+        ServerError("Service is unavailable", method="POST", path="/stories", status=503),
+        done,
+        pending,
+    )
+    text = err.format()
+    assert "POST /stories -> 503: Service is unavailable" in text
+    assert "Applied 1 of 3 changes; not applied:" in text
+    assert "+ task b" in text
+    assert "+ checklist_item a/Call" in text
+    assert "kxplan plan" in text
+    assert err.exit_code == 1
