@@ -1,0 +1,173 @@
+"""From checked data to `kxplan.model.Manifest`.
+
+The builder is tolerant: it runs even when the schema found problems (so the semantic
+checks can report theirs in the same run) and skips values of the wrong type instead
+of failing. A manifest with problems is never returned to callers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kxplan.manifest.keys import derive_key
+from kxplan.manifest.yaml_loader import Document, YamlPath
+from kxplan.model import (
+    TASK_FIELDS,
+    DesiredChecklistItem,
+    DesiredStatus,
+    DesiredStatusSet,
+    DesiredTask,
+    Manifest,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltTask:
+    """A desired task and where it was written (its path in the document)."""
+
+    task: DesiredTask
+    path: YamlPath
+    explicit_key: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """A manifest plus the paths the semantic checks need to point at nodes."""
+
+    manifest: Manifest
+    tasks: tuple[BuiltTask, ...]
+    doc: Document
+
+
+def build_manifest(doc: Document, values: Mapping[str, str]) -> Built:
+    """The Manifest `doc` describes (tasks flattened in pre-order)."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    inherited = _Inherited(_names(data.get("enforce")), _names(data.get("ignore_changes")))
+    tasks = tuple(_tasks(doc, data.get("tasks"), ("tasks",), None, 0, inherited))
+    workspace = data.get("workspace")
+    manifest = Manifest(
+        path=doc.file,
+        name=_text(data.get("name")),
+        workspace=workspace if isinstance(workspace, str | int) else None,
+        tasks=tuple(b.task for b in tasks),
+        status_set=_status_set(doc, data.get("status_set")),
+        prune=data.get("prune") is True,
+        vars=tuple(values.items()),
+    )
+    return Built(manifest, tasks, doc)
+
+
+@dataclass(frozen=True, slots=True)
+class _Inherited:
+    enforce: frozenset[str]
+    ignore_changes: frozenset[str]
+
+
+def _tasks(
+    doc: Document,
+    items: Any,
+    path: YamlPath,
+    parent_key: str | None,
+    depth: int,
+    inherited: _Inherited,
+) -> Iterator[BuiltTask]:
+    for index, raw in enumerate(items if isinstance(items, list) else ()):
+        if not isinstance(raw, dict):
+            continue
+        task_path = (*path, index)
+        explicit = isinstance(raw.get("key"), str)
+        title = _text(raw.get("title"))
+        key = raw["key"] if explicit else derive_key(parent_key, title)
+        task = _task(doc, raw, task_path, key, parent_key, depth, index, inherited)
+        yield BuiltTask(task, task_path, explicit)
+        children = raw.get("children")
+        yield from _tasks(doc, children, (*task_path, "children"), key, depth + 1, inherited)
+
+
+def _task(
+    doc: Document,
+    raw: dict[str, Any],
+    path: YamlPath,
+    key: str,
+    parent_key: str | None,
+    depth: int,
+    index: int,
+    inherited: _Inherited,
+) -> DesiredTask:
+    pct = raw.get("percentage_complete")
+    task_type = raw.get("type")
+    return DesiredTask(
+        key=key,
+        title=_text(raw.get("title")),
+        parent_key=parent_key,
+        depth=depth,
+        index=index,
+        type=task_type if isinstance(task_type, str) else "task",
+        description=_opt_text(raw.get("description")),
+        start_date=_opt_text(raw.get("start_date")),
+        due_date=_opt_text(raw.get("due_date")),
+        priority=_opt_text(raw.get("priority")),
+        status=_opt_text(raw.get("status")),
+        percentage_complete=pct if isinstance(pct, int) and not isinstance(pct, bool) else None,
+        tags=_texts(raw.get("tags")),
+        checklist=tuple(_checklist(doc, raw.get("checklist"), (*path, "checklist"))),
+        archived=raw.get("archived") is True,
+        protect=raw.get("protect") is True,
+        renamed_from=_texts(raw.get("renamed_from")),
+        enforce=inherited.enforce | _names(raw.get("enforce")),
+        ignore_changes=inherited.ignore_changes | _names(raw.get("ignore_changes")),
+        fields=frozenset(f for f in TASK_FIELDS if f in raw) | {"title", "parent"},
+        loc=doc.loc(path),
+    )
+
+
+def _checklist(doc: Document, items: Any, path: YamlPath) -> Iterator[DesiredChecklistItem]:
+    for i, raw in enumerate(items if isinstance(items, list) else ()):
+        loc = doc.loc((*path, i))
+        if isinstance(raw, str):
+            yield DesiredChecklistItem(name=raw, loc=loc)
+        elif isinstance(raw, dict) and isinstance(raw.get("name"), str):
+            yield DesiredChecklistItem(
+                name=raw["name"],
+                completed=raw.get("completed") is True,
+                renamed_from=_texts(raw.get("renamed_from")),
+                loc=loc,
+            )
+
+
+def _status_set(doc: Document, raw: Any) -> DesiredStatusSet | None:
+    if not isinstance(raw, dict):
+        return None
+    statuses = raw.get("statuses")
+    return DesiredStatusSet(
+        name=_text(raw.get("name")),
+        statuses=tuple(
+            DesiredStatus(
+                name=s["name"],
+                category=_text(s.get("category")),
+                renamed_from=_texts(s.get("renamed_from")),
+                loc=doc.loc(("status_set", "statuses", i)),
+            )
+            for i, s in enumerate(statuses if isinstance(statuses, list) else ())
+            if isinstance(s, dict) and isinstance(s.get("name"), str)
+        ),
+        loc=doc.loc(("status_set",)),
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _opt_text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _names(value: Any) -> frozenset[str]:
+    return frozenset(_texts(value))

@@ -1,0 +1,235 @@
+"""Semantic checks: what JSON Schema cannot say. Each check returns every problem it finds,
+at the node that causes it, so one run reports everything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from kxplan.errors import Problem
+from kxplan.manifest.build import Built, BuiltTask
+from kxplan.manifest.keys import KEY_MAX
+from kxplan.manifest.vars import parse_date
+from kxplan.manifest.yaml_loader import Document, YamlPath, at
+from kxplan.model import CATEGORIES, MAX_DEPTH, Location
+
+Check = Callable[[Built], Iterator[Problem]]
+
+
+def check_manifest(built: Built) -> list[Problem]:
+    """Every semantic problem of a built manifest."""
+    problems: list[Problem] = []
+    for check in CHECKS:
+        problems.extend(check(built))
+    return problems
+
+
+def check_keys(built: Built) -> Iterator[Problem]:
+    """Keys are unique; derived keys fit KEY_MAX."""
+    first: dict[str, Location] = {}
+    for bt in built.tasks:
+        loc = _key_loc(built.doc, bt)
+        key = bt.task.key
+        if not bt.explicit_key and len(key) > KEY_MAX:
+            yield at(
+                loc,
+                f"the derived key is {len(key)} characters long; at most {KEY_MAX} are allowed",
+                "give this task (or its parent) a shorter `key:`",
+            )
+        if key in first:
+            hint = None if bt.explicit_key else "the key is derived from the title path; set `key:`"
+            yield at(
+                loc, f"duplicate task key '{key}' (also used by the task at {first[key]})", hint
+            )
+        else:
+            first[key] = loc
+
+
+def check_task_renames(built: Built) -> Iterator[Problem]:
+    """A task's `renamed_from` keys are not current keys nor claimed twice."""
+    current = {bt.task.key: _key_loc(built.doc, bt) for bt in built.tasks}
+    claimed: dict[str, Location] = {}
+    for bt in built.tasks:
+        path = (*bt.path, "renamed_from")
+        yield from _renames(built.doc, path, bt.task.renamed_from, current, claimed, "task key")
+
+
+def check_depth(built: Built) -> Iterator[Problem]:
+    """No task deeper than MAX_DEPTH levels below a top-level task."""
+    for bt in built.tasks:
+        if bt.task.depth == MAX_DEPTH + 1:
+            yield built.doc.problem(
+                bt.path,
+                f"task '{bt.task.key}' is {bt.task.depth} levels below a top-level task; "
+                f"Kantata allows at most {MAX_DEPTH}",
+                "move it (and its children) up a level",
+            )
+
+
+def check_dates(built: Built) -> Iterator[Problem]:
+    """Dates are real calendar dates and a due date is not before its start date."""
+    for bt in built.tasks:
+        start, due = bt.task.start_date, bt.task.due_date
+        bad = list(_bad_dates(built.doc, bt))
+        yield from bad
+        if start and due and not bad and due < start:
+            yield built.doc.problem(
+                (*bt.path, "due_date"),
+                f"due_date {due} is before start_date {start}",
+                "move the due date later or the start date earlier",
+            )
+
+
+def _bad_dates(doc: Document, bt: BuiltTask) -> Iterator[Problem]:
+    # Only values shaped like a date: anything else is the schema's to report.
+    for name in ("start_date", "due_date"):
+        value = getattr(bt.task, name)
+        if value and _looks_like_date(value) and parse_date(value) is None:
+            yield doc.problem((*bt.path, name), f"{name} '{value}' is not a calendar date")
+
+
+def _looks_like_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-"
+
+
+def check_task_statuses(built: Built) -> Iterator[Problem]:
+    """A task's status is a status of the set, or a category when there is no set."""
+    sset = built.manifest.status_set
+    names = [s.name for s in sset.statuses] if sset else list(CATEGORIES)
+    for bt in built.tasks:
+        status = bt.task.status
+        if status is None or status in names:
+            continue
+        close = difflib.get_close_matches(status, names, n=1)
+        if sset:
+            message = f"status '{status}' is not in status set '{sset.name}'"
+        else:
+            message = f"status '{status}' is not a status category"
+        hint = f"did you mean '{close[0]}'?" if close else "use one of: " + ", ".join(names)
+        if not sset and not close:
+            hint += " (or declare a status_set)"
+        yield built.doc.problem((*bt.path, "status"), message, hint)
+
+
+def check_status_set(built: Built) -> Iterator[Problem]:
+    """Status names are unique in the set (ignoring case); renames do not collide."""
+    sset = built.manifest.status_set
+    if sset is None:
+        return
+    doc = built.doc
+    raw = _get(doc.data, ("status_set", "statuses"))
+    entries = [
+        (("status_set", "statuses", i), s)
+        for i, s in enumerate(raw if isinstance(raw, list) else ())
+        if isinstance(s, dict) and isinstance(s.get("name"), str)
+    ]
+    current: dict[str, Location] = {}
+    for path, status in entries:
+        name, folded = status["name"], status["name"].casefold()
+        if folded in current:
+            message = f"status '{name}' appears twice in the set (also at {current[folded]})"
+            yield doc.problem((*path, "name"), message, "status names are unique in a set")
+        else:
+            current[folded] = doc.loc((*path, "name"))
+    by_name = {s.name: current[s.name.casefold()] for s in sset.statuses}
+    claimed: dict[str, Location] = {}
+    for (path, _), desired in zip(entries, sset.statuses, strict=True):
+        renames_path = (*path, "renamed_from")
+        yield from _renames(doc, renames_path, desired.renamed_from, by_name, claimed, "status")
+
+
+def check_checklists(built: Built) -> Iterator[Problem]:
+    """Checklist names are unique within a task; renames do not collide."""
+    for bt in built.tasks:
+        current: dict[str, Location] = {}
+        for item in bt.task.checklist:
+            if item.name in current:
+                message = (
+                    f"checklist item '{item.name}' appears twice (also at {current[item.name]})"
+                )
+                yield at(item.loc, message, "checklist items are identified by their name")
+            else:
+                current[item.name] = item.loc
+        claimed: dict[str, Location] = {}
+        raw = _get(built.doc.data, (*bt.path, "checklist"))
+        for i, item in zip(_named_indexes(raw), bt.task.checklist, strict=True):
+            path = (*bt.path, "checklist", i, "renamed_from")
+            names = item.renamed_from
+            yield from _renames(built.doc, path, names, current, claimed, "checklist item")
+
+
+def _named_indexes(raw: Any) -> list[int]:
+    """Indexes of the checklist entries the builder kept (a name, or a mapping with one)."""
+    return [
+        i
+        for i, r in enumerate(raw if isinstance(raw, list) else ())
+        if isinstance(r, str) or (isinstance(r, dict) and isinstance(r.get("name"), str))
+    ]
+
+
+def check_tags(built: Built) -> Iterator[Problem]:
+    """A task lists each tag once (Kantata tags ignore case)."""
+    for bt in built.tasks:
+        seen: dict[str, str] = {}
+        raw = _get(built.doc.data, (*bt.path, "tags"))
+        for i, tag in enumerate(raw if isinstance(raw, list) else ()):
+            if not isinstance(tag, str):
+                continue
+            if tag.casefold() in seen:
+                yield built.doc.problem(
+                    (*bt.path, "tags", i),
+                    f"tag '{tag}' is listed twice (as '{seen[tag.casefold()]}')",
+                    "tags are not case-sensitive in Kantata; remove one",
+                )
+            seen.setdefault(tag.casefold(), tag)
+
+
+def _renames(
+    doc: Document,
+    path: YamlPath,
+    old_names: Iterable[str],
+    current: dict[str, Location],
+    claimed: dict[str, Location],
+    what: str,
+) -> Iterator[Problem]:
+    """`renamed_from` entries that name a current object, or one `claimed` already.
+
+    `claimed` collects the old names seen so far in this scope (the caller owns it).
+    """
+    for i, old in enumerate(old_names):
+        loc = doc.loc((*path, i))
+        if old in current:
+            message = f"renamed_from '{old}' is the {what} of a current entry (at {current[old]})"
+            yield at(loc, message, "an old name cannot also be a current one; remove it")
+        elif old in claimed:
+            message = f"renamed_from '{old}' is also claimed at {claimed[old]}"
+            yield at(loc, message, "only one entry can take over an old name")
+        else:
+            claimed[old] = loc
+
+
+def _key_loc(doc: Document, bt: BuiltTask) -> Location:
+    return doc.loc((*bt.path, "key")) if bt.explicit_key else doc.loc(bt.path)
+
+
+def _get(data: Any, path: YamlPath) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+CHECKS: tuple[Check, ...] = (
+    check_keys,
+    check_task_renames,
+    check_depth,
+    check_dates,
+    check_task_statuses,
+    check_status_set,
+    check_checklists,
+    check_tags,
+)

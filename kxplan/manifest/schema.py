@@ -1,0 +1,184 @@
+"""Structure checks: `schemas/manifest.schema.json` (JSON Schema 2020-12) is the one
+validation mechanism for the manifest's shape. This module runs it and turns each
+jsonschema error into a `Problem` at the offending node, in plain words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import deque
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+# jsonschema ships no type stubs and the project adds no stub dependency for it.
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import (  # type: ignore[import-untyped]
+    ValidationError as SchemaError,
+)
+
+from kxplan.errors import Problem
+from kxplan.manifest.yaml_loader import Document, YamlPath, at
+from kxplan.resources import load_schema
+
+SCHEMA_NAME = "manifest.schema.json"
+
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "empty",
+}
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema(SCHEMA_NAME))
+
+
+def check_schema(doc: Document, only: frozenset[YamlPath] | None = None) -> list[Problem]:
+    """Every structural problem of `doc`, each at its node.
+
+    With `only`, just the problems of those values (used after variable substitution,
+    so a title that grew too long is reported once, by the pass that sees it).
+    """
+    problems: list[Problem] = []
+    for error in _validator().iter_errors(doc.data):
+        problems.extend(_problems(error, doc, only))
+    return problems
+
+
+def _problems(
+    error: SchemaError, doc: Document, only: frozenset[YamlPath] | None
+) -> Iterator[Problem]:
+    path: YamlPath = tuple(error.absolute_path)
+    kind = error.validator
+    if kind in ("oneOf", "anyOf"):
+        yield from _alternatives(error, doc, path, only)
+    elif only is not None and path not in only:
+        return
+    elif kind == "additionalProperties":
+        yield from _unknown_fields(error, doc, path)
+    elif kind == "propertyNames":
+        for name in error.instance if isinstance(error.instance, dict) else ():
+            if not re.match(str(error.validator_value.get("pattern", "")), name):
+                text = error.validator_value.get("errorMessage", "invalid name")
+                yield at(doc.key_loc((*path, name)), f"'{name}': {text}")
+    else:
+        yield doc.problem(path, _message(error, path), _hint(error))
+
+
+def _unknown_fields(error: SchemaError, doc: Document, path: YamlPath) -> Iterator[Problem]:
+    schema = error.schema
+    known = list(schema.get("properties", {}))
+    patterns = list(schema.get("patternProperties", {}))
+    for name in error.instance:
+        if name in known or any(re.search(p, name) for p in patterns):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(known)
+        where = _what(path)
+        message = f"unknown field '{name}'" + (f" in {where}" if where else "")
+        yield at(doc.key_loc((*path, name)), message, hint)
+
+
+def _alternatives(
+    error: SchemaError, doc: Document, path: YamlPath, only: frozenset[YamlPath] | None
+) -> Iterator[Problem]:
+    """For `oneOf`, report the errors of the branch whose type fits the value, if one does."""
+    branches: dict[int, list[SchemaError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(int(sub.schema_path[0]), []).append(sub)
+    fitting = [
+        errs
+        for errs in branches.values()
+        if not any(e.validator == "type" and not e.relative_path for e in errs)
+    ]
+    if len(fitting) == 1:
+        for sub in fitting[0]:
+            yield from _problems(sub, doc, only)
+        return
+    if only is not None and path not in only:
+        return
+    text = error.schema.get("errorMessage") or error.message
+    yield doc.problem(path, f"{_what(path) or 'value'} {text}")
+
+
+def _message(error: SchemaError, path: YamlPath) -> str:
+    what = _what(path) or "the manifest"
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        missing = [name for name in value if name not in instance]
+        return f"{what} is missing the required field '{missing[0]}'"
+    if kind == "type":
+        wanted = value if isinstance(value, list) else [value]
+        words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted if w != "null")
+        return f"{what} must be {words}, not {_type_of(instance)}"
+    if kind == "enum":
+        return f"{what}: '{instance}' is not one of: {', '.join(map(str, value))}"
+    if kind == "const":
+        return f"{what} must be {value!r}, not {instance!r}"
+    if kind == "pattern":
+        return f"{what} {error.schema.get('errorMessage', 'does not match ' + str(value))}"
+    return _size_message(what, error) or f"{what}: {error.message}"
+
+
+def _hint(error: SchemaError) -> str | None:
+    if error.validator == "enum":
+        choices = [str(c) for c in error.validator_value]
+        close = difflib.get_close_matches(str(error.instance), choices, n=1)
+        return f"did you mean '{close[0]}'?" if close else None
+    if error.validator == "const" and error.absolute_path == deque(["version"]):
+        return "this kxplan reads manifest version 1"
+    return None
+
+
+def _size_message(what: str, error: SchemaError) -> str | None:
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind == "maxLength":
+        return f"{what} is {len(instance)} characters long; at most {value} are allowed"
+    if kind == "minLength":
+        return f"{what} must not be empty"
+    if kind in ("minimum", "maximum"):
+        low, high = error.schema.get("minimum"), error.schema.get("maximum")
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        return f"{what} must be {bounds}, not {instance}"
+    if kind == "minItems":
+        return f"{what} needs at least {value} item{'s' if value != 1 else ''}"
+    if kind == "uniqueItems":
+        return f"{what} lists the same value twice"
+    return None
+
+
+def _type_of(instance: Any) -> str:
+    if instance is None:
+        return "empty"
+    if isinstance(instance, bool):
+        return "a boolean"
+    names = {int: "an integer", float: "a number", str: "a string", list: "a list"}
+    return names.get(type(instance), "a mapping")
+
+
+def _what(path: YamlPath) -> str:
+    """A readable name for the value at `path`: `title`, `tags item`, `tasks item`."""
+    if not path:
+        return ""
+    last = path[-1]
+    if isinstance(last, int):
+        parent = path[-2] if len(path) > 1 else ""
+        return _ITEM_WORDS.get(str(parent), f"{parent} item")
+    return str(last)
+
+
+_ITEM_WORDS = {
+    "tasks": "task",
+    "children": "task",
+    "statuses": "status",
+    "checklist": "checklist item",
+    "tags": "tag",
+    "renamed_from": "renamed_from item",
+}

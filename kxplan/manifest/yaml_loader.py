@@ -1,0 +1,225 @@
+"""Line-aware, safe YAML loading.
+
+PyYAML composes the text into nodes (which carry their marks); we convert the nodes to
+plain JSON-like values ourselves, so nothing is ever constructed from a tag: a
+`!!python/object` tag is reported as a problem, never executed. While converting we
+record the `Location` of every value and every mapping key by its path
+(`("tasks", 0, "title")`), so later stages can point at the exact node.
+Duplicate mapping keys are problems too (PyYAML would silently keep the last one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kxplan.errors import Problem
+from kxplan.model import Location
+
+#: A path to a value inside a document: mapping keys and list indexes.
+YamlPath = tuple[str | int, ...]
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+_MAX_DEPTH = 64  # deeper than any manifest; stops recursive aliases
+_MAX_NODES = 200_000  # stops alias bombs ("billion laughs")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A loaded YAML file: plain data plus where each value and key was written."""
+
+    file: str
+    data: Any
+    locs: Mapping[YamlPath, Location]
+    key_locs: Mapping[YamlPath, Location]
+
+    def loc(self, path: YamlPath) -> Location:
+        """Location of the value at `path`, or of its nearest located ancestor."""
+        while path not in self.locs and path:
+            path = path[:-1]
+        return self.locs.get(path, Location(self.file, 1, 1))
+
+    def key_loc(self, path: YamlPath) -> Location:
+        """Location of the mapping key whose value is at `path` (else the value's)."""
+        return self.key_locs.get(path) or self.loc(path)
+
+    def problem(self, path: YamlPath, message: str, hint: str | None = None) -> Problem:
+        """A Problem located at the value at `path`."""
+        return at(self.loc(path), message, hint)
+
+    def with_data(self, data: Any) -> Document:
+        """The same document with its data replaced (e.g. after variable substitution)."""
+        return replace(self, data=data)
+
+
+def at(loc: Location, message: str, hint: str | None = None) -> Problem:
+    """A Problem at `loc`."""
+    return Problem(loc.file, loc.line, loc.col, message, hint)
+
+
+def read_document(path: str | Path) -> tuple[Document | None, list[Problem]]:
+    """Load one YAML file. Returns the document (None when unusable) and its problems."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem(name, 1, 1, "no such file", "check the path")]
+    except IsADirectoryError:
+        return None, [Problem(name, 1, 1, "is a directory, not a manifest file")]
+    except UnicodeDecodeError as err:
+        msg = f"not a text file (invalid UTF-8 at byte {err.start})"
+        return None, [Problem(name, 1, 1, msg, "a manifest is a UTF-8 YAML file")]
+    except OSError as err:
+        return None, [Problem(name, 1, 1, f"cannot read the file: {err.strerror}")]
+    return parse_document(text, name)
+
+
+def parse_document(text: str, name: str) -> tuple[Document | None, list[Problem]]:
+    """Parse YAML `text` (reported as file `name`)."""
+    loader = yaml.SafeLoader(text)
+    converter = _Converter(name, loader)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, [Problem(name, 1, 1, "the file is empty", "start with `version: 1`")]
+        data = converter.convert(node, ())
+        return Document(name, data, converter.locs, converter.key_locs), converter.problems
+    except _Stop:
+        return None, converter.problems
+    except yaml.MarkedYAMLError as err:
+        return None, [_yaml_problem(name, err)]
+    except yaml.YAMLError as err:  # reader errors (control characters) carry no mark
+        return None, [Problem(name, 1, 1, f"not valid YAML: {err}")]
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(name: str, err: yaml.MarkedYAMLError) -> Problem:
+    mark = err.problem_mark or err.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = " ".join(p for p in (err.context, err.problem) if p)
+    return Problem(name, line, col, f"not valid YAML: {what}")
+
+
+def _loc(name: str, node: yaml.Node) -> Location:
+    return Location(name, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Converter:
+    """Turns composed nodes into plain values, recording locations and problems."""
+
+    def __init__(self, name: str, loader: yaml.SafeLoader) -> None:
+        self.name = name
+        self.loader = loader
+        self.locs: dict[YamlPath, Location] = {}
+        self.key_locs: dict[YamlPath, Location] = {}
+        self.problems: list[Problem] = []
+        self.nodes = 0
+
+    def problem(self, node: yaml.Node, message: str, hint: str | None = None) -> None:
+        self.problems.append(at(_loc(self.name, node), message, hint))
+
+    def convert(self, node: yaml.Node, path: YamlPath) -> Any:
+        self.nodes += 1
+        if len(path) > _MAX_DEPTH or self.nodes > _MAX_NODES:
+            self.problem(node, "the document nests too deeply or expands too many aliases")
+            raise _Stop
+        self.locs.setdefault(path, _loc(self.name, node))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return self._sequence(node, path)
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            shown = node.tag.replace(_TAG, "!!")
+            self.problem(node, f"unsupported YAML tag {shown}", "kxplan reads plain YAML only")
+            return None
+        try:
+            value = self.loader.construct_object(node)
+        except ValueError:  # e.g. 2027-02-30 looks like a date but is not one
+            return str(node.value)
+        if isinstance(value, dt.date):  # datetime is a date too
+            return value.isoformat()
+        return value
+
+    def _sequence(self, node: yaml.SequenceNode, path: YamlPath) -> list[Any]:
+        if node.tag != _TAG + "seq":
+            self.problem(node, f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}")
+        return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
+
+    def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
+        if node.tag != _TAG + "map":
+            self.problem(node, f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}")
+        result: dict[str, Any] = {}
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                merges.append(value_node)
+                continue
+            key = self._key(key_node)
+            if key is None:
+                continue
+            if key in result:
+                first = self.key_locs[(*path, key)]
+                self.problem(key_node, f"duplicate key '{key}' (first at line {first.line})")
+                continue
+            self.key_locs[(*path, key)] = _loc(self.name, key_node)
+            result[key] = self.convert(value_node, (*path, key))
+        for source in _merge_sources(merges):
+            self._merge(source, path, result)
+        return result
+
+    def _merge(self, source: yaml.Node, path: YamlPath, result: dict[str, Any]) -> None:
+        """`<<: *anchor` — keys written explicitly win over merged ones."""
+        if not isinstance(source, yaml.MappingNode):
+            self.problem(source, "a merge key (<<) needs a mapping or a list of mappings")
+            return
+        merged = self._mapping(source, (*path, "<<"))
+        for key, value in merged.items():
+            if key not in result:
+                result[key] = value
+                self.key_locs[(*path, key)] = self.key_locs[(*path, "<<", key)]
+                self._relocate((*path, "<<", key), (*path, key))
+
+    def _relocate(self, old: YamlPath, new: YamlPath) -> None:
+        n = len(old)
+        for table in (self.locs, self.key_locs):
+            for p in [p for p in table if p[:n] == old]:
+                table[new + p[n:]] = table[p]
+
+    def _key(self, node: yaml.Node) -> str | None:
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(node, "a mapping key must be a plain word, not a list or mapping")
+            return None
+        return str(node.value)
+
+
+def _merge_sources(merges: list[yaml.Node]) -> Iterator[yaml.Node]:
+    for node in merges:
+        if isinstance(node, yaml.SequenceNode):
+            yield from node.value
+        else:
+            yield node
+
+
+class _Stop(yaml.YAMLError):
+    """Raised to abandon a runaway document; its problem is already recorded."""
+
+
+def walk(data: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, Any]]:
+    """Every (path, value) in `data`, depth first, parents before children."""
+    yield path, data
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from walk(value, (*path, i))
