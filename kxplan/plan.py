@@ -16,8 +16,7 @@ kind `status` (key = status name, parent = set name)
   replace  before {"name","category"}, after {"name","category","position"},
            after["task_ids"]: ids of tasks on the old status (category is immutable: the
            old status is deleted and a new one created; tasks are put back on the name)
-  delete   before {"name", "category"}; usually wave 5 (after tasks), but wave 0 before
-           the creates/renames when they reuse its name
+  delete   before {"name", "category"}; wave 5, after the task deletes
 kind `workspace` (key = workspace id, parent None)
   update   fields == ("status_set",) before {"status_set": name|None} after {"status_set": name}
 kind `task` (key = task key, parent = parent task key or None)

@@ -53,7 +53,6 @@ def plan_statuses(desired: DesiredStatusSet | None, live: LiveState) -> StatusOu
     users = _tasks_by_status(live, live_set) if in_use else {}
     status_after: dict[str, str] = {}
     reorder = _needs_reorder(desired.statuses, statuses, pairs)
-    freed = {d.name for d in desired.statuses}
     for index, wanted in enumerate(desired.statuses):
         old = pairs.get(index)
         steps.extend(_status_steps(desired.name, wanted, index, old, users, reorder))
@@ -62,7 +61,7 @@ def plan_statuses(desired: DesiredStatusSet | None, live: LiveState) -> StatusOu
     matched = {id(s) for s in pairs.values()}
     for status in statuses:
         if id(status) not in matched:
-            steps.append(_delete(desired.name, status, users, early=status.name in freed))
+            steps.append(_delete(desired.name, status, users))
             status_after[status.name] = status.category
     steps.extend(_assign(desired.name, live, live_set))
     return StatusOutcome(tuple(steps), status_after if in_use else {})
@@ -164,9 +163,7 @@ def _status_steps(
     return [step(change, W_STATUS, 2, position)]
 
 
-def _delete(
-    set_name: str, status: LiveStatus, users: Mapping[str, tuple[LiveTask, ...]], *, early: bool
-) -> Step:
+def _delete(set_name: str, status: LiveStatus, users: Mapping[str, tuple[LiveTask, ...]]) -> Step:
     n = len(users.get(status.name, ()))
     reason = "removed from the manifest"
     if n:
@@ -180,9 +177,7 @@ def _delete(
         before={"name": status.name, "category": status.category},
         reason=reason + (f"; {SHARED_NOTE}" if status.id else ""),
     )
-    # A delete that frees a name another status takes must run first.
-    if early:
-        return step(change, W_STATUS, 1, status.position)
+    # After the tasks: they can move to their new statuses before Kantata resets them.
     return step(change, W_DELETE, 5, status.position)
 
 

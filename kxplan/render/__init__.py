@@ -1,0 +1,26 @@
+"""Renderers of a `Plan`: text for terminals, JSON for machines, Markdown for pull requests.
+
+They only read the plan; none of them re-diffs. Output is deterministic: the same plan
+gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from kxplan.plan import Plan
+from kxplan.render.jsonplan import render_json
+from kxplan.render.markdown import render_markdown
+from kxplan.render.text import render_text
+
+__all__ = ["FORMATS", "render", "render_json", "render_markdown", "render_text"]
+
+#: Values of `--format`.
+FORMATS: tuple[str, ...] = ("text", "json", "markdown")
+
+
+def render(plan: Plan, fmt: str, *, color: bool = False) -> str:
+    """Render `plan` in format `fmt` (one of FORMATS)."""
+    if fmt == "json":
+        return render_json(plan)
+    if fmt == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, color)

@@ -1,0 +1,92 @@
+"""What the three renderers share: labels, value formatting, the summary sentence."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kxplan.plan import Action, Change, Kind, Plan
+
+#: Longest value shown inline; longer text is cut with an ellipsis (the JSON plan has it all).
+MAX_VALUE = 80
+
+#: At most this many unmanaged tasks are listed; the rest are counted.
+MAX_UNMANAGED = 10
+
+#: Fields of a task create shown in the block (parent_id is an implementation detail).
+HIDDEN_CREATE_FIELDS = frozenset({"parent_id", "task_id"})
+
+
+def value(v: Any) -> str:
+    """A value as JSON text (deterministic), cut to MAX_VALUE characters."""
+    text = json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def label(change: Change) -> str:
+    """`task discovery/kickoff`, `status "Doing" of set "Delivery"`, ..."""
+    if change.kind is Kind.TASK:
+        return f"task {change.path or change.key}"
+    if change.kind is Kind.STATUS:
+        return f'status "{change.key}" of set "{change.parent}"'
+    if change.kind is Kind.STATUS_SET:
+        return f'status set "{change.key}"'
+    if change.kind is Kind.WORKSPACE:
+        return "workspace"
+    if change.kind is Kind.CHECKLIST_ITEM:
+        return f'checklist item "{change.key}" of task {change.parent}'
+    return change.path or change.key
+
+
+def field_lines(change: Change) -> list[tuple[str, str]]:
+    """(field, text) pairs for the body of a change block."""
+    before, after = change.before or {}, change.after or {}
+    if change.action in (Action.UPDATE, Action.ADOPT, Action.MOVE, Action.REPLACE):
+        names = list(change.fields) or [k for k in after if k != "parent_id"]
+        if change.action is Action.REPLACE:
+            names = [n for n in ("name", "category") if n in after]
+        return [(n, f"{value(before.get(n))} -> {value(after.get(n))}") for n in names]
+    if change.action is Action.CREATE:
+        return [(k, value(v)) for k, v in after.items() if k not in HIDDEN_CREATE_FIELDS]
+    return []
+
+
+def summary_line(plan: Plan) -> str:
+    """`Plan: N to add, N to change, N to move, N to delete.` or the no-change sentence."""
+    if not plan.has_changes:
+        return "No changes. The workspace matches the manifest."
+    s = plan.summary()
+    line = (
+        f"Plan: {s['create']} to add, {s['update']} to change, {s['move']} to move, "
+        f"{s['delete']} to delete."
+    )
+    if s["adopt"]:
+        line += f" {s['adopt']} to adopt."
+    return line
+
+
+def header(plan: Plan) -> str:
+    """One line naming the stack and the workspace."""
+    ws = plan.workspace
+    where = f'"{ws.get("title", "")}"' + (f" (#{ws['id']})" if ws.get("id") else "")
+    return f'kxplan plan for stack "{plan.stack}" ({plan.manifest}) on workspace {where}'
+
+
+def split(plan: Plan) -> tuple[list[Change], list[Change], list[Change]]:
+    """(changes that make calls, kept/blocked tasks, warnings), each in plan order."""
+    calls = [c for c in plan.changes if c.action.makes_calls]
+    held = [c for c in plan.changes if c.action in (Action.KEEP, Action.BLOCKED)]
+    warns = [c for c in plan.changes if c.action is Action.WARN]
+    return calls, held, warns
+
+
+def is_unmanaged(change: Change) -> bool:
+    return change.reason.startswith("unmanaged:")
+
+
+def note_text(change: Change) -> str:
+    """A warning / kept / blocked line without its symbol."""
+    ident = f" (#{change.id})" if change.id else ""
+    if change.kind is Kind.TASK:
+        return f"{label(change)}{ident} {change.action.value}: {change.reason}"
+    return f"{change.path or change.key}{ident}: {change.reason}"

@@ -1,0 +1,58 @@
+"""The plan as a pull-request comment: summary, a table of changes, notes folded away."""
+
+from __future__ import annotations
+
+from kxplan.plan import Change, Plan
+from kxplan.render.common import (
+    MAX_UNMANAGED,
+    field_lines,
+    header,
+    is_unmanaged,
+    label,
+    note_text,
+    split,
+    summary_line,
+)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a table cell."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+
+def render_markdown(plan: Plan) -> str:
+    """Markdown for a pull-request comment."""
+    calls, held, warns = split(plan)
+    lines = [f"#### {_cell(header(plan))}", "", f"**{summary_line(plan)}**", ""]
+    if calls:
+        lines += ["| | change | object | details |", "|:-:|---|---|---|"]
+        lines += [_row(c) for c in calls]
+        lines.append("")
+    notes = held + [c for c in warns if not is_unmanaged(c)]
+    unmanaged = [c for c in warns if is_unmanaged(c)]
+    if notes or unmanaged:
+        lines += _notes(notes, unmanaged)
+    reads, writes = plan.requests.get("read", 0), plan.requests.get("write", 0)
+    lines.append(f"<sub>Estimated requests: {reads} read, {writes} write.</sub>")
+    return "\n".join(lines) + "\n"
+
+
+def _row(change: Change) -> str:
+    ident = f" (#{change.id})" if change.id else ""
+    details = [f"{name}: {text}" for name, text in field_lines(change)]
+    if change.reason:
+        details.append(f"_{change.reason}_")
+    return (
+        f"| `{change.action.symbol}` | {change.action.value} | {_cell(label(change))}{ident} "
+        f"| {_cell('<br>'.join(details))} |"
+    )
+
+
+def _notes(notes: list[Change], unmanaged: list[Change]) -> list[str]:
+    n = len(notes) + len(unmanaged)
+    lines = ["<details>", f"<summary>{n} note{'s' if n != 1 else ''}</summary>", ""]
+    lines += [f"- `{c.action.symbol}` {_cell(note_text(c))}" for c in notes]
+    lines += [f"- `!` {_cell(note_text(c))}" for c in unmanaged[:MAX_UNMANAGED]]
+    if len(unmanaged) > MAX_UNMANAGED:
+        lines.append(f"- ... and {len(unmanaged) - MAX_UNMANAGED} more unmanaged tasks")
+    return [*lines, "", "</details>", ""]
