@@ -1,0 +1,29 @@
+"""A faithful Kantata OX API on loopback, for trying templates and for tests (`kxplan sandbox`).
+
+Shaped like moto: `server` (routes, stdlib HTTP) -> `handlers` (thin) -> `models`,
+`stories`, `statuses` (every rule, no HTTP) -> `store` (SQLite); errors are data in
+`errors`, JSON shapes in `present`, fault injection in `faults`, the request log in `log`.
+
+    with SandboxServer() as server:
+        ws = server.model.create_workspace("Acme onboarding")
+        httpx.get(server.url + "/stories", params={"workspace_id": ws["id"]},
+                  headers={"Authorization": "Bearer anything"})
+"""
+
+from __future__ import annotations
+
+from kxplan.sandbox.errors import SandboxError
+from kxplan.sandbox.faults import Faults
+from kxplan.sandbox.log import LogEntry, RequestLog
+from kxplan.sandbox.models import SandboxModel
+from kxplan.sandbox.server import Exchange, SandboxServer
+
+__all__ = [
+    "Exchange",
+    "Faults",
+    "LogEntry",
+    "RequestLog",
+    "SandboxError",
+    "SandboxModel",
+    "SandboxServer",
+]

@@ -1,0 +1,104 @@
+"""Seeded, deterministic fault injection: latency, 503s, a 429 token bucket, dropped writes.
+
+`Faults` is the configuration (immutable; assign a new one to `server.faults` to change it).
+`FaultInjector` holds the running state — the seeded random generator and the token bucket —
+and decides, request by request, what goes wrong. Draws happen in a fixed order for every
+request, so a seed gives the same sequence of faults for the same sequence of requests.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """What to inject. Probabilities are 0..1; `rate_limit` is requests/second (None: off).
+
+    `retry_after=None` sends 429s without a Retry-After header (Kantata documents none).
+    Drops apply to writes only: "before" closes the connection without doing the write,
+    "after" commits the write and then closes the connection without a response.
+    """
+
+    seed: int = 0
+    latency_ms: float = 0.0
+    jitter_ms: float = 0.0
+    p_503: float = 0.0
+    rate_limit: float | None = None
+    burst: int = 10
+    retry_after: float | None = None
+    p_drop_before: float = 0.0
+    p_drop_after: float = 0.0
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Faults:
+        """Faults from a JSON object (the `PUT /__sandbox/faults` body); unknown keys fail."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown fault settings: {', '.join(unknown)}")
+        return cls(**dict(data))
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as a JSON object."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happens to one request."""
+
+    delay_s: float = 0.0
+    status: int | None = None  # 429 or 503 instead of handling the request
+    retry_after: float | None = None
+    drop_before: bool = False
+    drop_after: bool = False
+
+
+class FaultInjector:
+    """Applies one `Faults` configuration; thread-safe."""
+
+    def __init__(self, faults: Faults, clock: Callable[[], float] = time.monotonic) -> None:
+        self.faults = faults
+        self._rng = random.Random(faults.seed)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens = float(faults.burst)
+        self._stamp = clock()
+
+    def decide(self, method: str) -> Decision:
+        """Draw this request's fate (always the same number of draws, in the same order)."""
+        f = self.faults
+        with self._lock:
+            jitter = self._rng.random()
+            fail = self._rng.random()
+            before = self._rng.random()
+            after = self._rng.random()
+            limited = f.rate_limit is not None and not self._take_token(f.rate_limit)
+        delay = max(0.0, f.latency_ms + f.jitter_ms * (2 * jitter - 1)) / 1000.0
+        if limited:
+            return Decision(delay, 429, f.retry_after)
+        if fail < f.p_503:
+            return Decision(delay, 503)
+        write = method.upper() in WRITE_METHODS
+        return Decision(
+            delay,
+            drop_before=write and before < f.p_drop_before,
+            drop_after=write and after < f.p_drop_after,
+        )
+
+    def _take_token(self, rate: float) -> bool:
+        now = self._clock()
+        self._tokens = min(float(self.faults.burst), self._tokens + (now - self._stamp) * rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False

@@ -1,0 +1,332 @@
+"""The sandbox HTTP server: stdlib ThreadingHTTPServer, routes -> thin handlers -> rules.
+
+One request goes: faults (latency, 429, 503) -> auth (401) -> route (404) -> body (400)
+-> maybe drop before the write -> handler inside one store transaction -> maybe drop
+after the commit -> JSON response -> request log and the `on_response` hook.
+
+Control endpoints live outside `/api/v1`, need no token and are never faulted:
+`GET /__sandbox/stats`, `POST /__sandbox/reset`, `PUT /__sandbox/faults`,
+`POST /__sandbox/workspaces` (`{"title": ...}`; creates a workspace).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from kxplan.sandbox import handlers
+from kxplan.sandbox.errors import SandboxError
+from kxplan.sandbox.faults import Decision, FaultInjector, Faults
+from kxplan.sandbox.handlers import Handler, Request, Response
+from kxplan.sandbox.log import LogEntry, RequestLog
+from kxplan.sandbox.models import SandboxModel
+
+API_PREFIX = "/api/v1"
+CONTROL_PREFIX = "/__sandbox"
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One answered API request, as the `on_response` hook (e.g. conformance checks) sees it."""
+
+    method: str
+    route: str
+    params: dict[str, str]
+    request_body: Any
+    status: int
+    response_body: Any
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    return re.compile("^" + template.replace("{id}", r"(?P<id>\d+)") + "$")
+
+
+_ROUTES = tuple((m, t, _compile(t), h) for m, t, h in handlers.ROUTES)
+
+
+def match_route(method: str, path: str) -> tuple[str, Handler | None, int | None]:
+    """(route template, handler, path id) for an API path without the prefix or `.json`."""
+    known_path = False
+    for m, template, pattern, handler in _ROUTES:
+        found = pattern.match(path)
+        if found:
+            known_path = True
+            if m == method:
+                oid = found.groupdict().get("id")
+                return template, handler, int(oid) if oid else None
+    return (path if known_path else "(unknown)"), None, None
+
+
+class SandboxServer:
+    """A Kantata OX-compatible API on loopback; usable in-process, as a context manager."""
+
+    def __init__(
+        self,
+        data: str | Path = ":memory:",
+        *,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: Faults | None = None,
+    ) -> None:
+        self.model = SandboxModel(data)
+        self.token = token
+        self.host = host
+        self.port = port
+        self.log = RequestLog()
+        self.on_response: Callable[[Exchange], None] | None = None
+        self.crashes: list[str] = []  # tracebacks of 500s (sandbox bugs); tests assert none
+        self._injector = FaultInjector(faults or Faults())
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def faults(self) -> Faults:
+        """The fault settings in force; assign new `Faults` to change them (state restarts)."""
+        return self._injector.faults
+
+    @faults.setter
+    def faults(self, value: Faults | None) -> None:
+        self._injector = FaultInjector(value or Faults())
+
+    @property
+    def base_url(self) -> str:
+        """`http://host:port` (no API prefix)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The API base URL clients use: `http://127.0.0.1:<port>/api/v1`."""
+        return self.base_url + API_PREFIX
+
+    def bind(self) -> None:
+        """Open the listening socket (port 0 picks a free port)."""
+        if self._httpd is None:
+            self._httpd = _HTTPServer((self.host, self.port), _make_handler(self))
+            self.port = int(self._httpd.server_address[1])
+
+    def start(self) -> SandboxServer:
+        """Serve in a background thread; returns self."""
+        self.bind()
+        assert self._httpd is not None
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name=f"kxplan-sandbox-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until `stop()` or KeyboardInterrupt."""
+        self.bind()
+        assert self._httpd is not None
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        """Stop serving and close the store."""
+        if self._httpd is not None and self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+        self._close()
+
+    def _close(self) -> None:
+        if self._httpd is not None:
+            self._httpd.server_close()
+            self._httpd = None
+        self.model.store.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- request processing (called from handler threads) ------------------------------
+
+    def authorized(self, header: str | None) -> bool:
+        """Any non-empty bearer token, or exactly `token` when one was configured."""
+        scheme, _, value = (header or "").strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() != "bearer" or not value:
+            return False
+        return self.token is None or hmac.compare_digest(value, self.token)
+
+    def decide(self, method: str) -> Decision:
+        """This request's faults."""
+        return self._injector.decide(method)
+
+    def control(self, method: str, path: str, body: Any) -> Response:
+        """The `/__sandbox/...` endpoints."""
+        if method == "GET" and path == "/stats":
+            return Response(200, {**self.log.stats(), "faults": self.faults.to_json()})
+        if method == "POST" and path == "/reset":
+            self.model.reset()
+            self.log.reset()
+            return Response(200, {"reset": True})
+        if method == "PUT" and path == "/faults":
+            try:
+                self.faults = Faults.from_json(body or {})
+            except (TypeError, ValueError) as err:
+                return Response(400, {"errors": [{"type": "system", "message": str(err)}]})
+            return Response(200, {"faults": self.faults.to_json()})
+        if method == "POST" and path == "/workspaces" and isinstance(body, dict):
+            try:
+                ws = self.model.create_workspace(str(body.get("title", "")))
+            except SandboxError as err:
+                return Response(err.status, err.body())
+            return Response(200, {"workspace": ws})
+        return Response(404, {"errors": [{"type": "system", "message": "Not found"}]})
+
+    def handle(self, handler: Handler, req: Request) -> Response:
+        """Run a handler in one transaction; errors become Kantata error bodies."""
+        try:
+            with self.model.store.transaction():
+                return handler(self.model, req)
+        except SandboxError as err:
+            return Response(err.status, err.body())
+        except Exception:  # a sandbox bug: answer like Kantata's 500, keep the traceback
+            self.crashes.append(traceback.format_exc())
+            return Response(500, SandboxError("server_error").body())
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
+    class _Handler(_RequestHandler):
+        sandbox = server
+
+    return _Handler
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+    server_version = "kxplan-sandbox"
+    sandbox: SandboxServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log (the RequestLog records requests)."""
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
+    def _serve(self, method: str) -> None:
+        started = time.perf_counter()
+        parts = urlsplit(self.path)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        raw = self._read_body()
+        if parts.path.startswith(CONTROL_PREFIX + "/"):
+            try:
+                body = _parse_json(raw)
+            except ValueError:
+                body = None
+            self._send(self.sandbox.control(method, parts.path[len(CONTROL_PREFIX) :], body))
+            return
+        path = parts.path[len(API_PREFIX) :] if parts.path.startswith(API_PREFIX) else None
+        if path is not None and path.endswith(".json"):
+            path = path[: -len(".json")]
+        route, handler, oid = match_route(method, path or "")
+        if path is None:
+            route = parts.path
+        resp, outcome, body = self._process(method, route, handler, oid, params, raw)
+        entry = LogEntry(
+            method,
+            route,
+            parts.path,
+            resp.status if resp else None,
+            (time.perf_counter() - started) * 1000,
+            outcome,
+        )
+        self.sandbox.log.add(entry)
+        if resp is None:
+            self.close_connection = True  # dropped: no response at all
+            return
+        self._send(resp)
+        hook = self.sandbox.on_response
+        if hook is not None and handler is not None:
+            hook(Exchange(method, route, params, body, resp.status, resp.body))
+
+    def _process(
+        self,
+        method: str,
+        route: str,
+        handler: Handler | None,
+        oid: int | None,
+        params: dict[str, str],
+        raw: bytes,
+    ) -> tuple[Response | None, str, Any]:
+        decision = self.sandbox.decide(method)
+        if decision.delay_s:
+            time.sleep(decision.delay_s)
+        if decision.status is not None:
+            kind = "rate_limited" if decision.status == 429 else "unavailable"
+            headers = {}
+            if decision.retry_after is not None:
+                headers["Retry-After"] = f"{decision.retry_after:g}"
+            resp = Response(decision.status, SandboxError(kind).body(), headers)
+            return resp, str(decision.status), None
+        if not self.sandbox.authorized(self.headers.get("Authorization")):
+            return Response(401, SandboxError("unauthorized").body()), "unauthorized", None
+        if handler is None:
+            return Response(404, SandboxError("not_found").body()), "error", None
+        try:
+            body = _parse_json(raw) if raw.strip() else None
+        except ValueError:
+            return Response(400, SandboxError("bad_json").body()), "error", None
+        if decision.drop_before:
+            return None, "dropped_before", body
+        answer = self.sandbox.handle(handler, Request(method, route, params, body, oid))
+        if decision.drop_after:
+            return None, "dropped_after", body
+        return answer, "ok" if answer.status < 400 else "error", body
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, resp: Response) -> None:
+        data = b"" if resp.body is None else json.dumps(resp.body).encode("utf-8")
+        self.send_response(resp.status)
+        if resp.body is not None:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Request-Id", uuid.uuid4().hex)
+        for name, value in resp.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
+
+
+def _parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    return json.loads(raw.decode("utf-8"))

@@ -1,0 +1,239 @@
+"""Rules for task status sets, custom task statuses and their assignment to workspaces.
+
+NOTES §6.3–6.5: a new set comes with the four default statuses; status names are unique
+within a set; a status's category and set never change; deleting a status resets its
+tasks to the category; a set in use cannot be deleted; an account has at most 50 sets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kxplan.sandbox.context import Ctx, as_id, collect
+from kxplan.sandbox.errors import Problem, SandboxError, invalid, not_found
+from kxplan.sandbox.present import CATEGORIES
+from kxplan.sandbox.store import Row
+
+MAX_SETS = 50
+
+
+def set_statuses(ctx: Ctx, set_id: int | None) -> list[Row]:
+    """The statuses of a set in position order ([] for no set)."""
+    if set_id is None:
+        return []
+    return ctx.store.all(
+        "SELECT * FROM custom_task_statuses WHERE status_set_id = ? ORDER BY position, id",
+        [set_id],
+    )
+
+
+def default_status(statuses: list[Row], category: str) -> tuple[str, int | None]:
+    """The status a task gets for a category: the set's first status in it, else its name."""
+    for s in statuses:
+        if s["category"] == category:
+            return s["status"], s["id"]
+    return category, None
+
+
+def find_status(statuses: list[Row], name: str) -> Row | None:
+    """The status of a set with exactly this name."""
+    return next((s for s in statuses if s["status"] == name), None)
+
+
+class StatusRules:
+    """Task status sets, custom statuses and workspace assignment (no HTTP)."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+
+    def get_set(self, set_id: int) -> Row:
+        """One set, or 404."""
+        row = self.ctx.store.one("SELECT * FROM task_status_sets WHERE id = ?", [set_id])
+        if row is None:
+            raise not_found()
+        return row
+
+    def create_set(self, attrs: dict[str, Any]) -> Row:
+        """A new set holding the four default statuses (names = the categories)."""
+        name = _name(attrs.get("name"), "name", "Name can't be blank")
+        store = self.ctx.store
+        if (store.scalar("SELECT COUNT(*) FROM task_status_sets") or 0) >= MAX_SETS:
+            raise invalid("base", f"An account can have at most {MAX_SETS} task status sets")
+        now = self.ctx.now()
+        set_id = store.insert(
+            "task_status_sets", {"name": name, "created_at": now, "updated_at": now}
+        )
+        for pos, category in enumerate(CATEGORIES, start=1):
+            row = {"status_set_id": set_id, "status": category, "category": category}
+            store.insert(
+                "custom_task_statuses",
+                {**row, "position": pos, "created_at": now, "updated_at": now},
+            )
+        return self.get_set(set_id)
+
+    def update_set(self, set_id: int, attrs: dict[str, Any]) -> Row:
+        """Rename a set (the only writable field)."""
+        self.get_set(set_id)
+        if "name" in attrs:
+            name = _name(attrs["name"], "name", "Name can't be blank")
+            self.ctx.store.update(
+                "task_status_sets", set_id, {"name": name, "updated_at": self.ctx.now()}
+            )
+        return self.get_set(set_id)
+
+    def delete_set(self, set_id: int) -> None:
+        """Delete a set and its statuses; a set some workspace uses cannot be deleted."""
+        self.get_set(set_id)
+        store = self.ctx.store
+        if store.scalar("SELECT 1 FROM workspaces WHERE status_set_id = ?", [set_id]):
+            raise invalid("base", "Task status sets that are in use cannot be deleted")
+        store.run("DELETE FROM custom_task_statuses WHERE status_set_id = ?", [set_id])
+        store.run("DELETE FROM task_status_sets WHERE id = ?", [set_id])
+
+    def get_status(self, status_id: int) -> Row:
+        """One custom status, or 404."""
+        row = self.ctx.store.one("SELECT * FROM custom_task_statuses WHERE id = ?", [status_id])
+        if row is None:
+            raise not_found()
+        return row
+
+    def create_status(self, attrs: dict[str, Any]) -> Row:
+        """A status appended to its set; the name must be unique within the set."""
+        problems: list[Problem] = []
+        name = attrs.get("status")
+        category = attrs.get("category")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(Problem("status", "Status can't be blank"))
+        if category not in CATEGORIES:
+            problems.append(Problem("category", f"Category must be one of {', '.join(CATEGORIES)}"))
+        if "status_set_id" not in attrs:
+            problems.append(Problem("status_set_id", "Status set can't be blank"))
+        collect(problems)
+        set_id = as_id(attrs["status_set_id"], "status_set_id")
+        if self.ctx.store.one("SELECT id FROM task_status_sets WHERE id = ?", [set_id]) is None:
+            raise invalid("status_set_id", "Status set does not exist")
+        statuses = set_statuses(self.ctx, set_id)
+        assert isinstance(name, str)
+        name = name.strip()
+        if find_status(statuses, name):
+            raise invalid("status", "Status name must be unique within the task status set")
+        now = self.ctx.now()
+        position = max((s["position"] for s in statuses), default=0) + 1
+        row = {"status_set_id": set_id, "status": name, "category": category, "position": position}
+        status_id = self.ctx.store.insert(
+            "custom_task_statuses", {**row, "created_at": now, "updated_at": now}
+        )
+        return self.get_status(status_id)
+
+    def update_status(self, status_id: int, attrs: dict[str, Any]) -> Row:
+        """Rename or move a status; its category and set are immutable."""
+        row = self.get_status(status_id)
+        if "category" in attrs and attrs["category"] != row["category"]:
+            raise invalid("category", "The category of a status cannot be changed")
+        if "status_set_id" in attrs and str(attrs["status_set_id"]) != str(row["status_set_id"]):
+            raise invalid("status_set_id", "A status cannot be moved to another task status set")
+        now = self.ctx.now()
+        if "status" in attrs:
+            self._rename(row, _name(attrs["status"], "status", "Status can't be blank"), now)
+        if "position" in attrs:
+            self._move(row, as_id(attrs["position"], "position"), now)
+        return self.get_status(status_id)
+
+    def _rename(self, row: Row, name: str, now: str) -> None:
+        others = [s for s in set_statuses(self.ctx, row["status_set_id"]) if s["id"] != row["id"]]
+        if find_status(others, name):
+            raise invalid("status", "Status name must be unique within the task status set")
+        store = self.ctx.store
+        store.update("custom_task_statuses", row["id"], {"status": name, "updated_at": now})
+        # Tasks point at the status, so they show the new name.
+        store.run(
+            "UPDATE stories SET status = ? WHERE custom_task_status_id = ?", [name, row["id"]]
+        )
+
+    def _move(self, row: Row, position: int, now: str) -> None:
+        ordered = [s for s in set_statuses(self.ctx, row["status_set_id"]) if s["id"] != row["id"]]
+        index = min(max(position, 1), len(ordered) + 1) - 1
+        ordered.insert(index, row)
+        for pos, s in enumerate(ordered, start=1):
+            if s["position"] != pos or s["id"] == row["id"]:
+                self.ctx.store.update(
+                    "custom_task_statuses", s["id"], {"position": pos, "updated_at": now}
+                )
+
+    def delete_status(self, status_id: int) -> None:
+        """Delete a status; tasks that had it fall back to its category."""
+        row = self.get_status(status_id)
+        store = self.ctx.store
+        store.run(
+            "UPDATE stories SET status = ?, custom_task_status_id = NULL "
+            "WHERE custom_task_status_id = ?",
+            [row["category"], status_id],
+        )
+        store.run("DELETE FROM custom_task_statuses WHERE id = ?", [status_id])
+
+    def bulk_assign(self, items: Any) -> list[Row]:
+        """Assign sets to workspaces, all or nothing; tasks keep matching status names."""
+        if not isinstance(items, list) or not items:
+            raise SandboxError("missing_root")
+        pairs = self._check_assignments(items)
+        now = self.ctx.now()
+        rows = []
+        for ws_id, set_id in pairs:
+            self.ctx.store.update("workspaces", ws_id, {"status_set_id": set_id, "updated_at": now})
+            self._remap_stories(ws_id, set_id, now)
+            row = {"workspace_id": ws_id, "status_set_id": set_id}
+            new_id = self.ctx.store.insert(
+                "workspace_task_status_sets", {**row, "created_at": now, "updated_at": now}
+            )
+            rows.append({"id": new_id, **row, "created_at": now, "updated_at": now})
+        return rows
+
+    def _check_assignments(self, items: list[Any]) -> list[tuple[int, int | None]]:
+        problems: list[Problem] = []
+        pairs: list[tuple[int, int | None]] = []
+        store = self.ctx.store
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or "workspace_id" not in item:
+                problems.append(Problem("workspace_id", "Workspace can't be blank", index))
+                continue
+            try:
+                ws_id = as_id(item["workspace_id"], "workspace_id", index)
+                raw_set = item.get("status_set_id")
+                set_id = None if raw_set is None else as_id(raw_set, "status_set_id", index)
+            except SandboxError as err:
+                problems.extend(err.problems)
+                continue
+            if store.one("SELECT id FROM workspaces WHERE id = ?", [ws_id]) is None:
+                problems.append(Problem("workspace_id", f"Workspace {ws_id} not found", index))
+            if (
+                set_id is not None
+                and store.one("SELECT id FROM task_status_sets WHERE id = ?", [set_id]) is None
+            ):
+                problems.append(Problem("status_set_id", f"Status set {set_id} not found", index))
+            pairs.append((ws_id, set_id))
+        collect(problems)
+        return pairs
+
+    def _remap_stories(self, ws_id: int, set_id: int | None, now: str) -> None:
+        # Assumed (NOTES §11.10): a task keeps a status of the same name in the new set;
+        # otherwise it falls back to its category (the new set's status of that name).
+        statuses = set_statuses(self.ctx, set_id)
+        by_name = {s["status"]: s for s in statuses}
+        store = self.ctx.store
+        for s in store.all("SELECT id, status, state FROM stories WHERE workspace_id = ?", [ws_id]):
+            match = by_name.get(s["status"])
+            if match is not None:
+                change = {"custom_task_status_id": match["id"], "state": match["category"]}
+            else:
+                fallback = by_name.get(s["state"])
+                change = {
+                    "status": s["state"],
+                    "custom_task_status_id": fallback["id"] if fallback else None,
+                }
+            store.update("stories", s["id"], change)
+
+
+def _name(value: Any, field_name: str, message: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(field_name, message)
+    return value.strip()
