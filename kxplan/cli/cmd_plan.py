@@ -1,3 +1,75 @@
-"""`kxplan plan` (being built)."""
+"""`kxplan plan MANIFEST...`: show what apply would change, without changing anything."""
 
 from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kxplan.cli import cli
+from kxplan.cli.plan_options import PlanFlags, load_for_plan, make_plans, plan_options
+from kxplan.connection import connection_options, open_client
+from kxplan.errors import UsageError
+from kxplan.plan import Plan
+from kxplan.render import render, render_json
+
+#: Exit code of `plan --detailed-exitcode` when there are changes.
+EXIT_CHANGES = 2
+
+
+def use_colour() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+@cli.command("plan")
+@click.argument("manifests", nargs=-1, required=True, metavar="MANIFEST...")
+@plan_options
+@connection_options
+def plan(
+    manifests: tuple[str, ...],
+    flags: PlanFlags,
+    api_url: str,
+    token_file: Path | None,
+    sandbox: bool,
+    log_level: str,
+) -> None:
+    """Show the changes that would make the workspace match the manifests.
+
+    One plan per manifest, in order. Nothing is changed in Kantata. Exit codes: 0 no
+    changes (or changes without --detailed-exitcode), 2 changes with --detailed-exitcode,
+    1 errors. Invalid manifests fail before any network call.
+
+    \b
+    Examples:
+      kxplan plan onboarding.yaml --sandbox
+      kxplan plan onboarding.yaml --format markdown > plan.md
+      kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
+    """
+    loaded = load_for_plan(manifests, flags)
+    with open_client(api_url, token_file, sandbox, log_level) as client:
+        plans = make_plans(loaded, client, flags)
+    colour = use_colour()
+    for index, one in enumerate(plans):
+        if index:
+            click.echo("")
+        click.echo(render(one, flags.fmt, color=colour), nl=False)
+    if flags.out is not None:
+        _save(plans[0], flags.out)
+    if flags.detailed_exitcode and any(p.has_changes for p in plans):
+        click.get_current_context().exit(EXIT_CHANGES)
+
+
+def _save(one: Plan, path: Path) -> None:
+    try:
+        path.write_text(render_json(one), encoding="utf-8")
+    except OSError as err:
+        raise UsageError(
+            f"cannot write the plan to {str(path)!r}: {err.strerror}",
+            hint="check that the directory exists and is writable",
+        ) from None
+    click.echo(
+        f"\nSaved the plan to {path}. Apply exactly this plan with: kxplan apply {path}", err=True
+    )

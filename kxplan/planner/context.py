@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kxplan.model import DesiredTask, LiveState, LiveTask, Manifest, PlanOptions
+from kxplan.model import MAX_DEPTH, DesiredTask, LiveState, LiveTask, Manifest, PlanOptions
 from kxplan.planner.matching import Matching
 
 
@@ -31,12 +31,10 @@ class Context:
 
     def desired_path(self, key: str) -> str:
         """`top/child/key` through the desired parents."""
-        parts = [key]
         task = self.desired.get(key)
-        while task is not None and task.parent_key is not None:
-            parts.append(task.parent_key)
-            task = self.desired.get(task.parent_key)
-        return "/".join(reversed(parts))
+        if task is None or task.parent_key is None:
+            return key
+        return join_path(self.desired_path(task.parent_key), task.parent_key, key)
 
     def live_key(self, task: LiveTask) -> str:
         """The key this stack knows a live task by, or `#<id>`."""
@@ -45,17 +43,30 @@ class Context:
 
     def live_path(self, task: LiveTask) -> str:
         """The key path of a live task through its live parents."""
-        parts = [self.live_key(task)]
-        seen = {task.id}
+        chain = [task]
         parent = self.live_by_id.get(task.parent_id or "")
-        while parent is not None and parent.id not in seen:
-            seen.add(parent.id)
-            parts.append(self.live_key(parent))
+        while parent is not None and parent not in chain:
+            chain.append(parent)
             parent = self.live_by_id.get(parent.parent_id or "")
-        return "/".join(reversed(parts))
+        path = self.live_key(chain[-1])
+        for upper, lower in zip(reversed(chain), list(reversed(chain))[1:], strict=False):
+            path = join_path(path, self.live_key(upper), self.live_key(lower))
+        return path
 
     def live_depth(self, task: LiveTask) -> int:
-        return self.live_path(task).count("/")
+        depth = 0
+        parent = self.live_by_id.get(task.parent_id or "")
+        while parent is not None and depth <= MAX_DEPTH:
+            depth += 1
+            parent = self.live_by_id.get(parent.parent_id or "")
+        return depth
+
+
+def join_path(parent_path: str, parent_key: str, key: str) -> str:
+    """The path of `key` under a parent. Keys derived from a title path already start with
+    their parent's key ("audit/content-inventory"), which is then not repeated."""
+    tail = key[len(parent_key) + 1 :] if key.startswith(parent_key + "/") else key
+    return f"{parent_path}/{tail}"
 
 
 def make_context(

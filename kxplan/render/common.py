@@ -47,8 +47,24 @@ def field_lines(change: Change) -> list[tuple[str, str]]:
             names = [n for n in ("name", "category") if n in after]
         return [(n, f"{value(before.get(n))} -> {value(after.get(n))}") for n in names]
     if change.action is Action.CREATE:
-        return [(k, value(v)) for k, v in after.items() if k not in HIDDEN_CREATE_FIELDS]
+        lines: list[tuple[str, str]] = []
+        for name, v in after.items():
+            if name in HIDDEN_CREATE_FIELDS or (name == "parent" and v is None):
+                continue
+            if name == "checklist":
+                lines.extend(_checklist(v))
+            else:
+                lines.append((name, value(v)))
+        return lines
     return []
+
+
+def _checklist(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """One line per item: `[ ] name` / `[x] name`; the field name only on the first."""
+    return [
+        ("checklist" if i == 0 else "", f"[{'x' if item.get('completed') else ' '}] {item['name']}")
+        for i, item in enumerate(items)
+    ]
 
 
 def summary_line(plan: Plan) -> str:

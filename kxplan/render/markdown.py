@@ -39,7 +39,7 @@ def render_markdown(plan: Plan) -> str:
 
 def _row(change: Change) -> str:
     ident = f" (#{change.id})" if change.id else ""
-    details = [f"{name}: {text}" for name, text in field_lines(change)]
+    details = [f"{name}: {text}" if name else text for name, text in field_lines(change)]
     if change.reason:
         details.append(f"_{change.reason}_")
     return (

@@ -1,0 +1,206 @@
+"""What `plan` and `apply` share: the plan flags, and making plans from manifests.
+
+    @cli.command("plan")
+    @click.argument("manifests", nargs=-1, required=True)
+    @plan_options
+    @connection_options
+    def plan(manifests, flags: PlanFlags, api_url, token_file, sandbox, log_level): ...
+
+`plan_options` adds `--workspace --var --format --detailed-exitcode --prune --target --out
+--allow-mass-delete --adopt` and hands the command one `flags: PlanFlags` argument.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kxplan.client import KantataClient
+from kxplan.errors import UsageError
+from kxplan.model import Manifest, PlanOptions
+from kxplan.plan import Plan
+from kxplan.render import FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_FLAG_NAMES = (
+    "workspace",
+    "var_pairs",
+    "fmt",
+    "detailed_exitcode",
+    "prune",
+    "targets",
+    "out",
+    "allow_mass_delete",
+    "adopt",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFlags:
+    """The plan flags of one command line."""
+
+    workspace: str | None = None
+    vars: Mapping[str, str] = field(default_factory=dict)
+    fmt: str = "text"
+    detailed_exitcode: bool = False
+    prune: bool = False
+    targets: tuple[str, ...] = ()
+    out: Path | None = None
+    allow_mass_delete: bool = False
+    adopt: bool = False
+
+    def options(self) -> PlanOptions:
+        """The planner's options (a manifest's `prune: true` is added by the planner)."""
+        return PlanOptions(
+            prune=self.prune,
+            allow_mass_delete=self.allow_mass_delete,
+            targets=self.targets,
+            adopt=self.adopt,
+        )
+
+
+def plan_options(fn: F) -> F:
+    """Add the plan flags to a click command; it receives them as `flags: PlanFlags`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name) for name in _FLAG_NAMES}
+        kwargs["flags"] = _flags(**given)
+        return fn(*args, **kwargs)
+
+    for option in reversed(_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+_OPTIONS = (
+    click.option(
+        "--workspace",
+        metavar="ID|TITLE",
+        help="Workspace to plan against (overrides the manifest's workspace:).",
+    ),
+    click.option(
+        "--var",
+        "var_pairs",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="Override a variable from vars: (repeatable).",
+    ),
+    click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="text for terminals, json for machines, markdown for pull-request comments.",
+    ),
+    click.option(
+        "--detailed-exitcode",
+        is_flag=True,
+        help="Exit 2 when there are changes (0: none, 1: error).",
+    ),
+    click.option("--prune", is_flag=True, help="Delete tasks removed from the manifest."),
+    click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="KEY",
+        help="Plan only this task's subtree (repeatable).",
+    ),
+    click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PLANFILE",
+        help="Save the plan (JSON, with fingerprints of what it touches) for apply PLANFILE.",
+    ),
+    click.option(
+        "--allow-mass-delete",
+        is_flag=True,
+        help="Allow deleting more than 10 % of the managed tasks.",
+    ),
+    click.option(
+        "--adopt",
+        is_flag=True,
+        help="Take over unmanaged tasks whose title path matches a manifest task.",
+    ),
+)
+
+
+def _flags(
+    *,
+    workspace: str | None,
+    var_pairs: Sequence[str],
+    fmt: str,
+    detailed_exitcode: bool,
+    prune: bool,
+    targets: Sequence[str],
+    out: Path | None,
+    allow_mass_delete: bool,
+    adopt: bool,
+) -> PlanFlags:
+    from kxplan.cli.cmd_validate import parse_vars
+
+    return PlanFlags(
+        workspace=workspace,
+        vars=parse_vars(var_pairs),
+        fmt=fmt,
+        detailed_exitcode=detailed_exitcode,
+        prune=prune,
+        targets=tuple(targets),
+        out=out,
+        allow_mass_delete=allow_mass_delete,
+        adopt=adopt,
+    )
+
+
+def load_for_plan(paths: Sequence[str | Path], flags: PlanFlags) -> tuple[Manifest, ...]:
+    """Load and check every manifest, and the flags against them, before any network call."""
+    from kxplan.manifest import load_manifests
+
+    if flags.out is not None and len(paths) > 1:
+        raise UsageError(
+            f"--out saves one plan, but {len(paths)} manifests were given",
+            hint="run kxplan plan --out once per manifest",
+        )
+    manifests = load_manifests(paths, flags.vars)
+    for manifest in manifests:
+        workspace_of(manifest, flags)
+    return manifests
+
+
+def workspace_of(manifest: Manifest, flags: PlanFlags) -> str | int:
+    """The workspace to plan `manifest` against: --workspace, else the manifest's."""
+    workspace = flags.workspace if flags.workspace is not None else manifest.workspace
+    if workspace is None or workspace == "":
+        raise UsageError(
+            f"{manifest.path}: no workspace to plan against",
+            hint="add workspace: (id or exact title) to the manifest, or pass --workspace",
+        )
+    return workspace
+
+
+def make_plans(
+    manifests: Sequence[Manifest], client: KantataClient, flags: PlanFlags
+) -> list[Plan]:
+    """One plan per manifest, in order, each against its live workspace.
+
+    With `flags.out`, plans carry the fingerprints of every live object they touch.
+    """
+    from kxplan.live import read_live
+    from kxplan.planner import build_plan
+    from kxplan.planner.fingerprints import fingerprints_for
+
+    plans = []
+    for manifest in manifests:
+        live = read_live(client, workspace_of(manifest, flags))
+        plan = build_plan(manifest, live, flags.options())
+        if flags.out is not None:
+            plan = replace(plan, fingerprints=fingerprints_for(plan, live))
+        plans.append(plan)
+    return plans
