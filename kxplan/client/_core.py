@@ -260,7 +260,9 @@ class KantataClient:
                 if response.is_success:
                     return self._decode(response, method, path)
                 if not _retryable_status(method, response.status_code):
-                    raise error_for(response, method, path, token=self._token, attempts=attempt + 1)
+                    raise error_for(
+                        response, method, _plain(path), token=self._token, attempts=attempt + 1
+                    )
                 raise _Retry(f"{response.status_code}", response)
             except _Retry as failure:
                 delay = self._next_delay(failure, attempt)
