@@ -64,7 +64,7 @@ def check_depth(built: Built) -> Iterator[Problem]:
                 bt.path,
                 f"task '{bt.task.key}' is {bt.task.depth} levels below a top-level task; "
                 f"Kantata allows at most {MAX_DEPTH}",
-                "move it (and its children) up a level",
+                "move it and its children up a level",
             )
 
 
@@ -109,7 +109,7 @@ def check_task_statuses(built: Built) -> Iterator[Problem]:
             message = f"status '{status}' is not a status category"
         hint = f"did you mean '{close[0]}'?" if close else "use one of: " + ", ".join(names)
         if not sset and not close:
-            hint += " (or declare a status_set)"
+            hint += "; or declare a status_set"
         yield built.doc.problem((*bt.path, "status"), message, hint)
 
 

@@ -63,11 +63,12 @@ def _problems(
         return
     elif kind == "additionalProperties":
         yield from _unknown_fields(error, doc, path)
-    elif kind == "propertyNames":
-        for name in error.instance if isinstance(error.instance, dict) else ():
-            if not re.match(str(error.validator_value.get("pattern", "")), name):
-                text = error.validator_value.get("errorMessage", "invalid name")
-                yield at(doc.key_loc((*path, name)), f"'{name}': {text}")
+    elif "propertyNames" in error.relative_schema_path:
+        # jsonschema reports a bad mapping key as the key itself at the mapping's path.
+        text = error.schema.get("errorMessage", error.message)
+        yield at(doc.key_loc((*path, str(error.instance))), f"'{error.instance}': {text}")
+    elif kind == "required":  # point at the key that holds the incomplete mapping
+        yield at(doc.key_loc(path), _message(error, path))
     else:
         yield doc.problem(path, _message(error, path), _hint(error))
 

@@ -87,7 +87,9 @@ def shift(day: dt.date, amount: int, unit: str) -> dt.date:
         return add_business_days(day, amount)
     if unit == "m":
         return add_months(day, amount)
-    raise VarError(f"unknown unit '{unit}'", "units are d (days), w (weeks), bd, m (months)")
+    raise VarError(
+        f"unknown unit '{unit}'", "units: d = days, w = weeks, bd = business days, m = months"
+    )
 
 
 def evaluate(body: str, values: Mapping[str, str]) -> str:
@@ -96,7 +98,7 @@ def evaluate(body: str, values: Mapping[str, str]) -> str:
     if not match:
         raise VarError(
             f"cannot read the expression '${{{body}}}'",
-            "write ${name}, or date arithmetic like ${name + 10d} (units d, w, bd, m)",
+            "write ${name}, or date arithmetic like ${name + 10d}; units: d, w, bd, m",
         )
     name = match["name"]
     if name not in values:
@@ -113,7 +115,7 @@ def _arithmetic(name: str, value: str, terms: list[tuple[str, str, str]]) -> str
     if day is None:
         raise VarError(
             f"date arithmetic on '{name}', whose value '{value}' is not a date",
-            "only YYYY-MM-DD values can take + or - (e.g. kickoff: 2027-01-04)",
+            "only YYYY-MM-DD values take + or -, such as kickoff: 2027-01-04",
         )
     for sign, amount, unit in terms:
         if unit not in UNITS:
@@ -128,7 +130,7 @@ def _arithmetic(name: str, value: str, terms: list[tuple[str, str, str]]) -> str
 def _unit_hint(unit: str) -> str:
     close = difflib.get_close_matches(unit, UNITS, n=1)
     prefix = f"did you mean '{close[0]}'? " if close else ""
-    return prefix + "units are d (days), w (weeks), bd (business days), m (months)"
+    return prefix + "units: d = days, w = weeks, bd = business days, m = months"
 
 
 def _undefined_hint(name: str, values: Mapping[str, str]) -> str:

@@ -141,7 +141,7 @@ class _Converter:
         if node.tag not in _SCALAR_TAGS:
             shown = node.tag.replace(_TAG, "!!")
             self.problem(node, f"unsupported YAML tag {shown}", "kxplan reads plain YAML only")
-            return None
+            return str(node.value)  # the text as written: never constructed
         try:
             value = self.loader.construct_object(node)
         except ValueError:  # e.g. 2027-02-30 looks like a date but is not one
