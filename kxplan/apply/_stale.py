@@ -105,7 +105,10 @@ def _what_changed(change: Change | None, task: LiveTask) -> str:
                 now, was = sorted(now), sorted(was or ())
             if now != was:
                 diffs.append(f"{name} is now {_show(now)} (the plan expected {_show(was)})")
-    return "; ".join(diffs) or f"changed since the plan was made (updated {task.updated_at or '?'})"
+    if diffs:
+        return "; ".join(diffs)
+    when = f", updated {task.updated_at}" if task.updated_at else ""
+    return f"changed since the plan was made (now titled {task.title!r}{when})"
 
 
 def _show(value: Any) -> str:
@@ -122,9 +125,11 @@ def _items_changed(
 ) -> Iterable[str]:
     if not wanted:
         return
-    owners = {c.parent for c in plan.changes if c.kind is Kind.CHECKLIST_ITEM and c.parent}
-    found = find_tasks_by_marker(client, workspace_id, plan.stack, sorted(owners))
-    items = {i.id: i for t in (*tasks.values(), *found.values()) for i in t.checklist}
+    items = {i.id: i for t in tasks.values() for i in t.checklist}
+    if set(wanted) - set(items):  # items of tasks the plan did not fingerprint
+        owners = {c.parent for c in plan.changes if c.kind is Kind.CHECKLIST_ITEM and c.parent}
+        found = find_tasks_by_marker(client, workspace_id, plan.stack, sorted(owners))
+        items.update({i.id: i for t in found.values() for i in t.checklist})
     for item_id, digest in sorted(wanted.items()):
         change = by_id.get(("checklist_item", item_id))
         label = f"checklist item {change.parent}/{change.key!r}" if change else f"item {item_id}"

@@ -1,3 +1,249 @@
-"""`kxplan apply` (being built)."""
+"""`kxplan apply (MANIFEST... | PLANFILE)`: show the plan, ask, apply it, verify the result."""
 
 from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kxplan.apply import ApplyResult, apply_plan, check_fresh
+from kxplan.cli import cli
+from kxplan.cli.cmd_plan import use_colour
+from kxplan.cli.plan_options import PlanFlags, load_for_plan, make_plans, plan_options, workspace_of
+from kxplan.client import KantataClient
+from kxplan.connection import SANDBOX_DATA, connection_options, open_client
+from kxplan.errors import ApplyError, UsageError
+from kxplan.live import find_workspace
+from kxplan.model import Manifest
+from kxplan.plan import FORMAT_VERSION, Plan
+from kxplan.render import render, render_json, render_text
+
+#: Applies with at least this many changes get a progress bar (on a terminal).
+PROGRESS_THRESHOLD = 20
+
+
+@cli.command("apply")
+@click.argument(
+    "inputs",
+    nargs=-1,
+    required=True,
+    metavar="(MANIFEST... | PLANFILE)",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--auto-approve",
+    is_flag=True,
+    default=False,
+    help="Apply without asking. Needed when there is no terminal (CI).",
+)
+@plan_options
+@connection_options
+def apply_command(
+    inputs: tuple[Path, ...],
+    auto_approve: bool,
+    flags: PlanFlags,
+    api_url: str,
+    token_file: Path | None,
+    sandbox: bool,
+    log_level: str,
+) -> None:
+    """Plan MANIFEST(s) (or take a saved PLANFILE), show the plan, ask, then apply it.
+
+    \b
+    A saved plan (`kxplan plan --out PLANFILE`) is applied only if it is still true:
+    the objects it touches are re-read and compared with the plan's fingerprints.
+    After applying, the workspace is read again to verify it matches the manifest.
+    Exit codes: 0 applied (or nothing to do), 1 errors.
+
+    \b
+    Examples:
+      kxplan apply --sandbox --auto-approve examples/first.yaml
+      kxplan apply onboarding.yaml --var kickoff=2027-01-04
+      kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
+    """
+    saved = _saved_plan(inputs)
+    manifests = () if saved is not None else load_for_plan(inputs, flags)
+    with open_client(api_url, token_file, sandbox, log_level) as client:
+        if saved is not None:
+            plans = [_fresh_saved_plan(saved, client)]
+        else:
+            if sandbox:
+                _ensure_sandbox_workspaces(client, manifests, flags)
+            plans = make_plans(manifests, client, flags)
+        _show(plans, flags)
+        if not any(p.has_changes for p in plans):
+            return
+        _confirm(auto_approve)
+        results = [_apply_one(plan, client) for plan in plans]
+        _summarise(results)
+        _verify(plans, saved is not None, manifests, client, flags)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _saved_plan(inputs: Sequence[Path]) -> dict[str, Any] | None:
+    """The parsed plan if the one input is a saved plan (JSON), else None."""
+    if len(inputs) != 1 or inputs[0].suffix.lower() in (".yaml", ".yml"):
+        return None
+    text = inputs[0].read_text(encoding="utf-8")
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(
+            f"{inputs[0]}:{err.lineno}:{err.colno}: not a valid plan file ({err.msg})",
+            hint="make one with `kxplan plan MANIFEST --out PLANFILE`",
+        ) from None
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        found = data.get("format_version") if isinstance(data, dict) else None
+        raise UsageError(
+            f"{inputs[0]}: plan format_version {found!r} is not {FORMAT_VERSION!r}",
+            hint="make a new plan with this kxplan: `kxplan plan MANIFEST --out PLANFILE`",
+        )
+    return data
+
+
+def _fresh_saved_plan(data: dict[str, Any], client: KantataClient) -> Plan:
+    """The saved plan, if it still describes the workspace (StalePlanError otherwise)."""
+    plan = Plan.from_json(data)
+    requests = check_fresh(plan, client)
+    click.echo(f"The saved plan is still current ({requests} requests to check).")
+    return plan
+
+
+def _ensure_sandbox_workspaces(
+    client: KantataClient, manifests: Sequence[Manifest], flags: PlanFlags
+) -> None:
+    """Create each manifest's workspace in the sandbox if it is not there yet, and say so."""
+    for manifest in manifests:
+        ref = workspace_of(manifest, flags)
+        if find_workspace(client, ref) is not None:
+            continue
+        if isinstance(ref, int) or str(ref).isdigit():
+            raise UsageError(
+                f"{manifest.path}: workspace id {ref} does not exist in the sandbox",
+                hint="give the workspace by title so --sandbox can create it",
+            )
+        client.request(
+            "POST", "/workspaces", json={"workspace": {"title": str(ref), "creator_role": "maven"}}
+        )
+        click.echo(f'Created workspace "{ref}" in the sandbox ({SANDBOX_DATA}).')
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _show(plans: Sequence[Plan], flags: PlanFlags) -> None:
+    """Print the plans as `plan` would (and save the first with --out)."""
+    colour = use_colour()
+    for index, one in enumerate(plans):
+        if index:
+            click.echo("")
+        click.echo(render(one, flags.fmt, color=colour), nl=False)
+    if flags.out is not None:
+        flags.out.write_text(render_json(plans[0]), encoding="utf-8")
+
+
+def _confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to apply: there is no terminal to confirm the plan",
+            hint="review it with `kxplan plan`, then run apply with --auto-approve",
+        )
+    click.confirm("Apply these changes?", abort=True)
+
+
+def _apply_one(plan: Plan, client: KantataClient) -> ApplyResult:
+    total = len(plan.actionable)
+    with _progress(total) as advance:
+        return apply_plan(plan, client, progress=advance)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr when it is a terminal and the apply is long enough."""
+    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _summarise(results: Sequence[ApplyResult]) -> None:
+    counts = {"create": 0, "update": 0, "move": 0, "delete": 0, "adopt": 0}
+    for r in results:
+        for name, n in r.summary().items():
+            counts[name] = counts.get(name, 0) + n
+    requests = sum(r.requests for r in results)
+    seconds = sum(r.seconds for r in results)
+    adopted = f", {counts['adopt']} adopted" if counts["adopt"] else ""
+    click.echo(
+        f"Apply complete: {counts['create']} added, {counts['update']} changed, "
+        f"{counts['move']} moved, {counts['delete']} deleted{adopted} "
+        f"in {requests} request{'s' if requests != 1 else ''} ({seconds:.1f} s)."
+    )
+    recovered = sum(r.recovered for r in results)
+    if recovered:
+        click.echo(
+            f"{recovered} create{'s' if recovered != 1 else ''} whose answer was lost "
+            "were found already done (not repeated)."
+        )
+
+
+def _verify(
+    plans: Sequence[Plan],
+    saved: bool,
+    manifests: Sequence[Manifest],
+    client: KantataClient,
+    flags: PlanFlags,
+) -> None:
+    """Read the workspace again: the same plan must now have nothing left to do."""
+    if saved:
+        manifests = _manifests_of_saved(plans[0], flags)
+        if not manifests:
+            click.echo("Not verified: the manifest the plan was made from is not here.")
+            return
+        flags = _saved_flags(plans[0], flags)
+    after = make_plans(manifests, client, replace(flags, out=None))
+    pending = [p for p in after if p.has_changes]
+    if not pending:
+        click.echo("Verified: the workspace matches the manifest.")
+        return
+    for plan in pending:
+        click.echo(render_text(plan, use_colour()), err=True)
+    n = sum(len(p.actionable) for p in pending)
+    raise ApplyError(
+        f"verification found {n} change{'s' if n != 1 else ''} still pending after apply",
+        hint="someone may be editing the workspace; run `kxplan plan` to review, then apply",
+    )
+
+
+def _manifests_of_saved(plan: Plan, flags: PlanFlags) -> tuple[Manifest, ...]:
+    path = Path(plan.manifest) if plan.manifest else None
+    if path is None or not path.is_file():
+        return ()
+    return load_for_plan([path], replace(flags, out=None))
+
+
+def _saved_flags(plan: Plan, flags: PlanFlags) -> PlanFlags:
+    """Plan flags as they were when the saved plan was made."""
+    options = plan.options
+    return replace(
+        flags,
+        workspace=str(plan.workspace.get("id") or flags.workspace or "") or None,
+        prune=bool(options.get("prune", flags.prune)),
+        allow_mass_delete=bool(options.get("allow_mass_delete", flags.allow_mass_delete)),
+        targets=tuple(options.get("targets", flags.targets)),
+        adopt=bool(options.get("adopt", flags.adopt)),
+        out=None,
+    )
