@@ -43,8 +43,6 @@ def field_lines(change: Change) -> list[tuple[str, str]]:
     before, after = change.before or {}, change.after or {}
     if change.action in (Action.UPDATE, Action.ADOPT, Action.MOVE, Action.REPLACE):
         names = list(change.fields) or [k for k in after if k != "parent_id"]
-        if change.action is Action.REPLACE:
-            names = [n for n in ("name", "category") if n in after]
         return [(n, f"{value(before.get(n))} -> {value(after.get(n))}") for n in names]
     if change.action is Action.CREATE:
         lines: list[tuple[str, str]] = []
