@@ -15,6 +15,7 @@ Known imprecisions of the documents, tolerated explicitly:
   `description`, `deleted_at`, dates, ...): every property also accepts null;
 - `Story.priority` is typed integer while real values are strings ("normal", ...): it
   accepts both;
+- an `Error` may carry `field` (documented only in prose) and `index` (Brainstem, bulk);
 - statuses the documents do not list (429) are checked against the generic `Errors` schema.
 """
 
@@ -62,6 +63,12 @@ def _strict_components(doc: dict[str, Any]) -> None:
         if schema.get("type") == "object" and "properties" in schema and name != "Errors":
             schema["properties"].setdefault("id", {"type": ["string", "null"]})
             schema["additionalProperties"] = False
+    error = doc.get("components", {}).get("schemas", {}).get("Error")
+    if error:
+        # The prose documents `field` on validation errors; Brainstem adds `index` (bulk).
+        error["properties"]["field"] = {"type": "string"}
+        error["properties"]["index"] = {"type": "integer"}
+        error["properties"].pop("id", None)
     story = doc.get("components", {}).get("schemas", {}).get("Story")
     if story:
         story["properties"]["priority"] = {"type": ["integer", "string", "null"]}
