@@ -20,7 +20,7 @@ def _errors(r: httpx.Response) -> list[dict[str, Any]]:
 def test_missing_fields_are_422_validation_errors_naming_the_field(
     sandbox_workspace: Sandbox,
 ) -> None:
-    server, ws = sandbox_workspace
+    server, _ = sandbox_workspace
     with api(server) as c:
         r = c.post("/stories", json={"story": {"title": " "}})
     assert r.status_code == 422
