@@ -218,11 +218,13 @@ def test_each_example_built_by_hand_adopts_cleanly(
     # Build the example with kxplan, then drop the markers: the same tree, made by hand.
     workspace_id = str(sandbox.model.create_workspace(f"Example {example.stem}")["id"])
     url = str(sandbox.url)
-    built = kxplan("apply", example, "--auto-approve", "-w", workspace_id, "--api-url", url)
+    built = kxplan(
+        "apply", example, "--auto-approve", "--workspace", workspace_id, "--api-url", url
+    )
     assert built.code == 0, built.out + built.err
-    refs = api.get_all("/external_references", {"subject_type": "story"})
-    for ref in refs:
-        api.delete(f"/external_references/{ref['id']}")
+    for t in read_live(api, workspace_id).tasks:
+        for m in t.markers:
+            api.delete(f"/external_references/{m.id}")
     assert not any(t.markers for t in read_live(api, workspace_id).tasks)
 
     adopt_round_trip(api, url, workspace_id, "adopted")
