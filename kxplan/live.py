@@ -11,17 +11,20 @@ A workspace of N stories takes at most ⌈N/200⌉ + 3 requests:
 Checklist items, tags and markers ride along as includes, so no request is made per story.
 Assumption: an include returns every associated object (Kantata's includes are not paged;
 the sandbox returns all), so a story's checklist is complete.
-(An all-digit workspace title that is not an id costs one more request: the id lookup.)
+The workspace and the first page of stories are requested together when the workspace is
+given by id, so a read takes 1 + ⌈(pages − 1) / concurrency⌉ round trips. (An all-digit
+workspace title that is not an id costs two more requests: the id lookup and a story page.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import Any
 
 from kxplan.client import KantataClient, Records
-from kxplan.errors import NotFoundError, PlanError
+from kxplan.errors import ApiError, NotFoundError, PlanError
 from kxplan.model import (
     PRIORITIES,
     SERVICE_NAME,
@@ -58,26 +61,49 @@ Envelope = Mapping[str, Any]
 def read_live(client: KantataClient, workspace: str | int) -> LiveState:
     """The whole live picture for one workspace (by id or exact title).
 
-    The status sets are read while the workspace and its stories are, saving a round trip.
+    The status sets are read alongside; given an id, so are the stories, saving round trips.
     Raises PlanError when no workspace matches, or when a title matches several.
     """
     before = client.requests
-
-    def stories() -> tuple[LiveWorkspace, Records]:
-        found = find_workspace(client, workspace)
-        if found is None:
-            raise PlanError(
-                f"workspace {workspace!r} was not found",
-                hint="give the workspace id, or its exact title (archived workspaces count too)",
-            )
-        return found, client.get_all("/stories", {"workspace_id": found.id, **STORY_PARAMS})
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         sets = pool.submit(read_status_sets, client)
-        found, records = stories()
+        found, records = _workspace_and_stories(client, workspace, pool)
         status_sets = sets.result()
     tasks = tasks_from_records(records)
     return LiveState(found, tasks, status_sets, requests=client.requests - before)
+
+
+def _workspace_and_stories(
+    client: KantataClient, ref: str | int, pool: ThreadPoolExecutor
+) -> tuple[LiveWorkspace, Records]:
+    text = str(ref).strip()
+    if isinstance(ref, int) or text.isdigit():
+        # An id needs no lookup before the stories can be listed: ask for both at once.
+        stories = pool.submit(read_stories, client, text)
+        found = _workspace_by_id(client, text)
+        if found is not None:
+            return found, stories.result()
+        with suppress(ApiError):
+            stories.result()  # the guess was wrong; let it finish
+        if isinstance(ref, int):
+            raise _not_found(ref)
+    found = _workspace_by_title(client, text)
+    if found is None:
+        raise _not_found(ref)
+    return found, read_stories(client, found.id)
+
+
+def _not_found(ref: str | int) -> PlanError:
+    return PlanError(
+        f"workspace {ref!r} was not found",
+        hint="give the workspace id, or its exact title (archived workspaces count too)",
+    )
+
+
+def read_stories(client: KantataClient, workspace_id: str) -> Records:
+    """Every story of the workspace (archived included, deleted never) with its parent,
+    tags, checklist items and external references, 200 per page."""
+    return client.get_all("/stories", {"workspace_id": workspace_id, **STORY_PARAMS})
 
 
 # --------------------------------------------------------------------------- workspaces

@@ -54,7 +54,7 @@ def test_always_failing_server_gives_a_clear_error_after_bounded_retries(
         read_live(client, ws_id)
     assert "-> 503" in str(info.value) and "after 4 attempts" in str(info.value)
     assert "try again later" in info.value.format()
-    assert server.log.count() <= 2 * 4  # workspace and status sets, 4 attempts each
+    assert server.log.count() <= 3 * 4  # workspace, status sets, stories: 4 attempts each
 
 
 def test_token_never_appears_in_output_logs_or_errors(

@@ -127,6 +127,12 @@ def test_workspace_by_exact_title_ambiguous_or_missing(
     with pytest.raises(PlanError, match="exactly 'acme onboarding extras'"):
         read_live(client, "acme onboarding extras")
     assert find_workspace(client, 999_999_999) is None
+    with pytest.raises(PlanError, match="999999999 was not found"):
+        read_live(client, 999_999_999)
+
+    digits, _ = seed_workspace(server, 2, title="2027")  # a title that looks like an id
+    live = read_live(client, "2027")
+    assert live.workspace.id == digits and len(live.tasks) == 2
 
 
 def test_read_is_exact_while_another_thread_edits_stories(
