@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from kxplan.cli import main
 from kxplan.client import KantataClient
@@ -161,6 +162,10 @@ def ids_by_path(live: LiveState) -> dict[str, str]:
     return {f"{path(t)} #{t.id}": t.id for t in live.tasks}
 
 
+def flat(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [x for t in tasks for x in (t, *flat(t.get("children", [])))]
+
+
 # --------------------------------------------------------------------------- the round trip
 
 
@@ -222,6 +227,19 @@ def test_each_example_built_by_hand_adopts_cleanly(
         "apply", example, "--auto-approve", "--workspace", workspace_id, "--api-url", url
     )
     assert built.code == 0, built.out + built.err
+
+    # Under its own stack, the export keeps the example's keys and plans clean as it is.
+    stack = yaml.safe_load(example.read_text(encoding="utf-8"))["name"]
+    own = Path("own.yaml")
+    assert (
+        kxplan("export", "-w", workspace_id, "--name", stack, "-o", own, "--api-url", url).code == 0
+    )
+    managed = kxplan("plan", own, "--detailed-exitcode", "--api-url", url)
+    assert managed.code == 0, managed.out + managed.err
+    keys = {t.key_for(stack) for t in read_live(api, workspace_id).tasks}
+    assert keys == {
+        t["key"] for t in flat(yaml.safe_load(own.read_text(encoding="utf-8"))["tasks"])
+    }
     for t in read_live(api, workspace_id).tasks:
         for m in t.markers:
             api.delete(f"/external_references/{m.id}")
