@@ -72,7 +72,7 @@ def match_for_adoption(manifest: Manifest, live: LiveState) -> dict[str, LiveTas
     candidates = _unmanaged_by_scope(live.tasks, by_id)
     scope_of: dict[str, str | None] = {}  # desired key -> live id of its task, None if new
     matches: dict[str, LiveTask] = {}
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []  # ("live" | "desired", message)
     for scope, siblings in _desired_by_scope(manifest.tasks, scope_of, managed):
         _match_siblings(scope, siblings, candidates, matches, problems, by_id)
         for d in siblings:
@@ -80,21 +80,32 @@ def match_for_adoption(manifest: Manifest, live: LiveState) -> dict[str, LiveTas
                 found = matches.get(d.key)
                 scope_of[d.key] = found.id if found is not None else None
     if problems:
-        raise PlanError(_ambiguity_message(manifest, problems), hint=_AMBIGUITY_HINT)
+        raise PlanError(_ambiguity_message(manifest, problems), hint=_hint(problems))
     return {d.key: matches[d.key] for d in manifest.tasks if d.key in matches}
 
 
-_AMBIGUITY_HINT = (
-    "Adoption matches tasks by title path, so each must be unique. Rename one of the live "
-    "tasks in Kantata (or change the title in the manifest) so the paths differ, then plan "
-    "again with --adopt."
+_LIVE_TWINS = (
+    "Several live tasks share one title path, so kxplan cannot tell which one the manifest "
+    "means. Rename all but one of them in Kantata (then export again if the manifest came "
+    "from `kxplan export`), and plan again with --adopt."
+)
+_DESIRED_TWINS = (
+    "Several tasks of the manifest share one title path. Give them distinct titles (or "
+    "remove the extra ones) and plan again with --adopt."
 )
 
 
-def _ambiguity_message(manifest: Manifest, problems: list[str]) -> str:
+def _hint(problems: list[tuple[str, str]]) -> str:
+    kinds = {kind for kind, _ in problems}
+    return " ".join(
+        text for kind, text in (("live", _LIVE_TWINS), ("desired", _DESIRED_TWINS)) if kind in kinds
+    )
+
+
+def _ambiguity_message(manifest: Manifest, problems: list[tuple[str, str]]) -> str:
     n = len(problems)
     head = f"{manifest.path}: cannot adopt: {n} ambiguous match{'es' if n != 1 else ''}"
-    return head + "\n" + "\n".join(f"  - {p}" for p in problems)
+    return head + "\n" + "\n".join(f"  - {text}" for _, text in problems)
 
 
 def _managed_by_key(stack: str, tasks: Iterable[LiveTask]) -> dict[str, LiveTask]:
@@ -174,7 +185,7 @@ def _match_siblings(
     siblings: list[DesiredTask],
     candidates: Mapping[tuple[str, str], list[LiveTask]],
     matches: dict[str, LiveTask],
-    problems: list[str],
+    problems: list[tuple[str, str]],
     by_id: Mapping[str, LiveTask],
 ) -> None:
     """Match desired siblings that share one live scope; record ambiguities in `problems`."""
@@ -189,9 +200,9 @@ def _match_siblings(
             continue
         if len(found) > 1:
             for d in desired:
-                problems.append(_too_many_live(d, found, by_id))
+                problems.append(("live", _too_many_live(d, found, by_id)))
         elif len(desired) > 1:
-            problems.append(_too_many_desired(desired, found[0], by_id))
+            problems.append(("desired", _too_many_desired(desired, found[0], by_id)))
         else:
             matches[desired[0].key] = found[0]
 

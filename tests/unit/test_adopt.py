@@ -84,13 +84,17 @@ def test_two_live_siblings_with_one_title_is_an_error_listing_both() -> None:
     text = err.value.format()
     assert "#7 'Phase / Review'" in text and "#8 'Phase / Review'" in text
     assert "'r' (m.yaml:2:3)" in text
-    assert "Rename one" in text
+    assert "Rename all but one of them in Kantata" in text
 
 
 def test_two_desired_siblings_for_one_live_task_is_an_error() -> None:
     m = desired(("x", "QA", None), ("y", "QA", None))
-    with pytest.raises(PlanError, match=r"#5 'QA' matches 2 tasks of the manifest: 'x'.*'y'"):
+    with pytest.raises(
+        PlanError, match=r"#5 'QA' matches 2 tasks of the manifest: 'x'.*'y'"
+    ) as err:
         match_for_adoption(m, live(task("5", "QA")))
+    assert err.value.hint is not None and "Give them distinct titles" in err.value.hint
+    assert "in Kantata" not in err.value.hint
 
 
 def test_every_ambiguity_is_reported_at_once() -> None:
