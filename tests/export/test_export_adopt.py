@@ -255,6 +255,7 @@ def test_two_siblings_with_one_title_stop_the_adoption_with_both_listed(
     make_tree(api, workspace_id, [task("Design", task("Review"), task("Review"))], None)
     url = str(sandbox.url)
     assert kxplan("export", "-w", workspace_id, "-o", "twins.yaml", "--api-url", url).code == 0
+    assert "\nname: twins\n" in Path("twins.yaml").read_text(encoding="utf-8")  # default stack
     writes = sandbox.log.count(method="PUT")
 
     result = kxplan("apply", "twins.yaml", "--adopt", "--auto-approve", "--api-url", url)
