@@ -33,7 +33,6 @@ class Run:
     progress: Progress | None = None
     task_ids: dict[str, str] = field(default_factory=dict)
     set_ids: dict[str, str] = field(default_factory=dict)
-    new_sets: set[str] = field(default_factory=set)
     applied: list[Change] = field(default_factory=list)
     extra_requests: int = 0  # calls beyond one per change (e.g. completing checklist items)
     recovered: int = 0  # creates whose unknown outcome was resolved by a look-up

@@ -56,7 +56,6 @@ def create_set(run: Run, change: Change) -> None:
                 run.set_ids[change.key] = found[0]
                 run.recovered += 1
                 break
-    run.new_sets.add(change.key)
     run.done((change,))
 
 
@@ -78,8 +77,6 @@ def _apply_set_statuses(run: Run, set_name: str, changes: list[Change]) -> None:
     for c in changes:
         _apply_status(run, sid, live, c)
         run.done((c,))
-    if set_name in run.new_sets:
-        _drop_defaults(run, set_name, changes)
     _fix_positions(run, set_name, changes)
 
 
@@ -143,18 +140,10 @@ def _replace_status(run: Run, sid: str, status_id: str | None, change: Change) -
     run.count_extra(len(task_ids))
 
 
-def _drop_defaults(run: Run, set_name: str, changes: list[Change]) -> None:
-    """A new set comes with four default statuses; remove those the manifest does not list."""
-    wanted = {(c.after or {}).get("name") for c in changes if c.action is not Action.DELETE}
-    extra = [s for n, s in _statuses_of(run, set_name).items() if n not in wanted]
-    run.map(lambda s: delete_quietly(run.client, f"/custom_task_statuses/{s.id}"), extra)
-    run.count_extra(len(extra))
-
-
 def _fix_positions(run: Run, set_name: str, changes: list[Change]) -> None:
     """Put statuses at their planned positions, lowest first, so each move settles the rest."""
     targets = sorted(
-        ((c.after or {})["position"], (c.after or {})["name"])
+        ((c.after or {})["position"], (c.after or {}).get("name", c.key))
         for c in changes
         if c.action is not Action.DELETE and (c.after or {}).get("position") is not None
     )
