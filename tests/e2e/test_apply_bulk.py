@@ -1,0 +1,52 @@
+"""A fresh 1,000-task tree over 5 levels is created in Σ⌈tasks at that level / 300⌉ requests."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .helpers import TOKEN, kxplan, read, write_manifest
+
+SIZES = (10, 40, 150, 300, 500)  # tasks per level: 1,000 in all
+
+
+def tree(sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Level n's tasks spread round-robin under level n-1's; each with tags and a checklist."""
+    levels: list[list[dict[str, Any]]] = []
+    for depth, size in enumerate(sizes):
+        row = [
+            {
+                "key": f"t{depth}-{i}",
+                "title": f"Task {depth}.{i}",
+                "tags": [f"level-{depth}"],
+                "checklist": ["Prepare", "Review"],
+            }
+            for i in range(size)
+        ]
+        for i, task in enumerate(row):
+            if levels:
+                levels[-1][i % len(levels[-1])].setdefault("children", []).append(task)
+        levels.append(row)
+    return {"version": 1, "name": "big", "workspace": "Big", "tasks": levels[0]}
+
+
+def test_a_fresh_1000_task_tree_takes_one_bulk_request_per_300_tasks_per_level(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
+    sandbox.model.create_workspace("Big")
+    manifest = write_manifest(tmp_path / "big.yaml", tree(SIZES))
+    result = kxplan("apply", manifest, "--auto-approve", "--api-url", sandbox.url)
+    assert result.code == 0, result.text
+    bound = sum(math.ceil(n / 300) for n in SIZES)  # 1 + 1 + 1 + 1 + 2
+    assert sandbox.log.count("POST", "/stories") <= bound == 6
+    # Checklists and tags rode in the create calls: no other write was needed.
+    assert sandbox.log.count("POST") == sandbox.log.count("POST", "/stories")
+    assert sandbox.log.count("PUT") == sandbox.log.count("DELETE") == 0
+    assert "Verified: the workspace matches the manifest." in result.out
+    live = read(sandbox.url, "Big")
+    assert len(live.tasks) == 1000
+    assert all(len(t.checklist) == 2 and t.tags for t in live.tasks)
