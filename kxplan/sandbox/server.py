@@ -120,8 +120,12 @@ class SandboxServer:
         """Serve in a background thread; returns self."""
         self.bind()
         assert self._httpd is not None
+        # A short poll interval: `stop()` waits for the loop to notice, once per test.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"kxplan-sandbox-{self.port}", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"kxplan-sandbox-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -217,6 +221,9 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+    # Headers and body go out in two writes; with Nagle on, the second waits ~40 ms for
+    # the client's delayed ACK on every request.
+    disable_nagle_algorithm = True
     server_version = "kxplan-sandbox"
     sandbox: SandboxServer
 
