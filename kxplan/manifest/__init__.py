@@ -65,14 +65,15 @@ def _load(path: str | Path, overrides: Mapping[str, str]) -> tuple[Built | None,
     doc, problems = read_document(path)
     if doc is None:
         return None, problems
-    problems.extend(check_schema(doc))
     values, found = resolve_vars(doc, overrides)
     problems.extend(found)
-    data, found, changed = substitute_document(doc, values)
+    data, found, _ = substitute_document(doc, values)
     problems.extend(found)
     resolved = doc.with_data(data)
-    if changed:
-        problems.extend(check_schema(resolved, only=changed))
+    # One schema pass, after substitution: lengths are checked on the final text, and a
+    # string whose substitution failed keeps its ${...}, which date patterns accept, so
+    # the failure is reported once.
+    problems.extend(check_schema(resolved))
     built = build_manifest(resolved, values)
     problems.extend(check_manifest(built))
     return built, problems

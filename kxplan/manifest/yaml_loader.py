@@ -26,8 +26,11 @@ YamlPath = tuple[str | int, ...]
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+_STR = _TAG + "str"
 _MAX_DEPTH = 64  # deeper than any manifest; stops recursive aliases
-_MAX_NODES = 200_000  # stops alias bombs ("billion laughs")
+_MAX_NODES = 2_000_000  # stops alias bombs ("billion laughs")
+# libyaml composes about 6x faster than pure Python; the nodes and marks are the same.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,7 @@ def read_document(path: str | Path) -> tuple[Document | None, list[Problem]]:
 
 def parse_document(text: str, name: str) -> tuple[Document | None, list[Problem]]:
     """Parse YAML `text` (reported as file `name`)."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     converter = _Converter(name, loader)
     try:
         node = loader.get_single_node()
@@ -138,6 +141,8 @@ class _Converter:
         return self._scalar(node)
 
     def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _STR:  # most scalars: no constructor needed
+            return node.value
         if node.tag not in _SCALAR_TAGS:
             shown = node.tag.replace(_TAG, "!!")
             self.problem(node, f"unsupported YAML tag {shown}", "kxplan reads plain YAML only")
