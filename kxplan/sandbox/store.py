@@ -31,8 +31,10 @@ CREATE TABLE IF NOT EXISTS stories (
   deleted_at TEXT, position INTEGER NOT NULL, start_date TEXT, due_date TEXT,
   sub_story_count INTEGER NOT NULL DEFAULT 0, subtree_depth INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS stories_ws ON stories (workspace_id, parent_id);
+CREATE INDEX IF NOT EXISTS stories_siblings ON stories (workspace_id, parent_id, position);
 CREATE INDEX IF NOT EXISTS stories_parent ON stories (parent_id);
+CREATE INDEX IF NOT EXISTS stories_created ON stories (workspace_id, created_at, id);
+CREATE INDEX IF NOT EXISTS stories_updated ON stories (workspace_id, updated_at, id);
 CREATE INDEX IF NOT EXISTS stories_root ON stories (root_id);
 CREATE TABLE IF NOT EXISTS story_tasks (
   id INTEGER PRIMARY KEY AUTOINCREMENT,

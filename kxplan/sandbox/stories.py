@@ -501,10 +501,14 @@ class StoryRules:
         return story_id
 
     def _next_position(self, workspace_id: int, parent_id: int | None) -> int:
-        lowest = self.ctx.store.scalar(
-            "SELECT MIN(position) FROM stories WHERE workspace_id = ? AND parent_id IS ?",
-            [workspace_id, parent_id],
-        )
+        # `= ?` / `IS NULL` (not `IS ?`) so SQLite uses the (workspace, parent, position) index.
+        if parent_id is None:
+            sql = "SELECT MIN(position) FROM stories WHERE workspace_id = ? AND parent_id IS NULL"
+            args: list[Any] = [workspace_id]
+        else:
+            sql = "SELECT MIN(position) FROM stories WHERE workspace_id = ? AND parent_id = ?"
+            args = [workspace_id, parent_id]
+        lowest = self.ctx.store.scalar(sql, args)
         return FIRST_POSITION if lowest is None else int(lowest) - POSITION_STEP
 
     def _save_side_tables(self, story_id: int, draft: Draft, now: str) -> None:
