@@ -44,8 +44,13 @@ def create_levels(changes: Sequence[Change]) -> list[list[Change]]:
 
 
 def create_tasks(run: Run, changes: Sequence[Change]) -> None:
-    """Create tasks top-down, up to BULK_LIMIT per request, each with marker, checklist, tags."""
-    for group in create_levels(changes):
+    """Create tasks top-down, up to BULK_LIMIT per request, each with marker, checklist, tags.
+
+    Each level is sent last-first: Kantata places a new task above its older siblings
+    (NOTES §6.1.3), so creating in reverse leaves a fresh tree in manifest order.
+    """
+    for level in create_levels(changes):
+        group = level[::-1]
         for start in range(0, len(group), BULK_LIMIT):
             _create_batch(run, group[start : start + BULK_LIMIT])
 
