@@ -89,18 +89,18 @@ class _Tree:
         by_id = {t.id: t for t in tasks}
         kids: dict[str | None, list[LiveTask]] = defaultdict(list)
         for t in by_id.values():
-            # A parent missing from the read (should not happen) makes the task top-level.
-            kids[t.parent_id if t.parent_id in by_id else None].append(t)
+            kids[t.parent_id].append(t)
         for group in kids.values():
             group.sort(key=lambda t: (t.position, _id_order(t.id)))
         excluded: dict[str, int] = defaultdict(int)
-        kept = _drop_other_stacks(kids, stack, excluded)
-        warnings = tuple(
+        kept = _drop_other_stacks(kids, stack, excluded)  # walks from the top: orphans drop
+        warnings = [
             f"{n} task(s) managed by kxplan stack {other!r} were not exported "
             f"(export them with --name {other})"
             for other, n in sorted(excluded.items())
-        )
-        return cls(kept, dict(excluded), warnings)
+        ]
+        warnings.extend(_orphan_warnings(kids, by_id))
+        return cls(kept, dict(excluded), tuple(warnings))
 
     def children(self, parent_id: str | None) -> tuple[LiveTask, ...]:
         return self.kids.get(parent_id, ())
@@ -134,6 +134,21 @@ def _drop_other_stacks(
                 excluded[other] += _subtree_size(kids, t.id)
         kept[parent] = tuple(mine)
     return kept
+
+
+def _orphan_warnings(
+    kids: Mapping[str | None, list[LiveTask]], by_id: Mapping[str, LiveTask]
+) -> list[str]:
+    """Tasks whose parent was not in the read (e.g. deleted) cannot be placed or adopted
+    at their path: writing them top-level would make `--adopt` create duplicates."""
+    missing = sorted((p for p in kids if p is not None and p not in by_id), key=_id_order)
+    out = []
+    for parent in missing:
+        n = sum(_subtree_size(kids, t.id) for t in kids[parent])
+        out.append(
+            f"{n} task(s) under #{parent}, a story kxplan cannot read (deleted?), were not exported"
+        )
+    return out
 
 
 def _other_stack(task: LiveTask, stack: str) -> str | None:

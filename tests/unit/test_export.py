@@ -252,3 +252,14 @@ def test_any_title_and_description_round_trip(title: str, description: str) -> N
     (t,) = load(text)["tasks"]
     assert substitute(t["title"], {}) == title
     assert substitute(t.get("description", ""), {}) == description
+
+
+def test_tasks_under_a_parent_that_was_not_read_are_left_out_with_a_warning() -> None:
+    # Written top-level, they would not match on --adopt and would be created again.
+    live = state(task("1", "Kept"), task("2", "Orphan", "99"), task("3", "Its child", "2"))
+    export = build_export(live, "s")
+    assert [t["title"] for t in flat(load(export.text)["tasks"])] == ["Kept"]
+    assert export.tasks == 1
+    assert export.warnings == (
+        "2 task(s) under #99, a story kxplan cannot read (deleted?), were not exported",
+    )
