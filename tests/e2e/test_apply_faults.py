@@ -26,7 +26,7 @@ STEPS = ((base, False), (edited, True))  # bootstrap, then every kind of edit wi
 
 
 def _faults(seed: int) -> Faults:
-    return Faults(seed=seed, p_503=0.2, rate_limit=60.0, burst=4, p_drop_after=0.1)
+    return Faults(seed=seed, p_503=0.2, rate_limit=200.0, burst=4, p_drop_after=0.1)
 
 
 def converge(url: str, manifest_path: Path, prune: bool, seed: int) -> tuple[int, int]:
@@ -61,6 +61,7 @@ def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str, A
         yield snaps
 
 
+@pytest.mark.slow
 def test_apply_under_faults_matches_a_clean_run_with_no_duplicates(
     make_sandbox: Any, clean: list[dict[str, Any]], tmp_path: Path
 ) -> None:
