@@ -189,16 +189,13 @@ def resolve_vars(
     return values, problems
 
 
-def substitute_document(
-    doc: Document, values: Mapping[str, str]
-) -> tuple[Any, list[Problem], frozenset[YamlPath]]:
+def substitute_document(doc: Document, values: Mapping[str, str]) -> tuple[Any, list[Problem]]:
     """`doc.data` with `${...}` replaced in every string outside `vars:`.
 
-    Returns the new data, one problem per string that could not be substituted (at that
-    string), and the paths of the strings that changed.
+    Returns the new data and one problem per string that could not be substituted (at
+    that string; the string is kept as written).
     """
     problems: list[Problem] = []
-    changed: set[YamlPath] = set()
 
     def visit(value: Any, path: YamlPath) -> Any:
         if isinstance(value, dict):
@@ -215,7 +212,6 @@ def substitute_document(
         except VarError as err:
             problems.append(doc.problem(path, err.message, err.hint))
             return value
-        changed.add(path)
         return new
 
-    return visit(doc.data, ()), problems, frozenset(changed)
+    return visit(doc.data, ()), problems
