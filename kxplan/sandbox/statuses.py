@@ -224,6 +224,16 @@ class StatusRules:
             match = by_name.get(s["status"])
             if match is not None:
                 change = {"custom_task_status_id": match["id"], "state": match["category"]}
+                if match["category"] != s["state"]:
+                    store.insert(
+                        "story_state_changes",
+                        {
+                            "story_id": s["id"],
+                            "state": match["category"],
+                            "created_at": now,
+                            "updated_at": now,
+                        },
+                    )
             else:
                 fallback = by_name.get(s["state"])
                 change = {
