@@ -87,3 +87,23 @@ def duplicates(live: LiveState, stack: str) -> list[str]:
         names = Counter(st.name for st in s.statuses)
         found += [f"status {s.name}/{k} x{n}" for k, n in names.items() if n > 1]
     return found
+
+
+def tree(sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Level n's tasks spread round-robin under level n-1's; each with tags and a checklist."""
+    levels: list[list[dict[str, Any]]] = []
+    for depth, size in enumerate(sizes):
+        row = [
+            {
+                "key": f"t{depth}-{i}",
+                "title": f"Task {depth}.{i}",
+                "tags": [f"level-{depth}"],
+                "checklist": ["Prepare", "Review"],
+            }
+            for i in range(size)
+        ]
+        for i, task in enumerate(row):
+            if levels:
+                levels[-1][i % len(levels[-1])].setdefault("children", []).append(task)
+        levels.append(row)
+    return {"version": 1, "name": "big", "workspace": "Big", "tasks": levels[0]}

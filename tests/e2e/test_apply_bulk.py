@@ -8,29 +8,9 @@ from typing import Any
 
 import pytest
 
-from .helpers import TOKEN, kxplan, read, write_manifest
+from .helpers import TOKEN, kxplan, read, tree, write_manifest
 
 SIZES = (10, 40, 150, 300, 500)  # tasks per level: 1,000 in all
-
-
-def tree(sizes: tuple[int, ...]) -> dict[str, Any]:
-    """Level n's tasks spread round-robin under level n-1's; each with tags and a checklist."""
-    levels: list[list[dict[str, Any]]] = []
-    for depth, size in enumerate(sizes):
-        row = [
-            {
-                "key": f"t{depth}-{i}",
-                "title": f"Task {depth}.{i}",
-                "tags": [f"level-{depth}"],
-                "checklist": ["Prepare", "Review"],
-            }
-            for i in range(size)
-        ]
-        for i, task in enumerate(row):
-            if levels:
-                levels[-1][i % len(levels[-1])].setdefault("children", []).append(task)
-        levels.append(row)
-    return {"version": 1, "name": "big", "workspace": "Big", "tasks": levels[0]}
 
 
 def test_a_fresh_1000_task_tree_takes_one_bulk_request_per_300_tasks_per_level(
