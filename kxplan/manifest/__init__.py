@@ -100,34 +100,42 @@ def _load(path: str | Path, overrides: Mapping[str, str]) -> tuple[Built | None,
 
 
 def _cross_file(built: Sequence[Built]) -> list[Problem]:
-    problems: list[Problem] = []
-    sets: dict[str, Built] = {}
-    stacks: dict[tuple[str, str], Built] = {}
+    return [*_status_set_conflicts(built), *_stack_conflicts(built)]
+
+
+def _status_set_conflicts(built: Sequence[Built]) -> Iterator[Problem]:
+    """Status sets are account-wide: two definitions of one name must agree."""
+    first: dict[str, DesiredStatusSet] = {}
     for b in built:
         sset = b.manifest.status_set
-        if sset is not None:
-            first = sets.setdefault(sset.name, b)
-            other = first.manifest.status_set
-            if other is not None and _shape(other) != _shape(sset):
-                problems.append(
-                    at(
-                        sset.loc,
-                        f"status set '{sset.name}' is defined differently in {other.loc}",
-                        "status sets are account-wide: define it the same way in every manifest",
-                    )
-                )
-        stack = (b.manifest.name, str(b.manifest.workspace))
-        first_stack = stacks.setdefault(stack, b)
-        if first_stack is not b:
-            problems.append(
-                b.doc.problem(
-                    ("name",),
-                    f"stack '{stack[0]}' is also defined for this workspace "
-                    f"in {first_stack.doc.file}",
-                    "each manifest for a workspace needs its own name",
-                )
+        if sset is None:
+            continue
+        other = first.setdefault(sset.name, sset)
+        if _shape(other) != _shape(sset):
+            yield at(
+                sset.loc,
+                f"status set '{sset.name}' is defined differently in {other.loc}",
+                "status sets are account-wide: define it the same way in every manifest",
             )
-    return problems
+
+
+def _stack_conflicts(built: Sequence[Built]) -> Iterator[Problem]:
+    """Two manifests with one stack name for one named workspace would fight over tasks.
+
+    Manifests without `workspace:` (templates aimed with --workspace) are not compared.
+    """
+    first: dict[tuple[str, str], Built] = {}
+    for b in built:
+        if b.manifest.workspace is None:
+            continue
+        other = first.setdefault((b.manifest.name, str(b.manifest.workspace)), b)
+        if other is not b:
+            yield b.doc.problem(
+                ("name",),
+                f"stack '{b.manifest.name}' is also defined for workspace "
+                f"'{b.manifest.workspace}' in {other.doc.file}",
+                "each manifest for a workspace needs its own name",
+            )
 
 
 def _shape(sset: DesiredStatusSet) -> tuple[tuple[str, str], ...]:

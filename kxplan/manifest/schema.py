@@ -146,6 +146,10 @@ def _hint(error: SchemaError) -> str | None:
         choices = [str(c) for c in error.validator_value]
         close = difflib.get_close_matches(str(error.instance), choices, n=1)
         return f"did you mean '{close[0]}'?" if close else None
+    if error.validator == "type" and isinstance(error.instance, int | float):
+        wanted = error.validator_value
+        if "string" in (wanted if isinstance(wanted, list) else [wanted]):
+            return 'put it in quotes to make it text, e.g. "2027" or "yes"'
     if error.validator == "const" and error.absolute_path == deque(["version"]):
         return "this kxplan reads manifest version 1"
     return None

@@ -188,6 +188,11 @@ def test_one_stack_twice_for_one_workspace_is_reported(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as err:
         load_manifests([a, b])
     assert [p.file for p in err.value.problems] == [str(b)]
+    assert "stack 'demo' is also defined for workspace 'Acme'" in err.value.problems[0].message
+    # Templates aimed with --workspace (no workspace: of their own) are not compared.
+    template = "version: 1\nname: demo\ntasks: []\n"
+    c, d = write(tmp_path, template, "c.yaml"), write(tmp_path, template, "d.yaml")
+    assert len(load_manifests([c, d])) == 2
 
 
 @pytest.mark.parametrize(
