@@ -74,7 +74,8 @@ def check_dates(built: Built) -> Iterator[Problem]:
         start, due = bt.task.start_date, bt.task.due_date
         bad = list(_bad_dates(built.doc, bt))
         yield from bad
-        if start and due and not bad and due < start:
+        # Only real dates compare: a failed ${...} is reported by itself.
+        if start and due and not bad and parse_date(start) and parse_date(due) and due < start:
             yield built.doc.problem(
                 (*bt.path, "due_date"),
                 f"due_date {due} is before start_date {start}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -227,3 +228,17 @@ def test_the_examples_load(tmp_path: Path) -> None:
     loaded = load_manifests(examples)
     assert max(t.depth for m in loaded for t in m.tasks) == 4
     assert any(m.status_set for m in loaded)
+
+
+def test_deep_manifests_are_checked_all_the_way_down(tmp_path: Path) -> None:
+    task: dict[str, object] = {"title": "L8", "colour": "red"}
+    for level in range(7, -1, -1):
+        task = {"title": f"L{level}", "children": [task]}
+    path = tmp_path / "deep.yaml"
+    path.write_text(json.dumps({"version": 1, "name": "deep", "tasks": [task]}))
+    with pytest.raises(ManifestError) as err:
+        load_manifest(path)
+    messages = [p.message for p in err.value.problems]
+    assert len(messages) == 2
+    assert "is 5 levels below a top-level task" in messages[0]
+    assert "unknown field 'colour' in task" in messages[1]
