@@ -7,9 +7,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kxplan.errors import ManifestError
 from kxplan.manifest import load_manifest, load_manifests, slugify
+from kxplan.manifest.keys import is_valid_key
 from kxplan.model import Location
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,3 +245,12 @@ def test_deep_manifests_are_checked_all_the_way_down(tmp_path: Path) -> None:
     assert len(messages) == 2
     assert "is 5 levels below a top-level task" in messages[0]
     assert "unknown field 'colour' in task" in messages[1]
+
+
+@given(st.text())
+def test_every_title_gives_a_valid_stable_key_segment(title: str) -> None:
+    slug = slugify(title)
+    assert is_valid_key(slug)
+    assert "/" not in slug
+    assert len(slug) <= 60
+    assert slugify(slug) == slug
