@@ -92,7 +92,7 @@ def _create_item(run: Run, story_id: str, after: Any) -> None:
                 raise
             # Identity is (task, name): if the item is there, the create went through.
             if _item_named(run, story_id, body["name"]) is not None:
-                run.recovered += 1
+                run.count_recovered()
                 return
 
 

@@ -55,6 +55,10 @@ class Run:
         with self._lock:
             self.task_ids.update(ids)
 
+    def count_recovered(self, n: int = 1) -> None:
+        with self._lock:
+            self.recovered += n
+
     def count_extra(self, n: int = 1) -> None:
         with self._lock:
             self.extra_requests += n

@@ -54,7 +54,7 @@ def create_set(run: Run, change: Change) -> None:
             found = read_sets(run).get(change.key)
             if found is not None:  # the create went through before the connection dropped
                 run.set_ids[change.key] = found[0]
-                run.recovered += 1
+                run.count_recovered()
                 break
     run.done((change,))
 
@@ -120,7 +120,7 @@ def _create_status(run: Run, sid: str, name: str, category: str) -> None:
                 raise
             for statuses in (s for i, s in read_sets(run).values() if i == sid):
                 if name in statuses:
-                    run.recovered += 1
+                    run.count_recovered()
                     return
 
 
@@ -141,22 +141,23 @@ def _replace_status(run: Run, sid: str, status_id: str | None, change: Change) -
 
 
 def _fix_positions(run: Run, set_name: str, changes: list[Change]) -> None:
-    """Put statuses at their planned positions, lowest first, so each move settles the rest."""
+    """Put statuses at their planned positions, lowest first, so each move settles the rest.
+
+    The set is read once, and again only after a move (a move renumbers its neighbours).
+    """
     targets = sorted(
         ((c.after or {})["position"], (c.after or {}).get("name", c.key))
         for c in changes
         if c.action is not Action.DELETE and (c.after or {}).get("position") is not None
     )
-    if not targets:
-        return
+    live = _statuses_of(run, set_name) if targets else {}
     for position, name in targets:
-        live = _statuses_of(run, set_name).get(name)
-        if live is not None and live.position != position:
-            body = {"position": position}
-            run.client.request(
-                "PUT", f"/custom_task_statuses/{live.id}", json={"custom_task_status": body}
-            )
+        status = live.get(name)
+        if status is not None and status.position != position:
+            body = {"custom_task_status": {"position": position}}
+            run.client.request("PUT", f"/custom_task_statuses/{status.id}", json=body)
             run.count_extra()
+            live = _statuses_of(run, set_name)
 
 
 # --------------------------------------------------------------------------- workspace

@@ -138,7 +138,7 @@ def _recover(run: Run, pending: list[Change]) -> list[Change]:
     """Look up by marker the creates of a batch whose outcome is unknown; return the missing."""
     found = find_tasks_by_marker(run.client, run.workspace_id, run.stack, [c.key for c in pending])
     created = [c for c in pending if c.key in found]
-    run.recovered += len(created)
+    run.count_recovered(len(created))
     run.learn_ids({c.key: found[c.key].id for c in created})
     todo: list[tuple[str, str]] = []
     for change in created:

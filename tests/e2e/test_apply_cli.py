@@ -171,3 +171,11 @@ def test_sandbox_flag_creates_the_workspace_and_persists(
     assert (tmp_path / ".kxplan" / "sandbox.db").is_file()
     again = kxplan("plan", "--sandbox", "--detailed-exitcode", manifest)
     assert again.code == 0, again.text
+
+
+def test_a_plan_file_of_another_format_version_is_refused(url: str, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    saved.write_text('{"format_version": "0", "changes": []}', encoding="utf-8")
+    result = kxplan("apply", saved, "--auto-approve", "--api-url", url)
+    assert result.code == 1
+    assert "format_version '0'" in result.err and "kxplan plan" in result.err
