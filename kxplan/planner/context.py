@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kxplan.model import MAX_DEPTH, DesiredTask, LiveState, LiveTask, Manifest, PlanOptions
-from kxplan.planner.matching import Matching
+from kxplan.planner.matching import Matching, id_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,9 @@ def make_context(
             t.parent_key for t in manifest.tasks if t.parent_key is not None
         ),
         live_by_id={t.id: t for t in live.tasks},
-        live_children={k: tuple(v) for k, v in children.items()},
+        live_children={
+            k: tuple(sorted(v, key=lambda t: id_order(t.id))) for k, v in children.items()
+        },
         status_after=status_after,
         key_by_live_id={t.id: k for k, t in matching.by_key.items()},
         rank={t.key: i for i, t in enumerate(manifest.tasks)},

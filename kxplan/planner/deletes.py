@@ -24,7 +24,8 @@ MASS_DELETE_MIN = 5
 def plan_orphans(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Step]:
     """Delete / keep / blocked steps for live tasks this stack owns but no longer wants."""
     orphans = [t for t in ctx.matching.orphans if in_scope(t)]
-    doomed = {t.id for t in orphans} if ctx.prune else set()
+    copied = {k for k, _ in ctx.matching.duplicates}
+    doomed = {t.id for t in orphans if ctx.live_key(t) not in copied} if ctx.prune else set()
     memo: dict[str, str | None] = {}
     steps = []
     for task in orphans:
@@ -50,7 +51,11 @@ def _orphan_step(
     if not ctx.prune:
         keep = replace(base, reason="removed from the manifest; kept (delete with --prune)")
         return step(keep, W_DELETE, 8, 0)
+    copies = sum(1 for k, _ in ctx.matching.duplicates if k == key)
     blocker = _blocker(ctx, task, doomed, memo)
+    if copies:
+        # Deleting the task would hand its key to a copy, deleted by the next run: resolve first.
+        blocker = f"{copies} other stor{'ies carry' if copies > 1 else 'y carries'} its marker"
     if blocker is not None:
         blocked = replace(base, action=Action.BLOCKED, reason=f"not deleted: {blocker}")
         return step(blocked, W_DELETE, 8, 0)

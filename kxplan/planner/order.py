@@ -36,8 +36,14 @@ def step(change: Change, wave: int, group: int = 0, a: int = 0, b: int = 0, text
 
 def arrange(steps: Iterable[Step]) -> tuple[Change, ...]:
     """Changes in apply order."""
-    ordered = sorted(steps, key=lambda s: (s.order, s.change.kind.value, s.change.action.value))
+    ordered = sorted(steps, key=_tiebreak)
     return tuple(s.change for s in ordered)
+
+
+def _tiebreak(s: Step) -> tuple[SortKey, str, str, str, str]:
+    # Ties (e.g. two unmanaged tasks with one title) are broken by values, never input order.
+    c = s.change
+    return (s.order, c.kind.value, c.action.value, c.path, c.id or "")
 
 
 def estimate_writes(changes: Iterable[Change]) -> int:
