@@ -89,8 +89,10 @@ def apply_plan(
             _run_wave(run, [c for c in todo if c.wave == wave])
         _run_wave(run, [c for c in todo if not 0 <= c.wave < len(WAVES)])
     except KxplanError as err:
-        done = {id(c) for c in run.applied}
-        raise ApplyFailed(err, run.applied, [c for c in todo if id(c) not in done]) from err
+        raise _failed(err, run, todo) from err
+    except KeyboardInterrupt as err:  # Ctrl-C: still say how far it got
+        stopped = ApplyError("interrupted (Ctrl-C)")
+        raise _failed(stopped, run, todo) from err
     return ApplyResult(
         applied=tuple(run.applied),
         requests=client.requests - before,
@@ -99,6 +101,11 @@ def apply_plan(
         extra_requests=run.extra_requests,
         recovered=run.recovered,
     )
+
+
+def _failed(cause: KxplanError, run: Run, todo: list[Change]) -> ApplyFailed:
+    done = {id(c) for c in run.applied}
+    return ApplyFailed(cause, run.applied, [c for c in todo if id(c) not in done])
 
 
 def _is_task_create(change: Change) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -93,3 +94,28 @@ def test_sigkill_at_random_points_then_rerun_converges_without_duplicates(
         assert plan.code == 0, plan.text
         assert "kickoff" in snapshot(live, STACK)["tasks"] or step == "edit"
     assert killed >= 10
+
+
+def test_ctrl_c_part_way_says_what_was_applied_and_a_rerun_finishes(
+    make_sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
+    server = make_sandbox(faults=Faults(latency_ms=40))
+    server.model.create_workspace(WORKSPACE)
+    manifest = write_manifest(tmp_path / "m.yaml", base())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [sys.executable, "-m", "kxplan", "apply", str(manifest), "--auto-approve"]
+    proc = subprocess.Popen(
+        [*args, "--api-url", server.url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    while _writes(server) < 3 and proc.poll() is None:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    text = err.decode()
+    assert "apply stopped: interrupted (Ctrl-C)" in text and "not applied:" in text
+    server.faults = Faults()
+    result = kxplan("apply", manifest, "--auto-approve", "--api-url", server.url)
+    assert result.code == 0, result.text
+    assert duplicates(read(server.url, WORKSPACE), STACK) == []
