@@ -115,7 +115,8 @@ def _fresh_saved_plan(data: dict[str, Any], client: KantataClient) -> Plan:
     """The saved plan, if it still describes the workspace (StalePlanError otherwise)."""
     plan = Plan.from_json(data)
     requests = check_fresh(plan, client)
-    click.echo(f"The saved plan is still current ({requests} requests to check).")
+    plural = "s" if requests != 1 else ""
+    click.echo(f"The saved plan is still current (checked in {requests} request{plural}).")
     return plan
 
 
