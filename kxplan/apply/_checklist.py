@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kxplan.apply._run import Run, delete_quietly, result_ids
+from kxplan.apply._run import Run, about, delete_quietly, result_ids
 from kxplan.apply._tasks import MAX_UNKNOWN_ATTEMPTS
 from kxplan.errors import ApplyError, TransportError
 from kxplan.live import find_tasks_by_marker
@@ -61,7 +61,8 @@ def _apply_story(run: Run, story_id: str, changes: list[Change]) -> None:
         key=lambda c: (c.after or {}).get("position", 1 << 30),
     )
     for c in deletes + others:
-        _apply_item(run, story_id, c)
+        with about(f"checklist item {c.parent}/{c.key!r}"):
+            _apply_item(run, story_id, c)
         run.done((c,))
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kxplan.errors import NotFoundError
+from kxplan.errors import ApiError, ApplyError, NotFoundError
 from kxplan.plan import Change, Plan
 
 if TYPE_CHECKING:
@@ -83,3 +84,27 @@ def delete_quietly(client: KantataClient, path: str) -> bool:
     except NotFoundError:
         return False
     return True
+
+
+@contextmanager
+def about(what: str) -> Iterator[None]:
+    """Name the object an API error was about (`task 'kickoff': PUT /stories/12 -> 404 ...`)."""
+    try:
+        yield
+    except ApiError as err:
+        raise ApplyError(f"{what}: {err.message}", hint=err.hint) from err
+
+
+def label(changes: Iterable[Change]) -> str:
+    """`task 'a'` or `tasks 'a', 'b' and 3 more` for a message."""
+    keys = [c.key for c in changes]
+    if len(keys) == 1:
+        return f"{_kind_word(changes)} {keys[0]!r}"
+    shown = ", ".join(repr(k) for k in keys[:3])
+    more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+    return f"{_kind_word(changes)}s {shown}{more}"
+
+
+def _kind_word(changes: Iterable[Change]) -> str:
+    first = next(iter(changes), None)
+    return first.kind.value.replace("_", " ") if first is not None else "object"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kxplan.apply._run import Run, delete_quietly, result_ids
+from kxplan.apply._run import Run, about, delete_quietly, result_ids
 from kxplan.apply._tasks import MAX_UNKNOWN_ATTEMPTS
 from kxplan.errors import ApplyError, TransportError
 from kxplan.live import read_status_sets
@@ -75,7 +75,8 @@ def _apply_set_statuses(run: Run, set_name: str, changes: list[Change]) -> None:
     sid = set_id(run, set_name)
     live = _statuses_of(run, set_name)
     for c in changes:
-        _apply_status(run, sid, live, c)
+        with about(f"status {set_name}/{c.key!r}"):
+            _apply_status(run, sid, live, c)
         run.done((c,))
     _fix_positions(run, set_name, changes)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kxplan.apply._payload import completed_names, create_item, marker, story_attributes
-from kxplan.apply._run import Run, delete_quietly, result_ids
+from kxplan.apply._run import Run, about, delete_quietly, label, result_ids
 from kxplan.errors import ApplyError, TransportError, ValidationError
 from kxplan.live import find_tasks_by_marker
 from kxplan.model import LiveTask
@@ -56,6 +56,11 @@ def create_tasks(run: Run, changes: Sequence[Change]) -> None:
 
 
 def _create_batch(run: Run, batch: list[Change]) -> None:
+    with about(f"creating {label(batch)}"):
+        _create_pending(run, batch)
+
+
+def _create_pending(run: Run, batch: list[Change]) -> None:
     pending = batch
     for attempt in range(MAX_UNKNOWN_ATTEMPTS):
         items = [_item(run, c) for c in pending]
@@ -177,7 +182,8 @@ def update_tasks(run: Run, changes: Sequence[Change]) -> None:
         results = run.map(lambda p: _put_story(run, *p), pending)
         failed = [(p, err) for p, err in zip(pending, results, strict=True) if err is not None]
         if len(failed) == len(pending):
-            raise failed[0][1]
+            (story_id, stuck), err = failed[0]
+            raise ApplyError(f"{label(stuck)} (id {story_id}): {err.message}") from err
         pending = [p for p, _ in failed]
 
 
@@ -195,12 +201,13 @@ def _put_story(run: Run, story_id: str, changes: list[Change]) -> ValidationErro
     body: dict[str, Any] = {}
     for c in changes:
         body.update(_story_body(run, c))
-    try:
-        run.client.request("PUT", f"/stories/{story_id}", json={"story": body})
-    except ValidationError as err:
-        if not any(c.action is Action.MOVE for c in changes):
+    with about(f"{label(changes)} (id {story_id})"):
+        try:
+            run.client.request("PUT", f"/stories/{story_id}", json={"story": body})
+        except ValidationError as err:
+            if any(c.action is Action.MOVE for c in changes):
+                return err  # maybe only the order: retried after the other moves
             raise
-        return err
     run.done(changes)
     return None
 
@@ -235,7 +242,8 @@ def delete_tasks(run: Run, changes: Sequence[Change]) -> None:
 
 def _delete_one(run: Run, change: Change) -> None:
     if change.id is not None:
-        delete_quietly(run.client, f"/stories/{change.id}")
+        with about(f"{label((change,))} (id {change.id})"):
+            delete_quietly(run.client, f"/stories/{change.id}")
     run.done((change,))
 
 
