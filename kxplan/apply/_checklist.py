@@ -18,8 +18,9 @@ def apply_checklist(run: Run, changes: Sequence[Change]) -> None:
     groups: dict[str, list[Change]] = {}
     for c in changes:
         groups.setdefault(c.parent or "", []).append(c)
-    ids = _story_ids(run, changes)
-    run.map(lambda key: _apply_story(run, ids[key], groups[key]), list(groups))
+    # Only a create needs its story's id (updates and deletes address the item itself).
+    ids = _story_ids(run, [c for c in changes if c.action is Action.CREATE])
+    run.map(lambda key: _apply_story(run, ids.get(key, ""), groups[key]), list(groups))
 
 
 def _story_ids(run: Run, changes: Sequence[Change]) -> dict[str, str]:
