@@ -35,6 +35,10 @@ _TYPE_WORDS = {
 }
 
 
+# Keys that may sit next to a `$ref` without changing what it validates.
+_ANNOTATIONS = frozenset({"$ref", "description", "title", "default"})
+
+
 @cache
 def _validator() -> Draft202012Validator:
     return Draft202012Validator(inline_refs(load_schema(SCHEMA_NAME)))
@@ -55,10 +59,11 @@ def inline_refs(schema: dict[str, Any], unroll: int = 6) -> dict[str, Any]:
         if not isinstance(node, dict):
             return node
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and set(node) <= _ANNOTATIONS:
             name = ref.removeprefix("#/$defs/")
             if name in defs and seen.count(name) < unroll:
-                return visit(defs[name], (*seen, name))
+                notes = {k: v for k, v in node.items() if k != "$ref"}
+                return visit({**defs[name], **notes}, (*seen, name))
         return {k: v if k == "$defs" else visit(v, seen) for k, v in node.items()}
 
     inlined: dict[str, Any] = visit(schema, ())
