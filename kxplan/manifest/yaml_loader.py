@@ -28,7 +28,10 @@ _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 _STR = _TAG + "str"
 _MAX_DEPTH = 64  # deeper than any manifest; stops recursive aliases
-_MAX_NODES = 2_000_000  # stops alias bombs ("billion laughs")
+# Alias bombs ("billion laughs"): values reached again through aliases may not outnumber
+# the document's own nodes ten to one (with a floor for small files that reuse anchors).
+_ALIAS_RATIO = 10
+_ALIAS_FLOOR = 100_000
 # libyaml composes about 6x faster than pure Python; the nodes and marks are the same.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -123,14 +126,19 @@ class _Converter:
         self.locs: dict[YamlPath, Location] = {}
         self.key_locs: dict[YamlPath, Location] = {}
         self.problems: list[Problem] = []
-        self.nodes = 0
+        self.seen: set[int] = set()
+        self.repeats = 0
 
     def problem(self, node: yaml.Node, message: str, hint: str | None = None) -> None:
         self.problems.append(at(_loc(self.name, node), message, hint))
 
     def convert(self, node: yaml.Node, path: YamlPath) -> Any:
-        self.nodes += 1
-        if len(path) > _MAX_DEPTH or self.nodes > _MAX_NODES:
+        if id(node) in self.seen:
+            self.repeats += 1
+        else:
+            self.seen.add(id(node))
+        too_many = self.repeats > max(_ALIAS_FLOOR, _ALIAS_RATIO * len(self.seen))
+        if len(path) > _MAX_DEPTH or too_many:
             self.problem(node, "the document nests too deeply or expands too many aliases")
             raise _Stop
         self.locs.setdefault(path, _loc(self.name, node))
