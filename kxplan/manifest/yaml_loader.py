@@ -225,14 +225,3 @@ def _merge_sources(merges: list[yaml.Node]) -> Iterator[yaml.Node]:
 
 class _Stop(yaml.YAMLError):
     """Raised to abandon a runaway document; its problem is already recorded."""
-
-
-def walk(data: Any, path: YamlPath = ()) -> Iterator[tuple[YamlPath, Any]]:
-    """Every (path, value) in `data`, depth first, parents before children."""
-    yield path, data
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield from walk(value, (*path, key))
-    elif isinstance(data, list):
-        for i, value in enumerate(data):
-            yield from walk(value, (*path, i))
