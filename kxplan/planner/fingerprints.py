@@ -8,21 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from kxplan.model import LiveState
+from kxplan.model import LiveChecklistItem, LiveState, LiveTask
 from kxplan.plan import Change, Kind, Plan, fingerprint
 
 
 def fingerprints_for(plan: Plan, live: LiveState) -> dict[str, str]:
     """`<kind>:<id>` -> `fingerprint(live object)` for every live object `plan` changes."""
+    tasks = {t.id: t for t in live.tasks}
+    items = {i.id: (i, t) for t in live.tasks for i in t.checklist}
     objects: dict[str, object] = {}
     for change in plan.actionable:
-        for name, obj in _touched(change, live):
+        for name, obj in _touched(change, live, tasks, items):
             objects[name] = obj
     return {name: fingerprint(obj) for name, obj in sorted(objects.items())}
 
 
-def _touched(change: Change, live: LiveState) -> Iterator[tuple[str, object]]:
-    tasks = {t.id: t for t in live.tasks}
+def _touched(
+    change: Change,
+    live: LiveState,
+    tasks: dict[str, LiveTask],
+    items: dict[str, tuple[LiveChecklistItem, LiveTask]],
+) -> Iterator[tuple[str, object]]:
     if change.kind is Kind.TASK and change.id in tasks:
         yield f"task:{change.id}", tasks[change.id]
     elif change.kind is Kind.WORKSPACE:
@@ -36,10 +42,9 @@ def _touched(change: Change, live: LiveState) -> Iterator[tuple[str, object]]:
                     yield f"status:{status.id}", status
     elif change.kind is Kind.CHECKLIST_ITEM:
         task_id = str((change.after or {}).get("task_id") or "")
-        for task in live.tasks:
-            for item in task.checklist:
-                if item.id == change.id:
-                    task_id = task.id
-                    yield f"checklist_item:{item.id}", item
+        if change.id in items:
+            item, owner = items[change.id]
+            task_id = owner.id
+            yield f"checklist_item:{item.id}", item
         if task_id in tasks:
             yield f"task:{task_id}", tasks[task_id]

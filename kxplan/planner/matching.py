@@ -66,15 +66,29 @@ def match_tasks(
                 claimed.add(old)
                 break
     adopted = _adopt(manifest, by_key, adoption or {})
+    _promote_copies(primary, duplicates, set(renamed.values()))
+    claimed_ids = {t.id for t in by_key.values()}
     return Matching(
         by_key=by_key,
         renamed=renamed,
         adopted=adopted,
-        orphans=tuple(primary[k] for k in sorted(primary) if k not in claimed),
+        orphans=tuple(primary[k] for k in sorted(primary) if primary[k].id not in claimed_ids),
         duplicates=tuple(duplicates),
         unmanaged=_unmanaged(live, {by_key[k].id for k in adopted}),
         managed_count=len(primary),
     )
+
+
+def _promote_copies(
+    primary: dict[str, LiveTask], duplicates: list[tuple[str, LiveTask]], freed: set[str]
+) -> None:
+    """A key given up by a rename leaves its copies behind: the oldest copy now holds the old
+    key (a task removed from the manifest), so the next run does not discover it anew."""
+    for key in sorted(freed):
+        copies = [t for k, t in duplicates if k == key]
+        if copies:
+            primary[key] = copies[0]
+            duplicates.remove((key, copies[0]))
 
 
 def _adopt(

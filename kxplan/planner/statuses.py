@@ -25,7 +25,10 @@ from kxplan.plan import Action, Change, Kind
 from kxplan.planner.order import W_DELETE, W_STATUS, W_WORKSPACE, Step, step
 
 #: Said in every change to a shared set: LiveState does not count the set's other users.
-SHARED_NOTE = "status sets are account-wide: other workspaces using this set see this change too"
+SHARED_NOTE = (
+    "status sets are account-wide: every other workspace using this set sees this change "
+    "too (kxplan does not count them)"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,3 +185,30 @@ def test_the_token_never_appears_in_output(site: Any, monkeypatch: pytest.Monkey
     for fmt in ("text", "json", "markdown"):
         result = kxplan("plan", manifest, "--api-url", server.url, "--format", fmt)
         assert secret not in result.text
+
+
+def test_adopt_takes_over_hand_made_tasks_and_then_plans_nothing(site: Any) -> None:
+    server, manifest = site
+    with KantataClient(server.url, TOKEN) as client:
+        workspace_id = read_live(client, WORKSPACE).workspace.id
+        made = client.post(
+            "/stories", json={"story": {"workspace_id": int(workspace_id), "title": "Audit"}}
+        )
+        audit_id = made["results"][0]["id"]
+        client.post(
+            "/stories",
+            json={
+                "story": {
+                    "workspace_id": int(workspace_id),
+                    "title": "Content inventory",
+                    "parent_id": int(audit_id),
+                }
+            },
+        )
+    result = kxplan("plan", manifest, "--api-url", server.url, "--adopt")
+    assert f"= task audit  (#{audit_id})  adopt" in result.out, result.text
+    assert "= task audit/content-inventory" in result.out
+    assert "Plan: 6 to add, 0 to change, 0 to move, 0 to delete. 2 to adopt." in result.out
+    _apply(server.url, manifest, adopt=True)
+    again = kxplan("plan", manifest, "--api-url", server.url, "--detailed-exitcode")
+    assert again.code == 0, again.text

@@ -210,6 +210,13 @@ def _new_id(live: LiveState) -> str:
     return str(max((int(t.id) for t in live.tasks), default=0) + 1)
 
 
+def _copy(live: LiveState, task: LiveTask) -> LiveTask:
+    """A copy made in Kantata: a new story, new checklist items, the same marker."""
+    new = _new_id(live)
+    items = tuple(replace(i, id=f"{new}{n:02d}") for n, i in enumerate(task.checklist))
+    return replace(task, id=new, title=task.title + " copy", checklist=items)
+
+
 def _put(live: LiveState, task: LiveTask) -> LiveState:
     return replace(live, tasks=tuple(task if t.id == task.id else t for t in live.tasks))
 
