@@ -88,6 +88,7 @@ def apply_plan(
         for wave in range(len(WAVES)):
             _run_wave(run, [c for c in todo if c.wave == wave])
         _run_wave(run, [c for c in todo if not 0 <= c.wave < len(WAVES)])
+        _tasks.create_deferred(run)  # normally done right after the moves
     except KxplanError as err:
         raise _failed(err, run, todo) from err
     except KeyboardInterrupt as err:  # Ctrl-C: still say how far it got
@@ -146,7 +147,7 @@ _STEPS: tuple[tuple[Callable[[Change], bool], _Handler], ...] = (
     (lambda c: c.kind is Kind.TASK and c.action is Action.ADOPT, _tasks.update_tasks),
     (
         lambda c: c.kind is Kind.TASK and c.action in (Action.UPDATE, Action.MOVE),
-        _tasks.update_tasks,
+        _tasks.update_and_move_tasks,
     ),
     (lambda c: c.kind is Kind.CHECKLIST_ITEM, _checklist.apply_checklist),
     (lambda c: c.kind is Kind.TASK and c.action is Action.DELETE, _tasks.delete_tasks),
@@ -157,10 +158,11 @@ _STEPS: tuple[tuple[Callable[[Change], bool], _Handler], ...] = (
 def _run_wave(run: Run, changes: list[Change]) -> None:
     handled: set[int] = set()
     for selects, handler in _STEPS:
-        chosen = [c for c in changes if selects(c)]
+        done = {id(c) for c in run.applied}  # e.g. deletes a stuck move needed early
+        chosen = [c for c in changes if selects(c) and id(c) not in done]
         if chosen:
             handler(run, chosen)
-            handled.update(id(c) for c in chosen)
+        handled.update(id(c) for c in changes if selects(c))
     unknown = [c for c in changes if id(c) not in handled]
     if unknown:
         c = unknown[0]

@@ -35,6 +35,7 @@ class Run:
     task_ids: dict[str, str] = field(default_factory=dict)
     set_ids: dict[str, str] = field(default_factory=dict)
     applied: list[Change] = field(default_factory=list)
+    deferred: list[Change] = field(default_factory=list)  # creates waiting for a move
     extra_requests: int = 0  # calls beyond one per change (e.g. completing checklist items)
     recovered: int = 0  # creates whose unknown outcome was resolved by a look-up
     started: float = field(default_factory=time.monotonic)

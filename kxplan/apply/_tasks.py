@@ -10,7 +10,7 @@ from kxplan.apply._run import Run, about, delete_quietly, label, result_ids
 from kxplan.errors import ApplyError, TransportError, ValidationError
 from kxplan.live import find_tasks_by_marker
 from kxplan.model import LiveTask
-from kxplan.plan import Action, Change
+from kxplan.plan import Action, Change, Kind
 
 #: Kantata's limit on objects in one bulk `POST /stories`.
 BULK_LIMIT = 300
@@ -47,8 +47,31 @@ def create_tasks(run: Run, changes: Sequence[Change]) -> None:
     """Create tasks top-down, up to BULK_LIMIT per request, each with marker, checklist, tags.
 
     Each level is sent last-first: Kantata places a new task above its older siblings
-    (NOTES §6.1.3), so creating in reverse leaves a fresh tree in manifest order.
+    (NOTES §6.1.3), so creating in reverse leaves a fresh tree in manifest order. A create
+    under a task that moves in this plan waits until after the moves (`run.deferred`): under
+    the task's old place it could be refused as too deep.
     """
+    now, run.deferred = _split_deferred(run, changes)
+    _create_now(run, now)
+
+
+def _split_deferred(run: Run, changes: Sequence[Change]) -> tuple[list[Change], list[Change]]:
+    waiting = {
+        c.key for c in run.plan.actionable if c.kind is Kind.TASK and c.action is Action.MOVE
+    }
+    now: list[Change] = []
+    later: list[Change] = []
+    for level in create_levels(changes):  # parents first, so `waiting` grows down the tree
+        for c in level:
+            if c.parent in waiting:
+                waiting.add(c.key)
+                later.append(c)
+            else:
+                now.append(c)
+    return now, later
+
+
+def _create_now(run: Run, changes: Sequence[Change]) -> None:
     for level in create_levels(changes):
         group = level[::-1]
         for start in range(0, len(group), BULK_LIMIT):
@@ -173,6 +196,33 @@ def _complete_items(run: Run, todo: list[tuple[str, str]]) -> None:
 # --------------------------------------------------------------------------- adopt, update, move
 
 
+def update_and_move_tasks(run: Run, changes: Sequence[Change]) -> None:
+    """Updates and moves; then the creates that waited for their parent to move; then the
+    moves into those new tasks."""
+    deferred = {c.key for c in run.deferred}
+    into_new = [c for c in changes if c.action is Action.MOVE and _target(c) in deferred]
+    later = {id(c) for c in into_new}
+    first = [c for c in changes if id(c) not in later]
+    if first:
+        update_tasks(run, first)
+    create_deferred(run)
+    if into_new:
+        update_tasks(run, into_new)
+
+
+def create_deferred(run: Run) -> None:
+    """Create the tasks that waited for their parent to move."""
+    waiting, run.deferred = run.deferred, []
+    if waiting:
+        _create_now(run, waiting)
+
+
+def _target(change: Change) -> str | None:
+    after = change.after or {}
+    parent = after.get("parent", change.parent)
+    return str(parent) if parent is not None else None
+
+
 def update_tasks(run: Run, changes: Sequence[Change]) -> None:
     """Adoptions, updates and moves: one PUT per story (changes to one story are merged),
     concurrently. A move refused because of the order (e.g. a parent not moved yet) is retried
@@ -181,10 +231,46 @@ def update_tasks(run: Run, changes: Sequence[Change]) -> None:
     while pending:
         results = run.map(lambda p: _put_story(run, *p), pending)
         failed = [(p, err) for p, err in zip(pending, results, strict=True) if err is not None]
-        if len(failed) == len(pending):
-            (story_id, stuck), err = failed[0]
-            raise ApplyError(f"{label(stuck)} (id {story_id}): {err.message}") from err
         pending = [p for p, _ in failed]
+        stuck = [c for _, group in pending for c in group]
+        if len(failed) == len(results) and not _delete_early(run, stuck):
+            (story_id, group), err = failed[0]
+            raise ApplyError(f"{label(group)} (id {story_id}): {err.message}") from err
+
+
+def _delete_early(run: Run, stuck: Sequence[Change]) -> bool:
+    """Run the plan's deletes now, when moves are stuck on depth.
+
+    Kantata allows 4 levels below a top-level task and a moved task takes its subtree along,
+    so moves can be refused only because of descendants the delete wave would remove later.
+    A deleted task that is (an ancestor of) the old parent of a waiting move stays for later:
+    deleting it would take the waiting task with it. Returns whether any task was deleted.
+    """
+    done = {id(c) for c in run.applied}
+    deletes = {
+        c.key: c
+        for c in run.plan.actionable
+        if c.kind is Kind.TASK and c.action is Action.DELETE and id(c) not in done
+    }
+    unsafe: set[str] = set()
+    for change in stuck:
+        unsafe.update(_chain((change.before or {}).get("parent"), deletes))
+    early = [c for c in deletes.values() if c.key not in unsafe]
+    if early:
+        delete_tasks(run, early)
+    return bool(early)
+
+
+def _chain(key: str | None, deletes: dict[str, Change]) -> list[str]:
+    """`key` and its ancestors, as far as the plan's deletes know them."""
+    out: list[str] = []
+    while key is not None and key not in out:
+        out.append(key)
+        if key in deletes:
+            key = deletes[key].parent
+        else:
+            break
+    return out
 
 
 def _merge_by_story(run: Run, changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:

@@ -104,3 +104,55 @@ def test_adopt_takes_over_hand_made_tasks_instead_of_duplicating_them(
     adopted = next(t for t in live.tasks if t.key_for(STACK) == "build")
     assert adopted.id == build_id  # the same story, now carrying the marker
     assert [t.title for t in live.tasks].count("Build") == 1
+
+
+def _chain_doc(depth: int, *, leaf_children: int = 0) -> list[dict[str, Any]]:
+    """t0 > t1 > ... > t<depth-1>, the last with `leaf_children` children."""
+    node: dict[str, Any] = {"key": f"t{depth - 1}", "title": f"Level {depth - 1}"}
+    if leaf_children:
+        node["children"] = [{"key": f"c{i}", "title": f"Child {i}"} for i in range(leaf_children)]
+    for level in range(depth - 2, -1, -1):
+        node = {"key": f"t{level}", "title": f"Level {level}", "children": [node]}
+    return [node]
+
+
+def _tree_doc(tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"version": 1, "name": STACK, "workspace": WORKSPACE, "tasks": tasks}
+
+
+def test_a_task_moved_deeper_sheds_the_children_the_plan_deletes_first(
+    url: str, tmp_path: Path
+) -> None:
+    # `mover` has two levels below it; moved under t3 (depth 4) it fits only without them.
+    before = _chain_doc(4)
+    before.append(
+        {
+            "key": "mover",
+            "title": "Mover",
+            "children": [{"key": "m1", "title": "M1", "children": [{"key": "m2", "title": "M2"}]}],
+        }
+    )
+    manifest = write_manifest(tmp_path / "m.yaml", _tree_doc(before))
+    _apply(url, manifest)
+    after = _chain_doc(4)
+    after[0]["children"][0]["children"][0]["children"][0]["children"] = [
+        {"key": "mover", "title": "Mover"}
+    ]
+    write_manifest(manifest, _tree_doc(after))
+    _apply(url, manifest, "--prune", "--allow-mass-delete")
+    tasks = snapshot(read(url, WORKSPACE), STACK)["tasks"]
+    assert tasks["mover"][1] == "t3" and "m1" not in tasks and "m2" not in tasks
+
+
+def test_a_new_child_of_a_task_that_moves_up_is_created_after_the_move(
+    url: str, tmp_path: Path
+) -> None:
+    manifest = write_manifest(tmp_path / "m.yaml", _tree_doc(_chain_doc(5)))
+    _apply(url, manifest)
+    # t4 (depth 4) moves to the top and gets a new child: too deep under its old place.
+    after = _chain_doc(4)
+    after.append({"key": "t4", "title": "Level 4", "children": [{"key": "new", "title": "New"}]})
+    write_manifest(manifest, _tree_doc(after))
+    _apply(url, manifest)
+    tasks = snapshot(read(url, WORKSPACE), STACK)["tasks"]
+    assert tasks["t4"][1] is None and tasks["new"][1] == "t4"
