@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from kxplan.cli import cli
-from kxplan.cli.plan_options import PlanFlags, load_for_plan, make_plans, plan_options
+from kxplan.cli.plan_options import (
+    PlanFlags,
+    load_for_plan,
+    make_plans,
+    plan_options,
+    workspace_of,
+)
+from kxplan.client import KantataClient
 from kxplan.connection import connection_options, open_client
 from kxplan.errors import UsageError
+from kxplan.live import find_workspace, read_status_sets
+from kxplan.model import LiveState, LiveWorkspace, Manifest
 from kxplan.plan import Plan
+from kxplan.planner import build_plan
 from kxplan.render import render, render_json
 
 #: Exit code of `plan --detailed-exitcode` when there are changes.
@@ -50,7 +61,9 @@ def plan(
     """
     loaded = load_for_plan(manifests, flags)
     with open_client(api_url, token_file, sandbox, log_level) as client:
-        plans = make_plans(loaded, client, flags)
+        plans = (
+            _sandbox_plans(loaded, client, flags) if sandbox else make_plans(loaded, client, flags)
+        )
     colour = use_colour()
     for index, one in enumerate(plans):
         if index:
@@ -60,6 +73,27 @@ def plan(
         _save(plans[0], flags.out)
     if flags.detailed_exitcode and any(p.has_changes for p in plans):
         click.get_current_context().exit(EXIT_CHANGES)
+
+
+def _sandbox_plans(
+    manifests: Sequence[Manifest], client: KantataClient, flags: PlanFlags
+) -> list[Plan]:
+    """Like make_plans, but a workspace the sandbox does not have yet is planned as an empty
+    one (`apply --sandbox` creates it), so a first `plan --sandbox` shows the whole tree."""
+    plans: list[Plan] = []
+    for manifest in manifests:
+        ref = workspace_of(manifest, flags)
+        if find_workspace(client, ref) is not None or str(ref).isdigit():
+            plans.extend(make_plans([manifest], client, flags))
+            continue
+        click.echo(
+            f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
+            "(kxplan apply --sandbox creates it).",
+            err=True,
+        )
+        live = LiveState(LiveWorkspace("", str(ref)), (), read_status_sets(client))
+        plans.append(build_plan(manifest, live, flags.options()))
+    return plans
 
 
 def _save(one: Plan, path: Path) -> None:

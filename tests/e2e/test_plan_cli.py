@@ -212,3 +212,15 @@ def test_adopt_takes_over_hand_made_tasks_and_then_plans_nothing(site: Any) -> N
     _apply(server.url, manifest, adopt=True)
     again = kxplan("plan", manifest, "--api-url", server.url, "--detailed-exitcode")
     assert again.code == 0, again.text
+
+
+def test_first_plan_on_the_embedded_sandbox_shows_the_whole_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KANTATA_TOKEN", raising=False)
+    result = kxplan("plan", EXAMPLE, "--sandbox", "--detailed-exitcode")
+    assert result.code == 2, result.text
+    assert "Plan: 8 to add, 0 to change, 0 to move, 0 to delete." in result.out
+    assert f'Workspace "{WORKSPACE}" is not in the sandbox yet' in result.err
+    assert (tmp_path / ".kxplan" / "sandbox.db").exists()
