@@ -155,17 +155,26 @@ def _statuses_changed(
     sets = read_status_sets(client)
     live_sets = {s.id: s for s in sets}
     live_statuses = {st.id: (s, st) for s in sets for st in s.statuses}
-    for set_id, digest in sorted(wanted.get("status_set", {}).items()):
-        s = live_sets.get(set_id)
-        if s is None or fingerprint(s) != digest:
-            name = s.name if s else set_id
-            yield f"status set {name!r}: {'deleted' if s is None else 'changed'}"
+    by_id = _changes_by_id(plan.changes)
+    named: set[str] = set()  # sets with a status named below (their own line is redundant)
+    lines: list[str] = []
     for status_id, digest in sorted(wanted.get("status", {}).items()):
         pair = live_statuses.get(status_id)
+        change = by_id.get(("status", status_id))
+        was = str((change.before or {}).get("name", change.key)) if change else status_id
         if pair is None:
-            yield f"status id {status_id}: deleted"
+            lines.append(f"status {was!r}: deleted")
         elif fingerprint(pair[1]) != digest:
-            yield f"status {pair[0].name}/{pair[1].name!r}: changed"
+            named.add(pair[0].id)
+            how = f"renamed from {was!r}" if pair[1].name != was else "changed"
+            lines.append(f"status {pair[1].name!r} of set {pair[0].name!r}: {how}")
+    for set_id, digest in sorted(wanted.get("status_set", {}).items()):
+        s = live_sets.get(set_id)
+        if s is None:
+            yield f"status set id {set_id}: deleted"
+        elif fingerprint(s) != digest and set_id not in named:
+            yield f"status set {s.name!r}: its statuses changed"
+    yield from lines
     names = {s.name for s in sets}
     for c in _creates(plan, Kind.STATUS_SET):
         if c.key in names:

@@ -179,3 +179,23 @@ def test_a_plan_file_of_another_format_version_is_refused(url: str, tmp_path: Pa
     result = kxplan("apply", saved, "--auto-approve", "--api-url", url)
     assert result.code == 1
     assert "format_version '0'" in result.err and "kxplan plan" in result.err
+
+
+def test_a_saved_plan_is_stale_when_someone_renamed_a_status_it_changes(
+    url: str, tmp_path: Path
+) -> None:
+    manifest = write_manifest(tmp_path / "onboarding.yaml", base())
+    assert apply(url, manifest).code == 0
+    write_manifest(manifest, edited())
+    saved = tmp_path / "plan.json"
+    assert kxplan("plan", manifest, "--prune", "--api-url", url, "--out", saved).code == 0
+    live = read(url, WORKSPACE)
+    assigned = live.assigned_status_set()
+    assert assigned is not None
+    doing = next(s for s in assigned.statuses if s.name == "Doing")
+    with KantataClient(url, TOKEN) as client:
+        body = {"custom_task_status": {"status": "Working"}}
+        client.put(f"/custom_task_statuses/{doing.id}", json=body)
+    stale = kxplan("apply", saved, "--auto-approve", "--api-url", url)
+    assert stale.code == 1
+    assert "status 'Working' of set 'Delivery workflow': renamed from 'Doing'" in stale.err
