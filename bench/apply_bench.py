@@ -3,7 +3,8 @@ peak memory of kxplan itself for a no-change plan of 10,000 tasks.
 
     python bench/apply_bench.py [--tasks 1000] [--plan-tasks 10000] [--latency-ms 0]
 
-`--plan-tasks 0` skips the no-change plan; `--latency-ms` applies to the fresh apply only.
+`--plan-tasks 0` skips the no-change plan; `--latency-ms` applies to the fresh apply and
+the rename-every-task apply (whose time is compared with requests ÷ concurrency × latency).
 
 The sandbox runs in a separate process so the figures are kxplan's alone. Prints figures;
 asserts nothing (the tests hold the limits).
@@ -126,6 +127,33 @@ def fresh_apply(url: str, total: int, workdir: Path) -> dict[str, Any]:
     }
 
 
+def edit_apply(url: str, total: int, workdir: Path, latency_ms: float) -> dict[str, Any]:
+    """Rename every task of the fresh tree: one PUT each, run concurrently."""
+    doc = tree_manifest(total)
+    stack = list(doc["tasks"])
+    while stack:
+        task = stack.pop()
+        task["title"] += " (v2)"
+        stack.extend(task.get("children", ()))
+    path = workdir / f"tree-{total}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    manifest = load_manifest(path)
+    with KantataClient(url, TOKEN) as client:
+        plan = build_plan(manifest, read_live(client, "Bench"), PlanOptions())
+        start = time.perf_counter()
+        result = apply_plan(plan, client)
+        seconds = time.perf_counter() - start
+        concurrency = client.max_concurrency
+    ideal = result.requests / concurrency * latency_ms / 1000
+    return {
+        "updates": len(plan.actionable),
+        "apply_requests": result.requests,
+        "seconds": round(seconds, 2),
+        "ideal_seconds": round(ideal, 2),
+        "ratio": round(seconds / ideal, 2) if ideal else None,
+    }
+
+
 def no_change_plan(url: str, path: Path) -> dict[str, Any]:
     """Load, read and plan (nothing to do), measuring this process's CPU time and peak RSS."""
     cpu = time.process_time()
@@ -161,6 +189,8 @@ def main() -> None:
         work = Path(tmp)
         with sandbox_process(args.latency_ms) as url:
             print("fresh apply:", json.dumps(fresh_apply(url, args.tasks, work)))
+            edit = edit_apply(url, args.tasks, work, args.latency_ms)
+            print("rename every task:", json.dumps(edit))
         if args.plan_tasks <= 0:
             return
         with sandbox_process(0.0) as url:
