@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kxplan.apply._run import Run, about, delete_quietly, result_ids
-from kxplan.apply._tasks import MAX_UNKNOWN_ATTEMPTS
+from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
 from kxplan.errors import ApplyError, TransportError
 from kxplan.live import find_tasks_by_marker
 from kxplan.plan import Action, Change

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kxplan.apply import _checklist, _statuses, _tasks
+from kxplan.apply import _checklist, _creates, _statuses, _tasks
 from kxplan.apply._run import Progress, Run
 from kxplan.errors import ApplyError, KxplanError
 from kxplan.plan import WAVES, Action, Change, Kind, Plan
@@ -88,7 +88,7 @@ def apply_plan(
         for wave in range(len(WAVES)):
             _run_wave(run, [c for c in todo if c.wave == wave])
         _run_wave(run, [c for c in todo if not 0 <= c.wave < len(WAVES)])
-        _tasks.create_deferred(run)  # normally done right after the moves
+        _creates.create_deferred(run)  # normally done right after the moves
     except KxplanError as err:
         raise _failed(err, run, todo) from err
     except KeyboardInterrupt as err:  # Ctrl-C: still say how far it got
@@ -143,7 +143,7 @@ _STEPS: tuple[tuple[Callable[[Change], bool], _Handler], ...] = (
     (lambda c: c.kind is Kind.STATUS_SET, _each(_statuses.create_set)),
     (_status_early, _statuses.apply_statuses),
     (lambda c: c.kind is Kind.WORKSPACE, _each(_statuses.assign_set)),
-    (lambda c: _is_task_create(c), _tasks.create_tasks),
+    (lambda c: _is_task_create(c), _creates.create_tasks),
     (lambda c: c.kind is Kind.TASK and c.action is Action.ADOPT, _tasks.update_tasks),
     (
         lambda c: c.kind is Kind.TASK and c.action in (Action.UPDATE, Action.MOVE),

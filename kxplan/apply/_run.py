@@ -15,6 +15,9 @@ from kxplan.plan import Change, Plan
 if TYPE_CHECKING:
     from kxplan.client import KantataClient
 
+#: How many times a create whose outcome was unknown is looked up and re-sent.
+MAX_UNKNOWN_ATTEMPTS = 8
+
 #: Called with the number of changes just finished (drives the progress bar).
 Progress = Callable[[int], None]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kxplan.apply._run import Run, about, delete_quietly, result_ids
-from kxplan.apply._tasks import MAX_UNKNOWN_ATTEMPTS
+from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
 from kxplan.errors import ApplyError, TransportError
 from kxplan.live import read_status_sets
 from kxplan.model import LiveStatus

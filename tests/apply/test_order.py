@@ -4,8 +4,9 @@ and a failure report names what was not applied."""
 from __future__ import annotations
 
 from kxplan.apply import ApplyFailed
+from kxplan.apply._creates import BULK_LIMIT, create_levels
 from kxplan.apply._payload import completed_names, create_item
-from kxplan.apply._tasks import BULK_LIMIT, create_levels, delete_heights
+from kxplan.apply._tasks import delete_heights
 from kxplan.errors import ServerError
 from kxplan.plan import Action, Change, Kind
 
