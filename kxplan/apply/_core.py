@@ -57,11 +57,18 @@ def _failure_message(
     lines = [f"apply stopped: {cause.message}"]
     if cause.hint:
         lines.append(f"  ({cause.hint})")
-    lines.append(f"Applied {len(applied)} of {total} changes; not applied:")
-    lines.extend(f"  {c.action.symbol} {c.kind.value} {_label(c)}" for c in pending[:20])
-    if len(pending) > 20:
-        lines.append(f"  ... and {len(pending) - 20} more")
+    lines.append(f"Applied {len(applied)} of {total} changes{':' if applied else '.'}")
+    lines.extend(_listed(applied))
+    lines.append("Not applied:")
+    lines.extend(_listed(pending))
     return "\n".join(lines)
+
+
+def _listed(changes: tuple[Change, ...], limit: int = 20) -> list[str]:
+    lines = [f"  {c.action.symbol} {c.kind.value} {_label(c)}" for c in changes[:limit]]
+    if len(changes) > limit:
+        lines.append(f"  ... and {len(changes) - limit} more")
+    return lines
 
 
 def _label(change: Change) -> str:

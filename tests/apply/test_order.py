@@ -78,7 +78,7 @@ def test_a_failure_report_lists_what_was_not_applied() -> None:
     )
     text = err.format()
     assert "POST /stories -> 503: Service is unavailable" in text
-    assert "Applied 1 of 3 changes; not applied:" in text
+    assert "Applied 1 of 3 changes:\n  + task a\nNot applied:\n  + task b\n" in text
     assert "+ task b" in text
     assert "+ checklist_item a/Call" in text
     assert "kxplan plan" in text

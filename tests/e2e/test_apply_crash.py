@@ -114,7 +114,7 @@ def test_ctrl_c_part_way_says_what_was_applied_and_a_rerun_finishes(
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     text = err.decode()
-    assert "apply stopped: interrupted (Ctrl-C)" in text and "not applied:" in text
+    assert "apply stopped: interrupted (Ctrl-C)" in text and "Not applied:" in text
     server.faults = Faults()
     result = kxplan("apply", manifest, "--auto-approve", "--api-url", server.url)
     assert result.code == 0, result.text

@@ -47,7 +47,7 @@ def test_a_hard_failure_stops_says_what_was_not_applied_and_the_next_plan_finish
             apply_plan(plan, client)
     err = failed.value
     text = err.format()
-    assert "PUT /stories/" in text and "not applied:" in text
+    assert "PUT /stories/" in text and "Not applied:" in text
     assert "→ task interview-ceo" in text
     assert err.applied and err.pending
     assert len(err.applied) + len(err.pending) == len(plan.actionable)
