@@ -224,3 +224,11 @@ def test_first_plan_on_the_embedded_sandbox_shows_the_whole_tree(
     assert "Plan: 8 to add, 0 to change, 0 to move, 0 to delete." in result.out
     assert f'Workspace "{WORKSPACE}" is not in the sandbox yet' in result.err
     assert (tmp_path / ".kxplan" / "sandbox.db").exists()
+
+
+def test_a_manifest_without_workspace_needs_the_flag(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("version: 1\nname: x\ntasks:\n  - title: A\n", encoding="utf-8")
+    result = kxplan("plan", manifest, "--api-url", "http://127.0.0.1:9/api/v1")
+    assert result.code == 1
+    assert "no workspace to plan against" in result.err and "--workspace" in result.err
