@@ -187,9 +187,7 @@ def _edit(live: LiveState) -> Any:
             st.none() | pick,
             st.sampled_from(KEYS),
         ),
-        st.builds(
-            lambda t: _add(live, replace(t, id=_new_id(live), title=t.title + " copy")), pick
-        ),
+        st.builds(lambda t: _add(live, _copy(live, t)), pick),
         st.builds(
             lambda t: _put(
                 live,
