@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 
+import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +20,7 @@ from kxplan.model import LiveState, Manifest, PlanOptions
 from kxplan.plan import Action, Kind, Plan
 from kxplan.planner import build_plan
 from kxplan.render import render_json, render_text
+from kxplan.resources import load_schema
 from tests.property.memory_workspace import apply_to
 from tests.property.strategies import STACK, live_states, manifests
 
@@ -37,10 +40,11 @@ def test_apply_then_plan_again_gives_no_changes(
 
 @SETTINGS
 @given(manifests(), live_states(), OPTIONS, st.randoms(use_true_random=False))
-def test_same_inputs_give_the_same_bytes(
+def test_same_inputs_give_the_same_valid_bytes(
     desired: Manifest, live: LiveState, options: PlanOptions, rnd: random.Random
 ) -> None:
     first = render_json(build_plan(desired, live, options))
+    jsonschema.validate(json.loads(first), load_schema("plan.schema.json"))
     assert render_json(build_plan(desired, live, options)) == first
     shuffled = list(live.tasks)
     rnd.shuffle(shuffled)
