@@ -50,14 +50,22 @@ def create_tasks(run: Run, changes: Sequence[Change]) -> None:
 
 
 def _split_deferred(run: Run, changes: Sequence[Change]) -> tuple[list[Change], list[Change]]:
-    waiting = {
-        c.key for c in run.plan.actionable if c.kind is Kind.TASK and c.action is Action.MOVE
-    }
+    """(creates to send now, creates to send after the moves).
+
+    When the plan moves tasks, a create under an existing task waits (with its new
+    descendants): the existing parent, or one of its ancestors, may be moving, and only
+    after the moves is its depth final.
+    """
+    moves = any(c.kind is Kind.TASK and c.action is Action.MOVE for c in run.plan.actionable)
+    if not moves:
+        return list(changes), []
+    created = {c.key for c in changes}
+    waiting: set[str] = set()
     now: list[Change] = []
     later: list[Change] = []
     for level in create_levels(changes):  # parents first, so `waiting` grows down the tree
         for c in level:
-            if c.parent in waiting:
+            if c.parent is not None and (c.parent not in created or c.parent in waiting):
                 waiting.add(c.key)
                 later.append(c)
             else:

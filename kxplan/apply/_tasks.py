@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from kxplan.apply._creates import create_deferred, parent_id
+from kxplan.apply._creates import create_deferred, create_now, parent_id
 from kxplan.apply._payload import marker, story_attributes
 from kxplan.apply._run import Run, about, delete_quietly, label
 from kxplan.errors import ApplyError, ValidationError
@@ -15,17 +15,36 @@ from kxplan.plan import Action, Change, Kind
 
 
 def update_and_move_tasks(run: Run, changes: Sequence[Change]) -> None:
-    """Updates and moves; then the creates that waited for their parent to move; then the
-    moves into those new tasks."""
-    deferred = {c.key for c in run.deferred}
-    into_new = [c for c in changes if c.action is Action.MOVE and _target(c) in deferred]
-    later = {id(c) for c in into_new}
-    first = [c for c in changes if id(c) not in later]
-    if first:
-        update_tasks(run, first)
-    create_deferred(run)
-    if into_new:
-        update_tasks(run, into_new)
+    """Updates, and moves made depth-safe.
+
+    Kantata allows 4 levels below a top-level task and a moved task takes its subtree along,
+    so moving tasks one by one can be refused part-way (a subtree still holding tasks that
+    move out later, or that the plan deletes). With moves in the plan:
+    1. every moving task is lifted to the top level (always allowed);
+    2. the plan's task deletes run now (what they delete no longer holds a moving task);
+    3. moves and the creates that waited (`run.deferred`) are placed level by level of the
+       desired tree, so each lands under a parent already in its final place.
+    A move costs two PUTs this way (one if it goes to the top level).
+    """
+    moves = [c for c in changes if c.action is Action.MOVE]
+    if not moves:
+        if changes:
+            update_tasks(run, changes)
+        create_deferred(run)
+        return
+    moving = {_story_id(run, c) for c in moves}
+    updates = [c for c in changes if c.action is not Action.MOVE]
+    update_tasks(run, [c for c in updates if _story_id(run, c) not in moving])
+    along = [c for c in updates if _story_id(run, c) in moving]  # sent with the final PUT
+    to_top = [c for c in moves if _target(c) is None]
+    _lift(run, [c for c in moves if _target(c) is not None and (c.before or {}).get("parent")])
+    update_tasks(run, to_top + _riding(run, along, to_top))
+    delete_tasks(run, _pending_deletes(run))
+    _place(run, [c for c in moves if _target(c) is not None], along)
+
+
+def _story_id(run: Run, change: Change) -> str:
+    return change.id or run.task_ids.get(change.key, "")
 
 
 def _target(change: Change) -> str | None:
@@ -34,54 +53,57 @@ def _target(change: Change) -> str | None:
     return str(parent) if parent is not None else None
 
 
+def _riding(run: Run, along: list[Change], moves: list[Change]) -> list[Change]:
+    """The updates of the stories moved by `moves`."""
+    ids = {_story_id(run, c) for c in moves}
+    return [c for c in along if _story_id(run, c) in ids]
+
+
+def _lift(run: Run, moves: list[Change]) -> None:
+    """Move these tasks to the top level for now (no change is complete yet)."""
+
+    def lift(change: Change) -> None:
+        story_id = _story_id(run, change)
+        with about(f"{label((change,))} (id {story_id})"):
+            body = {"story": {"parent_id": None}}
+            run.client.request("PUT", f"/stories/{story_id}", json=body)
+
+    run.map(lift, moves)
+    run.count_extra(len(moves))
+
+
+def _pending_deletes(run: Run) -> list[Change]:
+    done = {id(c) for c in run.applied}
+    return [
+        c
+        for c in run.plan.actionable
+        if c.kind is Kind.TASK and c.action is Action.DELETE and id(c) not in done
+    ]
+
+
+def _place(run: Run, moves: list[Change], along: list[Change]) -> None:
+    """Moves and waiting creates, shallowest desired depth first."""
+    waiting, run.deferred = run.deferred, []
+    depths = sorted({c.depth for c in moves} | {c.depth for c in waiting})
+    for depth in depths:
+        here = [c for c in moves if c.depth == depth]
+        if here:
+            update_tasks(run, here + _riding(run, along, here))
+        create_now(run, [c for c in waiting if c.depth == depth])
+
+
 def update_tasks(run: Run, changes: Sequence[Change]) -> None:
     """Adoptions, updates and moves: one PUT per story (changes to one story are merged),
-    concurrently. A move refused because of the order (e.g. a parent not moved yet) is retried
-    after the others, as long as each round makes progress."""
+    concurrently. A move refused (e.g. its parent is not in place yet) is retried after the
+    others, as long as each round makes progress."""
     pending = _merge_by_story(run, changes)
     while pending:
         results = run.map(lambda p: _put_story(run, *p), pending)
         failed = [(p, err) for p, err in zip(pending, results, strict=True) if err is not None]
         pending = [p for p, _ in failed]
-        stuck = [c for _, group in pending for c in group]
-        if len(failed) == len(results) and not _delete_early(run, stuck):
+        if len(failed) == len(results):
             (story_id, group), err = failed[0]
             raise ApplyError(f"{label(group)} (id {story_id}): {err.message}") from err
-
-
-def _delete_early(run: Run, stuck: Sequence[Change]) -> bool:
-    """Run the plan's deletes now, when moves are stuck on depth.
-
-    Kantata allows 4 levels below a top-level task and a moved task takes its subtree along,
-    so moves can be refused only because of descendants the delete wave would remove later.
-    A deleted task that is (an ancestor of) the old parent of a waiting move stays for later:
-    deleting it would take the waiting task with it. Returns whether any task was deleted.
-    """
-    done = {id(c) for c in run.applied}
-    deletes = {
-        c.key: c
-        for c in run.plan.actionable
-        if c.kind is Kind.TASK and c.action is Action.DELETE and id(c) not in done
-    }
-    unsafe: set[str] = set()
-    for change in stuck:
-        unsafe.update(_chain((change.before or {}).get("parent"), deletes))
-    early = [c for c in deletes.values() if c.key not in unsafe]
-    if early:
-        delete_tasks(run, early)
-    return bool(early)
-
-
-def _chain(key: str | None, deletes: dict[str, Change]) -> list[str]:
-    """`key` and its ancestors, as far as the plan's deletes know them."""
-    out: list[str] = []
-    while key is not None and key not in out:
-        out.append(key)
-        if key in deletes:
-            key = deletes[key].parent
-        else:
-            break
-    return out
 
 
 def _merge_by_story(run: Run, changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
