@@ -150,7 +150,13 @@ def _show(plans: Sequence[Plan], flags: PlanFlags) -> None:
             click.echo("")
         click.echo(render(one, flags.fmt, color=colour), nl=False)
     if flags.out is not None:
-        flags.out.write_text(render_json(plans[0]), encoding="utf-8")
+        try:
+            flags.out.write_text(render_json(plans[0]), encoding="utf-8")
+        except OSError as err:
+            raise UsageError(
+                f"cannot write the plan to {str(flags.out)!r}: {err.strerror}",
+                hint="check that the directory exists and is writable",
+            ) from None
 
 
 def _confirm(auto_approve: bool) -> None:
