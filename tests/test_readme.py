@@ -1,4 +1,4 @@
-"""The README is what a new user reads first: it must be current and hold the two set-up commands."""
+"""The README is what a new user reads first: current, and with the two set-up commands."""
 
 from __future__ import annotations
 
