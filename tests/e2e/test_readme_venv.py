@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _share_site_packages(venv: Path) -> None:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    target = venv / "lib" / version / "site-packages" / "_outer_site.pth"
+    target.write_text("\n".join(site.getsitepackages()) + "\n", encoding="utf-8")
+
+
 @pytest.mark.slow
 def test_pip_install_then_apply_the_first_example_on_the_sandbox(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    # System site-packages provide the dependencies (tests run without a registry); kxplan
-    # itself is installed from the checkout exactly as the README says.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    # The running interpreter's packages provide the dependencies (tests run without a
+    # registry): a .pth file adds its site-packages, which works whether that interpreter is
+    # itself a virtualenv (CI) or not. kxplan itself is installed from the checkout.
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    _share_site_packages(venv)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
     subprocess.run([*pip, "--no-deps", "--no-build-isolation", str(ROOT)], check=True)
     work = tmp_path / "fresh"
