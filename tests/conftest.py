@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.sandbox.conformance import ConformanceChecker
 
 MakeSandbox = Callable[..., SandboxServer]
+
+
+def _problems(server: SandboxServer, checker: ConformanceChecker) -> list[str]:
+    return checker.violations + [f"sandbox crashed (500):\n{tb}" for tb in server.crashes]
+
+
+def _fail_on(problems: list[str]) -> None:
+    if problems:
+        shown = "\n".join(problems[:20])
+        pytest.fail(f"{len(problems)} sandbox conformance problem(s):\n{shown}", pytrace=False)
+
+
+@contextmanager
+def checked_sandbox(**kwargs: Any) -> Iterator[SandboxServer]:
+    """A started sandbox with the conformance checker, for places a fixture cannot reach
+    (Hypothesis tests, module-scoped fixtures): fails on any violation when it stops."""
+    server = SandboxServer(**kwargs)
+    checker = ConformanceChecker()
+    server.on_response = checker
+    with server:
+        yield server
+    _fail_on(_problems(server, checker))
 
 
 @pytest.fixture
@@ -46,11 +69,8 @@ def make_sandbox() -> Iterator[MakeSandbox]:
     problems: list[str] = []
     for server, checker in started:
         server.stop()
-        problems += checker.violations
-        problems += [f"sandbox crashed (500):\n{tb}" for tb in server.crashes]
-    if problems:
-        shown = "\n".join(problems[:20])
-        pytest.fail(f"{len(problems)} sandbox conformance problem(s):\n{shown}", pytrace=False)
+        problems += _problems(server, checker)
+    _fail_on(problems)
 
 
 @pytest.fixture

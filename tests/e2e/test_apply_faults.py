@@ -16,7 +16,8 @@ from kxplan.live import read_live
 from kxplan.manifest import load_manifest
 from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
-from kxplan.sandbox import Faults, SandboxServer
+from kxplan.sandbox import Faults
+from tests.conftest import checked_sandbox
 
 from .helpers import TOKEN, duplicates, read, snapshot, write_manifest
 from .scenario import STACK, WORKSPACE, base, edited
@@ -51,7 +52,7 @@ def converge(url: str, manifest_path: Path, prune: bool, seed: int) -> tuple[int
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str, Any]]]:
     """Snapshots after each step of a run with no faults."""
     tmp = tmp_path_factory.mktemp("clean")
-    with SandboxServer() as server:
+    with checked_sandbox() as server:
         server.model.create_workspace(WORKSPACE)
         snaps = []
         for make, prune in STEPS:
