@@ -3,7 +3,7 @@
 PyYAML composes the text into nodes (which carry their marks); we convert the nodes to
 plain JSON-like values ourselves, so nothing is ever constructed from a tag: a
 `!!python/object` tag is reported as a problem, never executed. While converting we
-record the `Location` of every value and every mapping key by its path
+record where every value and every mapping key was written, by its path
 (`("tasks", 0, "title")`), so later stages can point at the exact node.
 Duplicate mapping keys are problems too (PyYAML would silently keep the last one).
 """
@@ -23,6 +23,9 @@ from kxplan.model import Location
 
 #: A path to a value inside a document: mapping keys and list indexes.
 YamlPath = tuple[str | int, ...]
+#: Where a node starts: 1-based (line, column). Kept as a plain pair, made a `Location`
+#: only when asked for: a 10,000-task file has 130,000 nodes and keys, few of them asked.
+Point = tuple[int, int]
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
@@ -42,18 +45,19 @@ class Document:
 
     file: str
     data: Any
-    locs: Mapping[YamlPath, Location]
-    key_locs: Mapping[YamlPath, Location]
+    locs: Mapping[YamlPath, Point]
+    key_locs: Mapping[YamlPath, Point]
 
     def loc(self, path: YamlPath) -> Location:
         """Location of the value at `path`, or of its nearest located ancestor."""
         while path not in self.locs and path:
             path = path[:-1]
-        return self.locs.get(path, Location(self.file, 1, 1))
+        return Location(self.file, *self.locs.get(path, (1, 1)))
 
     def key_loc(self, path: YamlPath) -> Location:
         """Location of the mapping key whose value is at `path` (else the value's)."""
-        return self.key_locs.get(path) or self.loc(path)
+        point = self.key_locs.get(path)
+        return Location(self.file, *point) if point else self.loc(path)
 
     def problem(self, path: YamlPath, message: str, hint: str | None = None) -> Problem:
         """A Problem located at the value at `path`."""
@@ -113,8 +117,9 @@ def _yaml_problem(name: str, err: yaml.MarkedYAMLError) -> Problem:
     return Problem(name, line, col, f"not valid YAML: {what}")
 
 
-def _loc(name: str, node: yaml.Node) -> Location:
-    return Location(name, node.start_mark.line + 1, node.start_mark.column + 1)
+def _point(node: yaml.Node) -> Point:
+    mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)
 
 
 class _Converter:
@@ -123,25 +128,27 @@ class _Converter:
     def __init__(self, name: str, loader: yaml.SafeLoader) -> None:
         self.name = name
         self.loader = loader
-        self.locs: dict[YamlPath, Location] = {}
-        self.key_locs: dict[YamlPath, Location] = {}
+        self.locs: dict[YamlPath, Point] = {}
+        self.key_locs: dict[YamlPath, Point] = {}
         self.problems: list[Problem] = []
         self.seen: set[int] = set()
         self.repeats = 0
 
     def problem(self, node: yaml.Node, message: str, hint: str | None = None) -> None:
-        self.problems.append(at(_loc(self.name, node), message, hint))
+        self.problems.append(Problem(self.name, *_point(node), message, hint))
 
     def convert(self, node: yaml.Node, path: YamlPath) -> Any:
         if id(node) in self.seen:
             self.repeats += 1
         else:
             self.seen.add(id(node))
-        too_many = self.repeats > max(_ALIAS_FLOOR, _ALIAS_RATIO * len(self.seen))
-        if len(path) > _MAX_DEPTH or too_many:
+        # `repeats` first: it is 0 unless the document reuses anchors.
+        too_many = self.repeats > _ALIAS_FLOOR and self.repeats > _ALIAS_RATIO * len(self.seen)
+        if too_many or len(path) > _MAX_DEPTH:
             self.problem(node, "the document nests too deeply or expands too many aliases")
             raise _Stop
-        self.locs.setdefault(path, _loc(self.name, node))
+        if path not in self.locs:  # a merged (<<) value keeps the place it was written
+            self.locs[path] = _point(node)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -182,9 +189,9 @@ class _Converter:
                 continue
             if key in result:
                 first = self.key_locs[(*path, key)]
-                self.problem(key_node, f"duplicate key '{key}' (first at line {first.line})")
+                self.problem(key_node, f"duplicate key '{key}' (first at line {first[0]})")
                 continue
-            self.key_locs[(*path, key)] = _loc(self.name, key_node)
+            self.key_locs[(*path, key)] = _point(key_node)
             result[key] = self.convert(value_node, (*path, key))
         for source in _merge_sources(merges):
             self._merge(source, path, result)
