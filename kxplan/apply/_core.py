@@ -26,6 +26,7 @@ class ApplyResult:
     created_ids: tuple[tuple[str, str], ...] = ()  # (task key, story id), in creation order
     extra_requests: int = 0
     recovered: int = 0  # creates with an unknown outcome that a look-up found done
+    lifts: int = 0  # moves that needed a lift to the top level first (one extra PUT each)
 
     def summary(self) -> dict[str, int]:
         """Counts of applied changes, as in `Plan.summary()`."""
@@ -108,6 +109,7 @@ def apply_plan(
         created_ids=tuple((c.key, run.task_ids[c.key]) for c in todo if _is_task_create(c)),
         extra_requests=run.extra_requests,
         recovered=run.recovered,
+        lifts=run.lifts,
     )
 
 
@@ -151,7 +153,7 @@ _STEPS: tuple[tuple[Callable[[Change], bool], _Handler], ...] = (
     (_status_early, _statuses.apply_statuses),
     (lambda c: c.kind is Kind.WORKSPACE, _each(_statuses.assign_set)),
     (lambda c: _is_task_create(c), _creates.create_tasks),
-    (lambda c: c.kind is Kind.TASK and c.action is Action.ADOPT, _tasks.update_tasks),
+    (lambda c: c.kind is Kind.TASK and c.action is Action.ADOPT, _tasks.adopt_tasks),
     (
         lambda c: c.kind is Kind.TASK and c.action in (Action.UPDATE, Action.MOVE),
         _tasks.update_and_move_tasks,

@@ -41,6 +41,7 @@ class Run:
     deferred: list[Change] = field(default_factory=list)  # creates waiting for a move
     extra_requests: int = 0  # calls beyond one per change (e.g. completing checklist items)
     recovered: int = 0  # creates whose unknown outcome was resolved by a look-up
+    lifts: int = 0  # moves that took two PUTs (lifted to the top level, then placed)
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -66,6 +67,12 @@ class Run:
 
     def count_extra(self, n: int = 1) -> None:
         with self._lock:
+            self.extra_requests += n
+
+    def count_lifts(self, n: int) -> None:
+        """Record `n` lifts: each is a request beyond the plan's estimate."""
+        with self._lock:
+            self.lifts += n
             self.extra_requests += n
 
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kxplan.apply._creates import create_deferred, create_now, parent_id
+from kxplan.apply._depth import Move, Round, Tree, deletes_first, next_round, tree_from_plan
 from kxplan.apply._payload import marker, story_attributes
 from kxplan.apply._run import Run, about, delete_quietly, label
 from kxplan.errors import ApplyError, ValidationError
@@ -14,17 +15,23 @@ from kxplan.plan import Action, Change, Kind
 # --------------------------------------------------------------------------- adopt, update, move
 
 
+def adopt_tasks(run: Run, changes: Sequence[Change]) -> None:
+    """Adoptions (one PUT each); a task that also moves is adopted by its move's PUT."""
+    moving = {_story_id(run, c) for c in _plan_moves(run)}
+    update_tasks(run, [c for c in changes if _story_id(run, c) not in moving])
+
+
 def update_and_move_tasks(run: Run, changes: Sequence[Change]) -> None:
-    """Updates, and moves made depth-safe.
+    """Updates and moves, one PUT per task whenever Kantata allows it.
 
     Kantata allows 4 levels below a top-level task and a moved task takes its subtree along,
-    so moving tasks one by one can be refused part-way (a subtree still holding tasks that
-    move out later, or that the plan deletes). With moves in the plan:
-    1. every moving task is lifted to the top level (always allowed);
-    2. the plan's task deletes run now (what they delete no longer holds a moving task);
-    3. moves and the creates that waited (`run.deferred`) are placed level by level of the
-       desired tree, so each lands under a parent already in its final place.
-    A move costs two PUTs this way (one if it goes to the top level).
+    so a move can be refused at a given moment (its subtree still holds tasks that move out
+    later or that the plan deletes, or its new parent is still below it). A model of the
+    live tree (`_depth`) tells which: the plan's task deletes run first when no moving task
+    is under a deleted one; moves go shallowest desired depth first, each in ONE PUT (with
+    the task's other updates) when the model says it is allowed; only the others are lifted
+    to the top level, and placed, level by level with the creates that waited
+    (`run.deferred`), after the deletes.
     """
     moves = [c for c in changes if c.action is Action.MOVE]
     if not moves:
@@ -33,24 +40,93 @@ def update_and_move_tasks(run: Run, changes: Sequence[Change]) -> None:
         create_deferred(run)
         return
     moving = {_story_id(run, c) for c in moves}
-    updates = [c for c in changes if c.action is not Action.MOVE]
+    updates = [c for c in changes if c.action is not Action.MOVE] + _waiting_adopts(run, moving)
     update_tasks(run, [c for c in updates if _story_id(run, c) not in moving])
-    along = [c for c in updates if _story_id(run, c) in moving]  # sent with the final PUT
-    to_top = [c for c in moves if _target(c) is None]
-    _lift(run, [c for c in moves if _target(c) is not None and (c.before or {}).get("parent")])
-    update_tasks(run, to_top + _riding(run, along, to_top))
-    delete_tasks(run, _pending_deletes(run))
-    _place(run, [c for c in moves if _target(c) is not None], along)
+    along = [c for c in updates if _story_id(run, c) in moving]  # sent with the move's PUT
+    _move(run, moves, along)
+
+
+def _plan_moves(run: Run) -> list[Change]:
+    return [c for c in run.plan.actionable if c.kind is Kind.TASK and c.action is Action.MOVE]
+
+
+def _waiting_adopts(run: Run, moving: set[str]) -> list[Change]:
+    """Adoptions `adopt_tasks` left to the moves of their tasks."""
+    done = {id(c) for c in run.applied}
+    return [
+        c
+        for c in run.plan.actionable
+        if c.kind is Kind.TASK
+        and c.action is Action.ADOPT
+        and id(c) not in done
+        and _story_id(run, c) in moving
+    ]
+
+
+def _move(run: Run, changes: list[Change], along: list[Change]) -> None:
+    tree = tree_from_plan(run.plan.changes, run.task_ids)
+    deletes = _pending_deletes(run)
+    moves = [_as_move(run, c) for c in changes]
+    early = deletes_first(tree, moves, _ids(deletes))
+    if early:
+        _delete(run, tree, deletes)
+    by_id = {m.id: c for m, c in zip(moves, changes, strict=True)}
+    later: list[Move] = []
+    for level in sorted({m.level for m in moves}):
+        here = [m for m in moves if m.level == level]
+        while here:
+            step, here = next_round(tree, here)
+            later += _send(run, tree, step, by_id, along)
+    if not early:
+        _delete(run, tree, _pending_deletes(run))
+    _place(run, [by_id[m.id] for m in later], along)
+
+
+def _as_move(run: Run, change: Change) -> Move:
+    story_id = _story_id(run, change)
+    after = change.after or {}
+    if after.get("parent") is None:
+        return Move(story_id, None, change.depth)
+    target = after.get("parent_id") or run.task_ids.get(str(after["parent"]))
+    if target is None:  # created after the moves: placed with the creates that waited
+        return Move(story_id, None, change.depth, waits=True)
+    return Move(story_id, str(target), change.depth)
+
+
+def _ids(changes: Sequence[Change]) -> list[str]:
+    return [str(c.id) for c in changes if c.id is not None]
+
+
+def _delete(run: Run, tree: Tree, deletes: list[Change]) -> None:
+    delete_tasks(run, deletes)
+    for node in _ids(deletes):
+        tree.delete(node)
+
+
+def _send(
+    run: Run, tree: Tree, step: Round, by_id: dict[str, Change], along: list[Change]
+) -> list[Move]:
+    """Send one round of direct moves, then its lifts; return the moves placed later."""
+    results = run.map(
+        lambda m: _put_story(run, m.id, [by_id[m.id], *_riding(run, along, [by_id[m.id]])]),
+        step.direct,
+    )
+    refused = [m for m, err in zip(step.direct, results, strict=True) if err is not None]
+    for m in step.direct:
+        if m not in refused:
+            tree.move(m.id, m.target)
+    # Refused although the model allowed it (the plan does not show every subtask): it waits
+    # for the deletes and the other moves, lifted only if a delete would take it along.
+    doomed = _ids(_pending_deletes(run))
+    lift = [*step.lift, *(m for m in refused if any(tree.is_under(m.id, d) for d in doomed))]
+    _lift(run, [by_id[m.id] for m in lift])
+    for m in lift:
+        tree.move(m.id, None)
+    return [*step.lift, *step.later, *refused]
 
 
 def _story_id(run: Run, change: Change) -> str:
     return change.id or run.task_ids.get(change.key, "")
-
-
-def _target(change: Change) -> str | None:
-    after = change.after or {}
-    parent = after.get("parent", change.parent)
-    return str(parent) if parent is not None else None
 
 
 def _riding(run: Run, along: list[Change], moves: list[Change]) -> list[Change]:
@@ -60,7 +136,7 @@ def _riding(run: Run, along: list[Change], moves: list[Change]) -> list[Change]:
 
 
 def _lift(run: Run, moves: list[Change]) -> None:
-    """Move these tasks to the top level for now (no change is complete yet)."""
+    """Move these tasks to the top level for now (their changes are not complete yet)."""
 
     def lift(change: Change) -> None:
         story_id = _story_id(run, change)
@@ -69,7 +145,7 @@ def _lift(run: Run, moves: list[Change]) -> None:
             run.client.request("PUT", f"/stories/{story_id}", json=body)
 
     run.map(lift, moves)
-    run.count_extra(len(moves))
+    run.count_lifts(len(moves))
 
 
 def _pending_deletes(run: Run) -> list[Change]:

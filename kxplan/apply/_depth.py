@@ -1,0 +1,184 @@
+"""An in-memory model of the live task tree, so moves go in one PUT whenever Kantata allows it.
+
+Kantata's rules (NOTES §6; the sandbox follows them): at most `MAX_DEPTH` levels below a
+top-level task, a moved task takes its subtree along, a task cannot move under itself or its
+subtasks, and deleting a task deletes its subtasks. The applier knows the tree only through
+the plan (moves, updates, deletes, kept tasks), so `Tree` holds the links it knows and, for a
+task whose parent it does not know, the depth the plan gives it. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from kxplan.model import MAX_DEPTH
+from kxplan.plan import Action, Change, Kind
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One task move: the story, its new parent (None: the top level) and its desired depth.
+
+    `waits` marks a move whose new parent is created later in the apply (it has no id yet).
+    """
+
+    id: str
+    target: str | None
+    level: int
+    waits: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """Requests sent together: tasks lifted to the top level for now, and moves done directly."""
+
+    lift: tuple[Move, ...] = ()
+    direct: tuple[Move, ...] = ()
+    later: tuple[Move, ...] = ()  # placed after the deletes (lifted, or already at the top)
+
+
+@dataclass(slots=True)
+class Tree:
+    """Known parent links (`None`: top level) and depths of tasks whose parent is unknown."""
+
+    links: dict[str, str | None] = field(default_factory=dict)
+    hints: dict[str, int] = field(default_factory=dict)
+    _children: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for node, parent in self.links.items():
+            if parent is not None:
+                self._children.setdefault(parent, set()).add(node)
+
+    def parent(self, node: str) -> str | None:
+        """The known parent (None for a top-level task or an unknown link)."""
+        return self.links.get(node)
+
+    def depth(self, node: str | None) -> int:
+        """0 for a top-level task; -1 for "the top level" itself (node None)."""
+        steps, seen = 0, set()
+        while node is not None and node not in seen:
+            seen.add(node)
+            if node not in self.links:
+                return steps + self.hints.get(node, 0)
+            node, steps = self.links[node], steps + 1
+        return steps - 1
+
+    def height(self, node: str) -> int:
+        """Levels below `node` (0 for a leaf), counting only the subtasks the model knows."""
+        below, level, seen = self._children.get(node, set()), 0, {node}
+        while below:
+            level += 1
+            seen |= below
+            below = {c for n in below for c in self._children.get(n, ()) if c not in seen}
+        return level
+
+    def is_under(self, node: str, ancestor: str) -> bool:
+        """Whether `ancestor` is a (known) ancestor of `node`."""
+        seen: set[str] = set()
+        parent = self.links.get(node)
+        while parent is not None and parent not in seen:
+            if parent == ancestor:
+                return True
+            seen.add(parent)
+            parent = self.links.get(parent)
+        return False
+
+    def can_move(self, node: str, target: str | None) -> bool:
+        """Whether Kantata would accept moving `node` (with its subtree) under `target` now."""
+        if target is not None and (target == node or self.is_under(target, node)):
+            return False  # under itself or its own subtask
+        return self.depth(target) + 1 + self.height(node) <= MAX_DEPTH
+
+    def move(self, node: str, target: str | None) -> None:
+        """Record that `node` now sits under `target`."""
+        old = self.links.get(node)
+        if old is not None:
+            self._children.get(old, set()).discard(node)
+        self.links[node] = target
+        if target is not None:
+            self._children.setdefault(target, set()).add(node)
+
+    def delete(self, node: str) -> None:
+        """Record that `node` and its subtree are gone."""
+        for child in tuple(self._children.pop(node, ())):
+            self.delete(child)
+        parent = self.links.pop(node, None)
+        if parent is not None:
+            self._children.get(parent, set()).discard(node)
+        self.hints.pop(node, None)
+
+
+def deletes_first(tree: Tree, moves: Sequence[Move], doomed: Iterable[str]) -> bool:
+    """Whether the deletes can run before any move: no moving task sits under a deleted one
+    (else the delete would take it along)."""
+    gone = set(doomed)
+    return not any(tree.is_under(m.id, d) for m in moves for d in gone)
+
+
+def next_round(tree: Tree, moves: Sequence[Move]) -> tuple[Round, list[Move]]:
+    """The next requests for `moves` (all of one desired depth), and the moves left for later
+    rounds. Only moves with no other of `moves` below them are decided now, so the ones sent
+    together never hold one another and Kantata may run them in any order."""
+    inner = [m for m in moves if not any(tree.is_under(o.id, m.id) for o in moves if o is not m)]
+    inner = inner or list(moves)  # unknown links may look like a cycle: decide them all
+    lift: list[Move] = []
+    direct: list[Move] = []
+    later: list[Move] = []
+    for m in inner:
+        if not m.waits and tree.can_move(m.id, m.target):
+            direct.append(m)
+        elif tree.parent(m.id) is not None:
+            lift.append(m)
+        else:
+            later.append(m)  # already at the top level: nothing to lift
+    rest = [m for m in moves if m not in inner]
+    return Round(tuple(lift), tuple(direct), tuple(later)), rest
+
+
+def tree_from_plan(changes: Iterable[Change], ids: Mapping[str, str]) -> Tree:
+    """What the plan tells of the live tree, before anything is applied.
+
+    A moving task's parent is `before["parent_id"]`; a task updated in place, deleted or kept
+    sits under its (desired = live) parent; a move's new parent sits one level above the
+    move's desired depth. `ids` adds task key -> story id pairs (e.g. tasks created so far).
+    """
+    tasks = [c for c in changes if c.kind is Kind.TASK and c.id is not None]
+    key_ids = dict(ids) | {c.key: str(c.id) for c in tasks}
+    for c in tasks:
+        for values in (c.before, c.after):
+            if values and values.get("parent") and values.get("parent_id") is not None:
+                key_ids[str(values["parent"])] = str(values["parent_id"])
+    moving = {str(c.id) for c in tasks if c.action is Action.MOVE}
+    tree = Tree()
+    for c in tasks:
+        _learn(tree, c, moving, key_ids)
+    return tree
+
+
+def _learn(tree: Tree, change: Change, moving: set[str], key_ids: Mapping[str, str]) -> None:
+    node = str(change.id)
+    if change.action is Action.MOVE:
+        before = change.before or {}
+        old = before.get("parent_id")
+        tree.move(node, str(old) if old is not None else None)
+        target = (change.after or {}).get("parent_id")
+        if target is not None and str(target) not in tree.links:
+            tree.hints.setdefault(str(target), change.depth - 1)
+        return
+    if node in moving:
+        return  # its move says where it is
+    if change.parent is None:
+        tree.move(node, None)
+    elif change.parent in key_ids or _live_id(change.parent):
+        parent = key_ids.get(change.parent) or change.parent[1:]
+        tree.move(node, parent)
+        tree.hints.setdefault(parent, change.depth - 1)  # if its own parent is unknown
+    else:
+        tree.hints[node] = change.depth
+
+
+def _live_id(key: str) -> bool:
+    """A task the plan names by id (`#123`: unmanaged, or another stack's)."""
+    return key.startswith("#") and key[1:].isdigit()
