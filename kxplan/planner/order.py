@@ -47,19 +47,60 @@ def _tiebreak(s: Step) -> tuple[SortKey, str, str, str, str]:
 
 
 def estimate_writes(changes: Iterable[Change]) -> int:
-    """Requests the applier will send for these changes (see PRODUCT §7)."""
-    creates_by_depth: dict[int, int] = {}
-    writes = 0
-    for c in changes:
-        if not c.action.makes_calls:
-            continue
-        if c.kind is Kind.TASK and c.action is Action.CREATE:
-            creates_by_depth[c.depth] = creates_by_depth.get(c.depth, 0) + 1
-            checklist = (c.after or {}).get("checklist", [])
-            writes += sum(1 for item in checklist if item.get("completed"))
-        elif c.kind is Kind.STATUS and c.action is Action.REPLACE:
-            # delete the old status, create the new one, put each task back on it
-            writes += 2 + len((c.after or {}).get("task_ids", []))
+    """Requests the applier will send for these changes (see PRODUCT §7 and docs/plan.md).
+
+    Exact for the common cases; a lower bound when a move has to be lifted to the top level
+    first (its subtree still holds tasks that move out or are deleted), which costs one more
+    PUT, and when an answer is lost and looked up.
+    """
+    calls = [c for c in changes if c.action.makes_calls]
+    tasks = [c for c in calls if c.kind is Kind.TASK]
+    return (
+        _create_writes(tasks)
+        + _story_puts(tasks)
+        + sum(1 for c in tasks if c.action is Action.DELETE)
+        + sum(_other_writes(c) for c in calls if c.kind is not Kind.TASK)
+    )
+
+
+def _story_puts(tasks: list[Change]) -> int:
+    """One PUT per story updated, moved or adopted: the applier merges a story's changes."""
+    merged = (Action.UPDATE, Action.MOVE, Action.ADOPT)
+    return len({c.id or c.key for c in tasks if c.action in merged})
+
+
+def _create_writes(tasks: list[Change]) -> int:
+    """Bulk creates, parents before children, plus one PUT per checklist item created done.
+
+    As the applier does: with moves in the plan, a create under an existing task (and its new
+    subtasks) waits until the moves are done, and those are sent depth by depth.
+    """
+    creates = [c for c in tasks if c.action is Action.CREATE]
+    moves = any(c.action is Action.MOVE for c in tasks)
+    created = {c.key for c in creates}
+    waiting: set[str] = set()
+    level: dict[str, int] = {}
+    batches: dict[tuple[bool, int], int] = {}
+    done_items = 0
+    for c in sorted(creates, key=lambda c: c.depth):  # parents first
+        if moves and c.parent is not None and (c.parent not in created or c.parent in waiting):
+            waiting.add(c.key)
+            group = (True, c.depth)
         else:
-            writes += 1
-    return writes + sum(math.ceil(n / BULK_CREATE_LIMIT) for n in creates_by_depth.values())
+            level[c.key] = level[c.parent] + 1 if c.parent in level else 0
+            group = (False, level[c.key])
+        batches[group] = batches.get(group, 0) + 1
+        done_items += sum(1 for i in (c.after or {}).get("checklist", []) if i.get("completed"))
+    return done_items + sum(math.ceil(n / BULK_CREATE_LIMIT) for n in batches.values())
+
+
+def _other_writes(c: Change) -> int:
+    """Status sets, statuses, the workspace's set and checklist items: one call each, except
+    a status replaced or both renamed and reordered."""
+    if c.kind is Kind.STATUS and c.action is Action.REPLACE:
+        # delete the old status, create the new one, put each task back on it
+        return 2 + len((c.after or {}).get("task_ids", []))
+    if c.kind is Kind.STATUS and c.action is Action.UPDATE:
+        # a rename, then a reorder: two PUTs when both change
+        return max(1, len({"name", "position"} & set(c.fields)))
+    return 1
