@@ -63,7 +63,8 @@ def build_export(live: LiveState, stack: str, *, schema_ref: str = DEFAULT_SCHEM
     status_set = live.assigned_status_set()
     allowed = _allowed_statuses(status_set)
     warnings = list(tree.warnings)
-    tasks = [_task_doc(t, tree, keys, allowed, warnings) for t in tree.children(None)]
+    protected = _protected_ids(tree.ordered(), stack)
+    tasks = [_task_doc(t, tree, keys, allowed, warnings, protected) for t in tree.children(None)]
     doc: dict[str, Any] = {"version": 1, "name": stack, "workspace": live.workspace.title}
     if status_set is not None:
         doc["status_set"] = _status_set_doc(status_set)
@@ -239,6 +240,7 @@ def _task_doc(
     keys: Mapping[str, str],
     allowed: frozenset[str],
     warnings: list[str],
+    protected: frozenset[str],
 ) -> dict[str, Any]:
     """One task's mapping: identity, then each managed field that is not Kantata's default."""
     doc: dict[str, Any] = {"key": keys[t.id], "title": t.title}
@@ -266,10 +268,19 @@ def _task_doc(
         ]
     if t.archived:
         doc["archived"] = True
+    if t.id in protected:
+        doc["protect"] = True  # the flag lives on the marker: the manifest must keep it
     kids = tree.children(t.id)
     if kids:
-        doc["children"] = [_task_doc(c, tree, keys, allowed, warnings) for c in kids]
+        doc["children"] = [_task_doc(c, tree, keys, allowed, warnings, protected) for c in kids]
     return doc
+
+
+def _protected_ids(tasks: Iterable[LiveTask], stack: str) -> frozenset[str]:
+    """Ids of the tasks whose marker for `stack` carries `protect` (another stack's flag
+    is that stack's business)."""
+    markers = ((t.id, t.marker_for(stack)) for t in tasks)
+    return frozenset(tid for tid, m in markers if m is not None and m.protected)
 
 
 def _date(value: str) -> dt.date | str:

@@ -27,6 +27,7 @@ from kxplan.client import KantataClient, Records
 from kxplan.errors import ApiError, NotFoundError, PlanError
 from kxplan.model import (
     PRIORITIES,
+    PROTECTED,
     SERVICE_NAME,
     LiveChecklistItem,
     LiveMarker,
@@ -162,6 +163,26 @@ def workspace_from_api(obj: Mapping[str, Any]) -> LiveWorkspace:
         task_status_set_id=None if set_id in (None, "") else str(set_id),
         updated_at=str(obj.get("updated_at") or ""),
     )
+
+
+def count_set_usage(
+    client: KantataClient, workspace_id: str, set_ids: Iterable[str]
+) -> tuple[tuple[str, int], ...]:
+    """(set id, how many workspaces other than `workspace_id` use it), for each of `set_ids`.
+
+    Kantata has no filter by status set and GET /workspaces has its own, stricter rate
+    limit, so this pages every workspace (archived too) once, 200 per page, and counts
+    here. Call it only when a plan changes an existing set (see kxplan.cli.plan_options).
+    """
+    wanted = sorted(set(set_ids), key=_id_order)
+    if not wanted:
+        return ()
+    counts = dict.fromkeys(wanted, 0)
+    for ws in client.get_all("/workspaces", {"include_archived": True}):
+        set_id = str(ws.get("task_status_set_id") or "")
+        if set_id in counts and str(ws.get("id")) != str(workspace_id):
+            counts[set_id] += 1
+    return tuple((sid, counts[sid]) for sid in wanted)
 
 
 # --------------------------------------------------------------------------- status sets
@@ -325,6 +346,7 @@ def _markers(story: Mapping[str, Any], envelope: Envelope) -> tuple[LiveMarker, 
             service_name=str(r.get("service_name", "")),
             service_model=str(r.get("service_model", "")),
             service_model_ref=str(r.get("service_model_ref", "")),
+            protected=_is_protected(r.get("external_status")),
         )
         for r in refs
         if r.get("subject_type") in (None, "Story")
@@ -335,6 +357,11 @@ def _markers(story: Mapping[str, Any], envelope: Envelope) -> tuple[LiveMarker, 
             key=lambda m: (m.service_name, m.service_model, m.service_model_ref, _id_order(m.id)),
         )
     )
+
+
+def _is_protected(external_status: object) -> bool:
+    """`protect: true` is stored as the marker's external_status (see docs/plan.md)."""
+    return str(external_status or "").strip().casefold() == PROTECTED
 
 
 # --------------------------------------------------------------------------- values

@@ -44,6 +44,14 @@ PROGRESS_FIELDS: tuple[str, ...] = ("status", "percentage_complete", "completed"
 #: The marker's service_name on every object kxplan owns.
 SERVICE_NAME = "kxplan"
 
+#: The marker's `external_status` on a task kxplan must never delete (`protect: true`).
+#: Written on Kantata itself, so protection survives the task leaving the manifest.
+PROTECTED = "protected"
+
+#: The marker's `external_status` written when a task is released (`protect: false`); the
+#: reference is updated in place, so the old value must be overwritten, not left out.
+UNPROTECTED = "managed"
+
 #: Deepest `depth` allowed (0 = top-level task, 4 = four levels below it).
 MAX_DEPTH = 4
 
@@ -152,12 +160,16 @@ class Manifest:
 
 @dataclass(frozen=True, slots=True)
 class LiveMarker:
-    """An external reference on a story (`service_name/model/ref`)."""
+    """An external reference on a story (`service_name/model/ref`).
+
+    `protected`: its `external_status` is PROTECTED (the task is `protect: true`).
+    """
 
     id: str
     service_name: str
     service_model: str
     service_model_ref: str
+    protected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +250,22 @@ class LiveState:
     `status_sets` holds every task status set on the account (they are account-wide and
     matched by name), each with its statuses. `tasks` is sorted by id (numeric).
     `requests` is how many HTTP requests the read took.
+    `set_usage` is (status set id, number of *other* workspaces using it), read only for the
+    existing sets a plan changes (`kxplan.live.count_set_usage`); empty when not counted.
     """
 
     workspace: LiveWorkspace
     tasks: tuple[LiveTask, ...]
     status_sets: tuple[LiveStatusSet, ...] = ()
     requests: int = 0
+    set_usage: tuple[tuple[str, int], ...] = ()
+
+    def other_users(self, set_id: str) -> int | None:
+        """How many other workspaces use the set `set_id`; None when not counted."""
+        for sid, count in self.set_usage:
+            if sid == set_id:
+                return count
+        return None
 
     def status_set_named(self, name: str) -> LiveStatusSet | None:
         for s in self.status_sets:

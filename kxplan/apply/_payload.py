@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kxplan.model import SERVICE_NAME
+from kxplan.model import PROTECTED, SERVICE_NAME, UNPROTECTED
 
 #: Plan task field -> story attribute, for fields written as they are.
 _STORY_FIELDS: dict[str, str] = {
@@ -21,9 +21,18 @@ _STORY_FIELDS: dict[str, str] = {
 }
 
 
-def marker(stack: str, key: str) -> dict[str, str]:
-    """The external reference that makes a story this stack's task `key`."""
-    return {"service_name": SERVICE_NAME, "service_model": stack, "service_model_ref": key}
+def marker(stack: str, key: str, protect: bool | None = None) -> dict[str, str]:
+    """The external reference that makes a story this stack's task `key`.
+
+    `protect` True/False writes the flag into `external_status` ("protected"/"managed"),
+    the reference's free-text "status of the external object": Kantata keeps it, returns
+    it with `include=external_references` and filters on it. None leaves the flag as it is
+    (Kantata updates a story's reference in place, field by field).
+    """
+    ref = {"service_name": SERVICE_NAME, "service_model": stack, "service_model_ref": key}
+    if protect is not None:
+        ref["external_status"] = PROTECTED if protect else UNPROTECTED
+    return ref
 
 
 def tag_list(tags: Any) -> str:
@@ -37,7 +46,8 @@ def story_attributes(
     """Story attributes for the plan fields in `values` (all of them, or only `fields`).
 
     `parent`, `checklist` and bookkeeping keys are not story attributes: parents travel as
-    `parent_id` and checklist items have their own calls after a create.
+    `parent_id` and checklist items have their own calls after a create. `protect` on an
+    update rewrites the marker named by `values["marker"]` ({"stack", "key"}) with the flag.
     """
     names = fields if fields is not None else tuple(values)
     body: dict[str, Any] = {}
@@ -48,6 +58,11 @@ def story_attributes(
             body["tag_list"] = tag_list(values[name])
         elif name in _STORY_FIELDS:
             body[_STORY_FIELDS[name]] = values[name]
+        elif name == "protect" and isinstance(values.get("marker"), Mapping):
+            owner = values["marker"]
+            body["external_reference"] = marker(
+                str(owner["stack"]), str(owner["key"]), bool(values[name])
+            )
     return body
 
 
@@ -63,7 +78,7 @@ def create_item(
     checklist = checklist_names(after)
     if checklist:
         item["checklist"] = checklist
-    item["external_reference"] = marker(stack, key)
+    item["external_reference"] = marker(stack, key, True if after.get("protect") else None)
     return item
 
 

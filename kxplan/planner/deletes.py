@@ -3,6 +3,9 @@
 Deletion is opt-in (`--prune` / `prune: true`). A task is never deleted while something
 kxplan does not delete stays under it (an unmanaged or other stack's subtask, a blocked
 one), because Kantata may take subtasks with their parent. Deletes run children first.
+
+A protected task (its marker says so, see `LiveMarker.protected`) is never deleted, with or
+without prune: it is shown as blocked, and so is every task whose delete would take it along.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ def plan_orphans(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Ste
     """Delete / keep / blocked steps for live tasks this stack owns but no longer wants."""
     orphans = [t for t in ctx.matching.orphans if in_scope(t)]
     copied = {k for k, _ in ctx.matching.duplicates}
-    doomed = {t.id for t in orphans if ctx.live_key(t) not in copied} if ctx.prune else set()
+    doomed = (
+        {t.id for t in orphans if ctx.live_key(t) not in copied and not _protected(ctx, t)}
+        if ctx.prune
+        else set()
+    )
     memo: dict[str, str | None] = {}
     steps = []
     for task in orphans:
@@ -48,6 +55,9 @@ def _orphan_step(
         depth=depth,
         path=ctx.live_path(task),
     )
+    if _protected(ctx, task):
+        blocked = replace(base, action=Action.BLOCKED, reason=PROTECTED_REASON)
+        return step(blocked, W_DELETE, 8, 0)
     if not ctx.prune:
         keep = replace(base, reason="removed from the manifest; kept (delete with --prune)")
         return step(keep, W_DELETE, 8, 0)
@@ -64,6 +74,18 @@ def _orphan_step(
     return step(delete, W_DELETE, 0, 10 - depth)
 
 
+#: Why a protected task that left the manifest stays, and how to release it.
+PROTECTED_REASON = (
+    "protected: kxplan never deletes it; to release it, put it back in the manifest with "
+    "`protect: false`, apply, then remove it"
+)
+
+
+def _protected(ctx: Context, task: LiveTask) -> bool:
+    marker = task.marker_for(ctx.manifest.name)
+    return marker is not None and marker.protected
+
+
 def _blocker(
     ctx: Context, task: LiveTask, doomed: set[str], memo: dict[str, str | None]
 ) -> str | None:
@@ -75,7 +97,9 @@ def _blocker(
     for child in ctx.live_children.get(task.id, ()):
         if _moves_away(ctx, child, task):
             continue
-        if child.id not in doomed:
+        if _protected(ctx, child) and ctx.key_by_live_id.get(child.id) is None:
+            reason = f"its subtask '{child.title}' (#{child.id}) is protected"
+        elif child.id not in doomed:
             reason = f"subtask '{child.title}' (#{child.id}) stays and would go with it"
         elif _blocker(ctx, child, doomed, memo) is not None:
             reason = f"its subtask '{child.title}' (#{child.id}) is blocked"

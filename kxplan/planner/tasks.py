@@ -3,6 +3,9 @@
 Only fields the manifest writes are compared. Progress fields (status, percentage_complete)
 are sent on create and compared later only when the task enforces them; a parent's progress
 is rolled up by Kantata from its subtasks, so on parents it is a warning, never a change.
+`protect` lives on Kantata, in the marker's external_status: a create carries it, and a task
+whose live marker disagrees with the manifest gets an update of field `protect` (one PUT
+rewriting the marker).
 """
 
 from __future__ import annotations
@@ -64,6 +67,8 @@ def _create(ctx: Context, task: DesiredTask) -> Step:
             after[name] = [{"name": i.name, "completed": i.completed} for i in task.checklist]
         else:
             after[name] = desired_value(task, name)
+    if task.protect:
+        after["protect"] = True  # the marker is written protected
     change = Change(Action.CREATE, Kind.TASK, task.key, parent=task.parent_key, after=after)
     return step(_place(ctx, change, task), W_CREATE, 0, task.depth, ctx.rank[task.key])
 
@@ -72,15 +77,25 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
     fields, before, after, notes = _diff(ctx, task, live)
     old_key = ctx.matching.renamed.get(task.key)
     adopted = task.key in ctx.matching.adopted
+    steps = [_note(ctx, task, reason) for reason in notes]
+    protect = _protect_change(ctx, task, live)
     if old_key is not None or adopted:
         fields.insert(0, "key")
         before = {"key": old_key, **before}
         after = {"key": task.key, **after}
-    steps = [_note(ctx, task, reason) for reason in notes]
+        if protect is not None:
+            # The applier rewrites a renamed or adopted marker without the flag: the flag
+            # gets its own change after it (for a renamed key, merged into the same PUT).
+            rank = ctx.rank[task.key]
+            steps.append(step(_place(ctx, protect, task), W_UPDATE, 1, task.depth, rank))
+    elif protect is not None:
+        fields.append("protect")
+        before["protect"] = (protect.before or {})["protect"]
+        after.update(protect.after or {})
     if not fields:
         return steps
     action = Action.ADOPT if adopted else Action.UPDATE
-    reason = _update_reason(old_key, adopted)
+    reason = _update_reason(old_key, adopted) or (protect.reason if protect else "")
     change = Change(
         action,
         Kind.TASK,
@@ -95,6 +110,29 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
     wave = W_CREATE if adopted else W_UPDATE
     steps.append(step(_place(ctx, change, task), wave, 0, task.depth, ctx.rank[task.key]))
     return steps
+
+
+def _protect_change(ctx: Context, task: DesiredTask, live: LiveTask) -> Change | None:
+    """An update of field `protect` when the live marker's flag differs from the manifest.
+
+    `after["marker"]` names the marker to rewrite (stack and key), so the applier can send
+    it with the flag (kxplan.apply._payload.story_attributes).
+    """
+    marker = live.marker_for(ctx.manifest.name)
+    have = marker is not None and marker.protected
+    if have == task.protect:
+        return None
+    return Change(
+        Action.UPDATE,
+        Kind.TASK,
+        task.key,
+        id=live.id,
+        parent=task.parent_key,
+        before={"protect": have},
+        after={"protect": task.protect, "marker": {"stack": ctx.manifest.name, "key": task.key}},
+        fields=("protect",),
+        reason="" if task.protect else "released: kxplan may delete it once it leaves the manifest",
+    )
 
 
 def _update_reason(old_key: str | None, adopted: bool) -> str:

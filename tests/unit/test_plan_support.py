@@ -115,7 +115,8 @@ def _status_set(data: Mapping[str, Any] | None) -> DesiredStatusSet | None:
 
 def live_from(data: Mapping[str, Any] | None, stack: str = STACK) -> LiveState:
     """A LiveState from a compact dict: nested `children`; `key` adds this stack's marker,
-    `stack` names another stack for it; `checklist` items get ids and positions."""
+    `stack` names another stack for it, `protected: true` flags it; `checklist` items get
+    ids and positions; `set_usage` maps a set id to its number of other workspaces."""
     data = data or {}
     ws = data.get("workspace", {})
     workspace = LiveWorkspace(
@@ -132,7 +133,8 @@ def live_from(data: Mapping[str, Any] | None, stack: str = STACK) -> LiveState:
     walk(data.get("tasks", ()), None)
     tasks.sort(key=lambda t: int(t.id))
     sets = tuple(_live_set(s) for s in data.get("status_sets", ()))
-    return LiveState(workspace, tuple(tasks), sets, int(data.get("requests", 3)))
+    usage = tuple((str(k), int(v)) for k, v in (data.get("set_usage") or {}).items())
+    return LiveState(workspace, tuple(tasks), sets, int(data.get("requests", 3)), usage)
 
 
 def _live_task(item: Mapping[str, Any], parent: str | None, position: int, stack: str) -> LiveTask:
@@ -140,7 +142,8 @@ def _live_task(item: Mapping[str, Any], parent: str | None, position: int, stack
     markers = ()
     if "key" in item:
         owner = item.get("stack", stack)
-        markers = (LiveMarker(f"m{tid}", "kxplan", owner, item["key"]),)
+        protected = bool(item.get("protected", False))
+        markers = (LiveMarker(f"m{tid}", "kxplan", owner, item["key"], protected),)
     checklist = tuple(_live_item(tid, i, c) for i, c in enumerate(item.get("checklist", ())))
     status = item.get("status")
     return LiveTask(
