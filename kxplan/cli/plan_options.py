@@ -22,7 +22,7 @@ import click
 
 from kxplan.client import KantataClient
 from kxplan.errors import UsageError
-from kxplan.model import Manifest, PlanOptions
+from kxplan.model import LiveState, Manifest, PlanOptions
 from kxplan.plan import Plan
 from kxplan.render import FORMATS
 
@@ -191,6 +191,7 @@ def make_plans(
     """One plan per manifest, in order, each against its live workspace.
 
     With `flags.out`, plans carry the fingerprints of every live object they touch.
+    A plan that changes an existing status set says how many other workspaces use it.
     """
     from kxplan.live import read_live
     from kxplan.planner import build_plan
@@ -200,7 +201,26 @@ def make_plans(
     for manifest in manifests:
         live = read_live(client, workspace_of(manifest, flags))
         plan = build_plan(manifest, live, flags.options())
+        counted = _with_set_usage(client, plan, live)
+        if counted is not live:
+            live = counted
+            plan = build_plan(manifest, live, flags.options())
         if flags.out is not None:
             plan = replace(plan, fingerprints=fingerprints_for(plan, live))
         plans.append(plan)
     return plans
+
+
+def _with_set_usage(client: KantataClient, plan: Plan, live: LiveState) -> LiveState:
+    """`live` with the other users of every existing set the plan changes counted, or
+    `live` itself when the plan changes none (GET /workspaces is rate-limited tightly, so
+    a plan reads it only when the count goes into the plan)."""
+    from kxplan.live import count_set_usage
+    from kxplan.planner.statuses import changed_sets
+
+    set_ids = changed_sets(plan.changes, live)
+    if not set_ids:
+        return live
+    before = client.requests
+    usage = count_set_usage(client, live.workspace.id, set_ids)
+    return replace(live, set_usage=usage, requests=live.requests + client.requests - before)

@@ -9,7 +9,7 @@ pairing unmatched ones with desired statuses of the same category.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kxplan.model import (
@@ -24,11 +24,28 @@ from kxplan.model import (
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.order import W_DELETE, W_STATUS, W_WORKSPACE, Step, step
 
-#: Said in every change to a shared set: LiveState does not count the set's other users.
+#: Said in every change to an existing set whose other users were not counted.
 SHARED_NOTE = (
     "status sets are account-wide: every other workspace using this set sees this change "
     "too (kxplan does not count them)"
 )
+
+
+def shared_note(live: LiveState, set_id: str) -> str:
+    """What a change to the existing set `set_id` says about the set's other users.
+
+    The count comes from `LiveState.set_usage` (read by the CLI only when the plan changes
+    an existing set); without it, the general SHARED_NOTE.
+    """
+    others = live.other_users(set_id)
+    if others is None:
+        return SHARED_NOTE
+    if others == 0:
+        return "no other workspace uses this set"
+    verb = "uses" if others == 1 else "use"
+    noun = "workspace" if others == 1 else "workspaces"
+    sees = "sees" if others == 1 else "see"
+    return f"{others} other {noun} {verb} this set and {sees} this change too"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +73,33 @@ def plan_statuses(desired: DesiredStatusSet | None, live: LiveState) -> StatusOu
     users = _tasks_by_status(live, live_set) if in_use else {}
     status_after: dict[str, str] = {}
     reorder = _needs_reorder(desired.statuses, statuses, pairs)
+    # A set created by this plan has no other users yet.
+    note = shared_note(live, live_set.id) if live_set is not None else ""
     for index, wanted in enumerate(desired.statuses):
         old = pairs.get(index)
-        steps.extend(_status_steps(desired.name, wanted, index, old, users, reorder))
+        steps.extend(_status_steps(desired.name, wanted, index, old, users, reorder, note))
         if old is not None and old.name != wanted.name:
             status_after[old.name] = wanted.name
     matched = {id(s) for s in pairs.values()}
     for status in statuses:
         if id(status) not in matched:
-            steps.append(_delete(desired.name, status, users))
+            steps.append(_delete(desired.name, status, users, note))
             status_after[status.name] = status.category
     steps.extend(_assign(desired.name, live, live_set))
     return StatusOutcome(tuple(steps), status_after if in_use else {})
+
+
+def changed_sets(changes: Iterable[Change], live: LiveState) -> tuple[str, ...]:
+    """Ids of the existing (live) status sets whose statuses these changes create, change
+    or delete; a set created by the plan is not among them."""
+    ids = {
+        found.id
+        for c in changes
+        if c.kind is Kind.STATUS and c.action.makes_calls
+        for found in (live.status_set_named(c.parent or ""),)
+        if found is not None
+    }
+    return tuple(sorted(ids))
 
 
 def _defaults() -> tuple[LiveStatus, ...]:
@@ -123,11 +155,14 @@ def _status_steps(
     old: LiveStatus | None,
     users: Mapping[str, tuple[LiveTask, ...]],
     reorder: bool,
+    note: str,
 ) -> list[Step]:
     position = index + 1
     after = {"name": wanted.name, "category": wanted.category, "position": position}
     if old is None:
-        change = Change(Action.CREATE, Kind.STATUS, wanted.name, parent=set_name, after=after)
+        change = Change(
+            Action.CREATE, Kind.STATUS, wanted.name, parent=set_name, after=after, reason=note
+        )
         return [step(change, W_STATUS, 2, position)]
     if old.category != wanted.category:
         ids = sorted((t.id for t in users.get(old.name, ())), key=_numeric)
@@ -141,7 +176,7 @@ def _status_steps(
             after={**after, "task_ids": ids},
             fields=("category",) + (("name",) if old.name != wanted.name else ()),
             reason=f"category cannot change in Kantata: replaced; {len(ids)} task(s) "
-            f"in this workspace are put back on it; {SHARED_NOTE}",
+            f"in this workspace are put back on it" + (f"; {note}" if note else ""),
         )
         return [step(change, W_STATUS, 2, position)]
     fields = []
@@ -161,12 +196,14 @@ def _status_steps(
         before={f: before[f] for f in fields} | {"name": old.name},
         after={f: after[f] for f in fields},
         fields=tuple(fields),
-        reason=SHARED_NOTE if old.id else "one of the new set's default statuses",
+        reason=note if old.id else "one of the new set's default statuses",
     )
     return [step(change, W_STATUS, 2, position)]
 
 
-def _delete(set_name: str, status: LiveStatus, users: Mapping[str, tuple[LiveTask, ...]]) -> Step:
+def _delete(
+    set_name: str, status: LiveStatus, users: Mapping[str, tuple[LiveTask, ...]], note: str
+) -> Step:
     n = len(users.get(status.name, ()))
     reason = "removed from the manifest"
     if n:
@@ -178,7 +215,7 @@ def _delete(set_name: str, status: LiveStatus, users: Mapping[str, tuple[LiveTas
         id=status.id or None,
         parent=set_name,
         before={"name": status.name, "category": status.category},
-        reason=reason + (f"; {SHARED_NOTE}" if status.id else ""),
+        reason=reason + (f"; {note}" if status.id and note else ""),
     )
     # After the tasks: they can move to their new statuses before Kantata resets them.
     return step(change, W_DELETE, 5, status.position)
