@@ -54,20 +54,28 @@ def task_trees(draw: st.DrawFn) -> list[dict[str, Any]]:
 _title = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)
 
 
-def _converge(url: str, tasks: list[dict[str, Any]], tmp: Path) -> LiveState:
+def _converge(server: SandboxServer, tasks: list[dict[str, Any]], tmp: Path) -> LiveState:
     doc = {"version": 1, "name": STACK, "workspace": WORKSPACE, "tasks": tasks}
     path = tmp / "m.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     manifest = load_manifest(path)
-    with KantataClient(url, "property-test-token") as client:
+    with KantataClient(server.url, "property-test-token") as client:
         plan = build_plan(
             manifest, read_live(client, WORKSPACE), PlanOptions(prune=True, allow_mass_delete=True)
         )
-        apply_plan(plan, client)
+        sent = _writes(server)
+        result = apply_plan(plan, client)
+        sent = _writes(server) - sent
         live = read_live(client, WORKSPACE)
         again = build_plan(manifest, live, PlanOptions(prune=True, allow_mass_delete=True))
     assert [(c.action.value, c.kind.value, c.key) for c in again.actionable] == []
+    # The plan's estimate is what apply sends, plus one PUT per move that needed a lift.
+    assert sent == plan.requests["write"] + result.lifts
     return live
+
+
+def _writes(server: SandboxServer) -> int:
+    return sum(server.log.count(method) for method in ("POST", "PUT", "DELETE"))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -77,8 +85,8 @@ def test_apply_then_plan_is_empty_before_and_after_any_edit(
 ) -> None:
     with SandboxServer() as server, tempfile.TemporaryDirectory() as tmp:
         server.model.create_workspace(WORKSPACE)
-        _converge(server.url, first, Path(tmp))
-        live = _converge(server.url, second, Path(tmp))
+        _converge(server, first, Path(tmp))
+        live = _converge(server, second, Path(tmp))
     keys = Counter(t.key_for(STACK) for t in live.tasks)
     assert all(n == 1 for n in keys.values())
     assert all(

@@ -1,0 +1,114 @@
+"""The applier's model of the live tree: which moves Kantata accepts in one PUT, which need a
+lift, and what the plan tells of the tree."""
+
+from __future__ import annotations
+
+from kxplan.apply._depth import Move, Tree, deletes_first, next_round, tree_from_plan
+from kxplan.plan import Action, Change, Kind
+
+
+def _chain(*ids: str) -> dict[str, str | None]:
+    """a > b > c ... as parent links."""
+    return {node: (ids[i - 1] if i else None) for i, node in enumerate(ids)}
+
+
+def test_depth_and_height_follow_the_links() -> None:
+    tree = Tree(_chain("a", "b", "c", "d"))
+    assert [tree.depth(n) for n in "abcd"] == [0, 1, 2, 3]
+    assert [tree.height(n) for n in "abcd"] == [3, 2, 1, 0]
+    assert tree.depth(None) == -1
+
+
+def test_a_task_whose_parent_is_unknown_sits_at_its_hinted_depth() -> None:
+    tree = Tree({"x": "p"}, {"p": 2})
+    assert tree.depth("x") == 3
+
+
+def test_a_move_is_refused_when_the_subtree_would_go_below_level_four() -> None:
+    tree = Tree({**_chain("a", "b", "c", "d"), **_chain("x", "y")})
+    assert tree.can_move("x", "c")  # x at 3, y at 4
+    assert not tree.can_move("x", "d")  # y would be at 5
+    assert tree.can_move("y", "d")
+
+
+def test_a_move_under_itself_or_its_own_subtask_is_refused() -> None:
+    tree = Tree(_chain("a", "b", "c"))
+    assert not tree.can_move("a", "c")
+    assert not tree.can_move("b", "b")
+    assert tree.can_move("c", None)
+
+
+def test_moving_and_deleting_update_the_model() -> None:
+    tree = Tree({**_chain("a", "b", "c"), "x": None})
+    tree.move("b", "x")
+    assert tree.depth("c") == 2 and tree.height("a") == 0 and tree.height("x") == 2
+    tree.delete("b")
+    assert tree.height("x") == 0 and "c" not in tree.links
+
+
+def test_deletes_go_first_unless_a_moving_task_is_under_a_deleted_one() -> None:
+    tree = Tree({**_chain("d", "m"), "e": None})
+    assert deletes_first(tree, [Move("m", "e", 1)], ["e"])
+    assert not deletes_first(tree, [Move("m", "e", 1)], ["d"])
+
+
+def test_a_move_allowed_now_goes_directly() -> None:
+    tree = Tree({"p": None, "q": None, "leaf": "p"})
+    step, rest = next_round(tree, [Move("leaf", "q", 1)])
+    assert [m.id for m in step.direct] == ["leaf"] and not step.lift and rest == []
+
+
+def test_a_move_still_holding_a_task_that_leaves_later_is_lifted() -> None:
+    # x (under p) holds y > z > w; x goes under t1 (depth 1): 1 + 1 + 3 > 4 until they leave.
+    tree = Tree({**_chain("t0", "t1"), "p": None, **_chain("x", "y", "z", "w"), "x": "p"})
+    step, _ = next_round(tree, [Move("x", "t1", 2)])
+    assert [m.id for m in step.lift] == ["x"] and not step.direct
+
+
+def test_a_task_already_at_the_top_is_not_lifted_but_placed_later() -> None:
+    tree = Tree({**_chain("t0", "t1", "t2"), **_chain("x", "y", "z")})
+    step, _ = next_round(tree, [Move("x", "t2", 3)])
+    assert [m.id for m in step.later] == ["x"] and not step.lift and not step.direct
+
+
+def test_of_two_nested_moves_of_one_depth_the_inner_goes_first() -> None:
+    # y (inside x) leaves first; x is then decided on a tree without y.
+    tree = Tree({**_chain("t0", "t1", "t2"), "p": None, **_chain("x", "y", "y1"), "x": "p"})
+    moves = [Move("x", "t2", 3), Move("y", "t2", 3)]
+    step, rest = next_round(tree, moves)
+    assert [m.id for m in step.direct] == ["y"] and [m.id for m in rest] == ["x"]
+    tree.move("y", "t2")
+    step, rest = next_round(tree, rest)
+    assert [m.id for m in step.direct] == ["x"] and rest == []
+
+
+def test_a_move_whose_new_parent_is_created_later_waits() -> None:
+    tree = Tree({"p": None, "x": "p"})
+    step, _ = next_round(tree, [Move("x", None, 2, waits=True)])
+    assert [m.id for m in step.lift] == ["x"]
+
+
+def _task(action: Action, key: str, id: str, **kwargs: object) -> Change:
+    return Change(action, Kind.TASK, key, id=id, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_plan_tells_where_moving_updated_and_deleted_tasks_are() -> None:
+    changes = [
+        _task(
+            Action.MOVE,
+            "m",
+            "1",
+            parent="new",
+            depth=2,
+            before={"parent": "old", "parent_id": "10"},
+            after={"parent": "new", "parent_id": "20"},
+        ),
+        _task(Action.UPDATE, "old", "10", parent="top", depth=1, fields=("title",)),
+        _task(Action.DELETE, "gone", "30", parent="m", depth=2, before={"parent": "m"}),
+        _task(Action.KEEP, "kept", "40", parent="#99", depth=3),
+    ]
+    tree = tree_from_plan(changes, {"top": "5"})
+    assert tree.links == {"1": "10", "10": "5", "30": "1", "40": "99"}
+    assert tree.depth("1") == 2  # top (unknown parent) at depth 0, from old's depth
+    assert tree.height("1") == 1 and tree.depth("20") == 1  # the move's new parent
+    assert tree.depth("40") == 3  # #99's depth from the kept task's
