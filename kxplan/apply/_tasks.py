@@ -16,9 +16,10 @@ from kxplan.plan import Action, Change, Kind
 
 
 def adopt_tasks(run: Run, changes: Sequence[Change]) -> None:
-    """Adoptions (one PUT each); a task that also moves is adopted by its move's PUT."""
-    moving = {_story_id(run, c) for c in _plan_moves(run)}
-    update_tasks(run, [c for c in changes if _story_id(run, c) not in moving])
+    """Adoptions, one PUT each; a task that is also updated or moved is adopted later, by the
+    same PUT as its update or move (`update_and_move_tasks`)."""
+    later = _updated_ids(run)
+    update_tasks(run, [c for c in changes if _story_id(run, c) not in later])
 
 
 def update_and_move_tasks(run: Run, changes: Sequence[Change]) -> None:
@@ -33,33 +34,38 @@ def update_and_move_tasks(run: Run, changes: Sequence[Change]) -> None:
     to the top level, and placed, level by level with the creates that waited
     (`run.deferred`), after the deletes.
     """
+    # Adoptions first: a later update of the same story (e.g. `protect`) writes the marker last.
+    updates = _waiting_adopts(run) + [c for c in changes if c.action is not Action.MOVE]
     moves = [c for c in changes if c.action is Action.MOVE]
+    moving = {_story_id(run, c) for c in moves}
+    if updates:
+        update_tasks(run, [c for c in updates if _story_id(run, c) not in moving])
     if not moves:
-        if changes:
-            update_tasks(run, changes)
         create_deferred(run)
         return
-    moving = {_story_id(run, c) for c in moves}
-    updates = [c for c in changes if c.action is not Action.MOVE] + _waiting_adopts(run, moving)
-    update_tasks(run, [c for c in updates if _story_id(run, c) not in moving])
     along = [c for c in updates if _story_id(run, c) in moving]  # sent with the move's PUT
     _move(run, moves, along)
 
 
-def _plan_moves(run: Run) -> list[Change]:
-    return [c for c in run.plan.actionable if c.kind is Kind.TASK and c.action is Action.MOVE]
+def _updated_ids(run: Run) -> set[str]:
+    """Stories the plan updates or moves (in wave 3)."""
+    merged = (Action.UPDATE, Action.MOVE)
+    return {
+        _story_id(run, c) for c in run.plan.actionable if c.kind is Kind.TASK and c.action in merged
+    }
 
 
-def _waiting_adopts(run: Run, moving: set[str]) -> list[Change]:
-    """Adoptions `adopt_tasks` left to the moves of their tasks."""
+def _waiting_adopts(run: Run) -> list[Change]:
+    """Adoptions `adopt_tasks` left to the updates and moves of their tasks."""
     done = {id(c) for c in run.applied}
+    later = _updated_ids(run)
     return [
         c
         for c in run.plan.actionable
         if c.kind is Kind.TASK
         and c.action is Action.ADOPT
         and id(c) not in done
-        and _story_id(run, c) in moving
+        and _story_id(run, c) in later
     ]
 
 
