@@ -22,18 +22,22 @@ kind `workspace` (key = workspace id, parent None)
 kind `task` (key = task key, parent = parent task key or None)
   create   after {"title","type","parent","parent_id", and every field the manifest sets:
            "description","start_date","due_date","priority","status","percentage_complete",
-           "tags": [..], "checklist": [{"name","completed"}], "archived"}
+           "tags": [..], "checklist": [{"name","completed"}], "archived", "protect" when true}
            parent_id is the live id of an existing parent, else None (parent created earlier
            in this plan: resolve `parent` through the ids the creates returned)
   adopt    like update, plus after["key"]: write this stack's marker on an unmanaged task
            (fields starts with "key"; before["key"] is None)
   update   fields ⊆ {"key"} ∪ TASK_FIELDS − {"parent", "checklist"}; before/after hold old
-           and new values. "key" (renamed_from): rewrite the marker's service_model_ref
+           and new values. "key" (renamed_from): rewrite the marker's service_model_ref.
+           "protect": rewrite the marker's flag (external_status "protected"/"managed");
+           after["marker"] = {"stack", "key"} names the marker to write. When the key is
+           renamed or adopted too, the flag comes as a second update (one PUT: merged)
   move     before {"parent", "parent_id"} after {"parent", "parent_id"} (parent_id None
            when the new parent is created in this plan)
   delete   before {"title", "parent"}; deletes are ordered children first
   keep     removed from the manifest but not deleted (no --prune); no call
-  blocked  would be deleted but `protect`ed (or the manifest says so); no call
+  blocked  would be deleted, but it (or a subtask at any depth) carries the protected
+           flag on its marker; no call
 kind `checklist_item` (key = item name, parent = task key; only for tasks that exist)
   create   after {"name", "completed", "position", "task_id"}: Change.id is None and
            task_id is the owning task's live id
