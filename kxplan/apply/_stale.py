@@ -9,23 +9,13 @@ from kxplan.errors import StalePlanError
 from kxplan.live import find_tasks_by_marker, find_workspace, read_status_sets, read_tasks
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind, Plan, fingerprint
+from kxplan.planner.normalize import COMPARED_FIELDS
 
 if TYPE_CHECKING:
     from kxplan.client import KantataClient
 
-#: LiveTask attribute for each plan task field that maps one to one.
-_TASK_ATTRS = (
-    "title",
-    "type",
-    "description",
-    "start_date",
-    "due_date",
-    "priority",
-    "status",
-    "percentage_complete",
-    "archived",
-    "tags",
-)
+#: The plan's compared task fields are LiveTask attributes of the same names.
+_TASK_ATTRS = COMPARED_FIELDS
 
 
 def check_fresh(plan: Plan, client: KantataClient) -> int:
