@@ -19,6 +19,7 @@ from kxplan.manifest import load_manifest
 from kxplan.model import LiveState, PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer
+from tests.conftest import checked_sandbox
 
 STACK = "prop"
 WORKSPACE = "Property"
@@ -83,7 +84,7 @@ def _writes(server: SandboxServer) -> int:
 def test_apply_then_plan_is_empty_before_and_after_any_edit(
     first: list[dict[str, Any]], second: list[dict[str, Any]]
 ) -> None:
-    with SandboxServer() as server, tempfile.TemporaryDirectory() as tmp:
+    with checked_sandbox() as server, tempfile.TemporaryDirectory() as tmp:
         server.model.create_workspace(WORKSPACE)
         _converge(server, first, Path(tmp))
         live = _converge(server, second, Path(tmp))
