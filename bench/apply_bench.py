@@ -32,6 +32,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kxplan._runtime import tune_gc  # noqa: E402
 from kxplan.apply import apply_plan  # noqa: E402
 from kxplan.client import KantataClient  # noqa: E402
 from kxplan.live import read_live  # noqa: E402
@@ -183,6 +184,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.measure_plan:  # child process: only the planning side in this process
+        tune_gc()  # as the `kxplan` command does
         print(json.dumps(no_change_plan(args.measure_plan[0], Path(args.measure_plan[1]))))
         return
     with tempfile.TemporaryDirectory() as tmp:

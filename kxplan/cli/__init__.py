@@ -12,6 +12,7 @@ import sys
 import click
 
 from kxplan import __version__
+from kxplan._runtime import tune_gc
 from kxplan.errors import KxplanError
 
 
@@ -44,6 +45,7 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    tune_gc()
     try:
         # With standalone_mode=False, click returns ctx.exit(code)'s code instead of exiting.
         rv = cli.main(args=argv, prog_name="kxplan", standalone_mode=False)
