@@ -75,3 +75,10 @@ def invalid(field: str, message: str, index: int | None = None) -> SandboxError:
 def not_found() -> SandboxError:
     """The 404 Kantata sends for a missing (or hidden by default filters) record."""
     return SandboxError("not_found")
+
+
+def found(row: dict[str, Any] | None) -> dict[str, Any]:
+    """`row`, or the 404 when there is none."""
+    if row is None:
+        raise not_found()
+    return row

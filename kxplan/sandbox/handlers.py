@@ -12,7 +12,7 @@ from typing import Any
 
 from kxplan.sandbox import present
 from kxplan.sandbox.context import unwrap
-from kxplan.sandbox.errors import SandboxError
+from kxplan.sandbox.errors import SandboxError, found
 from kxplan.sandbox.models import SandboxModel
 from kxplan.sandbox.params import Page, Params, csv
 from kxplan.sandbox.store import Row
@@ -344,9 +344,7 @@ def list_state_changes(model: SandboxModel, req: Request) -> Response:
 
 def show_state_change(model: SandboxModel, req: Request) -> Response:
     """GET /story_state_changes/{id}."""
-    row = model.store.one("SELECT * FROM story_state_changes WHERE id = ?", [req.oid])
-    if row is None:
-        raise SandboxError("not_found")
+    row = found(model.store.by_id("story_state_changes", req.oid))
     maps: present.Maps = {"story_state_changes": {str(row["id"]): present.state_change(row)}}
     return _ok(present.envelope("story_state_changes", [row], 1, ALL, maps))
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from kxplan.sandbox import present
 from kxplan.sandbox.context import Ctx, _utcnow, as_bool, as_date, as_id, collect
-from kxplan.sandbox.errors import Problem, invalid, not_found
+from kxplan.sandbox.errors import Problem, found, invalid, not_found
 from kxplan.sandbox.params import Page, Params, flag, int_param, order_sql, parse_page
 from kxplan.sandbox.present import in_clause
 from kxplan.sandbox.statuses import StatusRules
@@ -68,10 +68,7 @@ class SandboxModel:
 
     def get_workspace(self, workspace_id: int) -> Row:
         """One workspace, or 404 (archived ones are shown by id)."""
-        row = self.store.one("SELECT * FROM workspaces WHERE id = ?", [workspace_id])
-        if row is None:
-            raise not_found()
-        return row
+        return found(self.store.by_id("workspaces", workspace_id))
 
     def add_workspace(self, attrs: dict[str, Any]) -> Row:
         """POST /workspaces: title and creator_role are required (messages from the docs)."""
@@ -142,10 +139,7 @@ class SandboxModel:
 
     def get_story_task(self, item_id: int) -> Row:
         """One checklist item, or 404."""
-        row = self.store.one("SELECT * FROM story_tasks WHERE id = ?", [item_id])
-        if row is None:
-            raise not_found()
-        return row
+        return found(self.store.by_id("story_tasks", item_id))
 
     def add_story_task(self, attrs: dict[str, Any]) -> Row:
         """POST /story_tasks: story_id and name required; `position` inserts, else appends."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kxplan.sandbox.context import Ctx, as_id, collect
-from kxplan.sandbox.errors import Problem, SandboxError, invalid, not_found
+from kxplan.sandbox.errors import Problem, SandboxError, found, invalid
 from kxplan.sandbox.present import CATEGORIES
 from kxplan.sandbox.store import Row
 
@@ -48,10 +48,7 @@ class StatusRules:
 
     def get_set(self, set_id: int) -> Row:
         """One set, or 404."""
-        row = self.ctx.store.one("SELECT * FROM task_status_sets WHERE id = ?", [set_id])
-        if row is None:
-            raise not_found()
-        return row
+        return found(self.ctx.store.by_id("task_status_sets", set_id))
 
     def create_set(self, attrs: dict[str, Any]) -> Row:
         """A new set holding the four default statuses (names = the categories)."""
@@ -92,10 +89,7 @@ class StatusRules:
 
     def get_status(self, status_id: int) -> Row:
         """One custom status, or 404."""
-        row = self.ctx.store.one("SELECT * FROM custom_task_statuses WHERE id = ?", [status_id])
-        if row is None:
-            raise not_found()
-        return row
+        return found(self.ctx.store.by_id("custom_task_statuses", status_id))
 
     def create_status(self, attrs: dict[str, Any]) -> Row:
         """A status appended to its set; the name must be unique within the set."""

@@ -155,6 +155,10 @@ class Store:
             row = self._conn.execute(sql, tuple(args)).fetchone()
         return dict(row) if row is not None else None
 
+    def by_id(self, table: str, row_id: int) -> Row | None:
+        """The row of `table` with this id, or None (`table` is one of ours, never user text)."""
+        return self.one(f"SELECT * FROM {table} WHERE id = ?", [row_id])
+
     def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
         """The first column of the first row (None when there is no row)."""
         with self._lock:
