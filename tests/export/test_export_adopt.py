@@ -7,43 +7,21 @@ every story keeps its id — nothing was recreated.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from kxplan.cli import main
 from kxplan.client import KantataClient
 from kxplan.live import read_live
 from kxplan.model import LiveState
+from tests.e2e.helpers import kxplan
 
 TOKEN = "export-test-token"
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
-
-
-@dataclass(frozen=True)
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def kxplan(*args: object) -> Result:
-    """Run `kxplan ARGS` in this process: exit code, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return Result(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
