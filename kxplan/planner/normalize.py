@@ -14,21 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kxplan.model import DesiredTask, LiveTask
+from kxplan.model import TASK_FIELDS, DesiredTask, LiveTask
 
 #: Task fields compared on update, in display order (parent and checklist are planned apart).
-COMPARED_FIELDS: tuple[str, ...] = (
-    "title",
-    "type",
-    "description",
-    "start_date",
-    "due_date",
-    "priority",
-    "status",
-    "percentage_complete",
-    "tags",
-    "archived",
-)
+COMPARED_FIELDS: tuple[str, ...] = tuple(f for f in TASK_FIELDS if f not in ("parent", "checklist"))
 
 
 def norm_text(value: str | None) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from kxplan.model import PROGRESS_FIELDS, DesiredTask, LiveTask
+from kxplan.model import PROGRESS_FIELDS, TASK_FIELDS, DesiredTask, LiveTask
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.checklist import plan_checklist
 from kxplan.planner.context import Context
@@ -21,16 +21,8 @@ from kxplan.planner.normalize import COMPARED_FIELDS, desired_value, live_value,
 from kxplan.planner.order import W_CREATE, W_DELETE, W_UPDATE, Step, step
 
 #: Fields sent on create when the manifest writes them (title, type, parent always are).
-CREATE_FIELDS: tuple[str, ...] = (
-    "description",
-    "start_date",
-    "due_date",
-    "priority",
-    "status",
-    "percentage_complete",
-    "tags",
-    "checklist",
-    "archived",
+CREATE_FIELDS: tuple[str, ...] = tuple(
+    f for f in TASK_FIELDS if f not in ("title", "type", "parent")
 )
 
 
