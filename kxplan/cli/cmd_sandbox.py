@@ -8,7 +8,8 @@ import click
 
 from kxplan.cli import cli
 from kxplan.errors import UsageError
-from kxplan.sandbox import SandboxServer
+from kxplan.sandbox import SandboxServer, Variants
+from kxplan.sandbox.variants import help_text
 
 DEFAULT_DATA = Path(".kxplan") / "sandbox.db"
 
@@ -30,8 +31,21 @@ DEFAULT_DATA = Path(".kxplan") / "sandbox.db"
     metavar="TITLE",
     help="Create a workspace with this title if none has it (repeatable).",
 )
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Play this answer to a question Kantata's documentation leaves open (repeatable; "
+    "the first value of each is the default): " + help_text() + ". See docs/sandbox.md.",
+)
 def sandbox_command(
-    host: str, port: int, data: str, token: str | None, seed_workspaces: tuple[str, ...]
+    host: str,
+    port: int,
+    data: str,
+    token: str | None,
+    seed_workspaces: tuple[str, ...],
+    variants: tuple[str, ...],
 ) -> None:
     """Serve a local Kantata OX-compatible API (same paths under /api/v1) for trying templates.
 
@@ -43,7 +57,11 @@ def sandbox_command(
     """
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: serving on {host}, not only on loopback.", err=True)
-    server = SandboxServer(data, token=token, host=host, port=port)
+    try:
+        played = Variants.from_pairs(variants)
+    except ValueError as err:
+        raise UsageError(str(err), hint="`kxplan sandbox --help` lists every variant") from err
+    server = SandboxServer(data, token=token, host=host, port=port, variants=played)
     try:
         server.bind()
     except OSError as err:
@@ -55,6 +73,7 @@ def sandbox_command(
         _seed(server, title)
     click.echo(f"Kantata OX sandbox serving {server.url}")
     click.echo(f"  data: {data}")
+    click.echo(f"  variants: {played}")
     if token is None:
         click.echo("  auth: any non-empty bearer token, e.g. KANTATA_TOKEN=sandbox")
     else:

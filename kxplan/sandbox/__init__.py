@@ -17,6 +17,7 @@ from kxplan.sandbox.faults import Faults
 from kxplan.sandbox.log import LogEntry, RequestLog
 from kxplan.sandbox.models import SandboxModel
 from kxplan.sandbox.server import Exchange, SandboxServer
+from kxplan.sandbox.variants import Variants
 
 __all__ = [
     "Exchange",
@@ -26,4 +27,5 @@ __all__ = [
     "SandboxError",
     "SandboxModel",
     "SandboxServer",
+    "Variants",
 ]

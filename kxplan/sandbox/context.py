@@ -11,6 +11,7 @@ from typing import Any
 from kxplan.sandbox.errors import Problem, SandboxError, invalid
 from kxplan.sandbox.params import format_time
 from kxplan.sandbox.store import Store
+from kxplan.sandbox.variants import Variants
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -21,10 +22,14 @@ def _utcnow() -> datetime:
 
 @dataclass(slots=True)
 class Ctx:
-    """The store and a clock (tests may inject a fixed one)."""
+    """The store, a clock (tests may inject a fixed one) and the variants in play.
+
+    `variants` is read at each decision, so assigning a new value takes effect at once.
+    """
 
     store: Store
     clock: Callable[[], datetime] = field(default=_utcnow)
+    variants: Variants = field(default_factory=Variants)
 
     def now(self) -> str:
         """The current time as the sandbox writes it."""

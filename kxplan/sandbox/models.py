@@ -21,6 +21,7 @@ from kxplan.sandbox.present import in_clause
 from kxplan.sandbox.statuses import StatusRules
 from kxplan.sandbox.store import Row, Store
 from kxplan.sandbox.stories import StoryRules, check_reference, upsert_reference
+from kxplan.sandbox.variants import Variants
 
 CREATOR_ROLES = ("maven", "buyer")
 Result = tuple[list[Row], int, Page]
@@ -30,13 +31,26 @@ class SandboxModel:
     """All sandbox data and rules. Safe to call from any thread."""
 
     def __init__(
-        self, data: str | Path | Store = ":memory:", *, clock: Callable[[], datetime] = _utcnow
+        self,
+        data: str | Path | Store = ":memory:",
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        variants: Variants | None = None,
     ) -> None:
         store = data if isinstance(data, Store) else Store(data)
-        self.ctx = Ctx(store, clock)
+        self.ctx = Ctx(store, clock, variants or Variants())
         self.store = store
         self.stories = StoryRules(self.ctx)
         self.statuses = StatusRules(self.ctx)
+
+    @property
+    def variants(self) -> Variants:
+        """The answers the sandbox plays to the questions Kantata leaves open."""
+        return self.ctx.variants
+
+    @variants.setter
+    def variants(self, value: Variants) -> None:
+        self.ctx.variants = value
 
     def reset(self) -> None:
         """Forget every object (ids restart)."""

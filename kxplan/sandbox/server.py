@@ -6,7 +6,8 @@ after the commit -> JSON response -> request log and the `on_response` hook.
 
 Control endpoints live outside `/api/v1`, need no token and are never faulted:
 `GET /__sandbox/stats`, `POST /__sandbox/reset`, `PUT /__sandbox/faults`,
-`POST /__sandbox/workspaces` (`{"title": ...}`; creates a workspace).
+`GET|PUT /__sandbox/variants` (which answer to each open question is played; see
+`kxplan.sandbox.variants`), `POST /__sandbox/workspaces` (`{"title": ...}`; creates a workspace).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kxplan.sandbox.faults import Decision, FaultInjector, Faults
 from kxplan.sandbox.handlers import Handler, Request, Response
 from kxplan.sandbox.log import LogEntry, RequestLog
 from kxplan.sandbox.models import SandboxModel
+from kxplan.sandbox.variants import Variants
 
 API_PREFIX = "/api/v1"
 CONTROL_PREFIX = "/__sandbox"
@@ -79,8 +81,9 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         faults: Faults | None = None,
+        variants: Variants | None = None,
     ) -> None:
-        self.model = SandboxModel(data)
+        self.model = SandboxModel(data, variants=variants)
         self.token = token
         self.host = host
         self.port = port
@@ -99,6 +102,15 @@ class SandboxServer:
     @faults.setter
     def faults(self, value: Faults | None) -> None:
         self._injector = FaultInjector(value or Faults())
+
+    @property
+    def variants(self) -> Variants:
+        """The answers played to the questions Kantata's documentation leaves open."""
+        return self.model.variants
+
+    @variants.setter
+    def variants(self, value: Variants | None) -> None:
+        self.model.variants = value or Variants()
 
     @property
     def base_url(self) -> str:
@@ -175,7 +187,17 @@ class SandboxServer:
     def control(self, method: str, path: str, body: Any) -> Response:
         """The `/__sandbox/...` endpoints."""
         if method == "GET" and path == "/stats":
-            return Response(200, {**self.log.stats(), "faults": self.faults.to_json()})
+            stats = self.log.stats()
+            return Response(
+                200, {**stats, "faults": self.faults.to_json(), "variants": self.variants.to_json()}
+            )
+        if path == "/variants" and method in ("GET", "PUT"):
+            if method == "PUT":
+                try:
+                    self.variants = Variants.from_json(body or {})
+                except (TypeError, ValueError) as err:
+                    return Response(400, {"errors": [{"type": "system", "message": str(err)}]})
+            return Response(200, {"variants": self.variants.to_json()})
         if method == "POST" and path == "/reset":
             self.model.reset()
             self.log.reset()
@@ -296,7 +318,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if decision.status is not None:
             kind = "rate_limited" if decision.status == 429 else "unavailable"
             headers = {}
-            if decision.retry_after is not None:
+            if decision.retry_after is not None and self.sandbox.variants.retry_after == "present":
                 headers["Retry-After"] = f"{decision.retry_after:g}"
             resp = Response(decision.status, SandboxError(kind).body(), headers)
             return resp, str(decision.status), None
