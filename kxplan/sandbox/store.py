@@ -220,6 +220,12 @@ class Store:
             have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
             if column not in have:
                 self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        # Finds the few estimated subtasks of a tree (present.py's sub-story totals) without
+        # reading the whole tree; the WHERE must match that query's clause exactly.
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS stories_estimated ON stories (root_id) WHERE "
+            "time_estimate_in_minutes IS NOT NULL OR budget_estimate_in_cents IS NOT NULL"
+        )
 
     def _seed_ids(self) -> None:
         # Each type counts from its own base, like real ids that never coincide: a client

@@ -146,6 +146,7 @@ def test_a_database_file_from_before_these_columns_still_opens(
     first.model.create_stories(ws, [{"title": "from an old file"}])
     first.stop()
     with sqlite3.connect(path) as db:  # back to the first release's columns
+        db.execute("DROP INDEX stories_estimated")
         for column in ("billable", "weight", "creator_id", "time_estimate_in_minutes"):
             db.execute(f"ALTER TABLE stories DROP COLUMN {column}")
         db.execute("ALTER TABLE story_state_changes DROP COLUMN user_id")
