@@ -277,11 +277,19 @@ def test_new_workspaces_get_the_account_default_status_set(sandbox: SandboxServe
         assert c.put(f"/task_status_sets/{set_id}/update_account_default").status_code == 200
         after = new_workspace("B")
         control = httpx.post(f"{sandbox.base_url}/__sandbox/workspaces", json={"title": "C"})
+        new_ws = ids(after.json())[0]
+        story = create(c, new_ws, title="t")
+        shown = c.get(
+            f"/stories/{story['id']}", params={"optional_fields": "custom_task_status_id"}
+        )
+        statuses = c.get(f"/task_status_sets/{set_id}", params={"include": "custom_task_statuses"})
     first = before.json()["workspaces"][ids(before.json())[0]]
     second = after.json()["workspaces"][ids(after.json())[0]]
     assert first["task_status_set_id"] is None
     assert second["task_status_set_id"] == set_id and second["task_status_set_name"] == "Delivery"
     assert control.json()["workspace"]["task_status_set_id"] == set_id
+    # Its tasks take their statuses from the set.
+    assert str(_story(shown)["custom_task_status_id"]) in statuses.json()["custom_task_statuses"]
 
 
 # ---- 7. issue-only states -----------------------------------------------------------------
