@@ -73,16 +73,25 @@ def _includes(params: Params) -> tuple[str, ...]:
 
 
 def _stories_body(
-    model: SandboxModel, rows: list[Row], count: int, page: Page, params: Params
+    model: SandboxModel,
+    rows: list[Row],
+    count: int,
+    page: Page,
+    params: Params,
+    *,
+    only_query: bool = True,
 ) -> Response:
-    maps = present.stories(model.store, rows, _includes(params), csv(params, "optional_fields"))
+    # Show routes and write responses present their objects as `only` queries (Brainstem).
+    optional = csv(params, "optional_fields")
+    maps = present.stories(model.store, rows, _includes(params), optional, only_query=only_query)
     return _ok(present.envelope("stories", rows, count, page, maps))
 
 
 def list_stories(model: SandboxModel, req: Request) -> Response:
     """GET /stories."""
     rows, count, page = model.stories.query(req.params)
-    return _stories_body(model, rows, count, page, req.params)
+    only = page.only is not None
+    return _stories_body(model, rows, count, page, req.params, only_query=only)
 
 
 def show_story(model: SandboxModel, req: Request) -> Response:
@@ -239,8 +248,9 @@ def update_status_set(model: SandboxModel, req: Request) -> Response:
 
 
 def default_status_set(model: SandboxModel, req: Request) -> Response:
-    """PUT /task_status_sets/{id}/update_account_default (accepted; has no effect here)."""
-    return _sets_body(model, [model.statuses.get_set(req.oid)], 1, ALL, req.params)
+    """PUT /task_status_sets/{id}/update_account_default: the set new workspaces get."""
+    row = model.statuses.make_account_default(req.oid)
+    return _sets_body(model, [row], 1, ALL, req.params)
 
 
 def delete_status_set(model: SandboxModel, req: Request) -> Response:
@@ -333,20 +343,27 @@ def delete_reference(model: SandboxModel, req: Request) -> Response:
     return NO_CONTENT
 
 
-def list_state_changes(model: SandboxModel, req: Request) -> Response:
-    """GET /story_state_changes?story_id=..."""
-    rows, count, page = model.query_state_changes(req.params)
+def _state_changes_body(rows: list[Row], count: int, page: Page, params: Params) -> Response:
     maps: present.Maps = {
         "story_state_changes": {str(r["id"]): present.state_change(r) for r in rows}
     }
+    if "user" in _includes(params):
+        # Every change is made by the one sandbox user (docs/sandbox.md, "Fidelity").
+        user = present.sandbox_user()
+        maps["users"] = {user["id"]: user} if rows else {}
     return _ok(present.envelope("story_state_changes", rows, count, page, maps))
+
+
+def list_state_changes(model: SandboxModel, req: Request) -> Response:
+    """GET /story_state_changes?story_id=..."""
+    rows, count, page = model.query_state_changes(req.params)
+    return _state_changes_body(rows, count, page, req.params)
 
 
 def show_state_change(model: SandboxModel, req: Request) -> Response:
     """GET /story_state_changes/{id}."""
     row = found(model.store.by_id("story_state_changes", req.oid))
-    maps: present.Maps = {"story_state_changes": {str(row["id"]): present.state_change(row)}}
-    return _ok(present.envelope("story_state_changes", [row], 1, ALL, maps))
+    return _state_changes_body([row], 1, ALL, req.params)
 
 
 # (method, route template, handler): the whole API surface of the sandbox.

@@ -8,6 +8,7 @@ and state changes. Methods take plain Python values and return rows (dicts) or r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +24,8 @@ from kxplan.sandbox.store import Row, Store
 from kxplan.sandbox.stories import StoryRules, check_reference, upsert_reference
 from kxplan.sandbox.variants import Variants
 
-CREATOR_ROLES = ("maven", "buyer")
+# The OpenAPI documents `maven`/`consultant` (provider team) and `buyer`/`client`.
+CREATOR_ROLES = ("maven", "buyer", "consultant", "client")
 Result = tuple[list[Row], int, Page]
 
 
@@ -102,6 +104,7 @@ class SandboxModel:
             "archived": int(as_bool(attrs.get("archived", False), "archived")),
             "start_date": as_date(attrs.get("start_date"), "start_date"),
             "due_date": as_date(attrs.get("due_date"), "due_date"),
+            "status_set_id": self.statuses.account_default(),
             "created_at": now,
             "updated_at": now,
         }
@@ -147,6 +150,9 @@ class SandboxModel:
         matching = params.get("matching", "").strip()
         if matching:
             rows = [r for r in rows if _matches(r["title"], matching)]
+        search = params.get("search", "").strip()
+        if search and page.only is None:  # search does not apply to `only` (documented)
+            rows = _search_workspaces(rows, search, params.get("order", "").strip())
         return _slice(rows, page), len(rows), page
 
     # ---- checklist items ---------------------------------------------------------------
@@ -359,6 +365,34 @@ def _matches(title: str, query: str) -> bool:
     words = title.lower().split()
     wanted = [w for w in query.lower().split() if w not in _STOP_WORDS]
     return all(any(t.startswith(w) for t in words) for w in wanted)
+
+
+_FIELD_TERM = re.compile(r"(\w+):'([^']*)'")
+
+
+def _search_workspaces(rows: list[Row], search: str, order: str) -> list[Row]:
+    """`search`: every term must match (docs/sandbox.md, "Fidelity"). A plain word matches
+    the id, or is contained in the title or description; `title:'x'` / `description:'x'`
+    search that field only; other documented fields match nothing (the sandbox has none).
+    With no `order`, or `order=search`, title matches come first (relevance)."""
+    fields = [(f.casefold(), v.casefold()) for f, v in _FIELD_TERM.findall(search)]
+    words = _FIELD_TERM.sub(" ", search).casefold().split()
+
+    def text(row: Row, name: str) -> str:
+        return str(row.get(name) or "").casefold()
+
+    def hit(row: Row) -> bool:
+        plain = all(
+            w == str(row["id"]) or w in text(row, "title") or w in text(row, "description")
+            for w in words
+        )
+        return plain and all(f in ("title", "description") and v in text(row, f) for f, v in fields)
+
+    found = [r for r in rows if hit(r)]
+    if order in ("", "search") or order.startswith("search:"):
+        in_title = [v for f, v in fields if f == "title"] + words
+        found.sort(key=lambda r: not all(w in text(r, "title") for w in in_title))
+    return found
 
 
 def _slice(rows: list[Row], page: Page) -> list[Row]:

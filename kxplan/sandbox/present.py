@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kxplan.sandbox.params import Page
-from kxplan.sandbox.store import Row, Store
+from kxplan.sandbox.store import SANDBOX_USER_ID, Row, Store
 
 Obj = dict[str, Any]
 Maps = dict[str, dict[str, Obj]]
@@ -31,6 +31,36 @@ STORY_INCLUDES = {
     "tags": "tags",
     "external_references": "external_references",
     "workspace": "workspaces",
+    "creator": "users",
+    "assignees": "users",
+    "story_state_changes": "story_state_changes",
+}
+# Includes Kantata restricts to `only` queries (show routes and write responses are ones).
+ONLY_INCLUDES = frozenset({"story_state_changes"})
+
+# The documented story optional fields, for the one (administrator) user the sandbox knows:
+# it can edit and post everywhere; nothing is scheduled, so no Daily Scheduled Hours exist.
+STORY_OPTIONAL: dict[str, Any] = {
+    "read_only": False,
+    "can_edit": True,
+    "can_post": True,
+    "archived_editable": True,
+    "is_time_trackable_type": True,
+    "has_out_of_bounds_sads": False,
+    "can_align_time": False,
+    "render_description_markdown": False,
+}
+# Story totals the sandbox has nothing behind (no time entries, invoices or expenses).
+STORY_ZEROES = (
+    "budget_used_in_cents",
+    "invoiced_balance_in_cents",
+    "uninvoiced_balance_in_cents",
+    "logged_billable_time_in_minutes",
+    "logged_nonbillable_time_in_minutes",
+)
+SUB_STORY_SUMS = {
+    "time_estimate_in_minutes": "sub_stories_time_estimate_in_minutes",
+    "budget_estimate_in_cents": "sub_stories_budget_estimate_in_cents",
 }
 
 
@@ -51,8 +81,19 @@ def envelope(key: str, rows: Sequence[Row], count: int, page: Page, maps: Maps) 
     return body
 
 
-def story(row: Row, optional: Iterable[str] = ()) -> Obj:
-    """A story object without association ids."""
+def sandbox_user() -> Obj:
+    """The user behind every token: the creator and actor of everything (docs/sandbox.md)."""
+    return {
+        "id": str(SANDBOX_USER_ID),
+        "full_name": "Sandbox User",
+        "email_address": "sandbox@example.invalid",
+        "headline": "kxplan sandbox",
+        "photo_path": None,
+    }
+
+
+def story(row: Row, optional: Iterable[str] = (), sums: dict[str, int] | None = None) -> Obj:
+    """A story object without association ids; `sums`: its descendants' estimate totals."""
     obj: Obj = {
         "id": str(row["id"]),
         "title": row["title"],
@@ -77,8 +118,35 @@ def story(row: Row, optional: Iterable[str] = ()) -> Obj:
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+    obj.update(_budget(row, sums))
+    optional = tuple(optional)
     if "custom_task_status_id" in optional:
         obj["custom_task_status_id"] = row["custom_task_status_id"]
+    for name in optional:
+        if name in STORY_OPTIONAL:
+            obj[name] = STORY_OPTIONAL[name]
+        elif name in ("formatted_description", "parsed_description"):
+            obj[name] = row["description"]
+    return obj
+
+
+def _budget(row: Row, sums: dict[str, int] | None) -> Obj:
+    """Billing flags, estimates, the weight (milestones only) and the totals (docs/sandbox.md)."""
+    obj: Obj = {
+        "billable": bool(row["billable"]),
+        "fixed_fee": bool(row["fixed_fee"]),
+        "time_trackable": bool(row["time_trackable"]),
+        "weight": row["weight"] if row["story_type"] == "milestone" else None,
+        "budget_estimate_in_cents": row["budget_estimate_in_cents"],
+        "time_estimate_in_minutes": row["time_estimate_in_minutes"],
+        "creator_id": str(row["creator_id"]),
+    }
+    obj.update(dict.fromkeys(STORY_ZEROES, 0))
+    if sums is not None:
+        obj["sub_stories_billable_time_in_minutes"] = 0
+        obj["sub_stories_budget_used_in_cents"] = 0
+        for column, name in SUB_STORY_SUMS.items():
+            obj[name] = sums.get(column, 0)
     return obj
 
 
@@ -151,6 +219,7 @@ def state_change(row: Row) -> Obj:
         "story_id": str(row["story_id"]),
         "state": row["state"],
         "formatted_state": row["state"].title(),
+        "user_id": str(row["user_id"]),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
@@ -211,20 +280,87 @@ def in_clause(ids: Iterable[int]) -> tuple[str, list[int]]:
 
 
 def stories(
-    store: Store, rows: Sequence[Row], includes: Iterable[str], optional: Iterable[str] = ()
+    store: Store,
+    rows: Sequence[Row],
+    includes: Iterable[str],
+    optional: Iterable[str] = (),
+    *,
+    only_query: bool = False,
 ) -> Maps:
-    """The `stories` map for primary rows plus every requested include map (side-loads)."""
-    wanted = [i for i in dict.fromkeys(includes) if i in STORY_INCLUDES]
+    """The `stories` map for primary rows plus every requested include map (side-loads).
+
+    `only_query`: an `only` request (show routes and write responses are ones), where the
+    includes Kantata restricts to `only` are served; elsewhere they are dropped silently.
+    """
+    wanted = [
+        i
+        for i in dict.fromkeys(includes)
+        if i in STORY_INCLUDES and (only_query or i not in ONLY_INCLUDES)
+    ]
     optional = tuple(optional)
-    maps: Maps = {"stories": {str(r["id"]): story(r, optional) for r in rows}}
+    sums = _sub_story_sums(store, rows)
+    maps: Maps = {"stories": {str(r["id"]): story(r, optional, sums[r["id"]]) for r in rows}}
     for name in wanted:
         maps.setdefault(STORY_INCLUDES[name], {})
     side: list[Row] = []
     for name in wanted:
         side.extend(_LOADERS[name](store, rows, maps))
+    side_sums = _sub_story_sums(store, [r for r in side if str(r["id"]) not in maps["stories"]])
     for row in side:
-        maps["stories"].setdefault(str(row["id"]), story(row, optional))
+        if str(row["id"]) not in maps["stories"]:
+            maps["stories"][str(row["id"])] = story(row, optional, side_sums.get(row["id"]))
     return maps
+
+
+def _sub_story_sums(store: Store, rows: Sequence[Row]) -> dict[int, dict[str, int]]:
+    """Per story, the totals of its (not deleted) descendants' estimates."""
+    sums: dict[int, dict[str, int]] = {r["id"]: {} for r in rows}
+    roots = {r["root_id"] or r["id"] for r in rows if r["sub_story_count"]}
+    if not roots:
+        return sums
+    clause, args = in_clause(roots)
+    columns = ", ".join(SUB_STORY_SUMS)
+    tree = store.all(
+        f"SELECT ancestry, {columns} FROM stories WHERE root_id IN {clause} AND deleted_at IS NULL",
+        args,
+    )
+    for d in tree:
+        for anc in d["ancestry"].strip("/").split("/"):
+            if anc and int(anc) in sums:
+                totals = sums[int(anc)]
+                for column in SUB_STORY_SUMS:
+                    totals[column] = totals.get(column, 0) + (d[column] or 0)
+    return sums
+
+
+def _creator(store: Store, rows: Sequence[Row], maps: Maps) -> list[Row]:
+    maps["users"][str(SANDBOX_USER_ID)] = sandbox_user()
+    return []
+
+
+def _assignees(store: Store, rows: Sequence[Row], maps: Maps) -> list[Row]:
+    clause, args = in_clause(r["id"] for r in rows)
+    links = store.all(
+        f"SELECT story_id, user_id FROM story_assignees WHERE story_id IN {clause} "
+        "ORDER BY user_id",
+        args,
+    )
+    if links:
+        maps["users"][str(SANDBOX_USER_ID)] = sandbox_user()
+    _attach(maps["stories"], rows, "assignee_ids", ((a["story_id"], a["user_id"]) for a in links))
+    return []
+
+
+def _story_state_changes(store: Store, rows: Sequence[Row], maps: Maps) -> list[Row]:
+    clause, args = in_clause(r["id"] for r in rows)
+    changes = store.all(
+        f"SELECT * FROM story_state_changes WHERE story_id IN {clause} ORDER BY created_at, id",
+        args,
+    )
+    maps["story_state_changes"].update((str(c["id"]), state_change(c)) for c in changes)
+    pairs = ((c["story_id"], c["id"]) for c in changes)
+    _attach(maps["stories"], rows, "story_state_change_ids", pairs)
+    return []
 
 
 def _parent(store: Store, rows: Sequence[Row], maps: Maps) -> list[Row]:
@@ -341,4 +477,7 @@ _LOADERS = {
     "tags": _tags,
     "external_references": _external_references,
     "workspace": _workspace_include,
+    "creator": _creator,
+    "assignees": _assignees,
+    "story_state_changes": _story_state_changes,
 }

@@ -48,6 +48,7 @@ class Exchange:
     request_body: Any
     status: int
     response_body: Any
+    form: bool = False  # the request body came form-encoded (its values are all strings)
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -285,7 +286,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         route, handler, oid = match_route(method, path or "")
         if path is None:
             route = parts.path
-        resp, outcome, body = self._process(method, route, handler, oid, params, raw)
+        form = _is_form(self.headers.get("Content-Type"))
+        resp, outcome, body = self._process(method, route, handler, oid, params, raw, form)
         entry = LogEntry(
             method,
             route,
@@ -301,7 +303,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._send(resp)
         hook = self.sandbox.on_response
         if hook is not None and handler is not None:
-            hook(Exchange(method, route, params, body, resp.status, resp.body))
+            hook(Exchange(method, route, params, body, resp.status, resp.body, form))
 
     def _process(
         self,
@@ -311,6 +313,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         oid: int | None,
         params: dict[str, str],
         raw: bytes,
+        form: bool = False,
     ) -> tuple[Response | None, str, Any]:
         decision = self.sandbox.decide(method)
         if decision.delay_s:
@@ -327,9 +330,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if handler is None:
             return Response(404, SandboxError("not_found").body()), "error", None
         try:
-            body = _parse_json(raw) if raw.strip() else None
+            body = (_parse_form(raw) if form else _parse_json(raw)) if raw.strip() else None
         except ValueError:
-            return Response(400, SandboxError("bad_json").body()), "error", None
+            message = "The form-encoded request body is malformed" if form else None
+            return Response(400, SandboxError("bad_json", message).body()), "error", None
         if decision.drop_before:
             return None, "dropped_before", body
         answer = self.sandbox.handle(handler, Request(method, route, params, body, oid))
@@ -359,3 +363,60 @@ def _parse_json(raw: bytes) -> Any:
     if not raw.strip():
         return None
     return json.loads(raw.decode("utf-8"))
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+_FORM_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+
+
+def _is_form(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == FORM_TYPE
+
+
+def _parse_form(raw: bytes) -> dict[str, Any]:
+    """A Rails structured form body: `story[title]=x`, `story[checklist][]=a`,
+    `stories[][title]=a&stories[][title]=b` (a new object starts when a key repeats).
+    Values stay strings, as Rails receives them (docs/sandbox.md, "Fidelity")."""
+    body: dict[str, Any] = {}
+    for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):
+        found = _FORM_KEY.match(key)
+        if found is None:
+            raise ValueError(f"bad form key {key!r}")
+        path = [found.group(1), *re.findall(r"\[([^\[\]]*)\]", found.group(2))]
+        _assign(body, path, value)
+    return body
+
+
+def _assign(node: dict[str, Any], path: list[str], value: str) -> None:
+    head, rest = path[0], path[1:]
+    if not rest:
+        node[head] = value
+        return
+    if rest[0] != "":
+        child = node.setdefault(head, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"form key {head!r} is both a value and an object")
+        _assign(child, rest, value)
+        return
+    items = node.setdefault(head, [])
+    if not isinstance(items, list):
+        raise ValueError(f"form key {head!r} is both a value and a list")
+    if len(rest) == 1:
+        items.append(value)
+    elif items and isinstance(items[-1], dict) and not _has_path(items[-1], rest[1:]):
+        _assign(items[-1], rest[1:], value)
+    else:
+        items.append({})
+        _assign(items[-1], rest[1:], value)
+
+
+def _has_path(node: dict[str, Any], path: list[str]) -> bool:
+    """Rails' `params_hash_has_key?`: a path through `[]` never counts as present."""
+    if "" in path:
+        return False
+    current: Any = node
+    for part in path:
+        if not isinstance(current, dict) or part not in current:
+            return False
+        current = current[part]
+    return True

@@ -68,6 +68,21 @@ class StatusRules:
             )
         return self.get_set(set_id)
 
+    def make_account_default(self, set_id: int) -> Row:
+        """update_account_default: the set every new workspace starts with (one per account)."""
+        self.get_set(set_id)
+        store = self.ctx.store
+        store.run("UPDATE task_status_sets SET account_default = 0 WHERE account_default = 1")
+        store.update("task_status_sets", set_id, {"account_default": 1})
+        return self.get_set(set_id)
+
+    def account_default(self) -> int | None:
+        """The id of the account's default set, if one was designated."""
+        found_id = self.ctx.store.scalar(
+            "SELECT id FROM task_status_sets WHERE account_default = 1 ORDER BY id"
+        )
+        return None if found_id is None else int(found_id)
+
     def update_set(self, set_id: int, attrs: dict[str, Any]) -> Row:
         """Rename a set (the only writable field)."""
         self.get_set(set_id)

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS stories (
   deleted_at TEXT, position INTEGER NOT NULL, start_date TEXT, due_date TEXT,
   sub_story_count INTEGER NOT NULL DEFAULT 0, subtree_depth INTEGER NOT NULL DEFAULT 0,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS story_assignees (
+  story_id INTEGER NOT NULL, user_id INTEGER NOT NULL, PRIMARY KEY (story_id, user_id));
 CREATE INDEX IF NOT EXISTS stories_siblings ON stories (workspace_id, parent_id, position);
 CREATE INDEX IF NOT EXISTS stories_parent ON stories (parent_id);
 CREATE INDEX IF NOT EXISTS stories_created ON stories (workspace_id, created_at, id);
@@ -74,9 +76,27 @@ CREATE TABLE IF NOT EXISTS story_state_changes (
 CREATE INDEX IF NOT EXISTS ssc_story ON story_state_changes (story_id);
 """
 
+# The one user the sandbox knows: whoever holds the token (see docs/sandbox.md, "Fidelity").
+SANDBOX_USER_ID = 300_001
+
+# Columns added after the first release: (table, column, declaration). `Store` adds the
+# missing ones to an existing database file, so files written by older versions still open.
+ADDED_COLUMNS = (
+    ("stories", "billable", "INTEGER NOT NULL DEFAULT 1"),
+    ("stories", "fixed_fee", "INTEGER NOT NULL DEFAULT 0"),
+    ("stories", "time_trackable", "INTEGER NOT NULL DEFAULT 1"),
+    ("stories", "weight", "INTEGER"),
+    ("stories", "budget_estimate_in_cents", "INTEGER"),
+    ("stories", "time_estimate_in_minutes", "INTEGER"),
+    ("stories", "creator_id", f"INTEGER NOT NULL DEFAULT {SANDBOX_USER_ID}"),
+    ("story_state_changes", "user_id", f"INTEGER NOT NULL DEFAULT {SANDBOX_USER_ID}"),
+    ("task_status_sets", "account_default", "INTEGER NOT NULL DEFAULT 0"),
+)
+
 TABLES = (
     "workspaces",
     "stories",
+    "story_assignees",
     "story_tasks",
     "tags",
     "story_tags",
@@ -118,6 +138,9 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
+        self._add_columns()
+        # Unicode-aware case folding for search (SQLite's lower() folds ASCII only).
+        self._conn.create_function("casefold", 1, _casefold, deterministic=True)
         with self.transaction():
             self._seed_ids()
 
@@ -192,6 +215,18 @@ class Store:
             self.run("DELETE FROM sqlite_sequence")
             self._seed_ids()
 
+    def _add_columns(self) -> None:
+        for table, column, decl in ADDED_COLUMNS:
+            have = {r[1] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+        # Finds the few estimated subtasks of a tree (present.py's sub-story totals) without
+        # reading the whole tree; the WHERE must match that query's clause exactly.
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS stories_estimated ON stories (root_id) WHERE "
+            "time_estimate_in_minutes IS NOT NULL OR budget_estimate_in_cents IS NOT NULL"
+        )
+
     def _seed_ids(self) -> None:
         # Each type counts from its own base, like real ids that never coincide: a client
         # that sends a story id where a workspace id belongs gets a 404, not a lucky match.
@@ -203,3 +238,7 @@ class Store:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+
+def _casefold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value

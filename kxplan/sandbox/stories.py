@@ -16,7 +16,7 @@ from kxplan.sandbox.params import Page, Params, csv, flag, int_param, order_sql,
 from kxplan.sandbox.params import timestamp_param as ts
 from kxplan.sandbox.present import CATEGORIES, in_clause
 from kxplan.sandbox.statuses import default_status, find_status, set_statuses
-from kxplan.sandbox.store import Row
+from kxplan.sandbox.store import SANDBOX_USER_ID, Row
 
 MAX_BULK = 300
 MAX_DEPTH = 4  # levels below a top-level task
@@ -47,7 +47,20 @@ ORDER_FIELDS = {
     "parent_and_position": "COALESCE(stories.parent_id, 0)|stories.position",
     "priority_level": "CASE stories.priority WHEN 'critical' THEN 3 WHEN 'high' THEN 2 "
     "WHEN 'normal' THEN 1 ELSE 0 END",
+    # Most important first when ascending (the default direction): critical, high, normal,
+    # low; then the id tie-breaker every order gets (docs/sandbox.md, "Fidelity").
+    "importance": "CASE stories.priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 "
+    "WHEN 'normal' THEN 2 ELSE 3 END",
 }
+# Story fields that are plain flags or non-negative counts (documented on create and update).
+FLAG_FIELDS = ("billable", "fixed_fee", "time_trackable")
+COUNT_FIELDS = ("budget_estimate_in_cents", "time_estimate_in_minutes", "weight")
+REFERENCE_STATUSES = ("pending", "successful", "failed")
+KEPT_COLUMNS = (
+    *("workspace_id", "title", "description", "story_type", "priority", "state", "status"),
+    *("custom_task_status_id", "percentage_complete", "archived", "start_date", "due_date"),
+    *("parent_id", *FLAG_FIELDS, *COUNT_FIELDS),
+)
 
 
 @dataclass(slots=True)
@@ -57,6 +70,7 @@ class Draft:
     row: dict[str, Any]
     checklist: list[str] | None = None
     tags: list[str] | None = None
+    assignees: list[int] | None = None
     reference: dict[str, Any] | None = None
     parent: Row | None = None
     problems: list[Problem] = field(default_factory=list)
@@ -90,6 +104,15 @@ class StoryRules:
         store = self.ctx.store
         count = int(store.scalar(f"SELECT COUNT(*) FROM stories WHERE {sql_where}", args) or 0)
         order = order_sql(params, ORDER_FIELDS, "updated_at:desc", "stories")
+        term = _search_term(params, page)
+        if term and not params.get("order", "").strip():
+            # Relevance (docs/sandbox.md, "Fidelity"): exact title, then prefix, then the rest.
+            rank = (
+                "CASE WHEN casefold(stories.title) = ? THEN 0 "
+                "WHEN substr(casefold(stories.title), 1, length(?)) = ? THEN 1 ELSE 2 END"
+            )
+            order = f"{rank}, {order}"
+            args = [*args, term, term, term]
         sql = f"SELECT * FROM stories WHERE {sql_where} ORDER BY {order}"
         if page.limit is not None:
             sql += f" LIMIT {page.limit} OFFSET {page.offset}"
@@ -119,6 +142,9 @@ class StoryRules:
                 add(f"stories.{col} {op} ?", value)
         self._attribute_filters(params, add)
         self._reference_filters(params, add)
+        term = _search_term(params, page)
+        if term:
+            add("instr(casefold(stories.title), ?) > 0", term)
         return where, args
 
     def _visibility(self, params: Params, add: Any) -> None:
@@ -243,7 +269,8 @@ class StoryRules:
             self._reparent(current, draft.parent, now)
             del changes["parent_id"]
         self._save_side_tables(story_id, draft, now)
-        if changes or draft.tags is not None or draft.reference is not None:
+        side = (draft.tags, draft.reference, draft.assignees)
+        if changes or any(v is not None for v in side):
             self.ctx.store.update("stories", story_id, {**changes, "updated_at": now})
         if "state" in changes:
             self._state_changed(story_id, changes["state"], now)
@@ -286,6 +313,12 @@ class StoryRules:
             "start_date": None,
             "due_date": None,
             "parent_id": None,
+            "billable": 1,
+            "fixed_fee": 0,
+            "time_trackable": 1,
+            "weight": None,
+            "budget_estimate_in_cents": None,
+            "time_estimate_in_minutes": None,
         }
         self._apply_attrs(draft, base, item, workspace, index, creating=True)
         return draft
@@ -331,16 +364,13 @@ class StoryRules:
                 draft.parent = self._check_parent(row, attrs["parent_id"], index, creating)
                 row["parent_id"] = draft.parent["id"] if draft.parent else None
             self._progress(row, attrs, workspace, index, creating)
+            self._budget_fields(row, attrs, index)
             self._side_fields(draft, attrs, index)
         except SandboxError as err:
             draft.problems.extend(err.problems or (Problem("base", err.message, index),))
         if row.get("start_date") and row.get("due_date") and row["due_date"] < row["start_date"]:
             draft.problems.append(Problem("due_date", "Due date must be after start date", index))
-        keep = (
-            "workspace_id title description story_type priority state status "
-            "custom_task_status_id percentage_complete archived start_date due_date parent_id"
-        )
-        draft.row = {k: row.get(k) for k in keep.split()}
+        draft.row = {k: row.get(k) for k in KEPT_COLUMNS}
 
     def _plain_fields(self, row: dict[str, Any], attrs: dict[str, Any], index: int | None) -> None:
         if isinstance(attrs.get("title"), str) and attrs["title"].strip():
@@ -374,6 +404,18 @@ class StoryRules:
         if "archived" in attrs:
             row["archived"] = int(as_bool(attrs["archived"], "archived", index))
 
+    def _budget_fields(self, row: dict[str, Any], attrs: dict[str, Any], index: int | None) -> None:
+        """Billing flags, estimates, and the weight (top-level milestones only)."""
+        for name in FLAG_FIELDS:
+            if name in attrs:
+                row[name] = int(as_bool(attrs[name], name, index))
+        for name in COUNT_FIELDS:
+            if name in attrs:
+                row[name] = _count(attrs[name], name, index)
+        top_milestone = row["story_type"] == "milestone" and row.get("parent_id") is None
+        if "weight" in attrs and row["weight"] is not None and not top_milestone:
+            raise invalid("weight", "Weight can only be set on a top-level milestone", index)
+
     def _check_parent(
         self, row: dict[str, Any], value: Any, index: int | None, creating: bool
     ) -> Row | None:
@@ -403,6 +445,8 @@ class StoryRules:
     ) -> None:
         """status/state/percentage_complete rules (NOTES §6.1.1; assumptions in the docs)."""
         statuses = set_statuses(self.ctx, workspace["status_set_id"])
+        # Issue-only states exist only for issues in a workspace without a set (docs).
+        issue_states = row["story_type"] == "issue" and not statuses
         explicit = False
         if attrs.get("status") not in (None, ""):
             row["state"], row["status"], row["custom_task_status_id"] = self._by_status(
@@ -411,23 +455,31 @@ class StoryRules:
             explicit = True
         elif attrs.get("state") not in (None, ""):
             state = attrs["state"]
-            allowed = CATEGORIES + (ISSUE_STATES if not statuses else ())
+            allowed = CATEGORIES + (ISSUE_STATES if issue_states else ())
             if state not in allowed:
-                raise invalid("state", f"State must be one of {', '.join(CATEGORIES)}", index)
+                raise invalid("state", f"State must be one of {', '.join(allowed)}", index)
             row["state"] = state
             row["status"], row["custom_task_status_id"] = default_status(statuses, state)
             explicit = True
         elif creating:
             row["status"], row["custom_task_status_id"] = default_status(statuses, row["state"])
         if "percentage_complete" in attrs:
-            pct = attrs["percentage_complete"]
-            if isinstance(pct, bool) or not isinstance(pct, int) or not 0 <= pct <= 100:
+            pct = _numeric(attrs["percentage_complete"])
+            if not isinstance(pct, int) or not 0 <= pct <= 100:
                 raise invalid(
                     "percentage_complete", "Percentage complete must be between 0 and 100", index
                 )
             row["percentage_complete"] = pct
             if not explicit:
                 self._state_from_percentage(row, statuses)
+        changes_kind = "state" in attrs or "status" in attrs or "story_type" in attrs
+        if row["state"] in ISSUE_STATES and changes_kind and not issue_states:
+            raise invalid(
+                "state",
+                f"State {row['state']!r} is only valid for issues in a project without a task "
+                "status set",
+                index,
+            )
         if row["state"] == "completed":
             row["percentage_complete"] = 100
         elif row["state"] == "not started" and explicit:
@@ -479,6 +531,8 @@ class StoryRules:
             draft.tags = list(dict.fromkeys(t.strip() for t in tags.split(",") if t.strip()))
         if "external_reference" in attrs:
             draft.reference = check_reference(attrs["external_reference"], index, subject=False)
+        if "assignee_ids" in attrs:
+            draft.assignees = _assignees(attrs["assignee_ids"], index)
 
     # ---- persisting --------------------------------------------------------------------
 
@@ -494,6 +548,7 @@ class StoryRules:
             position=self._next_position(row["workspace_id"], row["parent_id"]),
             created_at=now,
             updated_at=now,
+            creator_id=SANDBOX_USER_ID,
         )
         story_id = self.ctx.store.insert("stories", row)
         self._save_side_tables(story_id, draft, now)
@@ -527,6 +582,10 @@ class StoryRules:
                 )
         if draft.tags is not None:
             self._set_tags(story_id, draft.tags)
+        if draft.assignees is not None:
+            self.ctx.store.run("DELETE FROM story_assignees WHERE story_id = ?", [story_id])
+            for user_id in draft.assignees:
+                self.ctx.store.run("INSERT INTO story_assignees VALUES (?, ?)", [story_id, user_id])
         if draft.reference is not None:
             upsert_reference(
                 self.ctx, {**draft.reference, "subject_type": "Story", "subject_id": story_id}
@@ -545,7 +604,13 @@ class StoryRules:
     def _state_changed(self, story_id: int, state: str, now: str) -> None:
         self.ctx.store.insert(
             "story_state_changes",
-            {"story_id": story_id, "state": state, "created_at": now, "updated_at": now},
+            {
+                "story_id": story_id,
+                "state": state,
+                "user_id": SANDBOX_USER_ID,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
 
     def _reparent(self, current: Row, parent: Row | None, now: str) -> None:
@@ -641,6 +706,10 @@ def check_reference(value: Any, index: int | None, *, subject: bool) -> dict[str
         ref[key] = str(ref[key])
     if "locked" in ref:
         ref["locked"] = int(as_bool(ref["locked"], "locked", index))
+    if ref.get("status") is not None and ref["status"] not in REFERENCE_STATUSES:
+        where = "status" if subject else "external_reference.status"
+        allowed = ", ".join(REFERENCE_STATUSES)
+        raise invalid(where, f"Status {ref['status']!r} is not one of {allowed}", index)
     if subject:
         ref["subject_type"] = str(value["subject_type"])
         ref["subject_id"] = as_id(value["subject_id"], "subject_id", index)
@@ -660,3 +729,41 @@ def upsert_reference(ctx: Ctx, ref: dict[str, Any]) -> int:
         store.update("external_references", existing["id"], {**ref, "updated_at": now})
         return int(existing["id"])
     return store.insert("external_references", {**ref, "created_at": now, "updated_at": now})
+
+
+def _search_term(params: Params, page: Page) -> str:
+    """The casefolded `search` text; search does not apply to `only` requests (documented)."""
+    if page.only is not None:
+        return ""
+    return params.get("search", "").strip().casefold()
+
+
+def _numeric(value: Any) -> Any:
+    """An integer from a body: JSON integers, or digit strings (form bodies; Rails casts them)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+def _count(value: Any, name: str, index: int | None) -> int | None:
+    """A non-negative integer field, or null to clear it."""
+    if value is None or value == "":
+        return None
+    number = _numeric(value)
+    if not isinstance(number, int) or number < 0:
+        label = name.replace("_", " ").capitalize()
+        raise invalid(name, f"{label} must be a whole number of at least 0", index)
+    return number
+
+
+def _assignees(value: Any, index: int | None) -> list[int]:
+    """`assignee_ids`: user ids; the sandbox knows one user (docs/sandbox.md, "Fidelity")."""
+    if not isinstance(value, list):
+        raise invalid("assignee_ids", "Assignee ids must be a list of user ids", index)
+    users = [as_id(v, "assignee_ids", index) for v in value]
+    unknown = [u for u in users if u != SANDBOX_USER_ID]
+    if unknown:
+        raise invalid("assignee_ids", f"User {unknown[0]} is not a member of this project", index)
+    return list(dict.fromkeys(users))
