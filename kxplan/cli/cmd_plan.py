@@ -12,6 +12,8 @@ import click
 from kxplan.cli import cli
 from kxplan.cli.plan_options import (
     PlanFlags,
+    api_of,
+    bind,
     load_for_plan,
     make_plans,
     plan_options,
@@ -60,9 +62,12 @@ def plan(
       kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
     """
     loaded = load_for_plan(manifests, flags)
+    api = api_of(api_url, sandbox)
     with open_client(api_url, token_file, sandbox, log_level) as client:
         plans = (
-            _sandbox_plans(loaded, client, flags) if sandbox else make_plans(loaded, client, flags)
+            _sandbox_plans(loaded, client, flags, api)
+            if sandbox
+            else make_plans(loaded, client, flags, api=api)
         )
     colour = use_colour()
     for index, one in enumerate(plans):
@@ -76,7 +81,7 @@ def plan(
 
 
 def _sandbox_plans(
-    manifests: Sequence[Manifest], client: KantataClient, flags: PlanFlags
+    manifests: Sequence[Manifest], client: KantataClient, flags: PlanFlags, api: str
 ) -> list[Plan]:
     """Like make_plans, but a workspace the sandbox does not have yet is planned as an empty
     one (`apply --sandbox` creates it), so a first `plan --sandbox` shows the whole tree."""
@@ -84,7 +89,7 @@ def _sandbox_plans(
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
         if find_workspace(client, ref) is not None or str(ref).isdigit():
-            plans.extend(make_plans([manifest], client, flags))
+            plans.extend(make_plans([manifest], client, flags, api=api))
             continue
         click.echo(
             f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
@@ -92,7 +97,8 @@ def _sandbox_plans(
             err=True,
         )
         live = LiveState(LiveWorkspace("", str(ref)), (), read_status_sets(client))
-        plans.append(build_plan(manifest, live, flags.options()))
+        one = build_plan(manifest, live, flags.options())
+        plans.append(bind(one, manifest, live, api, flags) if flags.out is not None else one)
     return plans
 
 
