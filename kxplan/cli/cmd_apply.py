@@ -18,6 +18,8 @@ from kxplan.cli.cmd_plan import use_colour
 from kxplan.cli.plan_options import (
     PlanFlags,
     api_of,
+    duplicate_summary,
+    duplicates_in,
     load_for_plan,
     make_plans,
     plan_options,
@@ -271,6 +273,13 @@ def _verify(
             return
         manifests = found
     after = make_plans(manifests, client, replace(flags, out=None))
+    copies = duplicates_in(after)
+    if copies:
+        raise ApplyError(
+            f"verification found duplicates after apply: {duplicate_summary(copies)}",
+            hint="a create may have been committed after its answer was lost, or another "
+            "apply ran at the same time; delete the copies in Kantata, then run `kxplan plan`",
+        )
     pending = [p for p in after if p.has_changes]
     if not pending:
         click.echo("Verified: the workspace matches the manifest.")

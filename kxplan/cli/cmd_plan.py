@@ -14,6 +14,8 @@ from kxplan.cli.plan_options import (
     PlanFlags,
     api_of,
     bind,
+    duplicate_summary,
+    duplicates_in,
     load_for_plan,
     make_plans,
     plan_options,
@@ -21,7 +23,7 @@ from kxplan.cli.plan_options import (
 )
 from kxplan.client import KantataClient
 from kxplan.connection import connection_options, open_client
-from kxplan.errors import UsageError
+from kxplan.errors import PlanError, UsageError
 from kxplan.live import find_workspace, read_status_sets
 from kxplan.model import LiveState, LiveWorkspace, Manifest
 from kxplan.plan import Plan
@@ -76,6 +78,13 @@ def plan(
         click.echo(render(one, flags.fmt, color=colour), nl=False)
     if flags.out is not None:
         _save(plans[0], flags.out)
+    copies = duplicates_in(plans)
+    if copies:
+        raise PlanError(
+            f"duplicates in the workspace: {duplicate_summary(copies)}",
+            hint="keep one of each: delete the copies (or remove their external reference) "
+            "in Kantata, then plan again; the warnings above say which is the task",
+        )
     if flags.detailed_exitcode and any(p.has_changes for p in plans):
         click.get_current_context().exit(EXIT_CHANGES)
 

@@ -263,6 +263,29 @@ def refuse_plan_flags(planfile: Path, flags: PlanFlags) -> None:
         )
 
 
+#: How the planner words a duplicate: a story carrying the marker of a task that exists.
+DUPLICATE_NOTE = "also carries the marker of"
+
+
+def duplicates_in(plans: Sequence[Plan]) -> list[str]:
+    """`'key' (#copy-id)` for every story that carries the marker of an existing task."""
+    from kxplan.plan import Kind
+
+    return [
+        f"{c.key!r} (#{c.id})"
+        for p in plans
+        for c in p.changes
+        if c.kind is Kind.NOTE and DUPLICATE_NOTE in c.reason
+    ]
+
+
+def duplicate_summary(copies: Sequence[str]) -> str:
+    """`2 tasks exist twice or more: 'a' (#12), 'b' (#13)` (the first 10 named)."""
+    n = len(copies)
+    shown = ", ".join(copies[:10]) + (f" and {n - 10} more" if n > 10 else "")
+    return f"{n} stor{'ies carry' if n != 1 else 'y carries'} the marker of another task: {shown}"
+
+
 def _option_name(field_name: str) -> str:
     special = {"vars": "--var", "targets": "--target"}
     return special.get(field_name, "--" + field_name.replace("_", "-"))
