@@ -81,7 +81,8 @@ def summary_line(plan: Plan) -> str:
     if s["adopt"]:
         line += f" {s['adopt']} to adopt."
     if kept:
-        line += f" {kept} kept: {_tasks(kept)} not in the manifest {_PRUNE}."
+        plural = "s" if kept != 1 else ""
+        line += f" {kept} kept: managed task{plural} not in the manifest {_PRUNE}."
     return line
 
 
