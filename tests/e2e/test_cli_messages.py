@@ -6,8 +6,10 @@ import json
 import sqlite3
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from kxplan.resources import load_schema
 from kxplan.sandbox import SandboxServer
 
 from .helpers import TOKEN, kxplan, write_manifest
@@ -110,6 +112,7 @@ def test_a_plan_that_keeps_managed_tasks_counts_them(url: str, tmp_path: Path) -
     assert f"**{expected}**" in md.out
     data = json.loads(kxplan("plan", manifest, "--api-url", url, "--format", "json").out)
     assert data["summary"]["keep"] == 26
+    jsonschema.validate(data, load_schema("plan.schema.json"))
 
     write_manifest(manifest, {**_many_tasks(), "tasks": [{"key": "retro", "title": "Retro!"}]})
     changed = kxplan("plan", manifest, "--api-url", url)
@@ -131,6 +134,7 @@ def test_a_targeted_plan_says_it_is_partial_in_every_format(url: str, tmp_path: 
     data = json.loads(out.out)
     assert data["targeting"]["targets"] == ["discovery"]
     assert data["targeting"]["warning"].startswith(warning)
+    jsonschema.validate(data, load_schema("plan.schema.json"))
     whole = kxplan("plan", manifest, "--api-url", url, "--format", "json")
     assert "targeting" not in json.loads(whole.out)
     assert "Targeting" not in kxplan("plan", manifest, "--api-url", url).out

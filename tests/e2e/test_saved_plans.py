@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+from kxplan.resources import load_schema
 from kxplan.sandbox import SandboxServer
 
 from .helpers import TOKEN, Result, kxplan, read, write_manifest
@@ -52,6 +54,10 @@ def test_a_saved_plan_records_where_it_was_made(url: str, manifest: Path) -> Non
     assert binding["workspace"] == {"id": workspace_id, "title": WORKSPACE}
     assert binding["stack"] == STACK
     assert binding["manifest_digest"].startswith("sha256:")
+    jsonschema.validate(data, load_schema("plan.schema.json"))
+    tampered = {**data, "binding": {**binding, "manifest_digest": "md5:x"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(tampered, load_schema("plan.schema.json"))
 
 
 def test_a_plan_from_another_server_is_refused_before_any_write(
