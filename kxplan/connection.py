@@ -134,10 +134,16 @@ def open_client(
 @contextmanager
 def _embedded_sandbox(data: str | Path) -> Iterator[str]:
     from kxplan.sandbox import SandboxServer  # the server is only needed with --sandbox
+    from kxplan.sandbox.store import StoreOpenError
 
     path = Path(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    server = SandboxServer(path, token=SANDBOX_TOKEN)
+    try:
+        server = SandboxServer(path, token=SANDBOX_TOKEN)
+    except StoreOpenError as err:
+        raise UsageError(
+            f"cannot use the sandbox's data {str(path)!r}: {err.reason}",
+            hint=f"move {path} aside (or delete it) and --sandbox starts a fresh one",
+        ) from None
     server.start()
     try:
         yield str(server.url)

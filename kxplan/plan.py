@@ -181,6 +181,9 @@ class Plan:
     requests: Mapping[str, int] = field(default_factory=lambda: {"read": 0, "write": 0})
     fingerprints: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: Saved plans only: where the plan was made ({"api", "workspace", "stack",
+    #: "manifest_digest"}); `apply PLANFILE` refuses it anywhere else (docs/apply.md).
+    binding: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -192,8 +195,10 @@ class Plan:
         return bool(self.actionable)
 
     def summary(self) -> dict[str, int]:
-        """Counts for `Plan: N to add, N to change, N to move, N to delete.`"""
-        counts = {"create": 0, "update": 0, "move": 0, "delete": 0, "adopt": 0}
+        """Counts for `Plan: N to add, N to change, N to move, N to delete.`; `keep` counts
+        the managed tasks kept (no longer in the manifest, not deleted without --prune)."""
+        keep = sum(1 for c in self.changes if c.action is Action.KEEP and c.kind is Kind.TASK)
+        counts = {"create": 0, "update": 0, "move": 0, "delete": 0, "adopt": 0, "keep": keep}
         for c in self.actionable:
             if c.kind is Kind.NOTE:
                 continue
@@ -203,7 +208,25 @@ class Plan:
                 counts[c.action.value] += 1
         return counts
 
+    def targeting_warning(self) -> str | None:
+        """Why a targeted plan may be incomplete (like Terraform's "resource targeting is
+        in effect"); None when no --target limited it."""
+        targets = [str(t) for t in self.options.get("targets") or ()]
+        if not targets:
+            return None
+        given = ", ".join(f"--target {t}" for t in targets)
+        return (
+            f"Targeting is in effect ({given}): only those tasks and their subtrees were "
+            "planned; the rest of the manifest and workspace was not compared, so this plan "
+            "may be incomplete. Plan without --target to see everything."
+        )
+
     def to_json(self) -> dict[str, Any]:
+        bound = {"binding": dict(self.binding)} if self.binding else {}
+        warning = self.targeting_warning()
+        if warning:
+            targets = list(self.options.get("targets") or ())
+            bound["targeting"] = {"targets": targets, "warning": warning}
         return {
             "format_version": FORMAT_VERSION,
             "stack": self.stack,
@@ -214,6 +237,7 @@ class Plan:
             "requests": dict(self.requests),
             "fingerprints": dict(sorted(self.fingerprints.items())),
             "options": dict(self.options),
+            **bound,
         }
 
     @classmethod
@@ -226,6 +250,7 @@ class Plan:
             requests=data.get("requests", {"read": 0, "write": 0}),
             fingerprints=data.get("fingerprints", {}),
             options=data.get("options", {}),
+            binding=data.get("binding", {}),
         )
 
 

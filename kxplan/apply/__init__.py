@@ -19,6 +19,6 @@ from __future__ import annotations
 
 from kxplan.apply._core import ApplyFailed, ApplyResult, apply_plan
 from kxplan.apply._run import Progress
-from kxplan.apply._stale import check_fresh
+from kxplan.apply._stale import check_binding, check_fresh
 
-__all__ = ["ApplyFailed", "ApplyResult", "Progress", "apply_plan", "check_fresh"]
+__all__ = ["ApplyFailed", "ApplyResult", "Progress", "apply_plan", "check_binding", "check_fresh"]

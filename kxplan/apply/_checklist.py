@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from kxplan.apply._grace import look_again
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
 from kxplan.errors import ApplyError, TransportError
 from kxplan.live import find_tasks_by_marker
@@ -91,18 +92,22 @@ def _create_item(run: Run, story_id: str, after: Any) -> None:
         except TransportError as err:
             if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
                 raise
-            # Identity is (task, name): if the item is there, the create went through.
-            if _item_named(run, story_id, body["name"]) is not None:
+            # Identity is (task, name): if the item is there (now, or after a grace period
+            # in case it commits late), the create went through.
+            if look_again(
+                lambda names: _items_named(run, story_id, names),
+                [body["name"]],
+                f"creating checklist item {body['name']!r}",
+            ):
                 run.count_recovered()
                 return
 
 
-def _item_named(run: Run, story_id: str, name: str) -> dict[str, Any] | None:
+def _items_named(run: Run, story_id: str, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The story's items among `names`, read in one request: name -> item."""
     data = run.client.request("GET", "/story_tasks", params={"story_id": story_id, "per_page": 200})
     run.count_extra()
     items = data.get("story_tasks") or {}
-    for item_id in result_ids(data):
-        item = items.get(item_id)
-        if item is not None and item.get("name") == name:
-            return dict(item)
-    return None
+    wanted = set(names)
+    found = [items[i] for i in result_ids(data) if i in items]
+    return {str(it["name"]): dict(it) for it in found if it.get("name") in wanted}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from kxplan.apply._grace import look_again
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label, result_ids
 from kxplan.errors import ApplyError, TransportError
@@ -165,8 +166,15 @@ def read_items(run: Run, story_id: str) -> dict[str, str]:
 
 
 def _recover(run: Run, pending: list[Change]) -> list[Change]:
-    """Look up by marker the creates of a batch whose outcome is unknown; return the missing."""
-    found = find_tasks_by_marker(run.client, run.workspace_id, run.stack, [c.key for c in pending])
+    """Look up by marker the creates of a batch whose outcome is unknown; return the missing.
+
+    A create may commit after its answer was lost: the look-up is repeated over a grace
+    period before anything is called missing (`look_again`)."""
+
+    def find(keys: list[str]) -> dict[str, LiveTask]:
+        return find_tasks_by_marker(run.client, run.workspace_id, run.stack, keys)
+
+    found = look_again(find, [c.key for c in pending], f"creating {label(pending)}")
     created = [c for c in pending if c.key in found]
     run.count_recovered(len(created))
     run.learn_ids({c.key: found[c.key].id for c in created})

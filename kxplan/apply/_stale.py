@@ -1,4 +1,5 @@
-"""Is a saved plan still true? Re-read what it touches and compare fingerprints."""
+"""Is a saved plan still true? Check where it was made, then re-read what it touches and
+compare fingerprints (docs/apply.md, "Saved plans")."""
 
 from __future__ import annotations
 
@@ -16,6 +17,56 @@ if TYPE_CHECKING:
 
 #: The plan's compared task fields are LiveTask attributes of the same names.
 _TASK_ATTRS = COMPARED_FIELDS
+
+
+def check_binding(plan: Plan, api: str, client: KantataClient) -> int:
+    """Raise `StalePlanError` unless `plan` was made against `api`, this workspace (same id
+    and title) and its own stack. The API is compared before any request; the workspace
+    costs one read. Returns the number of requests made."""
+    before = client.requests
+    bound = plan.binding
+    problems = []
+    if _api_key(str(bound.get("api", ""))) != _api_key(api):
+        problems.append(f"it was made against the API {bound.get('api')!r}, not {api!r}")
+    if bound.get("stack") != plan.stack:
+        problems.append(f"its stack {plan.stack!r} is not the one it was made for")
+    if not problems:
+        problems.extend(_workspace_mismatch(plan, client))
+    if problems:
+        raise StalePlanError(
+            "the saved plan does not belong here: " + "; ".join(problems),
+            hint="make a plan against this API and workspace (`kxplan plan MANIFEST ... --out "
+            "PLANFILE`) and apply that",
+        )
+    return client.requests - before
+
+
+def _api_key(url: str) -> str:
+    """An API root as compared: scheme and host in lower case, no trailing slash."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path.rstrip('/')}"
+
+
+def _workspace_mismatch(plan: Plan, client: KantataClient) -> Iterable[str]:
+    bound = plan.binding.get("workspace") or {}
+    wid, title = str(bound.get("id") or ""), str(bound.get("title") or "")
+    if wid != str(plan.workspace.get("id") or "") or title != plan.workspace.get("title"):
+        yield "its workspace was edited after it was made"
+        return
+    if not wid.isdigit():
+        yield (
+            f"it was made for a workspace {title!r} that did not exist yet; apply the manifest "
+            "itself (`kxplan apply MANIFEST`)"
+        )
+        return
+    live = find_workspace(client, int(wid))
+    if live is None:
+        yield f"workspace id {wid} ({title!r}) does not exist at this API"
+    elif live.title != title:
+        yield f"workspace id {wid} is titled {live.title!r} here; the plan was made for {title!r}"
 
 
 def check_fresh(plan: Plan, client: KantataClient) -> int:

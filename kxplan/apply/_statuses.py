@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kxplan.apply._grace import look_again
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
 from kxplan.errors import ApplyError, TransportError
 from kxplan.live import read_status_sets
@@ -50,8 +51,13 @@ def create_set(run: Run, change: Change) -> None:
         except TransportError as err:
             if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
                 raise
-            found = read_sets(run).get(change.key)
-            if found is not None:  # the create went through before the connection dropped
+            # The create may have gone through, or commit late: look (again) before re-sending.
+            found = look_again(
+                lambda names: _sets_named(run, names),
+                [change.key],
+                f"creating status set {change.key!r}",
+            ).get(change.key)
+            if found is not None:
                 run.set_ids[change.key] = found[0]
                 run.count_recovered()
                 break
@@ -118,10 +124,25 @@ def _create_status(run: Run, sid: str, name: str, category: str) -> None:
         except TransportError as err:
             if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
                 raise
-            for statuses in (s for i, s in read_sets(run).values() if i == sid):
-                if name in statuses:
-                    run.count_recovered()
-                    return
+            if look_again(
+                lambda names: _named_statuses(run, sid, names),
+                [name],
+                f"creating status {name!r}",
+            ):
+                run.count_recovered()
+                return
+
+
+def _sets_named(run: Run, names: list[str]) -> dict[str, tuple[str, dict[str, LiveStatus]]]:
+    """The sets among `names` that exist now: name -> (id, statuses by name)."""
+    sets = read_sets(run)
+    return {n: sets[n] for n in names if n in sets}
+
+
+def _named_statuses(run: Run, sid: str, names: list[str]) -> dict[str, bool]:
+    """Which of `names` the set `sid` now has."""
+    have = {n for i, s in read_sets(run).values() if i == sid for n in s}
+    return {n: True for n in names if n in have}
 
 
 def _replace_status(run: Run, sid: str, status_id: str | None, change: Change) -> None:

@@ -12,16 +12,28 @@ from typing import Any
 
 import click
 
-from kxplan.apply import ApplyResult, apply_plan, check_fresh
+from kxplan.apply import ApplyResult, apply_plan, check_binding, check_fresh
 from kxplan.cli import cli
 from kxplan.cli.cmd_plan import use_colour
-from kxplan.cli.plan_options import PlanFlags, load_for_plan, make_plans, plan_options, workspace_of
+from kxplan.cli.plan_options import (
+    PlanFlags,
+    api_of,
+    duplicate_summary,
+    duplicates_in,
+    load_for_plan,
+    make_plans,
+    plan_options,
+    refuse_plan_flags,
+    workspace_of,
+)
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
-from kxplan.errors import ApplyError, UsageError
+from kxplan.errors import ApplyError, ManifestError, UsageError
+from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import find_workspace
 from kxplan.model import Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
+from kxplan.planner.fingerprints import manifest_digest
 from kxplan.render import render, render_json, render_text
 
 #: Applies with at least this many changes get a progress bar (on a terminal).
@@ -67,15 +79,24 @@ def apply_command(
       kxplan apply onboarding.yaml --var kickoff=2027-01-04
       kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
     """
+    if flags.detailed_exitcode:
+        raise UsageError(
+            "--detailed-exitcode is a plan option: apply exits 0 when it applied the changes "
+            "(or had none to apply) and 1 on any error",
+            hint="to learn whether changes are pending, run `kxplan plan --detailed-exitcode`",
+        )
     saved = _saved_plan(inputs)
+    if saved is not None:
+        refuse_plan_flags(inputs[0], flags)
     manifests = () if saved is not None else load_for_plan(inputs, flags)
+    api = api_of(api_url, sandbox)
     with open_client(api_url, token_file, sandbox, log_level) as client:
         if saved is not None:
-            plans = [_fresh_saved_plan(saved, client)]
+            plans = [_fresh_saved_plan(saved, api, client)]
         else:
             if sandbox:
                 _ensure_sandbox_workspaces(client, manifests, flags)
-            plans = make_plans(manifests, client, flags)
+            plans = make_plans(manifests, client, flags, api=api)
         _show(plans, flags)
         if not any(p.has_changes for p in plans):
             return
@@ -89,10 +110,21 @@ def apply_command(
 
 
 def _saved_plan(inputs: Sequence[Path]) -> dict[str, Any] | None:
-    """The parsed plan if the one input is a saved plan (JSON), else None."""
+    """The parsed plan if the one input is a saved plan (JSON), else None.
+
+    Only a regular file of at most 32 MiB is read (`kxplan.inputfile`). A plan saved by an
+    older kxplan, without the binding to where it was made, is refused.
+    """
     if len(inputs) != 1 or inputs[0].suffix.lower() in (".yaml", ".yml"):
         return None
-    text = inputs[0].read_text(encoding="utf-8")
+    try:
+        raw = read_input(inputs[0], "plan file")
+    except InputFileError as err:
+        raise UsageError(f"{inputs[0]}: {err.message}", hint=err.hint) from None
+    try:
+        text = decode_utf8(raw)
+    except InputFileError:
+        return None  # not a plan; the manifest loader reports where the bad byte is
     if not text.lstrip().startswith("{"):
         return None
     try:
@@ -108,13 +140,21 @@ def _saved_plan(inputs: Sequence[Path]) -> dict[str, Any] | None:
             f"{inputs[0]}: plan format_version {found!r} is not {FORMAT_VERSION!r}",
             hint="make a new plan with this kxplan: `kxplan plan MANIFEST --out PLANFILE`",
         )
+    if not isinstance(data.get("binding"), dict):
+        raise UsageError(
+            f"{inputs[0]}: this plan was saved by an older kxplan and does not record the API "
+            "and workspace it was made against, so it cannot be checked",
+            hint="re-run plan: `kxplan plan MANIFEST --out PLANFILE`, then apply that file",
+        )
     return data
 
 
-def _fresh_saved_plan(data: dict[str, Any], client: KantataClient) -> Plan:
-    """The saved plan, if it still describes the workspace (StalePlanError otherwise)."""
+def _fresh_saved_plan(data: dict[str, Any], api: str, client: KantataClient) -> Plan:
+    """The saved plan, if it was made here and still describes the workspace
+    (StalePlanError otherwise). Both checks come before any write."""
     plan = Plan.from_json(data)
-    requests = check_fresh(plan, client)
+    requests = check_binding(plan, api, client)
+    requests += check_fresh(plan, client)
     plural = "s" if requests != 1 else ""
     click.echo(f"The saved plan is still current (checked in {requests} request{plural}).")
     return plan
@@ -214,14 +254,32 @@ def _verify(
     client: KantataClient,
     flags: PlanFlags,
 ) -> None:
-    """Read the workspace again: the same plan must now have nothing left to do."""
+    """Read the workspace again: the same plan must now have nothing left to do.
+
+    After `apply PLANFILE` that is checked against the manifest the plan was made from,
+    and only when it still says what it said then (its digest is in the plan's binding)."""
     if saved:
-        manifests = _manifests_of_saved(plans[0], flags)
-        if not manifests:
+        flags = _saved_flags(plans[0], flags)
+        found = _manifests_of_saved(plans[0], flags)
+        if found is None:
             click.echo("Not verified: the manifest the plan was made from is not here.")
             return
-        flags = _saved_flags(plans[0], flags)
+        if not found or manifest_digest(found[0]) != plans[0].binding.get("manifest_digest"):
+            click.echo(
+                f"Not verified: {plans[0].manifest} changed since the plan was made, so it no "
+                "longer describes what was applied. Run `kxplan plan "
+                f"{plans[0].manifest}` to see what it would change now."
+            )
+            return
+        manifests = found
     after = make_plans(manifests, client, replace(flags, out=None))
+    copies = duplicates_in(after)
+    if copies:
+        raise ApplyError(
+            f"verification found duplicates after apply: {duplicate_summary(copies)}",
+            hint="a create may have been committed after its answer was lost, or another "
+            "apply ran at the same time; delete the copies in Kantata, then run `kxplan plan`",
+        )
     pending = [p for p in after if p.has_changes]
     if not pending:
         click.echo("Verified: the workspace matches the manifest.")
@@ -235,11 +293,16 @@ def _verify(
     )
 
 
-def _manifests_of_saved(plan: Plan, flags: PlanFlags) -> tuple[Manifest, ...]:
+def _manifests_of_saved(plan: Plan, flags: PlanFlags) -> tuple[Manifest, ...] | None:
+    """The manifest the saved plan was made from, resolved with the plan's --var values:
+    None when it is gone, () when it no longer loads (so it is not the same manifest)."""
     path = Path(plan.manifest) if plan.manifest else None
     if path is None or not path.is_file():
+        return None
+    try:
+        return load_for_plan([path], flags)
+    except ManifestError:
         return ()
-    return load_for_plan([path], replace(flags, out=None))
 
 
 def _saved_flags(plan: Plan, flags: PlanFlags) -> PlanFlags:
@@ -248,6 +311,7 @@ def _saved_flags(plan: Plan, flags: PlanFlags) -> PlanFlags:
     return replace(
         flags,
         workspace=str(plan.workspace.get("id") or flags.workspace or "") or None,
+        vars=dict(options.get("vars") or {}),
         prune=bool(options.get("prune", flags.prune)),
         allow_mass_delete=bool(options.get("allow_mass_delete", flags.allow_mass_delete)),
         targets=tuple(options.get("targets", flags.targets)),

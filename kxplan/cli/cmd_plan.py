@@ -12,6 +12,10 @@ import click
 from kxplan.cli import cli
 from kxplan.cli.plan_options import (
     PlanFlags,
+    api_of,
+    bind,
+    duplicate_summary,
+    duplicates_in,
     load_for_plan,
     make_plans,
     plan_options,
@@ -19,7 +23,7 @@ from kxplan.cli.plan_options import (
 )
 from kxplan.client import KantataClient
 from kxplan.connection import connection_options, open_client
-from kxplan.errors import UsageError
+from kxplan.errors import PlanError, UsageError
 from kxplan.live import find_workspace, read_status_sets
 from kxplan.model import LiveState, LiveWorkspace, Manifest
 from kxplan.plan import Plan
@@ -60,9 +64,12 @@ def plan(
       kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
     """
     loaded = load_for_plan(manifests, flags)
+    api = api_of(api_url, sandbox)
     with open_client(api_url, token_file, sandbox, log_level) as client:
         plans = (
-            _sandbox_plans(loaded, client, flags) if sandbox else make_plans(loaded, client, flags)
+            _sandbox_plans(loaded, client, flags, api)
+            if sandbox
+            else make_plans(loaded, client, flags, api=api)
         )
     colour = use_colour()
     for index, one in enumerate(plans):
@@ -71,12 +78,19 @@ def plan(
         click.echo(render(one, flags.fmt, color=colour), nl=False)
     if flags.out is not None:
         _save(plans[0], flags.out)
+    copies = duplicates_in(plans)
+    if copies:
+        raise PlanError(
+            f"duplicates in the workspace: {duplicate_summary(copies)}",
+            hint="keep one of each: delete the copies (or remove their external reference) "
+            "in Kantata, then plan again; the warnings above say which is the task",
+        )
     if flags.detailed_exitcode and any(p.has_changes for p in plans):
         click.get_current_context().exit(EXIT_CHANGES)
 
 
 def _sandbox_plans(
-    manifests: Sequence[Manifest], client: KantataClient, flags: PlanFlags
+    manifests: Sequence[Manifest], client: KantataClient, flags: PlanFlags, api: str
 ) -> list[Plan]:
     """Like make_plans, but a workspace the sandbox does not have yet is planned as an empty
     one (`apply --sandbox` creates it), so a first `plan --sandbox` shows the whole tree."""
@@ -84,7 +98,7 @@ def _sandbox_plans(
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
         if find_workspace(client, ref) is not None or str(ref).isdigit():
-            plans.extend(make_plans([manifest], client, flags))
+            plans.extend(make_plans([manifest], client, flags, api=api))
             continue
         click.echo(
             f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
@@ -92,7 +106,8 @@ def _sandbox_plans(
             err=True,
         )
         live = LiveState(LiveWorkspace("", str(ref)), (), read_status_sets(client))
-        plans.append(build_plan(manifest, live, flags.options()))
+        one = build_plan(manifest, live, flags.options())
+        plans.append(bind(one, manifest, live, api, flags) if flags.out is not None else one)
     return plans
 
 

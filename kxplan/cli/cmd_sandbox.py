@@ -9,6 +9,7 @@ import click
 from kxplan.cli import cli
 from kxplan.errors import UsageError
 from kxplan.sandbox import SandboxServer, Variants
+from kxplan.sandbox.store import StoreOpenError
 from kxplan.sandbox.variants import help_text
 
 DEFAULT_DATA = Path(".kxplan") / "sandbox.db"
@@ -16,7 +17,13 @@ DEFAULT_DATA = Path(".kxplan") / "sandbox.db"
 
 @cli.command("sandbox")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8642, show_default=True, type=int, help="Port (0: any free port).")
+@click.option(
+    "--port",
+    default=8642,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0: any free port).",
+)
 @click.option(
     "--data",
     default=str(DEFAULT_DATA),
@@ -61,12 +68,18 @@ def sandbox_command(
         played = Variants.from_pairs(variants)
     except ValueError as err:
         raise UsageError(str(err), hint="`kxplan sandbox --help` lists every variant") from err
-    server = SandboxServer(data, token=token, host=host, port=port, variants=played)
+    try:
+        server = SandboxServer(data, token=token, host=host, port=port, variants=played)
+    except StoreOpenError as err:
+        raise UsageError(
+            f"cannot use {data} as the sandbox's data: {err.reason}",
+            hint="pass another file with --data (a new file is created), or move this one aside",
+        ) from None
     try:
         server.bind()
-    except OSError as err:
+    except (OSError, OverflowError) as err:
         raise UsageError(
-            f"cannot listen on {host}:{port}: {err.strerror or err}",
+            f"cannot listen on {host}:{port}: {getattr(err, 'strerror', None) or err}",
             hint="choose another port with --port (0 picks a free one)",
         ) from err
     for title in seed_workspaces:

@@ -186,16 +186,22 @@ def workspace_of(manifest: Manifest, flags: PlanFlags) -> str | int:
 
 
 def make_plans(
-    manifests: Sequence[Manifest], client: KantataClient, flags: PlanFlags
+    manifests: Sequence[Manifest],
+    client: KantataClient,
+    flags: PlanFlags,
+    *,
+    api: str | None = None,
 ) -> list[Plan]:
     """One plan per manifest, in order, each against its live workspace.
 
-    With `flags.out`, plans carry the fingerprints of every live object they touch.
+    With `flags.out`, plans carry the fingerprints of every live object they touch and are
+    bound to where they were made: `api` (default: the client's API root, see `api_of`),
+    the workspace, the stack and the resolved manifest; `--var` values are kept in their
+    options so verification after `apply PLANFILE` resolves the manifest the same way.
     A plan that changes an existing status set says how many other workspaces use it.
     """
     from kxplan.live import read_live
     from kxplan.planner import build_plan
-    from kxplan.planner.fingerprints import fingerprints_for
 
     plans = []
     for manifest in manifests:
@@ -206,9 +212,83 @@ def make_plans(
             live = counted
             plan = build_plan(manifest, live, flags.options())
         if flags.out is not None:
-            plan = replace(plan, fingerprints=fingerprints_for(plan, live))
+            plan = bind(plan, manifest, live, api or client.base_url, flags)
         plans.append(plan)
     return plans
+
+
+def bind(plan: Plan, manifest: Manifest, live: LiveState, api: str, flags: PlanFlags) -> Plan:
+    """`plan` as it is saved with --out: fingerprinted, bound, its --var values kept."""
+    from kxplan.planner.fingerprints import binding_for, fingerprints_for
+
+    return replace(
+        plan,
+        fingerprints=fingerprints_for(plan, live),
+        binding=binding_for(plan, manifest, api),
+        options={**plan.options, "vars": dict(sorted(flags.vars.items()))},
+    )
+
+
+def api_of(api_url: str, sandbox: bool) -> str:
+    """Which API a plan is made against, as a saved plan records it: the API root URL, or
+    for `--sandbox` the embedded sandbox's data file (its port changes from run to run)."""
+    if sandbox:
+        from kxplan.connection import SANDBOX_DATA
+
+        return f"sandbox:{SANDBOX_DATA.resolve()}"
+    from kxplan.client import check_base_url
+
+    return check_base_url(api_url)
+
+
+#: Plan flags that only choose how a plan is shown: allowed with `apply PLANFILE`.
+DISPLAY_FLAGS = frozenset({"fmt"})
+
+
+def refuse_plan_flags(planfile: Path, flags: PlanFlags) -> None:
+    """UsageError if a flag that shapes a plan is given with a saved plan: the plan was
+    made with its own flags, and applying it cannot honour others."""
+    default = PlanFlags()
+    given = [
+        _option_name(name)
+        for name in PlanFlags.__dataclass_fields__
+        if name not in DISPLAY_FLAGS and getattr(flags, name) != getattr(default, name)
+    ]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} cannot be used with a saved plan ({planfile}): a saved plan "
+            "is applied exactly as it was made",
+            hint="make a new plan with those options (`kxplan plan MANIFEST ... --out "
+            "PLANFILE`), or apply the manifest directly",
+        )
+
+
+#: How the planner words a duplicate: a story carrying the marker of a task that exists.
+DUPLICATE_NOTE = "also carries the marker of"
+
+
+def duplicates_in(plans: Sequence[Plan]) -> list[str]:
+    """`'key' (#copy-id)` for every story that carries the marker of an existing task."""
+    from kxplan.plan import Kind
+
+    return [
+        f"{c.key!r} (#{c.id})"
+        for p in plans
+        for c in p.changes
+        if c.kind is Kind.NOTE and DUPLICATE_NOTE in c.reason
+    ]
+
+
+def duplicate_summary(copies: Sequence[str]) -> str:
+    """`2 tasks exist twice or more: 'a' (#12), 'b' (#13)` (the first 10 named)."""
+    n = len(copies)
+    shown = ", ".join(copies[:10]) + (f" and {n - 10} more" if n > 10 else "")
+    return f"{n} stor{'ies carry' if n != 1 else 'y carries'} the marker of another task: {shown}"
+
+
+def _option_name(field_name: str) -> str:
+    special = {"vars": "--var", "targets": "--target"}
+    return special.get(field_name, "--" + field_name.replace("_", "-"))
 
 
 def _with_set_usage(client: KantataClient, plan: Plan, live: LiveState) -> LiveState:

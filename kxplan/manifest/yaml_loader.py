@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from kxplan.errors import Problem
+from kxplan.inputfile import InputFileError, decode_utf8, read_input, text_position
 from kxplan.model import Location
 
 #: A path to a value inside a document: mapping keys and list indexes.
@@ -74,25 +75,24 @@ def at(loc: Location, message: str, hint: str | None = None) -> Problem:
 
 
 def read_document(path: str | Path) -> tuple[Document | None, list[Problem]]:
-    """Load one YAML file. Returns the document (None when unusable) and its problems."""
+    """Load one YAML file. Returns the document (None when unusable) and its problems.
+
+    Only a regular file of at most 32 MiB is read (see `kxplan.inputfile`).
+    """
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem(name, 1, 1, "no such file", "check the path")]
-    except IsADirectoryError:
-        return None, [Problem(name, 1, 1, "is a directory, not a manifest file")]
-    except UnicodeDecodeError as err:
-        msg = f"not a text file (invalid UTF-8 at byte {err.start})"
-        return None, [Problem(name, 1, 1, msg, "a manifest is a UTF-8 YAML file")]
-    except OSError as err:
-        return None, [Problem(name, 1, 1, f"cannot read the file: {err.strerror}")]
+        text = decode_utf8(read_input(path, "manifest"))
+    except InputFileError as err:
+        return None, [Problem(name, err.line, err.col, err.message, err.hint)]
     return parse_document(text, name)
 
 
 def parse_document(text: str, name: str) -> tuple[Document | None, list[Problem]]:
     """Parse YAML `text` (reported as file `name`)."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the pure-Python reader checks characters here
+    except yaml.reader.ReaderError as err:
+        return None, [_reader_problem(name, text, err)]
     converter = _Converter(name, loader)
     try:
         node = loader.get_single_node()
@@ -104,10 +104,26 @@ def parse_document(text: str, name: str) -> tuple[Document | None, list[Problem]
         return None, converter.problems
     except yaml.MarkedYAMLError as err:
         return None, [_yaml_problem(name, err)]
-    except yaml.YAMLError as err:  # reader errors (control characters) carry no mark
+    except yaml.reader.ReaderError as err:  # control characters: no mark, a position
+        return None, [_reader_problem(name, text, err)]
+    except yaml.YAMLError as err:
         return None, [Problem(name, 1, 1, f"not valid YAML: {err}")]
     finally:
         loader.dispose()
+
+
+def _reader_problem(name: str, text: str, err: yaml.reader.ReaderError) -> Problem:
+    line, col = text_position(text, err.position)
+    char = err.character
+    code = ord(char) if isinstance(char, str) else int(char) if isinstance(char, int) else None
+    found = f" (found U+{code:04X})" if code is not None else ""
+    return Problem(
+        name,
+        line,
+        col,
+        f"not valid YAML: {err.reason}{found}",
+        "remove it, or write it as an escape inside a double-quoted string",
+    )
 
 
 def _yaml_problem(name: str, err: yaml.MarkedYAMLError) -> Problem:

@@ -2,14 +2,48 @@
 
 `apply PLANFILE` reads those objects again and refuses the plan when a digest differs.
 Keys: "task:<id>", "status:<id>", "status_set:<id>", "workspace:<id>", "checklist_item:<id>".
+
+A saved plan is also bound to where it was made (`binding_for`): the API, the workspace,
+the stack and a digest of the resolved manifest (docs/apply.md, "What a saved plan is
+bound to").
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from kxplan.model import LiveChecklistItem, LiveState, LiveTask
+from kxplan.model import LiveChecklistItem, LiveState, LiveTask, Manifest
 from kxplan.plan import Change, Kind, Plan, fingerprint
+
+#: Manifest fields that say where something was written, not what: left out of the digest
+#: so a moved comment or another checkout directory does not count as a change.
+_WHERE = frozenset({"loc", "path"})
+
+
+def binding_for(plan: Plan, manifest: Manifest, api: str) -> dict[str, Any]:
+    """What a saved plan is bound to: API root, workspace, stack, resolved manifest."""
+    return {
+        "api": api,
+        "workspace": {"id": plan.workspace.get("id"), "title": plan.workspace.get("title")},
+        "stack": plan.stack,
+        "manifest_digest": manifest_digest(manifest),
+    }
+
+
+def manifest_digest(manifest: Manifest) -> str:
+    """A digest of what the resolved manifest says (variables substituted), not where."""
+    return fingerprint(_what(manifest))
+
+
+def _what(obj: Any) -> Any:
+    if hasattr(obj, "__dataclass_fields__"):
+        return {n: _what(getattr(obj, n)) for n in obj.__dataclass_fields__ if n not in _WHERE}
+    if isinstance(obj, (list, tuple)):
+        return [_what(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_what(v) for v in obj)
+    return obj
 
 
 def fingerprints_for(plan: Plan, live: LiveState) -> dict[str, str]:

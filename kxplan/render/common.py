@@ -66,8 +66,12 @@ def _checklist(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def summary_line(plan: Plan) -> str:
-    """`Plan: N to add, N to change, N to move, N to delete.` or the no-change sentence."""
+    """`Plan: N to add, N to change, N to move, N to delete.` or the no-change sentence,
+    with the managed tasks kept (not in the manifest, no --prune) counted when there are."""
+    kept = kept_count(plan)
     if not plan.has_changes:
+        if kept:
+            return f"No changes. {_tasks(kept)} not in the manifest {_are(kept)} kept {_PRUNE}."
         return "No changes. The workspace matches the manifest."
     s = plan.summary()
     line = (
@@ -76,7 +80,31 @@ def summary_line(plan: Plan) -> str:
     )
     if s["adopt"]:
         line += f" {s['adopt']} to adopt."
+    if kept:
+        plural = "s" if kept != 1 else ""
+        line += f" {kept} kept: managed task{plural} not in the manifest {_PRUNE}."
     return line
+
+
+_PRUNE = "(deleted only with --prune)"
+
+
+def _tasks(n: int) -> str:
+    return f"{n} managed task{'s' if n != 1 else ''}"
+
+
+def _are(n: int) -> str:
+    return "are" if n != 1 else "is"
+
+
+def kept_count(plan: Plan) -> int:
+    """Managed tasks the plan keeps: no longer in the manifest, not deleted without --prune."""
+    return plan.summary()["keep"]
+
+
+def targeting_warning(plan: Plan) -> str | None:
+    """The warning a targeted plan carries, or None (see `Plan.targeting_warning`)."""
+    return plan.targeting_warning()
 
 
 def header(plan: Plan) -> str:

@@ -12,6 +12,7 @@ from kxplan.render.common import (
     note_text,
     split,
     summary_line,
+    targeting_warning,
 )
 
 
@@ -24,6 +25,9 @@ def render_markdown(plan: Plan) -> str:
     """Markdown for a pull-request comment."""
     calls, held, warns = split(plan)
     lines = [f"#### {_cell(header(plan))}", "", f"**{summary_line(plan)}**", ""]
+    partial = targeting_warning(plan)
+    if partial:
+        lines += [f"> **Warning:** {partial}", ""]
     if calls:
         lines += ["| | change | object | details |", "|:-:|---|---|---|"]
         lines += [_row(c) for c in calls]

@@ -12,6 +12,7 @@ from kxplan.render.common import (
     note_text,
     split,
     summary_line,
+    targeting_warning,
 )
 
 _COLOURS = {
@@ -35,6 +36,9 @@ def render_text(plan: Plan, color: bool = False) -> str:
     """The plan for a terminal (`color` adds ANSI colours; the CLI decides, NO_COLOR wins)."""
     calls, held, warns = split(plan)
     lines = [_paint(header(plan), "1", color), ""]
+    partial = targeting_warning(plan)
+    if partial:
+        lines += [_paint("Warning: " + partial, _COLOURS[Action.WARN], color), ""]
     for change in calls:
         lines.extend(_block(change, color))
     if held or warns:

@@ -25,6 +25,11 @@ class Faults:
     `retry_after=None` sends 429s without a Retry-After header (Kantata documents none).
     Drops apply to writes only: "before" closes the connection without doing the write,
     "after" commits the write and then closes the connection without a response.
+    Commit late (`p_commit_late`, creates only: POST): the connection is closed at once
+    without a response, and the write is done `commit_late_s` seconds after the request
+    arrived, as by a server still working on a request its client gave up on. It draws
+    one more random number per request only when `p_commit_late` > 0, so the other
+    faults of a seed stay the same. A server stopped before then never does the write.
     """
 
     seed: int = 0
@@ -36,6 +41,8 @@ class Faults:
     retry_after: float | None = None
     p_drop_before: float = 0.0
     p_drop_after: float = 0.0
+    p_commit_late: float = 0.0
+    commit_late_s: float = 1.0
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Faults:
@@ -60,6 +67,7 @@ class Decision:
     retry_after: float | None = None
     drop_before: bool = False
     drop_after: bool = False
+    commit_late: bool = False
 
 
 class FaultInjector:
@@ -82,6 +90,7 @@ class FaultInjector:
             before = self._rng.random()
             after = self._rng.random()
             limited = f.rate_limit is not None and not self._take_token(f.rate_limit)
+            late = self._rng.random() < f.p_commit_late if f.p_commit_late > 0 else False
         delay = max(0.0, f.latency_ms + f.jitter_ms * (2 * jitter - 1)) / 1000.0
         if limited:
             return Decision(delay, 429, f.retry_after)
@@ -92,6 +101,7 @@ class FaultInjector:
             delay,
             drop_before=write and before < f.p_drop_before,
             drop_after=write and after < f.p_drop_after,
+            commit_late=late and method.upper() == "POST",
         )
 
     def _take_token(self, rate: float) -> bool:

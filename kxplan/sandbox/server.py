@@ -2,7 +2,8 @@
 
 One request goes: faults (latency, 429, 503) -> auth (401) -> route (404) -> body (400)
 -> maybe drop before the write -> handler inside one store transaction -> maybe drop
-after the commit -> JSON response -> request log and the `on_response` hook.
+after the commit -> JSON response -> request log and the `on_response` hook. (A create
+chosen to commit late is dropped at once and handled `commit_late_s` later: see Faults.)
 
 Control endpoints live outside `/api/v1`, need no token and are never faulted:
 `GET /__sandbox/stats`, `POST /__sandbox/reset`, `PUT /__sandbox/faults`,
@@ -94,6 +95,7 @@ class SandboxServer:
         self._injector = FaultInjector(faults or Faults())
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._late: list[threading.Timer] = []  # pending late commits (Faults.p_commit_late)
 
     @property
     def faults(self) -> Faults:
@@ -160,6 +162,9 @@ class SandboxServer:
         self._close()
 
     def _close(self) -> None:
+        for timer in self._late:
+            timer.cancel()
+            timer.join(timeout=5)
         if self._httpd is not None:
             self._httpd.server_close()
             self._httpd = None
@@ -216,6 +221,13 @@ class SandboxServer:
                 return Response(err.status, err.body())
             return Response(200, {"workspace": ws})
         return Response(404, {"errors": [{"type": "system", "message": "Not found"}]})
+
+    def commit_later(self, handler: Handler, req: Request, seconds: float) -> None:
+        """Handle `req` `seconds` from now, its answer going nowhere (a late commit)."""
+        timer = threading.Timer(max(0.0, seconds), self.handle, (handler, req))
+        timer.daemon = True
+        self._late.append(timer)
+        timer.start()
 
     def handle(self, handler: Handler, req: Request) -> Response:
         """Run a handler in one transaction; errors become Kantata error bodies."""
@@ -336,6 +348,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return Response(400, SandboxError("bad_json", message).body()), "error", None
         if decision.drop_before:
             return None, "dropped_before", body
+        if decision.commit_late:
+            late = self.sandbox.faults.commit_late_s - decision.delay_s  # since it arrived
+            self.sandbox.commit_later(handler, Request(method, route, params, body, oid), late)
+            return None, "committed_late", body
         answer = self.sandbox.handle(handler, Request(method, route, params, body, oid))
         if decision.drop_after:
             return None, "dropped_after", body

@@ -123,18 +123,47 @@ ID_BASES = {
 Row = dict[str, Any]
 
 
+class StoreOpenError(Exception):
+    """The data file cannot be used: not SQLite, damaged, or another program's database.
+    `reason` says which; the caller adds what to do."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
 class Store:
-    """A SQLite database (a file, or ":memory:") shared safely by the server's threads."""
+    """A SQLite database (a file, or ":memory:") shared safely by the server's threads.
+
+    Opening a file checks it first (`StoreOpenError`): it must be SQLite, pass SQLite's
+    quick integrity check, and hold sandbox tables or none at all (another program's
+    database is never written to).
+    """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            raise StoreOpenError(self.path, f"cannot open it ({err})") from None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as err:
+            self._conn.close()
+            raise StoreOpenError(self.path, _why(err)) from None
+        except StoreOpenError:
+            self._conn.close()
+            raise
+
+    def _open(self) -> None:
         self._conn.row_factory = sqlite3.Row
         if self.path != ":memory:":
+            self._check_file()
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
@@ -143,6 +172,18 @@ class Store:
         self._conn.create_function("casefold", 1, _casefold, deterministic=True)
         with self.transaction():
             self._seed_ids()
+
+    def _check_file(self) -> None:
+        verdict = self._conn.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            shown = " ".join(str(verdict).replace("*** in database main ***", "").split())
+            raise StoreOpenError(self.path, f"the SQLite file is damaged ({shown})")
+        names = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master")}
+        names = {n for n in names if not n.startswith("sqlite_")}
+        if names and not names & set(TABLES):
+            raise StoreOpenError(
+                self.path, "it is a SQLite database of another program (no sandbox tables)"
+            )
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -242,3 +283,12 @@ class Store:
 
 def _casefold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
+
+
+def _why(err: sqlite3.DatabaseError) -> str:
+    text = str(err)
+    if "not a database" in text:
+        return "it is not a SQLite database"
+    if "malformed" in text:
+        return "the SQLite file is damaged (database disk image is malformed)"
+    return f"it cannot be used as the sandbox's data ({text})"
