@@ -16,6 +16,7 @@ from kxplan.apply import ApplyResult, apply_plan, check_fresh
 from kxplan.cli import cli
 from kxplan.cli.cmd_plan import use_colour
 from kxplan.cli.plan_options import PlanFlags, load_for_plan, make_plans, plan_options, workspace_of
+from kxplan.cli.rename_gate import AcceptNew, accept_new_options, gate_suspected_renames
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, UsageError
@@ -42,11 +43,13 @@ PROGRESS_THRESHOLD = 20
     default=False,
     help="Apply without asking. Needed when there is no terminal (CI).",
 )
+@accept_new_options
 @plan_options
 @connection_options
 def apply_command(
     inputs: tuple[Path, ...],
     auto_approve: bool,
+    accept: AcceptNew,
     flags: PlanFlags,
     api_url: str,
     token_file: Path | None,
@@ -79,6 +82,7 @@ def apply_command(
         _show(plans, flags)
         if not any(p.has_changes for p in plans):
             return
+        gate_suspected_renames(plans, accept)
         _confirm(auto_approve)
         results = [_apply_one(plan, client) for plan in plans]
         _summarise(results)
