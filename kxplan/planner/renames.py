@@ -14,7 +14,7 @@ A create C and a kept/deleted/blocked managed task O look alike when all of thes
   in the normal course of work (description, start and due date, priority, tags) compares
   equal to O's under the plan's normalisation; every checklist item C lists exists on O by
   name (people's additions and ticks do not count);
-- similar titles (`title_similarity`).
+- similar titles (kxplan.planner.similar: one word changed, added or removed, or a typo).
 
 Explicit keys qualify too: a changed explicit key next to a similar title is the same
 mistake (`renamed_from` was forgotten). A key already listed in some task's `renamed_from`
@@ -25,9 +25,6 @@ most once.
 
 from __future__ import annotations
 
-import difflib
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -37,65 +34,26 @@ from kxplan.plan import Action, Change, Kind, Plan, SuspectedRename
 from kxplan.planner.context import Context
 from kxplan.planner.matching import id_order
 from kxplan.planner.normalize import desired_value, live_value, same
-
-#: Character similarity (difflib ratio of the normalised titles) that counts as similar.
-SIMILAR_RATIO = 0.8
+from kxplan.planner.similar import (
+    IndexKey,
+    index_keys,
+    probe_keys,
+    title_similarity,
+    title_words,
+    words_similarity,
+)
 
 #: Fields compared besides the title (type always; the others where the manifest sets them).
 LOOKALIKE_FIELDS: tuple[str, ...] = ("description", "start_date", "due_date", "priority", "tags")
 
-#: Above this many (create, old task) pairs under one parent, only pairs that share a title
-#: word are compared, so a plan replacing thousands of tasks stays fast.
-PAIR_BUDGET = 40_000
-
-_WORD = re.compile(r"[^\W_]+")
+#: Bounds that keep a plan with thousands of identically titled siblings fast: at most
+#: BUCKET_CAP old tasks (lowest ids first) are looked at per index entry, and at most
+#: MAX_CANDIDATES look-alikes (best first) are weighed for one new task.
+BUCKET_CAP = 200
+MAX_CANDIDATES = 20
 
 #: The anchor of a top-level task (others are anchored at their live parent's id).
 TOP = ""
-
-
-def title_words(title: str) -> tuple[str, ...]:
-    """The words of a title: case folded, accents removed, punctuation dropped."""
-    decomposed = unicodedata.normalize("NFKD", title.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return tuple(_WORD.findall(plain))
-
-
-def title_similarity(new: str, old: str) -> float | None:
-    """How alike two titles are (0..1), or None when they are not similar.
-
-    Similar: the same words (case, accents, punctuation aside); or one word changed, added
-    or removed with at least one word kept; or a character similarity of at least
-    SIMILAR_RATIO (a typo fix). Titles that differ only in numbers ("Sprint 1", "Sprint 2")
-    are different items of a series, never similar.
-    """
-    a, b = title_words(new), title_words(old)
-    if not a or not b:
-        return None
-    if a == b:
-        return 1.0
-    if _only_numbers_differ(a, b):
-        return None
-    ratio = difflib.SequenceMatcher(None, " ".join(a), " ".join(b)).ratio()
-    if ratio >= SIMILAR_RATIO or (_one_word_edit(a, b) and set(a) & set(b)):
-        return round(ratio, 3)
-    return None
-
-
-def _only_numbers_differ(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    if len(a) != len(b):
-        return False
-    return all(x == y or (x.isdigit() and y.isdigit()) for x, y in zip(a, b, strict=True))
-
-
-def _one_word_edit(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """Whether one word substituted, inserted or deleted turns `a` into `b`."""
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    if len(long) - len(short) != 1:
-        return False
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def fields_alike(task: DesiredTask, old: LiveTask) -> bool:
@@ -165,11 +123,20 @@ def _greedy(
     ctx: Context, news: Sequence[DesiredTask], olds: Sequence[LiveTask]
 ) -> dict[str, LiveTask]:
     """Most similar first; ties by new key, then old key (then id, for copies)."""
+    index: dict[IndexKey, list[LiveTask]] = {}
+    for old in olds:
+        for ikey in set(index_keys(title_words(old.title))):
+            index.setdefault(ikey, []).append(old)
     candidates: list[tuple[float, str, str, tuple[int, str], LiveTask]] = []
-    for task, old in _pairs_to_compare(news, olds):
-        score = title_similarity(task.title, old.title)
-        if score is not None and fields_alike(task, old):
-            candidates.append((-score, task.key, ctx.live_key(old), id_order(old.id), old))
+    for task in news:
+        words = title_words(task.title)
+        found = {o.id: o for k in probe_keys(words) for o in index.get(k, ())[:BUCKET_CAP]}
+        mine = []
+        for old in found.values():
+            score = words_similarity(words, title_words(old.title))
+            if score is not None and fields_alike(task, old):
+                mine.append((-score, task.key, ctx.live_key(old), id_order(old.id), old))
+        candidates.extend(sorted(mine, key=lambda c: c[:4])[:MAX_CANDIDATES])
     out: dict[str, LiveTask] = {}
     used: set[str] = set()
     for _, key, _, _, old in sorted(candidates, key=lambda c: c[:4]):
@@ -177,23 +144,6 @@ def _greedy(
             out[key] = old
             used.add(old.id)
     return out
-
-
-def _pairs_to_compare(
-    news: Sequence[DesiredTask], olds: Sequence[LiveTask]
-) -> Iterable[tuple[DesiredTask, LiveTask]]:
-    if len(news) * len(olds) <= PAIR_BUDGET:
-        return ((t, o) for t in news for o in olds)
-    by_word: dict[str, list[LiveTask]] = {}
-    for old in olds:
-        for word in set(title_words(old.title)):
-            by_word.setdefault(word, []).append(old)
-    pairs: dict[tuple[str, str], tuple[DesiredTask, LiveTask]] = {}
-    for task in news:
-        for word in set(title_words(task.title)):
-            for old in by_word.get(word, ()):
-                pairs.setdefault((task.key, old.id), (task, old))
-    return pairs.values()
 
 
 def _suspect(ctx: Context, task: DesiredTask, old: LiveTask, held: Change) -> SuspectedRename:
@@ -236,6 +186,7 @@ def check_renames_resolved(
         "rename); nothing was changed:"
     ]
     lines.extend(_gate_line(s) for s in open_)
+    lines.extend(f"  --accept-new {key} names no suspected rename (a typo?)" for key in unknown)
     raise UnsafePlanError(
         "\n".join(lines),
         hint="add the renamed_from line to keep the task, its id and history (then plan "
