@@ -38,7 +38,6 @@ from kxplan.planner.similar import (
     IndexKey,
     index_keys,
     probe_keys,
-    title_similarity,
     title_words,
     words_similarity,
 )
@@ -47,10 +46,13 @@ from kxplan.planner.similar import (
 LOOKALIKE_FIELDS: tuple[str, ...] = ("description", "start_date", "due_date", "priority", "tags")
 
 #: Bounds that keep a plan with thousands of identically titled siblings fast: at most
-#: BUCKET_CAP old tasks (lowest ids first) are looked at per index entry, and at most
+#: BUCKET_CAP old tasks (first by key) are looked at per index entry, and at most
 #: MAX_CANDIDATES look-alikes (best first) are weighed for one new task.
 BUCKET_CAP = 200
 MAX_CANDIDATES = 20
+
+#: A new task's look-alike: the old live task and the similarity of their titles.
+Pair = tuple[LiveTask, float]
 
 #: The anchor of a top-level task (others are anchored at their live parent's id).
 TOP = ""
@@ -80,14 +82,15 @@ def find_suspected_renames(ctx: Context, changes: Sequence[Change]) -> tuple[Sus
     ]
     if not creates or not olds:
         return ()
-    paired: dict[str, LiveTask] = {}  # new key -> old live task
+    paired: dict[str, Pair] = {}  # new key -> (old live task, title similarity)
     for depth in sorted({c.depth for c in creates}):
         level = [ctx.desired[c.key] for c in creates if c.depth == depth]
-        free = [t for t in olds if t.id not in {p.id for p in paired.values()}]
+        taken = {old.id for old, _ in paired.values()}
+        free = [t for t in olds if t.id not in taken]
         paired.update(_pair_level(ctx, level, free, paired))
     return tuple(
-        _suspect(ctx, ctx.desired[key], old, old_changes[old.id])
-        for key, old in sorted(paired.items())
+        _suspect(ctx, ctx.desired[key], old, score, old_changes[old.id])
+        for key, (old, score) in sorted(paired.items())
     )
 
 
@@ -95,8 +98,8 @@ def _pair_level(
     ctx: Context,
     level: Iterable[DesiredTask],
     olds: Sequence[LiveTask],
-    paired: dict[str, LiveTask],
-) -> dict[str, LiveTask]:
+    paired: dict[str, Pair],
+) -> dict[str, Pair]:
     groups: dict[str, tuple[list[DesiredTask], list[LiveTask]]] = {}
     for old in olds:
         groups.setdefault(old.parent_id or TOP, ([], []))[1].append(old)
@@ -104,28 +107,29 @@ def _pair_level(
         anchor = _anchor(ctx, task, paired)
         if anchor is not None and anchor in groups:
             groups[anchor][0].append(task)
-    out: dict[str, LiveTask] = {}
+    out: dict[str, Pair] = {}
     for news, group_olds in groups.values():
         out.update(_greedy(ctx, news, group_olds))
     return out
 
 
-def _anchor(ctx: Context, task: DesiredTask, paired: dict[str, LiveTask]) -> str | None:
+def _anchor(ctx: Context, task: DesiredTask, paired: dict[str, Pair]) -> str | None:
     """The live parent id the new task will be under (TOP: the top level), or None when its
     parent is a new task that looks like nothing that exists."""
     if task.parent_key is None:
         return TOP
-    parent = ctx.matching.by_key.get(task.parent_key) or paired.get(task.parent_key)
+    parent = ctx.matching.by_key.get(task.parent_key)
+    if parent is None and task.parent_key in paired:
+        parent = paired[task.parent_key][0]
     return parent.id if parent is not None else None
 
 
-def _greedy(
-    ctx: Context, news: Sequence[DesiredTask], olds: Sequence[LiveTask]
-) -> dict[str, LiveTask]:
+def _greedy(ctx: Context, news: Sequence[DesiredTask], olds: Sequence[LiveTask]) -> dict[str, Pair]:
     """Most similar first; ties by new key, then old key (then id, for copies)."""
     index: dict[IndexKey, list[LiveTask]] = {}
+    old_words = {old.id: title_words(old.title) for old in olds}
     for old in olds:
-        for ikey in set(index_keys(title_words(old.title))):
+        for ikey in set(index_keys(old_words[old.id])):
             index.setdefault(ikey, []).append(old)
     candidates: list[tuple[float, str, str, tuple[int, str], LiveTask]] = []
     for task in news:
@@ -133,20 +137,22 @@ def _greedy(
         found = {o.id: o for k in probe_keys(words) for o in index.get(k, ())[:BUCKET_CAP]}
         mine = []
         for old in found.values():
-            score = words_similarity(words, title_words(old.title))
+            score = words_similarity(words, old_words[old.id])
             if score is not None and fields_alike(task, old):
                 mine.append((-score, task.key, ctx.live_key(old), id_order(old.id), old))
         candidates.extend(sorted(mine, key=lambda c: c[:4])[:MAX_CANDIDATES])
-    out: dict[str, LiveTask] = {}
+    out: dict[str, Pair] = {}
     used: set[str] = set()
-    for _, key, _, _, old in sorted(candidates, key=lambda c: c[:4]):
+    for negative, key, _, _, old in sorted(candidates, key=lambda c: c[:4]):
         if key not in out and old.id not in used:
-            out[key] = old
+            out[key] = (old, -negative)
             used.add(old.id)
     return out
 
 
-def _suspect(ctx: Context, task: DesiredTask, old: LiveTask, held: Change) -> SuspectedRename:
+def _suspect(
+    ctx: Context, task: DesiredTask, old: LiveTask, score: float, held: Change
+) -> SuspectedRename:
     old_key = ctx.live_key(old)
     keys = [*task.renamed_from, old_key]
     return SuspectedRename(
@@ -156,7 +162,7 @@ def _suspect(ctx: Context, task: DesiredTask, old: LiveTask, held: Change) -> Su
         title=task.title,
         old_title=old.title,
         old_action=held.action.value,
-        similarity=title_similarity(task.title, old.title) or 0.0,
+        similarity=score,
         path=ctx.desired_path(task.key),
         old_path=held.path or old_key,
         location="" if task.loc == NOWHERE else str(task.loc),
