@@ -171,6 +171,40 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class SuspectedRename:
+    """A planned task create `key` that looks like the managed task `renamed_from` (live
+    `id`), which the plan keeps, deletes or blocks (`old_action`). `line` is the YAML line
+    that makes the plan an update of the old task; `location` is where the new task is
+    written in the manifest (`file:line:col`, "" when unknown). Apply refuses to create
+    `key` until the user resolves it (kxplan.planner.renames)."""
+
+    key: str
+    renamed_from: str
+    id: str
+    title: str
+    old_title: str
+    old_action: str
+    similarity: float
+    path: str
+    old_path: str
+    location: str
+    line: str
+
+    @property
+    def old_fate(self) -> str:
+        """What the plan does with the old task, as a verb ("keeps", "deletes", ...)."""
+        fates = {"keep": "keeps", "delete": "deletes", "blocked": "keeps (protected)"}
+        return fates.get(self.old_action, self.old_action)
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SuspectedRename:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """An ordered, deterministic plan for one manifest against one workspace."""
 
@@ -184,6 +218,7 @@ class Plan:
     #: Saved plans only: where the plan was made ({"api", "workspace", "stack",
     #: "manifest_digest"}); `apply PLANFILE` refuses it anywhere else (docs/apply.md).
     binding: Mapping[str, Any] = field(default_factory=dict)
+    suspected_renames: tuple[SuspectedRename, ...] = ()
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -238,6 +273,7 @@ class Plan:
             "fingerprints": dict(sorted(self.fingerprints.items())),
             "options": dict(self.options),
             **bound,
+            "suspected_renames": [s.to_json() for s in self.suspected_renames],
         }
 
     @classmethod
@@ -251,6 +287,9 @@ class Plan:
             fingerprints=data.get("fingerprints", {}),
             options=data.get("options", {}),
             binding=data.get("binding", {}),
+            suspected_renames=tuple(
+                SuspectedRename.from_json(s) for s in data.get("suspected_renames", ())
+            ),
         )
 
 

@@ -26,6 +26,7 @@ from kxplan.cli.plan_options import (
     refuse_plan_flags,
     workspace_of,
 )
+from kxplan.cli.rename_gate import AcceptNew, accept_new_options, gate_suspected_renames
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, ManifestError, UsageError
@@ -54,11 +55,13 @@ PROGRESS_THRESHOLD = 20
     default=False,
     help="Apply without asking. Needed when there is no terminal (CI).",
 )
+@accept_new_options
 @plan_options
 @connection_options
 def apply_command(
     inputs: tuple[Path, ...],
     auto_approve: bool,
+    accept: AcceptNew,
     flags: PlanFlags,
     api_url: str,
     token_file: Path | None,
@@ -100,6 +103,7 @@ def apply_command(
         _show(plans, flags)
         if not any(p.has_changes for p in plans):
             return
+        gate_suspected_renames(plans, accept)
         _confirm(auto_approve)
         results = [_apply_one(plan, client) for plan in plans]
         _summarise(results)

@@ -4,7 +4,8 @@
 
 Parts: `matching` (who is who), `statuses` (the status set), `tasks` (creates, updates,
 moves), `checklist`, `deletes` (prune, keep, blocked, the mass-delete guard), `notes`
-(warnings), `scope` (--target), `order` (waves and request estimates).
+(warnings), `scope` (--target), `order` (waves and request estimates), `renames` (suspected renames:
+creates that look like a task the plan keeps or deletes).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kxplan.planner.deletes import check_mass_delete, plan_orphans
 from kxplan.planner.matching import match_tasks
 from kxplan.planner.notes import plan_notes
 from kxplan.planner.order import Step, arrange, estimate_writes
+from kxplan.planner.renames import find_suspected_renames, mark_suspects
 from kxplan.planner.scope import live_filter, resolve_scope
 from kxplan.planner.statuses import plan_statuses
 from kxplan.planner.tasks import plan_task
@@ -56,11 +58,12 @@ def build_plan(
     steps.extend(plan_notes(ctx, inside))
     changes = arrange(steps)
     check_mass_delete(ctx, changes)
+    suspects = find_suspected_renames(ctx, changes)
     return Plan(
         stack=manifest.name,
         manifest=manifest.path,
         workspace={"id": live.workspace.id, "title": live.workspace.title},
-        changes=changes,
+        changes=mark_suspects(changes, suspects),
         requests={"read": live.requests, "write": estimate_writes(changes)},
         options={
             "prune": ctx.prune,
@@ -68,6 +71,7 @@ def build_plan(
             "targets": list(options.targets),
             "adopt": options.adopt,
         },
+        suspected_renames=suspects,
     )
 
 

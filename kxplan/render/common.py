@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kxplan.plan import Action, Change, Kind, Plan
+from kxplan.plan import Action, Change, Kind, Plan, SuspectedRename
 
 #: Longest value shown inline; longer text is cut with an ellipsis (the JSON plan has it all).
 MAX_VALUE = 80
@@ -132,3 +132,21 @@ def note_text(change: Change) -> str:
     if change.kind is Kind.TASK:
         return f"{label(change)}{ident} {change.action.value}: {change.reason}"
     return f"{change.path or change.key}{ident}: {change.reason}"
+
+
+#: The heading over suspected renames.
+SUSPECTS_TITLE = "Suspected renames (apply creates none of these until you choose):"
+
+
+def suspect_lines(s: SuspectedRename) -> tuple[str, list[str]]:
+    """(headline, detail lines) of one suspected rename, shared by text and Markdown."""
+    head = (
+        f'task {s.path} "{s.title}" looks like task {s.old_path} (#{s.id}) '
+        f'"{s.old_title}", which the plan {s.old_fate}'
+    )
+    where = f"the task at {s.location}" if s.location else f"task {s.key}"
+    return head, [
+        f"to keep that task and its history, add to {where}:",
+        f"    {s.line}",
+        f"to create a new task instead, apply with --accept-new {s.key}",
+    ]

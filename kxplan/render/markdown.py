@@ -5,6 +5,7 @@ from __future__ import annotations
 from kxplan.plan import Change, Plan
 from kxplan.render.common import (
     MAX_UNMANAGED,
+    SUSPECTS_TITLE,
     field_lines,
     header,
     is_unmanaged,
@@ -12,6 +13,7 @@ from kxplan.render.common import (
     note_text,
     split,
     summary_line,
+    suspect_lines,
     targeting_warning,
 )
 
@@ -32,6 +34,7 @@ def render_markdown(plan: Plan) -> str:
         lines += ["| | change | object | details |", "|:-:|---|---|---|"]
         lines += [_row(c) for c in calls]
         lines.append("")
+    lines += _suspects(plan)
     notes = held + [c for c in warns if not is_unmanaged(c)]
     unmanaged = [c for c in warns if is_unmanaged(c)]
     if notes or unmanaged:
@@ -50,6 +53,20 @@ def _row(change: Change) -> str:
         f"| `{change.action.symbol}` | {change.action.value} | {_cell(label(change))}{ident} "
         f"| {_cell('<br>'.join(details))} |"
     )
+
+
+def _suspects(plan: Plan) -> list[str]:
+    """Not folded: apply refuses until each is resolved, so the reviewer must see them."""
+    if not plan.suspected_renames:
+        return []
+    lines = [f"**⚠️ {SUSPECTS_TITLE}**", ""]
+    for s in plan.suspected_renames:
+        head, _ = suspect_lines(s)
+        where = f" at `{s.location}`" if s.location else ""
+        lines.append(f"- `!` {_cell(head)}.")
+        lines.append(f"  Keep it and its history: add `{s.line}` to the task{where}.")
+        lines.append(f"  Or create a new task: apply with `--accept-new {s.key}`.")
+    return [*lines, ""]
 
 
 def _notes(notes: list[Change], unmanaged: list[Change]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kxplan.plan import Action, Change, Plan
 from kxplan.render.common import (
     MAX_UNMANAGED,
+    SUSPECTS_TITLE,
     field_lines,
     header,
     is_unmanaged,
@@ -12,6 +13,7 @@ from kxplan.render.common import (
     note_text,
     split,
     summary_line,
+    suspect_lines,
     targeting_warning,
 )
 
@@ -41,6 +43,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
         lines += [_paint("Warning: " + partial, _COLOURS[Action.WARN], color), ""]
     for change in calls:
         lines.extend(_block(change, color))
+    lines.extend(_suspects(plan, color))
     if held or warns:
         lines.append(_paint("Not changed:", "1", color) if held else "")
         lines.extend(_note(c, color) for c in held)
@@ -62,6 +65,17 @@ def _block(change: Change, color: bool) -> list[str]:
         lines.append(f"      # {change.reason}")
     lines.append("")
     return lines
+
+
+def _suspects(plan: Plan, color: bool) -> list[str]:
+    if not plan.suspected_renames:
+        return []
+    lines = [_paint(SUSPECTS_TITLE, "1", color)]
+    for s in plan.suspected_renames:
+        head, details = suspect_lines(s)
+        lines.append(f"  {_paint('!', '33', color)} {head}")
+        lines.extend(f"      {d}" for d in details)
+    return [*lines, ""]
 
 
 def _note(change: Change, color: bool) -> str:

@@ -2,8 +2,9 @@
 
 Each case lists every change that makes a call, or is kept/blocked, in plan order as
 `[action, kind, key]` rows (optionally `{field: expected}` checked as a subset), plus
-substrings expected among the warnings. No network. Every plan also validates against
-schemas/plan.schema.json, renders, and plans to the same bytes twice.
+substrings expected among the warnings, and (when given) the suspected renames as
+`{key, renamed_from, ...}` rows checked as subsets (`[]`: none). No network. Every plan
+also validates against schemas/plan.schema.json, renders, and plans to the same bytes twice.
 """
 
 from __future__ import annotations
@@ -103,6 +104,16 @@ def test_case(case: Mapping[str, Any]) -> None:
         assert plan.requests[name] == value
     if "summary" in case:
         assert render_text(plan).rstrip().splitlines()[-1] == case["summary"]
+    if "suspected" in case:
+        _check_suspected(plan, case["suspected"])
+
+
+def _check_suspected(plan: Plan, expected: list[Mapping[str, Any]]) -> None:
+    got = [s.to_json() for s in plan.suspected_renames]
+    assert len(got) == len(expected), got
+    for want, have in zip(expected, got, strict=True):
+        for name, value in want.items():
+            assert have[name] == value, f"suspected {have['key']}: {name}"
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "error" not in c.values[0]])
