@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -61,6 +62,16 @@ def test_help_lists_every_variant_with_its_values_default_first() -> None:
         assert f"{question.name}={'|'.join(question.values)}" in text
 
 
+def startup_lines(stdout: IO[str]) -> list[str]:
+    """What `kxplan sandbox` prints before it serves (up to "Press Ctrl-C to stop.")."""
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("Press Ctrl-C"):
+        line = stdout.readline()
+        assert line, f"kxplan sandbox stopped before serving; it printed: {lines}"
+        lines.append(line)
+    return lines
+
+
 def test_the_command_plays_the_variants_it_was_given(tmp_path: Path) -> None:
     args = ["--variant", "status_names=title", "--variant", "new_siblings=last"]
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
@@ -74,14 +85,14 @@ def test_the_command_plays_the_variants_it_was_given(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(3)]
-        url = lines[0].split()[-1]
+        lines = startup_lines(proc.stdout)
+        url = next(line for line in lines if " serving " in line).split()[-1]
         root = url.removesuffix("/api/v1")
         played = httpx.get(root + "/__sandbox/variants", timeout=10).json()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    assert lines[2].strip() == "variants: status_names=title,new_siblings=last"
+    assert "variants: status_names=title,new_siblings=last" in [line.strip() for line in lines]
     assert played == {"variants": {**DEFAULTS, "status_names": "title", "new_siblings": "last"}}
 
 
