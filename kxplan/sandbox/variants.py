@@ -163,7 +163,11 @@ class Variants:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Variants:
-        """Variants from a JSON object (the `PUT /__sandbox/variants` body); unknown keys fail."""
+        """Variants from a JSON object (the `PUT /__sandbox/variants` body); unknown keys fail.
+
+        Names left out get their defaults: the object says every answer to play."""
+        if not isinstance(data, Mapping):
+            raise ValueError('expected a JSON object of variants, e.g. {"status_names": "title"}')
         unknown = sorted(set(data) - set(_BY_NAME))
         if unknown:
             raise ValueError(
@@ -181,7 +185,12 @@ class Variants:
                 raise ValueError(
                     f"--variant {pair!r}: expected NAME=VALUE, e.g. status_names=title"
                 )
-            data[name.strip()] = value.strip()
+            name, value = name.strip(), value.strip()
+            if name in data and data[name] != value:
+                raise ValueError(
+                    f"--variant {name} is given twice ({data[name]}, {value}): give each once"
+                )
+            data[name] = value
         return cls.from_json(data)
 
     def to_json(self) -> dict[str, str]:
