@@ -289,7 +289,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             try:
                 body = _parse_json(raw)
             except ValueError:
-                body = None
+                # A settings body that does not parse must not reset the settings to defaults.
+                message = "the body is not valid JSON"
+                self._send(Response(400, {"errors": [{"type": "system", "message": message}]}))
+                return
             self._send(self.sandbox.control(method, parts.path[len(CONTROL_PREFIX) :], body))
             return
         path = parts.path[len(API_PREFIX) :] if parts.path.startswith(API_PREFIX) else None

@@ -172,3 +172,14 @@ def test_docs_list_every_variant_and_value_with_the_default_marked() -> None:
         values = re.findall(r"`([a-z_]+)`", rows[question.name])
         assert values == list(question.values), question.name
         assert f"`{question.default}` (default)" in rows[question.name], question.name
+
+
+def test_a_control_body_that_is_not_json_is_refused_and_changes_nothing(
+    make_sandbox: Callable[..., SandboxServer],
+) -> None:
+    server = make_sandbox(variants=Variants(status_names="title"))
+    for path in ("/__sandbox/variants", "/__sandbox/faults"):
+        resp = httpx.put(server.base_url + path, content=b"{not json")
+        assert resp.status_code == 400
+        assert "not valid JSON" in resp.json()["errors"][0]["message"]
+    assert server.variants.status_names == "title"
