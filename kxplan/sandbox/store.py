@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS stories (
   percentage_complete INTEGER NOT NULL DEFAULT 0, archived INTEGER NOT NULL DEFAULT 0,
   deleted_at TEXT, position INTEGER NOT NULL, start_date TEXT, due_date TEXT,
   sub_story_count INTEGER NOT NULL DEFAULT 0, subtree_depth INTEGER NOT NULL DEFAULT 0,
+  project_plan INTEGER NOT NULL DEFAULT 1,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS stories_siblings ON stories (workspace_id, parent_id, position);
 CREATE INDEX IF NOT EXISTS stories_parent ON stories (parent_id);
@@ -102,6 +103,11 @@ ID_BASES = {
 
 Row = dict[str, Any]
 
+#: Columns added after the first release of the schema: (name, SQL declaration) per table.
+_LATER_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "stories": (("project_plan", "INTEGER NOT NULL DEFAULT 1"),),
+}
+
 
 class Store:
     """A SQLite database (a file, or ":memory:") shared safely by the server's threads."""
@@ -118,8 +124,16 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
+        self._add_missing_columns()
         with self.transaction():
             self._seed_ids()
+
+    def _add_missing_columns(self) -> None:
+        # A sandbox file written before a column existed gets it with its default.
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(stories)")}
+        for name, decl in _LATER_COLUMNS["stories"]:
+            if name not in have:
+                self._conn.execute(f"ALTER TABLE stories ADD COLUMN {name} {decl}")
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
