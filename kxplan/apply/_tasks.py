@@ -244,7 +244,9 @@ def _move_target(run: Run, change: Change) -> int | None:
     if after.get("parent") is None:
         return None
     target = parent_id(run, change)
-    return int(target) if target is not None else None
+    if target is None:  # never silently to the top level: the plan names a parent
+        raise ApplyError(f"{label((change,))}: its new parent {after['parent']!r} has no id")
+    return int(target)
 
 
 # --------------------------------------------------------------------------- deletes
