@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from kxplan.sandbox import SandboxServer
+from kxplan.sandbox.store import SCHEMA, Store
 from kxplan.sandbox.variants import Variants
 from tests.sandbox.helpers import api, create, ids
 
@@ -387,3 +390,25 @@ def test_new_siblings_go_first_or_last_also_within_one_bulk_create(
     expected = ["c", "b", "a", "old"] if answer == "first" else ["old", "a", "b", "c"]
     assert _titles(listed) == expected
     assert old["position"] == 100_000_000
+
+
+def test_a_sandbox_file_from_before_to_dos_keeps_its_stories_as_project_tasks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    old_schema = SCHEMA.replace("  project_plan INTEGER NOT NULL DEFAULT 1,\n", "")
+    assert old_schema != SCHEMA
+    with sqlite3.connect(path) as conn:
+        conn.executescript(old_schema)
+        conn.execute(
+            "INSERT INTO stories (workspace_id, title, story_type, state, status, priority, "
+            "position, created_at, updated_at) VALUES (1, 'Old', 'task', 'not started', "
+            "'not started', 'normal', 1, 'then', 'then')"
+        )
+    store = Store(path)
+    try:
+        assert store.all("SELECT title, project_plan FROM stories") == [
+            {"title": "Old", "project_plan": 1}
+        ]
+    finally:
+        store.close()
