@@ -42,9 +42,12 @@ from kxplan.model import (
 STORY_INCLUDES = ("parent", "tags", "story_tasks", "external_references")
 
 #: Query parameters for every story read: archived stories too (kxplan manages them), never
-#: deleted ones (the default filter hides them).
+#: deleted ones (the default filter hides them), and To Dos (`project_plan: false`), hidden
+#: by default: kxplan creates project tasks, but a server whose default is a To Do must not
+#: hide a task kxplan made, and people's To Dos are seen (unmanaged, so never changed).
 STORY_PARAMS: Mapping[str, Any] = {
     "show_archived": True,
+    "show_todos": True,
     "include": ",".join(STORY_INCLUDES),
     "optional_fields": "custom_task_status_id",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -9,12 +10,22 @@ from kxplan.apply._grace import look_again
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label, result_ids
 from kxplan.errors import ApplyError, TransportError
-from kxplan.live import find_tasks_by_marker
+from kxplan.live import BATCH, find_tasks_by_marker, task_from_api
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind
+from kxplan.planner.matching import id_order
+from kxplan.planner.placement import FIRST, learn_placement
 
 #: Kantata's limit on objects in one bulk `POST /stories`.
 BULK_LIMIT = 300
+
+#: Asked for with every create: checklist items (to complete the ones created done) and the
+#: markers, which say which created story is which task (never the order of `results`).
+CREATE_INCLUDES = "story_tasks,external_references"
+
+#: The placement assumed until the server has shown one: the newest observations of
+#: Kantata give a new story the lowest position (docs/apply.md, "Sibling order").
+GUESSED_PLACEMENT = FIRST
 
 
 def create_levels(changes: Sequence[Change]) -> list[list[Change]]:
@@ -41,10 +52,10 @@ def create_levels(changes: Sequence[Change]) -> list[list[Change]]:
 def create_tasks(run: Run, changes: Sequence[Change]) -> None:
     """Create tasks top-down, up to BULK_LIMIT per request, each with marker, checklist, tags.
 
-    Each level is sent last-first: Kantata places a new task above its older siblings
-    (NOTES §6.1.3), so creating in reverse leaves a fresh tree in manifest order. A create
-    under a task that moves in this plan waits until after the moves (`run.deferred`): under
-    the task's old place it could be refused as too deep.
+    Each level is sent in the order that leaves a fresh tree in manifest order under the
+    placement Kantata uses (`send_order`). A create under a task that moves in this plan
+    waits until after the moves (`run.deferred`): under the task's old place it could be
+    refused as too deep.
     """
     now, run.deferred = _split_deferred(run, changes)
     create_now(run, now)
@@ -76,9 +87,29 @@ def _split_deferred(run: Run, changes: Sequence[Change]) -> tuple[list[Change], 
 
 def create_now(run: Run, changes: Sequence[Change]) -> None:
     for level in create_levels(changes):
-        group = level[::-1]
-        for start in range(0, len(group), BULK_LIMIT):
-            _create_batch(run, group[start : start + BULK_LIMIT])
+        left = list(level)
+        while left:
+            # Decided per batch: the first response may have taught the placement.
+            batch = send_order(run, left)[:BULK_LIMIT]
+            _create_batch(run, batch)
+            sent = {id(c) for c in batch}
+            left = [c for c in left if id(c) not in sent]
+
+
+def send_order(run: Run, level: Sequence[Change]) -> list[Change]:
+    """The creates of one level (manifest order) in the order to send them.
+
+    Kantata inserts a bulk create's items one after the other, each placed first or last
+    among its siblings. Placed first, the last-sent sorts first: send last-first; placed
+    last, send in manifest order. The placement comes from the plan's live read or an
+    earlier create response of this run (`Run.placement`). Before either has shown it (a
+    fresh workspace: no two siblings yet), nothing tells, and a probe would cost a request
+    per apply: the first batch then goes by GUESSED_PLACEMENT, and if the guess was wrong
+    the order of that one level differs, which the next plan reports once (docs/apply.md).
+    When `level` holds more than BULK_LIMIT tasks, the first BULK_LIMIT returned go first.
+    """
+    placement = run.placement or GUESSED_PLACEMENT
+    return list(level[::-1]) if placement == FIRST else list(level)
 
 
 def _create_batch(run: Run, batch: list[Change]) -> None:
@@ -92,7 +123,7 @@ def _create_pending(run: Run, batch: list[Change]) -> None:
         items = [_item(run, c) for c in pending]
         try:
             response = run.client.request(
-                "POST", "/stories", params={"include": "story_tasks"}, json={"stories": items}
+                "POST", "/stories", params={"include": CREATE_INCLUDES}, json={"stories": items}
             )
         except TransportError as err:
             if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
@@ -130,21 +161,85 @@ def parent_id(run: Run, change: Change) -> str | None:
 
 
 def _created(run: Run, batch: list[Change], response: Mapping[str, Any]) -> None:
-    ids = result_ids(response)
-    if len(ids) != len(batch):
-        raise ApplyError(
-            f"POST /stories returned {len(ids)} ids for {len(batch)} tasks",
-            hint="run `kxplan plan` to see what was created, then apply again",
-        )
-    run.learn_ids({c.key: i for c, i in zip(batch, ids, strict=True)})
+    """Learn the ids of a batch from its response, by marker, and finish its checklists.
+
+    Which story is which task is read from each story's marker (`include=external_references`),
+    never from the order of `results`, which Kantata does not document. A task whose marker
+    is not in the response is looked up by marker; one still missing stops the apply, named.
+    """
+    stories = _created_stories(run, response)
+    keys = {c.key for c in batch}
+    ids = {key: task.id for key, task in stories.items() if key in keys}
+    missing = sorted(keys - set(ids))
+    if missing:
+        ids |= _look_up(run, missing)
+    _learn_placement(run, [t for k, t in stories.items() if k in keys])
+    found = [c for c in batch if c.key in ids]
+    run.learn_ids({c.key: ids[c.key] for c in found})
     todo: list[tuple[str, str]] = []
-    for change, story_id in zip(batch, ids, strict=True):
+    for change in found:
         wanted = completed_names(change.after or {})
         if wanted:
+            story_id = ids[change.key]
             items = _items_from_envelope(run, story_id, response)
-            todo.extend((story_id, items[n]) for n in wanted if n in items)
+            todo.extend((story_id, _item_id(change, items, n)) for n in wanted)
     _complete_items(run, todo)
-    run.done(batch)
+    run.done(found)
+    lost = [c.key for c in batch if c.key not in ids]
+    if lost:
+        raise ApplyError(
+            f"POST /stories answered 200, but no story carries the marker of "
+            f"{_keys(lost)}, in the response or in a look-up by marker",
+            hint="run `kxplan plan` to see what exists, then apply again",
+        )
+
+
+def _created_stories(run: Run, response: Mapping[str, Any]) -> dict[str, LiveTask]:
+    """Task key -> created story, for the stories of `results` carrying this stack's marker
+    (a key on two stories: the lowest id, as the planner counts the other a duplicate)."""
+    objects = response.get("stories") or {}
+    out: dict[str, LiveTask] = {}
+    for story_id in result_ids(response):
+        story = objects.get(story_id)
+        if not isinstance(story, Mapping):
+            continue
+        task = task_from_api(story, response)
+        key = task.key_for(run.stack)
+        if key is not None and (key not in out or id_order(task.id) < id_order(out[key].id)):
+            out[key] = task
+    return out
+
+
+def _look_up(run: Run, keys: list[str]) -> dict[str, str]:
+    """Task key -> story id, searched by marker, for created tasks the response did not name."""
+    found = find_tasks_by_marker(run.client, run.workspace_id, run.stack, keys)
+    run.count_extra(math.ceil(len(keys) / BATCH))
+    return {key: task.id for key, task in found.items()}
+
+
+def _learn_placement(run: Run, created: Sequence[LiveTask]) -> None:
+    """Where the server put these new siblings, if two of them share a parent."""
+    learnt = learn_placement((t.parent_id, t.id, t.position) for t in created)
+    if learnt is not None:
+        run.placement = learnt
+
+
+def _item_id(change: Change, items: Mapping[str, str], name: str) -> str:
+    """The id of a checklist item the create made; its absence stops the apply, named."""
+    try:
+        return items[name]
+    except KeyError:
+        raise ApplyError(
+            f"task {change.key!r}: checklist item {name!r} is not on the created story, so it "
+            "cannot be marked completed",
+            hint="run `kxplan plan` to see the task's checklist, then apply again",
+        ) from None
+
+
+def _keys(keys: Sequence[str]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:5])
+    more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""
+    return f"task{'s' if len(keys) > 1 else ''} {shown}{more}"
 
 
 def _items_from_envelope(run: Run, story_id: str, response: Mapping[str, Any]) -> dict[str, str]:

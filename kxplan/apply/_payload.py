@@ -66,6 +66,23 @@ def story_attributes(
     return body
 
 
+def unwritable(values: Mapping[str, Any], fields: tuple[str, ...] | None) -> list[str]:
+    """The `fields` of an update that `story_attributes` would not write (no value, or no
+    story attribute for it): sending the rest and calling it applied would hide them.
+    `key` is written by the caller (the marker)."""
+    out = []
+    for name in fields or ():
+        if name == "key":
+            continue
+        if name == "protect":
+            ok = name in values and isinstance(values.get("marker"), Mapping)
+        else:
+            ok = name in values and (name == "tags" or name in _STORY_FIELDS)
+        if not ok:
+            out.append(name)
+    return out
+
+
 def create_item(
     stack: str, key: str, after: Mapping[str, Any], workspace_id: str, parent_id: str | None
 ) -> dict[str, Any]:
@@ -79,6 +96,8 @@ def create_item(
     if checklist:
         item["checklist"] = checklist
     item["external_reference"] = marker(stack, key, True if after.get("protect") else None)
+    # A project task, whatever Kantata's default (a To Do is not in the project plan).
+    item["project_plan"] = True
     return item
 
 

@@ -42,8 +42,16 @@ class Run:
     extra_requests: int = 0  # calls beyond one per change (e.g. completing checklist items)
     recovered: int = 0  # creates whose unknown outcome was resolved by a look-up
     lifts: int = 0  # moves that took two PUTs (lifted to the top level, then placed)
+    # Where Kantata puts a new sibling ("first"/"last"): from the plan's live read, then
+    # from each create response; None while unknown (see _creates.send_order).
+    placement: str | None = None
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.placement is None:
+            learnt = self.plan.options.get("new_siblings")
+            self.placement = str(learnt) if learnt in ("first", "last") else None
 
     @property
     def stack(self) -> str:

@@ -7,9 +7,10 @@ from typing import Any
 
 from kxplan.apply._creates import create_deferred, create_now, parent_id
 from kxplan.apply._depth import Move, Round, Tree, deletes_first, next_round, tree_from_plan
-from kxplan.apply._payload import marker, story_attributes
+from kxplan.apply._payload import marker, story_attributes, unwritable
 from kxplan.apply._run import Run, about, delete_quietly, label
 from kxplan.errors import ApplyError, ValidationError
+from kxplan.live import read_tasks
 from kxplan.plan import Action, Change, Kind
 
 # --------------------------------------------------------------------------- adopt, update, move
@@ -132,7 +133,13 @@ def _send(
 
 
 def _story_id(run: Run, change: Change) -> str:
-    return change.id or run.task_ids.get(change.key, "")
+    story_id = change.id or run.task_ids.get(change.key)
+    if not story_id:
+        raise ApplyError(
+            f"{label((change,))} has no story id to update",
+            hint="run `kxplan plan` again; the workspace changed while applying",
+        )
+    return story_id
 
 
 def _riding(run: Run, along: list[Change], moves: list[Change]) -> list[Change]:
@@ -217,7 +224,15 @@ def _story_body(run: Run, change: Change) -> dict[str, Any]:
     after = change.after or {}
     if change.action is Action.MOVE:
         return {"parent_id": _move_target(run, change)}
-    body = story_attributes(after, change.fields or None)
+    fields = change.fields or None
+    unsent = unwritable(after, fields) if change.action is Action.UPDATE else []
+    if unsent:
+        raise ApplyError(
+            f"{label((change,))}: the plan changes {', '.join(unsent)} but holds no value "
+            "kxplan can send for it",
+            hint="plan again (a saved plan from another kxplan version?)",
+        )
+    body = story_attributes(after, fields)
     new_key = after.get("key")
     if change.action is Action.ADOPT or new_key:
         body["external_reference"] = marker(run.stack, str(new_key or change.key))
@@ -229,23 +244,45 @@ def _move_target(run: Run, change: Change) -> int | None:
     if after.get("parent") is None:
         return None
     target = parent_id(run, change)
-    return int(target) if target is not None else None
+    if target is None:  # never silently to the top level: the plan names a parent
+        raise ApplyError(f"{label((change,))}: its new parent {after['parent']!r} has no id")
+    return int(target)
 
 
 # --------------------------------------------------------------------------- deletes
 
 
 def delete_tasks(run: Run, changes: Sequence[Change]) -> None:
-    """Delete children before parents; siblings at the same height concurrently."""
+    """Delete children before parents; siblings at the same height concurrently.
+
+    Whether Kantata deletes a story's subtasks with it is not documented, so nothing here
+    depends on it: every task the plan deletes gets its own DELETE, children first, and the
+    planner never deletes a task while something it keeps (people's subtasks included)
+    stays under it (docs/apply.md, "Deletes").
+    """
     for group in delete_heights(changes):
         run.map(lambda c: _delete_one(run, c), group)
 
 
 def _delete_one(run: Run, change: Change) -> None:
-    if change.id is not None:
-        with about(f"{label((change,))} (id {change.id})"):
-            delete_quietly(run.client, f"/stories/{change.id}")
+    if change.id is None:
+        raise ApplyError(f"{label((change,))}: the planned delete names no story id")
+    with about(f"{label((change,))} (id {change.id})"):
+        if not delete_quietly(run.client, f"/stories/{change.id}"):
+            _check_gone(run, change)
     run.done((change,))
+
+
+def _check_gone(run: Run, change: Change) -> None:
+    """A DELETE answered 404: fine if the story is gone (a retry after a lost answer, or a
+    cascade), an error if it is still listed (the 404 was about something else)."""
+    run.count_extra()
+    if str(change.id) in read_tasks(run.client, run.workspace_id, [str(change.id)]):
+        raise ApplyError(
+            f"{label((change,))} (id {change.id}): DELETE answered 404 but the story is "
+            "still in the workspace",
+            hint="check the API user's rights on the workspace, then apply again",
+        )
 
 
 def delete_heights(changes: Sequence[Change]) -> list[list[Change]]:

@@ -20,6 +20,7 @@ from kxplan.planner.deletes import check_mass_delete, plan_orphans
 from kxplan.planner.matching import match_tasks
 from kxplan.planner.notes import plan_notes
 from kxplan.planner.order import Step, arrange, estimate_writes
+from kxplan.planner.placement import learn_placement
 from kxplan.planner.renames import find_suspected_renames, mark_suspects
 from kxplan.planner.scope import live_filter, resolve_scope
 from kxplan.planner.statuses import plan_statuses
@@ -70,6 +71,9 @@ def build_plan(
             "allow_mass_delete": options.allow_mass_delete,
             "targets": list(options.targets),
             "adopt": options.adopt,
+            # Where Kantata puts a new sibling, when the live tasks tell (None: unknown);
+            # the applier orders its creates by it (docs/apply.md, "Sibling order").
+            "new_siblings": learn_placement((t.parent_id, t.id, t.position) for t in live.tasks),
         },
         suspected_renames=suspects,
     )

@@ -60,26 +60,52 @@ def _title_path(ctx: Context, task: LiveTask) -> str:
 
 
 def _order_drift(ctx: Context) -> list[Step]:
-    """Siblings whose live order differs from the manifest's (position is not writable)."""
+    """At most ONE warning for every sibling group whose live order differs from the manifest.
+
+    Position is not writable through the API, so a drift never goes away by applying: one
+    line says how many parents are affected and how to silence it, instead of a warning per
+    parent on every plan. The applier avoids drift in what it creates (docs/apply.md).
+    """
     siblings: dict[str | None, list[str]] = {}
     for task in ctx.manifest.tasks:
-        siblings.setdefault(task.parent_key, []).append(task.key)
-    steps = []
+        if ORDER_FIELD not in task.ignore_changes:
+            siblings.setdefault(task.parent_key, []).append(task.key)
+    drifted: list[tuple[str | None, list[str], list[str]]] = []
     for parent_key in sorted(siblings, key=lambda k: ctx.rank.get(k or "", -1)):
         staying = _staying(ctx, parent_key, siblings[parent_key])
         live_order = sorted(staying, key=lambda k: _position(ctx, k))
         if live_order != staying:
-            where = f"under '{parent_key}'" if parent_key else "at the top level"
-            steps.append(
-                _warn(
-                    parent_key or "(top level)",
-                    f"task order {where} differs from the manifest (Kantata: "
-                    f"{', '.join(live_order)}; manifest: {', '.join(staying)}); positions "
-                    "cannot be changed through the API, so kxplan reports it only",
-                    path=ctx.desired_path(parent_key) if parent_key else "(top level)",
-                )
-            )
-    return steps
+            drifted.append((parent_key, live_order, staying))
+    if not drifted:
+        return []
+    return [_warn("(task order)", _drift_reason(drifted), path="(task order)")]
+
+
+#: The `ignore_changes` entry that silences the order warning.
+ORDER_FIELD = "position"
+
+_SILENCE = (
+    "positions cannot be changed through the API, so kxplan reports it only (to silence "
+    f"this, add `{ORDER_FIELD}` to the top-level `ignore_changes`)"
+)
+
+
+def _drift_reason(drifted: list[tuple[str | None, list[str], list[str]]]) -> str:
+    def where(parent_key: str | None) -> str:
+        return f"under '{parent_key}'" if parent_key else "at the top level"
+
+    if len(drifted) == 1:
+        parent_key, live_order, staying = drifted[0]
+        return (
+            f"task order {where(parent_key)} differs from the manifest (Kantata: "
+            f"{', '.join(live_order)}; manifest: {', '.join(staying)}); {_SILENCE}"
+        )
+    shown = ", ".join(f"'{p}'" if p else "the top level" for p, _, _ in drifted[:3])
+    more = f" and {len(drifted) - 3} more" if len(drifted) > 3 else ""
+    return (
+        f"task order differs from the manifest under {len(drifted)} parents ({shown}{more}); "
+        f"{_SILENCE}"
+    )
 
 
 def _staying(ctx: Context, parent_key: str | None, keys: list[str]) -> list[str]:

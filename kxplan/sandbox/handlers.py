@@ -107,7 +107,7 @@ def create_stories(model: SandboxModel, req: Request) -> Response:
         ids = model.stories.create(body["stories"], bulk=True)
     else:
         ids = model.stories.create([unwrap(body, "story")])
-    return _written_stories(model, ids, req)
+    return _written_stories(model, model.stories.response_order(ids), req)
 
 
 def _written_stories(model: SandboxModel, ids: list[int], req: Request) -> Response:

@@ -114,7 +114,7 @@ def story(row: Row, optional: Iterable[str] = (), sums: dict[str, int] | None = 
         "ancestry_depth": row["ancestry_depth"],
         "subtree_depth": row["subtree_depth"],
         "sub_story_count": row["sub_story_count"],
-        "project_plan": True,
+        "project_plan": bool(row.get("project_plan", 1)),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }

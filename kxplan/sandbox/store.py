@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS stories (
   percentage_complete INTEGER NOT NULL DEFAULT 0, archived INTEGER NOT NULL DEFAULT 0,
   deleted_at TEXT, position INTEGER NOT NULL, start_date TEXT, due_date TEXT,
   sub_story_count INTEGER NOT NULL DEFAULT 0, subtree_depth INTEGER NOT NULL DEFAULT 0,
+  project_plan INTEGER NOT NULL DEFAULT 1,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS story_assignees (
   story_id INTEGER NOT NULL, user_id INTEGER NOT NULL, PRIMARY KEY (story_id, user_id));
@@ -91,6 +92,7 @@ ADDED_COLUMNS = (
     ("stories", "creator_id", f"INTEGER NOT NULL DEFAULT {SANDBOX_USER_ID}"),
     ("story_state_changes", "user_id", f"INTEGER NOT NULL DEFAULT {SANDBOX_USER_ID}"),
     ("task_status_sets", "account_default", "INTEGER NOT NULL DEFAULT 0"),
+    ("stories", "project_plan", "INTEGER NOT NULL DEFAULT 1"),
 )
 
 TABLES = (

@@ -7,6 +7,7 @@ row is written, so a bulk create is all-or-nothing with each problem's `index`.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from kxplan.sandbox.store import SANDBOX_USER_ID, Row
 MAX_BULK = 300
 MAX_DEPTH = 4  # levels below a top-level task
 FIRST_POSITION = 100_000_000
-POSITION_STEP = 10_000  # newer siblings get lower positions (NOTES §6.1.3, 2026)
+POSITION_STEP = 10_000  # between siblings; which end a new one takes: `new_siblings`
 MAX_TITLE = 255
 MAX_DESCRIPTION = 1000
 STORY_TYPES = ("task", "deliverable", "milestone", "issue")
@@ -59,7 +60,7 @@ REFERENCE_STATUSES = ("pending", "successful", "failed")
 KEPT_COLUMNS = (
     *("workspace_id", "title", "description", "story_type", "priority", "state", "status"),
     *("custom_task_status_id", "percentage_complete", "archived", "start_date", "due_date"),
-    *("parent_id", *FLAG_FIELDS, *COUNT_FIELDS),
+    *("parent_id", "project_plan", *FLAG_FIELDS, *COUNT_FIELDS),
 )
 
 
@@ -160,6 +161,11 @@ class StoryRules:
             add("stories.archived = 0")
         if not flag(params, "show_from_archived_workspaces"):
             add("stories.workspace_id IN (SELECT id FROM workspaces WHERE archived = 0)")
+        # To Dos (`project_plan: false`) are hidden unless asked for (docs/sandbox.md).
+        if flag(params, "only_todos"):
+            add("stories.project_plan = 0")
+        elif not flag(params, "show_todos"):
+            add("stories.project_plan = 1")
 
     def _tree_filters(self, params: Params, add: Any) -> None:
         projects = [int(p) for p in csv(params, "with_projects") if p.isdigit()]
@@ -245,6 +251,9 @@ class StoryRules:
         """Create stories (1..300), all or nothing; returns their ids in request order.
 
         `bulk` (the plural `stories` key was used) makes each problem carry its `index`.
+        The items are inserted one by one in request order, so each takes its place among
+        its siblings (`new_siblings`) as if it had been created alone, after the ones before
+        it. The order of the response is `response_order`'s business.
         """
         if not items:
             raise SandboxError("missing_root")
@@ -255,6 +264,23 @@ class StoryRules:
         ids = [self._insert(d) for d in drafts]
         self._recount({self._root_of(d) for d in drafts})
         return ids
+
+    def response_order(self, ids: list[int]) -> list[int]:
+        """The ids of one create in the order its `results` list them (`results_order`)."""
+        how = self.ctx.variants.results_order
+        if how == "reversed":
+            return ids[::-1]
+        if how == "sorted":
+            # The list default, updated_at desc: one request's stories share their timestamp
+            # (seconds), and the newest id comes first among equals.
+            rows = [r for i in ids if (r := self.row(i)) is not None]
+            rows.sort(key=lambda r: (r["updated_at"], r["id"]), reverse=True)
+            return [int(r["id"]) for r in rows]
+        if how == "shuffled":
+            shuffled = list(ids)
+            random.Random(ids[0] if ids else 0).shuffle(shuffled)  # seeded: reproducible
+            return shuffled
+        return list(ids)
 
     def update(self, story_id: int, attrs: dict[str, Any]) -> None:
         """Update a story; a deleted story is not found."""
@@ -276,18 +302,25 @@ class StoryRules:
             self._state_changed(story_id, changes["state"], now)
 
     def delete(self, story_id: int) -> None:
-        """Soft delete a story and (assumed, NOTES §11.3) every descendant."""
+        """Soft delete a story; its descendants too under `delete_cascade=cascade`.
+
+        Under `none` only the story is marked deleted: its subtasks stay visible, their
+        `parent_id` still naming the deleted story (a soft delete touches one row).
+        """
         current = self.row(story_id)
         if current is None or current["deleted_at"] is not None:
             raise not_found()
         now = self.ctx.now()
         store = self.ctx.store
-        prefix = f"{current['ancestry']}{story_id}/"
-        store.run(
-            "UPDATE stories SET deleted_at = ?, updated_at = ? WHERE deleted_at IS NULL AND "
-            "(id = ? OR (root_id = ? AND ancestry LIKE ?))",
-            [now, now, story_id, current["root_id"] or story_id, prefix + "%"],
-        )
+        if self.ctx.variants.delete_cascade == "cascade":
+            prefix = f"{current['ancestry']}{story_id}/"
+            store.run(
+                "UPDATE stories SET deleted_at = ?, updated_at = ? WHERE deleted_at IS NULL AND "
+                "(id = ? OR (root_id = ? AND ancestry LIKE ?))",
+                [now, now, story_id, current["root_id"] or story_id, prefix + "%"],
+            )
+        else:
+            store.update("stories", story_id, {"deleted_at": now, "updated_at": now})
         self._recount({current["root_id"] or story_id})
 
     # ---- drafting (validation) ---------------------------------------------------------
@@ -319,6 +352,7 @@ class StoryRules:
             "weight": None,
             "budget_estimate_in_cents": None,
             "time_estimate_in_minutes": None,
+            "project_plan": int(self.ctx.variants.project_plan_default == "task"),
         }
         self._apply_attrs(draft, base, item, workspace, index, creating=True)
         return draft
@@ -403,6 +437,8 @@ class StoryRules:
                 row[name] = as_date(attrs[name], name, index)
         if "archived" in attrs:
             row["archived"] = int(as_bool(attrs["archived"], "archived", index))
+        if attrs.get("project_plan") is not None:  # null keeps the default / current value
+            row["project_plan"] = int(as_bool(attrs["project_plan"], "project_plan", index))
 
     def _budget_fields(self, row: dict[str, Any], attrs: dict[str, Any], index: int | None) -> None:
         """Billing flags, estimates, and the weight (top-level milestones only)."""
@@ -556,15 +592,23 @@ class StoryRules:
         return story_id
 
     def _next_position(self, workspace_id: int, parent_id: int | None) -> int:
+        """The position of a story joining these siblings: before them all (`new_siblings`
+        = first: the lowest position minus a step) or after them all (last: the highest plus
+        a step). Deleted siblings count, as they keep their rows."""
+        first = self.ctx.variants.new_siblings == "first"
+        agg = "MIN" if first else "MAX"
         # `= ?` / `IS NULL` (not `IS ?`) so SQLite uses the (workspace, parent, position) index.
+        sql = f"SELECT {agg}(position) FROM stories WHERE workspace_id = ? AND parent_id "
         if parent_id is None:
-            sql = "SELECT MIN(position) FROM stories WHERE workspace_id = ? AND parent_id IS NULL"
+            sql += "IS NULL"
             args: list[Any] = [workspace_id]
         else:
-            sql = "SELECT MIN(position) FROM stories WHERE workspace_id = ? AND parent_id = ?"
+            sql += "= ?"
             args = [workspace_id, parent_id]
-        lowest = self.ctx.store.scalar(sql, args)
-        return FIRST_POSITION if lowest is None else int(lowest) - POSITION_STEP
+        end = self.ctx.store.scalar(sql, args)
+        if end is None:
+            return FIRST_POSITION
+        return int(end) - POSITION_STEP if first else int(end) + POSITION_STEP
 
     def _save_side_tables(self, story_id: int, draft: Draft, now: str) -> None:
         if draft.checklist:

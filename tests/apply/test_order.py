@@ -55,6 +55,7 @@ def test_a_created_task_carries_marker_checklist_and_tags_in_one_item() -> None:
         "workspace_id": 42,
         "parent_id": 7,
         "checklist": ["Agenda", "Call"],
+        "project_plan": True,  # a project task whatever Kantata's default
         "external_reference": {
             "service_name": "kxplan",
             "service_model": "onboarding",

@@ -71,7 +71,10 @@ def make_tree(
         for n in nodes
     ]
     created = client.post("/stories", json={"stories": stories})
-    for node, ref in zip(nodes, created["results"], strict=True):
+    # `results` may come in any order (docs/sandbox.md, "Variants: stories"); ids count up
+    # in request order.
+    refs = sorted(created["results"], key=lambda r: int(r["id"]))
+    for node, ref in zip(nodes, refs, strict=True):
         for name, completed in node.get("items", ()):
             body = {"story_id": int(ref["id"]), "name": name, "completed": completed}
             client.post("/story_tasks", json={"story_task": body})

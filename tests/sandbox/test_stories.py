@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from kxplan.sandbox import SandboxServer
+from kxplan.sandbox.store import SCHEMA, Store
+from kxplan.sandbox.variants import Variants
 from tests.sandbox.helpers import api, create, ids
 
 Sandbox = tuple[SandboxServer, str]
@@ -279,3 +284,131 @@ def test_checklist_items_keep_one_based_positions(sandbox_workspace: Sandbox) ->
     assert done["story_tasks"][item_id]["completed_at"] is not None
     assert [after["story_tasks"][i]["position"] for i in ids(after)] == [1, 2]
     assert blank.status_code == 422 and _errors(blank)[0]["field"] == "name"
+
+
+# ---- variants (docs/sandbox.md, "Variants: stories") -----------------------------------
+
+
+def _workspace(make_sandbox: Any, **answers: str) -> Sandbox:
+    server = make_sandbox(variants=Variants(**answers))
+    return server, str(server.model.create_workspace("Variant workspace")["id"])
+
+
+def _titles(body: dict[str, Any]) -> list[str]:
+    return [body["stories"][i]["title"] for i in ids(body)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("request", ["T0", "T1", "T2", "T3", "T4", "T5"]),
+        ("reversed", ["T5", "T4", "T3", "T2", "T1", "T0"]),
+        ("sorted", ["T5", "T4", "T3", "T2", "T1", "T0"]),  # updated_at desc, newest id first
+    ],
+)
+def test_results_order_says_how_a_bulk_create_lists_its_stories(
+    make_sandbox: Any, answer: str, expected: list[str]
+) -> None:
+    server, ws = _workspace(make_sandbox, results_order=answer)
+    items = [{"workspace_id": int(ws), "title": f"T{i}"} for i in range(6)]
+    with api(server) as c:
+        body = c.post("/stories", json={"stories": items}).json()
+    assert _titles(body) == expected
+
+
+def test_shuffled_results_are_a_reproducible_permutation(make_sandbox: Any) -> None:
+    orders = []
+    for _ in range(2):
+        server, ws = _workspace(make_sandbox, results_order="shuffled")
+        items = [{"workspace_id": int(ws), "title": f"T{i}"} for i in range(8)]
+        with api(server) as c:
+            orders.append(_titles(c.post("/stories", json={"stories": items}).json()))
+    assert orders[0] == orders[1]  # seeded: the same request gives the same answer
+    assert sorted(orders[0]) == [f"T{i}" for i in range(8)] != orders[0]
+
+
+@pytest.mark.parametrize("answer", ["cascade", "none"])
+def test_delete_cascade_says_whether_subtasks_go_with_their_parent(
+    make_sandbox: Any, answer: str
+) -> None:
+    server, ws = _workspace(make_sandbox, delete_cascade=answer)
+    with api(server) as c:
+        parent = create(c, ws, title="parent")
+        child = create(c, ws, title="child", parent_id=int(parent["id"]))
+        assert c.delete(f"/stories/{parent['id']}").status_code == 204
+        listed = ids(c.get("/stories", params={"workspace_id": ws}).json())
+        child_delete = c.delete(f"/stories/{child['id']}").status_code
+    if answer == "cascade":
+        assert listed == [] and child_delete == 404
+    else:
+        assert listed == [child["id"]] and child_delete == 204
+
+
+@pytest.mark.parametrize("answer", ["task", "todo"])
+def test_project_plan_default_decides_what_a_create_without_it_makes(
+    make_sandbox: Any, answer: str
+) -> None:
+    server, ws = _workspace(make_sandbox, project_plan_default=answer)
+    with api(server) as c:
+        bare = create(c, ws, title="bare")
+        task = create(c, ws, title="task", project_plan=True)
+        todo = create(c, ws, title="todo", project_plan=False)
+        default = ids(c.get("/stories", params={"workspace_id": ws}).json())
+        shown = ids(c.get("/stories", params={"workspace_id": ws, "show_todos": "true"}).json())
+        only = ids(c.get("/stories", params={"workspace_id": ws, "only_todos": "true"}).json())
+        hidden_show = c.get(f"/stories/{todo['id']}").status_code
+        todo_show = c.get(f"/stories/{todo['id']}", params={"show_todos": "true"}).status_code
+    assert bare["project_plan"] is (answer == "task")
+    assert task["project_plan"] is True and todo["project_plan"] is False
+    todos = {todo["id"]} | ({bare["id"]} if answer == "todo" else set())
+    assert set(default) == {bare["id"], task["id"], todo["id"]} - todos
+    assert set(shown) == {bare["id"], task["id"], todo["id"]}
+    assert set(only) == todos
+    assert (hidden_show, todo_show) == (404, 200)
+
+
+def test_a_to_do_becomes_a_project_task_by_update(sandbox_workspace: Sandbox) -> None:
+    server, ws = sandbox_workspace
+    with api(server) as c:
+        todo = create(c, ws, title="todo", project_plan=False)
+        r = c.put(f"/stories/{todo['id']}", json={"story": {"project_plan": True}})
+        listed = ids(c.get("/stories", params={"workspace_id": ws}).json())
+    assert r.status_code == 200 and listed == [todo["id"]]
+
+
+@pytest.mark.parametrize("answer", ["first", "last"])
+def test_new_siblings_go_first_or_last_also_within_one_bulk_create(
+    make_sandbox: Any, answer: str
+) -> None:
+    server, ws = _workspace(make_sandbox, new_siblings=answer)
+    with api(server) as c:
+        old = create(c, ws, title="old")
+        items = [{"workspace_id": int(ws), "title": t} for t in ("a", "b", "c")]
+        c.post("/stories", json={"stories": items})
+        listed = c.get("/stories", params={"workspace_id": ws, "order": "position"}).json()
+    # Each item of a bulk create is placed as if it had been created alone, in request order.
+    expected = ["c", "b", "a", "old"] if answer == "first" else ["old", "a", "b", "c"]
+    assert _titles(listed) == expected
+    assert old["position"] == 100_000_000
+
+
+def test_a_sandbox_file_from_before_to_dos_keeps_its_stories_as_project_tasks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    old_schema = SCHEMA.replace("  project_plan INTEGER NOT NULL DEFAULT 1,\n", "")
+    assert old_schema != SCHEMA
+    with sqlite3.connect(path) as conn:
+        conn.executescript(old_schema)
+        conn.execute(
+            "INSERT INTO stories (workspace_id, title, story_type, state, status, priority, "
+            "position, created_at, updated_at) VALUES (1, 'Old', 'task', 'not started', "
+            "'not started', 'normal', 1, 'then', 'then')"
+        )
+    store = Store(path)
+    try:
+        assert store.all("SELECT title, project_plan FROM stories") == [
+            {"title": "Old", "project_plan": 1}
+        ]
+    finally:
+        store.close()

@@ -1,0 +1,38 @@
+"""A planned write the applier cannot carry out stops the apply and names the change: it is
+never skipped, and never reported as applied (a saved plan from another version, say)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kxplan.apply import ApplyFailed, apply_plan
+from kxplan.client import KantataClient
+from kxplan.plan import Action, Change, Kind, Plan
+from kxplan.planner.order import W_DELETE, W_UPDATE
+from kxplan.sandbox import SandboxServer
+from tests.e2e.helpers import TOKEN
+
+
+def _apply(server: SandboxServer, change: Change) -> ApplyFailed:
+    ws = server.model.create_workspace("Loud")
+    plan = Plan("loud", "loud.yaml", {"id": str(ws["id"]), "title": "Loud"}, (change,))
+    with KantataClient(server.url, TOKEN) as client, pytest.raises(ApplyFailed) as failed:
+        apply_plan(plan, client)
+    assert failed.value.applied == ()
+    return failed.value
+
+
+def test_an_update_without_a_value_for_a_changed_field_is_not_sent(sandbox: SandboxServer) -> None:
+    change = Change(
+        Action.UPDATE, Kind.TASK, "a", id="500001", fields=("due_date",), after={}, wave=W_UPDATE
+    )
+    failed = _apply(sandbox, change)
+    assert "task 'a': the plan changes due_date but holds no value" in failed.format()
+    assert sandbox.log.count("PUT") == 0
+
+
+def test_a_delete_without_a_story_id_is_an_error(sandbox: SandboxServer) -> None:
+    change = Change(Action.DELETE, Kind.TASK, "gone", before={"title": "Gone"}, wave=W_DELETE)
+    failed = _apply(sandbox, change)
+    assert "task 'gone': the planned delete names no story id" in failed.format()
+    assert sandbox.log.count("DELETE") == 0
