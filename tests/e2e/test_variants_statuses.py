@@ -94,6 +94,28 @@ def test_onboarding_bootstraps_its_status_set_in_one_apply(
 
 
 @pytest.mark.parametrize("variants", VARIANTS, ids=IDS)
+def test_a_new_set_whose_names_swap_the_default_spellings_converges(
+    make_sandbox: Any, variants: Variants, tmp_path: Path
+) -> None:
+    # "Started" is a not-started status here: under the title spelling it is the name of the
+    # started default until that one becomes "Doing"; "completed" has no status at all.
+    server: SandboxServer = make_sandbox(variants=variants)
+    server.model.create_workspace("Flow")
+    path = tmp_path / "flow.yaml"
+    statuses = [
+        {"name": "Started", "category": "not started"},
+        {"name": "not started", "category": "started"},
+        {"name": "Doing", "category": "started"},
+        {"name": "Needs Info", "category": "needs info"},
+    ]
+    write_manifest(path, _doc(statuses, _tasks(("a", "Started"), ("b", "Doing")), "Swap"))
+    _apply_clean(path, server.url)
+    live = read(server.url, "Flow")
+    assert _statuses(live) == [(s["name"], s["category"]) for s in statuses]
+    assert _task_statuses(live) == {"a": "Started", "b": "Doing"}
+
+
+@pytest.mark.parametrize("variants", VARIANTS, ids=IDS)
 def test_status_rename_reorder_replace_and_delete_converge_in_one_apply(
     make_sandbox: Any, variants: Variants, tmp_path: Path
 ) -> None:
@@ -289,3 +311,18 @@ def test_a_checklist_item_deleted_by_a_person_before_its_rename_stops_the_apply(
     failed, _ = _plan_then(sandbox, path, delete_agenda)
     assert "checklist item a/'Plan'" in failed.message and "404" in failed.message
     assert all(c.key != "Plan" for c in failed.applied)
+
+
+def test_a_checklist_reorder_that_pushes_an_item_off_its_place_converges(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    # Found by Hypothesis: B is already item 2, but creating C at 1 pushes it to 3.
+    sandbox.model.create_workspace("Flow")
+    path = tmp_path / "flow.yaml"
+    write_manifest(path, _doc(STATUSES, [{"key": "a", "title": "A", "checklist": ["A", "B"]}], "D"))
+    _apply_clean(path, sandbox.url)
+    wanted = ["C", "B", "D", "A"]
+    write_manifest(path, _doc(STATUSES, [{"key": "a", "title": "A", "checklist": wanted}], "D"))
+    _apply_clean(path, sandbox.url)
+    live = read(sandbox.url, "Flow")
+    assert [i.name for t in live.tasks for i in t.checklist] == wanted
