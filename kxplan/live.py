@@ -199,6 +199,17 @@ def read_status_sets(client: KantataClient) -> tuple[LiveStatusSet, ...]:
     return tuple(sorted(sets, key=lambda s: _id_order(s.id)))
 
 
+def status_set_from(data: Mapping[str, Any], set_id: str) -> LiveStatusSet | None:
+    """The set `set_id` with its statuses from one response (a create, or a show with
+    `include=custom_task_statuses`); None when the response does not hold the set."""
+    sets = data.get("task_status_sets") or {}
+    obj = sets.get(str(set_id)) if isinstance(sets, Mapping) else None
+    if not isinstance(obj, Mapping):
+        return None
+    statuses = data.get("custom_task_statuses") or {}
+    return _status_set(obj, statuses if isinstance(statuses, Mapping) else {})
+
+
 def _status_set(obj: Mapping[str, Any], statuses: Mapping[str, Mapping[str, Any]]) -> LiveStatusSet:
     sid = str(obj["id"])
     ids = obj.get("custom_task_status_ids")

@@ -68,16 +68,33 @@ def _apply_story(run: Run, story_id: str, changes: list[Change]) -> None:
 
 
 def _apply_item(run: Run, story_id: str, change: Change) -> None:
+    """One item change. An update of an item that is gone fails loudly (Kantata's 404,
+    named by `about`); a delete of an item that is gone is done (the goal is reached)."""
     after = change.after or {}
-    if change.action is Action.DELETE:
-        if change.id is not None:
-            delete_quietly(run.client, f"/story_tasks/{change.id}")
-    elif change.action is Action.CREATE:
+    if change.action is Action.CREATE:
         _create_item(run, story_id, after)
-    else:
+        return
+    if change.id is None:
+        raise ApplyError(
+            f"{change.action.value} checklist item {change.parent}/{change.key!r}: the plan has "
+            "no id for it",
+            hint="make a new plan with this version of kxplan",
+        )
+    if change.action is Action.DELETE:
+        delete_quietly(run.client, f"/story_tasks/{change.id}")
+    elif change.action is Action.UPDATE:
         body = {f: after[f] for f in change.fields if f in ("name", "position", "completed")}
-        if body and change.id is not None:
-            run.client.request("PUT", f"/story_tasks/{change.id}", json={"story_task": body})
+        if not body:
+            raise ApplyError(
+                f"update checklist item {change.parent}/{change.key!r}: the plan changes no "
+                f"field this kxplan can write ({', '.join(change.fields) or 'none'})",
+                hint="make a new plan with this version of kxplan",
+            )
+        run.client.request("PUT", f"/story_tasks/{change.id}", json={"story_task": body})
+    else:
+        raise ApplyError(
+            f"this kxplan cannot {change.action.value} a checklist item ({change.key!r})"
+        )
 
 
 def _create_item(run: Run, story_id: str, after: Any) -> None:

@@ -1,29 +1,46 @@
-"""Status sets, their statuses (identified by set and name) and the workspace's set."""
+"""Status sets, their statuses and the workspace's set.
+
+Every status change is carried out on a status found by id: the plan's id for a status of an
+existing set; for a new set's default statuses, the id Kantata returned for that category when
+the set was created (docs/apply.md, "A new status set": their names are not documented, so
+they are never guessed); for a status created in this run, the id of the create's answer.
+A planned change whose status cannot be found stops the apply with an ApplyError that names
+the change; it is never skipped or recorded as applied.
+
+Within a set: creates and renames first, then replacements (each creates its successor, puts
+the tasks on it, and only then deletes the old status), then positions; deletes of statuses
+that left the manifest run after the task changes. So a set never loses the last status of a
+category on the way, and a task is never left to wherever Kantata sends the tasks of a
+deleted status.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from kxplan.apply._grace import look_again
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
 from kxplan.errors import ApplyError, TransportError
-from kxplan.live import read_status_sets
-from kxplan.model import LiveStatus
+from kxplan.live import read_status_sets, status_set_from
+from kxplan.model import LiveStatus, LiveStatusSet
 from kxplan.plan import Action, Change
 
+_REPLAN = "someone changed the status set since the plan was made; run `kxplan plan` again"
 
-def read_sets(run: Run) -> dict[str, tuple[str, dict[str, LiveStatus]]]:
-    """Every status set on the account: name -> (id, statuses by name)."""
+
+def read_sets(run: Run) -> dict[str, LiveStatusSet]:
+    """Every status set on the account, by name."""
     sets = read_status_sets(run.client)
     run.count_extra()
-    return {s.name: (s.id, {st.name: st for st in s.statuses}) for s in sets}
+    return {s.name: s for s in sets}
 
 
 def set_id(run: Run, name: str) -> str:
     """The id of the status set `name` (created in this run, or read from the account)."""
     if name not in run.set_ids:
-        for set_name, (sid, _) in read_sets(run).items():
-            run.set_ids.setdefault(set_name, sid)
+        for set_name, found in read_sets(run).items():
+            run.set_ids.setdefault(set_name, found.id)
     try:
         return run.set_ids[name]
     except KeyError:
@@ -32,43 +49,88 @@ def set_id(run: Run, name: str) -> str:
         ) from None
 
 
-def _statuses_of(run: Run, name: str) -> dict[str, LiveStatus]:
-    return read_sets(run).get(name, ("", {}))[1]
+def _read_set(run: Run, sid: str) -> LiveStatusSet:
+    data = run.client.request(
+        "GET", f"/task_status_sets/{sid}", params={"include": "custom_task_statuses"}
+    )
+    run.count_extra()
+    found = status_set_from(data, sid)
+    if found is None:
+        raise ApplyError(f"status set id {sid}: Kantata's answer did not include the set")
+    return found
 
 
 # --------------------------------------------------------------------------- sets
 
 
 def create_set(run: Run, change: Change) -> None:
-    """Create a status set (it comes with Kantata's four default statuses)."""
+    """Create a status set, and learn its default statuses by category from the answer
+    (or, when the answer does not list them, from one read of the set)."""
+    found: LiveStatusSet | None = None
     for attempt in range(MAX_UNKNOWN_ATTEMPTS):
         try:
             data = run.client.request(
-                "POST", "/task_status_sets", json={"task_status_set": {"name": change.key}}
+                "POST",
+                "/task_status_sets",
+                params={"include": "custom_task_statuses"},
+                json={"task_status_set": {"name": change.key}},
             )
-            run.set_ids[change.key] = result_ids(data)[0]
+            sid = result_ids(data)[0]
+            found = status_set_from(data, sid)
             break
         except TransportError as err:
             if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
                 raise
             # The create may have gone through, or commit late: look (again) before re-sending.
             found = look_again(
-                lambda names: _sets_named(run, names),
+                lambda names: {n: s for n, s in read_sets(run).items() if n in names},
                 [change.key],
                 f"creating status set {change.key!r}",
             ).get(change.key)
             if found is not None:
-                run.set_ids[change.key] = found[0]
+                sid = found.id
                 run.count_recovered()
                 break
+    if found is None or not found.statuses:
+        found = _read_set(run, sid)
+    run.set_ids[change.key] = sid
+    run.set_defaults[change.key] = _first_by_category(found.statuses)
     run.done((change,))
+
+
+def _first_by_category(statuses: Sequence[LiveStatus]) -> dict[str, str]:
+    firsts: dict[str, str] = {}
+    for s in sorted(statuses, key=lambda s: (s.position, s.id)):
+        firsts.setdefault(s.category, s.id)
+    return firsts
 
 
 # --------------------------------------------------------------------------- statuses
 
 
+@dataclass(slots=True)
+class _Set:
+    """One set while its changes are applied: what Kantata has, and what this run made."""
+
+    name: str
+    id: str
+    statuses: dict[str, LiveStatus]  # by id
+    targets: set[str]  # ids some change of this run renames, replaces or deletes
+    created: dict[str, str] = field(default_factory=dict)  # status name -> id made this run
+
+    def refresh(self, live: LiveStatusSet) -> None:
+        self.statuses = {s.id: s for s in live.statuses}
+
+    def holder(self, name: str, but: str = "") -> LiveStatus | None:
+        """A status other than `but` named `name` (exactly, else ignoring case)."""
+        others = [s for s in self.statuses.values() if s.id != but]
+        exact = [s for s in others if s.name == name]
+        folded = [s for s in others if s.name.casefold() == name.casefold()]
+        return (exact + folded)[0] if exact or folded else None
+
+
 def apply_statuses(run: Run, changes: Sequence[Change]) -> None:
-    """Apply the status changes of each set in plan order, then fix positions."""
+    """Apply the status changes of each set, then fix positions."""
     by_set: dict[str, list[Change]] = {}
     for c in changes:
         by_set.setdefault(c.parent or "", []).append(c)
@@ -78,107 +140,210 @@ def apply_statuses(run: Run, changes: Sequence[Change]) -> None:
 
 def _apply_set_statuses(run: Run, set_name: str, changes: list[Change]) -> None:
     sid = set_id(run, set_name)
-    live = _statuses_of(run, set_name)
-    for c in changes:
+    st = _Set(set_name, sid, {}, set())
+    st.refresh(_read_set(run, sid))
+    st.targets = {_existing_id(run, st, c) for c in changes if c.action is not Action.CREATE} - {""}
+    ordered = sorted(changes, key=lambda c: _PHASE[c.action])  # stable: plan order inside
+    for c in ordered:
         with about(f"status {set_name}/{c.key!r}"):
-            _apply_status(run, sid, live, c)
+            _apply_status(run, st, c)
         run.done((c,))
-    _fix_positions(run, set_name, changes)
+    with about(f"status set {set_name!r}"):
+        _fix_positions(run, st, changes)
 
 
-def _apply_status(run: Run, sid: str, live: dict[str, LiveStatus], change: Change) -> None:
+_PHASE = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 1, Action.DELETE: 2}
+
+
+def _apply_status(run: Run, st: _Set, change: Change) -> None:
     after = change.after or {}
     if change.action is Action.CREATE:
-        existing = live.get(after["name"])
-        if existing is not None and existing.category == after["category"]:
-            return  # a default of a new set, or a create that went through before a crash
-        if existing is not None:
-            delete_quietly(run.client, f"/custom_task_statuses/{existing.id}")
-        _create_status(run, sid, after["name"], after["category"])
-        return
-    status_id = _status_id(live, change)
-    if change.action is Action.UPDATE:
-        if "name" in change.fields and status_id is not None:
-            body = {"custom_task_status": {"status": after["name"]}}
-            run.client.request("PUT", f"/custom_task_statuses/{status_id}", json=body)
+        _create(run, st, change, after["name"], after["category"])
+    elif change.action is Action.UPDATE:
+        status = _status(run, st, change)
+        if "name" in change.fields and status.name != after["name"]:
+            _rename(run, st, status, after["name"], change)
     elif change.action is Action.REPLACE:
-        _replace_status(run, sid, status_id, change)
-    elif change.action is Action.DELETE and status_id is not None:
-        delete_quietly(run.client, f"/custom_task_statuses/{status_id}")
+        _replace(run, st, _status(run, st, change), change)
+    elif change.action is Action.DELETE:
+        target = _existing_id(run, st, change)
+        if target in st.statuses:
+            delete_quietly(run.client, f"/custom_task_statuses/{target}")
+            del st.statuses[target]
+        # Not in the set: it is gone already (a retried run, or a person), as planned.
+    else:
+        raise ApplyError(f"this kxplan cannot {change.action.value} a status ({change.key!r})")
 
 
-def _status_id(live: dict[str, LiveStatus], change: Change) -> str | None:
-    """The live id: from the plan, or by name (a default status of a set created now)."""
-    if change.id is not None:
-        return change.id
-    found = live.get((change.before or {}).get("name", change.key))
-    return found.id if found is not None else None
+def _existing_id(run: Run, st: _Set, change: Change) -> str:
+    """The id of the live status a change addresses: the plan's id, or for a new set's
+    default the id Kantata gave the default of its category. Loud when there is none."""
+    values = change.before or {} if change.action is Action.DELETE else change.after or {}
+    category = values.get("default_of")
+    if category is not None:
+        found = run.set_defaults.get(st.name, {}).get(str(category))
+        if found is None:
+            given = ", ".join(sorted(run.set_defaults.get(st.name, {}))) or "none"
+            raise ApplyError(
+                f"{change.action.value} status {change.key!r} of set {st.name!r}: the new set "
+                f"has no default status of category {category!r} (Kantata gave defaults of: "
+                f"{given})",
+                hint="plan again: the set now exists and its statuses are read as they are",
+            )
+        return found
+    if change.id is None:
+        raise ApplyError(
+            f"{change.action.value} status {change.key!r} of set {st.name!r}: the plan has "
+            "no id for it",
+            hint="make a new plan with this version of kxplan",
+        )
+    return change.id
 
 
-def _create_status(run: Run, sid: str, name: str, category: str) -> None:
-    body = {"status": name, "category": category, "status_set_id": int(sid)}
+def _status(run: Run, st: _Set, change: Change) -> LiveStatus:
+    """The live status a rename, move or replacement addresses (loud when it is gone)."""
+    target = _existing_id(run, st, change)
+    found = st.statuses.get(target)
+    if found is None:
+        was = (change.before or {}).get("name") or change.key
+        raise ApplyError(
+            f"{change.action.value} status {change.key!r} of set {st.name!r}: status id "
+            f"{target} ({was!r}) is not in the set any more",
+            hint=_REPLAN,
+        )
+    return found
+
+
+def _rename(run: Run, st: _Set, status: LiveStatus, name: str, change: Change) -> None:
+    _free(run, st, name, status.id, change)
+    body = {"custom_task_status": {"status": name}}
+    run.client.request("PUT", f"/custom_task_statuses/{status.id}", json=body)
+    st.statuses[status.id] = LiveStatus(status.id, name, status.category, status.position)
+
+
+def _free(run: Run, st: _Set, name: str, but: str, change: Change) -> None:
+    """Make `name` free for a status: a holder that this run renames or deletes anyway gets a
+    temporary name (Kantata may match names ignoring case); any other holder is a conflict."""
+    holder = st.holder(name, but)
+    if holder is None:
+        return
+    if holder.id in st.targets:
+        temporary = f"kxplan-{holder.id}"
+        body = {"custom_task_status": {"status": temporary}}
+        run.client.request("PUT", f"/custom_task_statuses/{holder.id}", json=body)
+        run.count_extra()
+        st.statuses[holder.id] = LiveStatus(holder.id, temporary, holder.category, holder.position)
+    elif holder.name == name:
+        raise ApplyError(
+            f"{change.action.value} status {change.key!r} of set {st.name!r}: the set already "
+            f"has a status {name!r} (category {holder.category!r}, id {holder.id})",
+            hint=_REPLAN,
+        )
+
+
+def _create(run: Run, st: _Set, change: Change, name: str, category: str) -> None:
+    existing = st.holder(name)
+    if existing is not None and existing.name == name and existing.category == category:
+        st.created[name] = existing.id  # made by an earlier, interrupted run
+        return
+    st.created[name] = _create_status(run, st, change, name, category)
+
+
+def _create_status(run: Run, st: _Set, change: Change, name: str, category: str) -> str:
+    _free(run, st, name, "", change)
+    body = {"status": name, "category": category, "status_set_id": int(st.id)}
     for attempt in range(MAX_UNKNOWN_ATTEMPTS):
         try:
-            run.client.request("POST", "/custom_task_statuses", json={"custom_task_status": body})
-            return
+            data = run.client.request(
+                "POST", "/custom_task_statuses", json={"custom_task_status": body}
+            )
+            new_id = result_ids(data)[0]
+            break
         except TransportError as err:
             if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
                 raise
-            if look_again(
-                lambda names: _named_statuses(run, sid, names),
+            # The create may have gone through, or commit late: look (again) before re-sending.
+            got = look_again(
+                lambda names: _exactly_named(run, st, names),
                 [name],
                 f"creating status {name!r}",
-            ):
+            ).get(name)
+            if got is not None:
                 run.count_recovered()
-                return
+                new_id = got.id
+                break
+    st.statuses[new_id] = LiveStatus(new_id, name, category, 1 << 30)
+    return new_id
 
 
-def _sets_named(run: Run, names: list[str]) -> dict[str, tuple[str, dict[str, LiveStatus]]]:
-    """The sets among `names` that exist now: name -> (id, statuses by name)."""
-    sets = read_sets(run)
-    return {n: sets[n] for n in names if n in sets}
+def _exactly_named(run: Run, st: _Set, names: list[str]) -> dict[str, LiveStatus]:
+    """The statuses of the set (read again now) whose names are exactly among `names`."""
+    st.refresh(_read_set(run, st.id))
+    found = {n: st.holder(n) for n in names}
+    return {n: h for n, h in found.items() if h is not None and h.name == n}
 
 
-def _named_statuses(run: Run, sid: str, names: list[str]) -> dict[str, bool]:
-    """Which of `names` the set `sid` now has."""
-    have = {n for i, s in read_sets(run).values() if i == sid for n in s}
-    return {n: True for n in names if n in have}
-
-
-def _replace_status(run: Run, sid: str, status_id: str | None, change: Change) -> None:
-    """A category cannot change: delete the old status, create the new one, and put its
-    tasks back on it (deleting a status moves its tasks to the bare category)."""
+def _replace(run: Run, st: _Set, old: LiveStatus, change: Change) -> None:
+    """A category cannot change: create the successor (under a temporary name when it keeps
+    the old name), put the tasks on it, delete the old status, then give it its name."""
     after = change.after or {}
-    if status_id is not None:
-        delete_quietly(run.client, f"/custom_task_statuses/{status_id}")
-    _create_status(run, sid, after["name"], after["category"])
+    name = str(after["name"])
+    same = name.casefold() == old.name.casefold()
+    first = f"kxplan-{old.id}-new" if same else name
+    new_id = _create_status(run, st, change, first, str(after["category"]))
     task_ids = [str(i) for i in after.get("task_ids") or ()]
 
     def restore(story_id: str) -> None:
-        run.client.request("PUT", f"/stories/{story_id}", json={"story": {"status": after["name"]}})
+        run.client.request("PUT", f"/stories/{story_id}", json={"story": {"status": first}})
 
     run.map(restore, task_ids)
     run.count_extra(len(task_ids))
+    delete_quietly(run.client, f"/custom_task_statuses/{old.id}")
+    del st.statuses[old.id]
+    if same:
+        _rename(run, st, st.statuses[new_id], name, change)
+    st.created[name] = new_id
 
 
-def _fix_positions(run: Run, set_name: str, changes: list[Change]) -> None:
+def _fix_positions(run: Run, st: _Set, changes: list[Change]) -> None:
     """Put statuses at their planned positions, lowest first, so each move settles the rest.
 
     The set is read once, and again only after a move (a move renumbers its neighbours).
     """
-    targets = sorted(
-        ((c.after or {})["position"], (c.after or {}).get("name", c.key))
+    planned = [
+        (int((c.after or {})["position"]), c)
         for c in changes
         if c.action is not Action.DELETE and (c.after or {}).get("position") is not None
-    )
-    live = _statuses_of(run, set_name) if targets else {}
-    for position, name in targets:
-        status = live.get(name)
-        if status is not None and status.position != position:
+    ]
+    if not planned:
+        return
+    targets = sorted(((pos, _placed_id(run, st, c), c) for pos, c in planned), key=lambda t: t[0])
+    st.refresh(_read_set(run, st.id))
+    for position, status_id, change in targets:
+        status = st.statuses.get(status_id)
+        if status is None:
+            raise ApplyError(
+                f"place status {change.key!r} of set {st.name!r} at position {position}: "
+                f"status id {status_id} is not in the set any more",
+                hint=_REPLAN,
+            )
+        if status.position != position:
             body = {"custom_task_status": {"position": position}}
-            run.client.request("PUT", f"/custom_task_statuses/{status.id}", json=body)
+            run.client.request("PUT", f"/custom_task_statuses/{status_id}", json=body)
             run.count_extra()
-            live = _statuses_of(run, set_name)
+            st.refresh(_read_set(run, st.id))
+
+
+def _placed_id(run: Run, st: _Set, change: Change) -> str:
+    name = str((change.after or {}).get("name", change.key))
+    if change.action in (Action.CREATE, Action.REPLACE):
+        if name not in st.created:
+            raise ApplyError(
+                f"place status {change.key!r} of set {st.name!r}: it was not created",
+                hint=_REPLAN,
+            )
+        return st.created[name]
+    return _existing_id(run, st, change)
 
 
 # --------------------------------------------------------------------------- workspace
@@ -187,11 +352,15 @@ def _fix_positions(run: Run, set_name: str, changes: list[Change]) -> None:
 def assign_set(run: Run, change: Change) -> None:
     """Make the workspace use the planned status set."""
     name = (change.after or {}).get("status_set")
-    if name:
-        entry = {"workspace_id": int(run.workspace_id), "status_set_id": int(set_id(run, name))}
-        run.client.request(
-            "PUT",
-            "/workspace_task_status_sets/bulk_update",
-            json={"workspace_task_status_sets": [entry]},
+    if not name:
+        raise ApplyError(
+            f"update workspace {change.key!r}: the plan names no status set to assign",
+            hint="make a new plan with this version of kxplan",
         )
+    entry = {"workspace_id": int(run.workspace_id), "status_set_id": int(set_id(run, name))}
+    run.client.request(
+        "PUT",
+        "/workspace_task_status_sets/bulk_update",
+        json={"workspace_task_status_sets": [entry]},
+    )
     run.done((change,))

@@ -127,13 +127,19 @@ def check_status_set(built: Built) -> Iterator[Problem]:
         if isinstance(s, dict) and isinstance(s.get("name"), str)
     ]
     current: dict[str, Location] = {}
+    spelled: dict[str, str] = {}
     for path, status in entries:
         name, folded = status["name"], status["name"].casefold()
         if folded in current:
             message = f"status '{name}' appears twice in the set (also at {current[folded]})"
-            yield doc.problem((*path, "name"), message, "status names are unique in a set")
+            hint = "status names are unique in a set"
+            if spelled[folded] != name:
+                message += f": it differs from '{spelled[folded]}' only in case"
+                hint = "Kantata may match status names ignoring case; give them distinct names"
+            yield doc.problem((*path, "name"), message, hint)
         else:
             current[folded] = doc.loc((*path, "name"))
+            spelled[folded] = name
     by_name = {s.name: current[s.name.casefold()] for s in sset.statuses}
     claimed: dict[str, Location] = {}
     for (path, _), desired in zip(entries, sset.statuses, strict=True):

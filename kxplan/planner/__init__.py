@@ -48,7 +48,9 @@ def build_plan(
     adoption = _adoption(manifest, live, adopter) if options.adopt else {}
     matching = match_tasks(manifest, live, adoption)
     statuses = plan_statuses(manifest.status_set, live)
-    ctx = make_context(manifest, live, options, matching, statuses.status_after)
+    ctx = make_context(
+        manifest, live, options, matching, statuses.status_after, switches_set=statuses.switches_set
+    )
     scope = resolve_scope(ctx)
     inside = live_filter(ctx, scope)
     steps: list[Step] = list(statuses.steps)

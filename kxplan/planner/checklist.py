@@ -2,8 +2,9 @@
 
 Items are identified by name within their task (`renamed_from` renames). `completed` is
 progress people record: written on create, later only when the task enforces `completed`.
-Positions are written only when the order or the membership of the list changes, so a list
-that Kantata numbers differently but in the same order shows no change.
+Positions are written only for the items the applier's placement must move (replayed by
+kxplan.planner.positions), so a list that Kantata numbers differently but in the same order
+shows no change, and an item pushed off its place by the inserts before it is moved back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import replace
 from kxplan.model import DesiredChecklistItem, DesiredTask, LiveChecklistItem, LiveTask
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.order import W_CHECKLIST, Step, step
+from kxplan.planner.positions import to_place
 
 # Inside a task's checklist: deletes free names and places, then updates, then creates.
 _DELETE, _UPDATE, _CREATE = 0, 1, 2
@@ -23,7 +25,7 @@ def plan_checklist(task: DesiredTask, live: LiveTask, rank: int, path: str) -> l
     if "checklist" not in task.fields or "checklist" in task.ignore_changes:
         return []
     pairs = _match(task.checklist, live.checklist)
-    reorder = _needs_reorder(task.checklist, live.checklist, pairs)
+    moved = _to_move(task.checklist, live.checklist, pairs)
     enforce = "completed" in task.enforce
     steps: list[Step] = []
     for index, wanted in enumerate(task.checklist):
@@ -40,7 +42,8 @@ def plan_checklist(task: DesiredTask, live: LiveTask, rank: int, path: str) -> l
             )
             steps.append(_step(change, task, rank, path, _CREATE, index + 1))
         else:
-            steps.extend(_update(task, rank, path, wanted, old, index + 1, reorder, enforce))
+            move = old.id in moved
+            steps.extend(_update(task, rank, path, wanted, old, index + 1, move, enforce))
     matched = {item.id for item in pairs.values()}
     for item in live.checklist:
         if item.id not in matched:
@@ -77,15 +80,27 @@ def _match(
     return pairs
 
 
-def _needs_reorder(
+def _to_move(
     desired: tuple[DesiredChecklistItem, ...],
     live: tuple[LiveChecklistItem, ...],
     pairs: dict[int, LiveChecklistItem],
-) -> bool:
-    if len(pairs) != len(desired) or len(pairs) != len(live):
-        return True
-    live_order = [item.id for item in live]  # already sorted by position, then id
-    return live_order != [pairs[i].id for i in range(len(desired))]
+) -> set[object]:
+    """Ids of the live items whose position the applier must write.
+
+    When the order or the membership changes: every item whose position number is not its
+    target (right if Kantata simply stores the number), plus every item the applier's
+    placement would leave pushed off its place (right if writing a position inserts there:
+    the applier deletes first, then creates at their position and moves lowest target first;
+    replaying that on the live list, sorted by position then id, tells which)."""
+    if len(pairs) == len(desired) == len(live) and [i.id for i in live] == [
+        pairs[i].id for i in range(len(desired))
+    ]:
+        return set()
+    kept = {item.id for item in pairs.values()}
+    start = [item.id for item in live if item.id in kept]
+    wanted = [pairs[i].id if i in pairs else ("new", i) for i in range(len(desired))]
+    numbered = {old.id for i, old in pairs.items() if old.position != i + 1}
+    return numbered | to_place(start, wanted)
 
 
 def _update(
@@ -95,14 +110,14 @@ def _update(
     wanted: DesiredChecklistItem,
     old: LiveChecklistItem,
     position: int,
-    reorder: bool,
+    move: bool,
     enforce: bool,
 ) -> list[Step]:
     before: dict[str, object] = {}
     after: dict[str, object] = {}
     if old.name != wanted.name:
         before["name"], after["name"] = old.name, wanted.name
-    if reorder and old.position != position:
+    if move:
         before["position"], after["position"] = old.position, position
     if enforce and old.completed != wanted.completed:
         before["completed"], after["completed"] = old.completed, wanted.completed

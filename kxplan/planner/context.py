@@ -24,6 +24,7 @@ class Context:
     status_after: Mapping[str, str]  # live status name -> name after the status changes
     key_by_live_id: Mapping[str, str]  # live id -> desired key (matched tasks)
     rank: Mapping[str, int]  # desired key -> index in manifest pre-order
+    switches_set: bool = False  # the plan assigns another status set (statuses may move)
 
     @property
     def prune(self) -> bool:
@@ -75,6 +76,8 @@ def make_context(
     options: PlanOptions,
     matching: Matching,
     status_after: Mapping[str, str],
+    *,
+    switches_set: bool = False,
 ) -> Context:
     """Index the inputs once."""
     children: dict[str, list[LiveTask]] = {}
@@ -97,4 +100,5 @@ def make_context(
         status_after=status_after,
         key_by_live_id={t.id: k for k, t in matching.by_key.items()},
         rank={t.key: i for i, t in enumerate(manifest.tasks)},
+        switches_set=switches_set,
     )

@@ -98,8 +98,11 @@ def _other_writes(c: Change) -> int:
     """Status sets, statuses, the workspace's set and checklist items: one call each, except
     a status replaced or both renamed and reordered."""
     if c.kind is Kind.STATUS and c.action is Action.REPLACE:
-        # delete the old status, create the new one, put each task back on it
-        return 2 + len((c.after or {}).get("task_ids", []))
+        # create the successor, put each task on it, delete the old status; when the name
+        # stays, the successor is created under a temporary name and renamed last
+        before, after = c.before or {}, c.after or {}
+        same = str(before.get("name", "")).casefold() == str(after.get("name", "")).casefold()
+        return 2 + len(after.get("task_ids", [])) + (1 if same else 0)
     if c.kind is Kind.STATUS and c.action is Action.UPDATE:
         # a rename, then a reorder: two PUTs when both change
         return max(1, len({"name", "position"} & set(c.fields)))

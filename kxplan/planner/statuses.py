@@ -1,10 +1,19 @@
 """Planning the custom task status set: the set, its statuses, and the workspace's assignment.
 
-Statuses are identified by name inside their set (`renamed_from` renames). A status whose
-category changes is replaced (Kantata cannot change a category): its tasks are put back on it.
-A set created by the plan starts with Kantata's four default statuses (named after the four
-categories); the plan predicts them and renames, reorders or deletes them like live statuses,
-pairing unmatched ones with desired statuses of the same category.
+Statuses are identified by name inside their set (`renamed_from` renames; a name that differs
+only in case is the same status, renamed). A status whose category changes is replaced
+(Kantata cannot change a category): its tasks are put back on it.
+
+A set created by the plan starts with Kantata's four default statuses, one per category. How
+Kantata spells them is not documented (docs/apply.md, "A new status set"), so the plan never
+predicts their names: the first manifest status of each category takes over that category's
+default ("the default status of category X, renamed to Backlog"), and the applier finds the
+defaults by category in what the server returns. A category the manifest leaves empty loses
+its default.
+
+Where tasks go when the workspace switches sets, or when a status they are on is deleted,
+is not documented either: tasks that enforce `status` get their status set again (planned
+whenever it may have moved), so one apply converges whatever Kantata does.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from kxplan.model import (
 )
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.order import W_DELETE, W_STATUS, W_WORKSPACE, Step, step
+from kxplan.planner.positions import to_place
 
 #: Said in every change to an existing set whose other users were not counted.
 SHARED_NOTE = (
@@ -50,10 +60,17 @@ def shared_note(live: LiveState, set_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StatusOutcome:
-    """The status steps, and how task statuses will read afterwards (old name -> new name)."""
+    """The status steps, and how task statuses will read afterwards.
+
+    `status_after` maps an old name to the new one (renames); a status the plan deletes is
+    not in it, so a task on it that enforces `status` is always given its status again.
+    `switches_set`: the plan assigns the workspace another set, and Kantata may move any
+    task's status (docs/apply.md), so every task that enforces `status` gets it again.
+    """
 
     steps: tuple[Step, ...] = ()
     status_after: Mapping[str, str] = field(default_factory=dict)
+    switches_set: bool = False
 
 
 def plan_statuses(desired: DesiredStatusSet | None, live: LiveState) -> StatusOutcome:
@@ -61,32 +78,82 @@ def plan_statuses(desired: DesiredStatusSet | None, live: LiveState) -> StatusOu
     if desired is None:
         return StatusOutcome()
     live_set = live.status_set_named(desired.name)
-    steps: list[Step] = []
+    assign = _assign(desired.name, live, live_set)
     if live_set is None:
         create = Change(Action.CREATE, Kind.STATUS_SET, desired.name, after={"name": desired.name})
-        steps.append(step(create, W_STATUS, 0))
-        statuses = _defaults()
-    else:
-        statuses = live_set.statuses
-    in_use = live_set is not None and live.workspace.task_status_set_id == live_set.id
-    pairs = _match(desired.statuses, statuses, pair_by_category=live_set is None)
+        steps = [step(create, W_STATUS, 0), *_new_set_steps(desired), *assign]
+        return StatusOutcome(tuple(steps), {}, switches_set=True)
+    steps = _existing_set_steps(desired, live, live_set)
+    in_use = live.workspace.task_status_set_id == live_set.id
+    status_after = _renames(desired, live_set) if in_use else {}
+    return StatusOutcome((*steps, *assign), status_after, switches_set=bool(assign))
+
+
+def _existing_set_steps(
+    desired: DesiredStatusSet, live: LiveState, live_set: LiveStatusSet
+) -> list[Step]:
+    statuses = live_set.statuses
+    in_use = live.workspace.task_status_set_id == live_set.id
+    pairs = _match(desired.statuses, statuses)
     users = _tasks_by_status(live, live_set) if in_use else {}
-    status_after: dict[str, str] = {}
-    reorder = _needs_reorder(desired.statuses, statuses, pairs)
-    # A set created by this plan has no other users yet.
-    note = shared_note(live, live_set.id) if live_set is not None else ""
+    moved = _to_move(desired.statuses, statuses, pairs)
+    note = shared_note(live, live_set.id)
+    steps: list[Step] = []
     for index, wanted in enumerate(desired.statuses):
         old = pairs.get(index)
-        steps.extend(_status_steps(desired.name, wanted, index, old, users, reorder, note))
-        if old is not None and old.name != wanted.name:
-            status_after[old.name] = wanted.name
-    matched = {id(s) for s in pairs.values()}
+        move = old is not None and old.id in moved
+        steps.extend(_status_steps(desired.name, wanted, index, old, users, move, note))
+    matched = {s.id for s in pairs.values()}
     for status in statuses:
-        if id(status) not in matched:
+        if status.id not in matched:
             steps.append(_delete(desired.name, status, users, note))
-            status_after[status.name] = status.category
-    steps.extend(_assign(desired.name, live, live_set))
-    return StatusOutcome(tuple(steps), status_after if in_use else {})
+    return steps
+
+
+def _renames(desired: DesiredStatusSet, live_set: LiveStatusSet) -> dict[str, str]:
+    """Live status name -> its name after the plan, for the statuses the plan keeps."""
+    pairs = _match(desired.statuses, live_set.statuses)
+    return {old.name: desired.statuses[i].name for i, old in pairs.items()}
+
+
+def _new_set_steps(desired: DesiredStatusSet) -> list[Step]:
+    """A new set's defaults, paired with the manifest by category (their names unknown)."""
+    steps: list[Step] = []
+    taken: set[str] = set()
+    for index, wanted in enumerate(desired.statuses):
+        position = index + 1
+        after = {"name": wanted.name, "category": wanted.category, "position": position}
+        if wanted.category in taken:
+            change = Change(
+                Action.CREATE, Kind.STATUS, wanted.name, parent=desired.name, after=after
+            )
+        else:
+            taken.add(wanted.category)
+            change = Change(
+                Action.UPDATE,
+                Kind.STATUS,
+                wanted.name,
+                parent=desired.name,
+                before={"name": None, "category": wanted.category},
+                after={**after, "default_of": wanted.category},
+                fields=("name",),
+                reason=f"the new set's default status of category '{wanted.category}' "
+                f"becomes '{wanted.name}' (renamed unless Kantata already names it so)",
+            )
+        steps.append(step(change, W_STATUS, 2, position))
+    for position, category in enumerate(CATEGORIES, start=len(desired.statuses) + 1):
+        if category not in taken:
+            change = Change(
+                Action.DELETE,
+                Kind.STATUS,
+                category,
+                parent=desired.name,
+                before={"name": None, "category": category, "default_of": category},
+                reason=f"the new set's default status of category '{category}': "
+                "the manifest has no status in this category",
+            )
+            steps.append(step(change, W_DELETE, 5, position))
+    return steps
 
 
 def changed_sets(changes: Iterable[Change], live: LiveState) -> tuple[str, ...]:
@@ -102,14 +169,11 @@ def changed_sets(changes: Iterable[Change], live: LiveState) -> tuple[str, ...]:
     return tuple(sorted(ids))
 
 
-def _defaults() -> tuple[LiveStatus, ...]:
-    """The statuses Kantata puts in a new set (no ids yet)."""
-    return tuple(LiveStatus("", c, c, i + 1) for i, c in enumerate(CATEGORIES))
-
-
 def _match(
-    desired: tuple[DesiredStatus, ...], live: tuple[LiveStatus, ...], *, pair_by_category: bool
+    desired: tuple[DesiredStatus, ...], live: tuple[LiveStatus, ...]
 ) -> dict[int, LiveStatus]:
+    """Desired index -> live status: same name, else a `renamed_from` name, else the same
+    name ignoring case (Kantata may match names ignoring case: it is renamed)."""
     by_name = {s.name: s for s in live}
     pairs: dict[int, LiveStatus] = {}
     taken: set[str] = set()
@@ -123,29 +187,45 @@ def _match(
             if i not in pairs and old in by_name and old not in taken | desired_names:
                 pairs[i] = by_name[old]
                 taken.add(old)
-    if pair_by_category:
-        for i, d in enumerate(desired):
-            spare = [s for s in live if s.category == d.category and s.name not in taken]
-            if i not in pairs and spare and spare[0].name not in desired_names:
-                pairs[i] = spare[0]
-                taken.add(spare[0].name)
+    for i, d in enumerate(desired):
+        if i in pairs:
+            continue
+        folded = [s for s in live if s.name.casefold() == d.name.casefold()]
+        if folded and folded[0].name not in taken | desired_names:
+            pairs[i] = folded[0]
+            taken.add(folded[0].name)
     return pairs
 
 
-def _needs_reorder(
+def _to_move(
     desired: tuple[DesiredStatus, ...],
     live: tuple[LiveStatus, ...],
     pairs: Mapping[int, LiveStatus],
-) -> bool:
-    """Positions are written only when the order or the membership changes.
-
-    So a set whose positions are numbered differently (0-based, gaps) but in the right order
-    shows no change.
+) -> set[object]:
+    """Ids of the live statuses whose position the applier must write (as for checklists,
+    kxplan.planner.checklist): when the order or the membership changes, every status whose
+    number is not its target, plus every status the applier's placement would leave pushed
+    off its place. The applier creates new statuses (and the successors of replaced ones) at
+    the end, deletes statuses leaving the manifest only after placing, and places lowest
+    position first. A set numbered differently but in the right order shows no change.
     """
-    if len(pairs) != len(desired) or len(pairs) != len(live):
-        return True
-    live_order = [s.name for s in sorted(live, key=lambda s: (s.position, s.id))]
-    return live_order != [pairs[i].name for i in range(len(desired))]
+    kept = {s.id for i, s in pairs.items() if s.category == desired[i].category}
+    in_order = [s.id for s in live] == [pairs[i].id for i in range(len(desired)) if i in pairs]
+    if len(kept) == len(desired) == len(live) and in_order:
+        return set()
+    replaced = _ids(pairs) - kept
+    start: list[object] = [s.id for s in live if s.id not in replaced]
+    start += [("new", i) for i in range(len(desired)) if i not in pairs or pairs[i].id not in kept]
+    wanted = [
+        pairs[i].id if i in pairs and pairs[i].id in kept else ("new", i)
+        for i in range(len(desired))
+    ]
+    numbered = {s.id for i, s in pairs.items() if s.id in kept and s.position != i + 1}
+    return numbered | to_place(start, wanted)
+
+
+def _ids(pairs: Mapping[int, LiveStatus]) -> set[str]:
+    return {s.id for s in pairs.values()}
 
 
 def _status_steps(
@@ -154,7 +234,7 @@ def _status_steps(
     index: int,
     old: LiveStatus | None,
     users: Mapping[str, tuple[LiveTask, ...]],
-    reorder: bool,
+    move: bool,
     note: str,
 ) -> list[Step]:
     position = index + 1
@@ -170,7 +250,7 @@ def _status_steps(
             Action.REPLACE,
             Kind.STATUS,
             wanted.name,
-            id=old.id or None,
+            id=old.id,
             parent=set_name,
             before={"name": old.name, "category": old.category},
             after={**after, "task_ids": ids},
@@ -182,7 +262,7 @@ def _status_steps(
     fields = []
     if old.name != wanted.name:
         fields.append("name")
-    if reorder and old.position != position:
+    if move:
         fields.append("position")
     if not fields:
         return []
@@ -191,12 +271,12 @@ def _status_steps(
         Action.UPDATE,
         Kind.STATUS,
         wanted.name,
-        id=old.id or None,
+        id=old.id,
         parent=set_name,
         before={f: before[f] for f in fields} | {"name": old.name},
         after={f: after[f] for f in fields},
         fields=tuple(fields),
-        reason=note if old.id else "one of the new set's default statuses",
+        reason=note,
     )
     return [step(change, W_STATUS, 2, position)]
 
@@ -207,15 +287,18 @@ def _delete(
     n = len(users.get(status.name, ()))
     reason = "removed from the manifest"
     if n:
-        reason += f"; Kantata resets its {n} task(s) to the category '{status.category}'"
+        reason += (
+            f"; Kantata moves its {n} task(s) to another status of the category "
+            f"'{status.category}' (tasks that enforce status get theirs again first)"
+        )
     change = Change(
         Action.DELETE,
         Kind.STATUS,
         status.name,
-        id=status.id or None,
+        id=status.id,
         parent=set_name,
         before={"name": status.name, "category": status.category},
-        reason=reason + (f"; {note}" if status.id and note else ""),
+        reason=reason + (f"; {note}" if note else ""),
     )
     # After the tasks: they can move to their new statuses before Kantata resets them.
     return step(change, W_DELETE, 5, status.position)

@@ -88,6 +88,8 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
         return steps
     action = Action.ADOPT if adopted else Action.UPDATE
     reason = _update_reason(old_key, adopted) or (protect.reason if protect else "")
+    if not reason and "status" in fields and ctx.switches_set:
+        reason = "the workspace switches status sets: the status is set again"
     change = Change(
         action,
         Kind.TASK,
@@ -148,7 +150,7 @@ def _diff(
         if name in PROGRESS_FIELDS and name not in task.enforce:
             continue  # people's progress: set on create, never reverted
         want, have = desired_value(task, name), _live(ctx, live, name)
-        if same(name, want, have):
+        if same(name, want, have) and not _status_may_move(ctx, task, name):
             continue
         if name in PROGRESS_FIELDS and task.key in ctx.parents_with_children:
             notes.append(
@@ -161,10 +163,23 @@ def _diff(
     return fields, before, after, notes
 
 
+def _status_may_move(ctx: Context, task: DesiredTask, name: str) -> bool:
+    """A status the plan's set switch may move (Kantata's choice; docs/apply.md): set again.
+
+    Parents are left out: Kantata rolls their progress up from the subtasks."""
+    return (
+        name == "status"
+        and ctx.switches_set
+        and task.status is not None
+        and task.key not in ctx.parents_with_children
+    )
+
+
 def _live(ctx: Context, live: LiveTask, name: str) -> Any:
     value = live_value(live, name)
     if name == "status" and value is not None:
-        # Statuses renamed or deleted earlier in this plan carry their tasks along.
+        # Statuses renamed earlier in this plan carry their tasks along; a status the plan
+        # deletes is not mapped, so its tasks are given their status again before.
         return ctx.status_after.get(value, value)
     if name == "tags":
         return unique_tags(value)

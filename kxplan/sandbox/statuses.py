@@ -3,6 +3,11 @@
 NOTES §6.3–6.5: a new set comes with the four default statuses; status names are unique
 within a set; a status's category and set never change; deleting a status resets its
 tasks to the category; a set in use cannot be deleted; an account has at most 50 sets.
+
+What the documentation leaves open is played by the variants (docs/sandbox.md, "Variants:
+statuses and names"): how the defaults are spelled (`status_names`), where tasks go when
+their workspace switches sets (`set_switch`) or their status is deleted (`status_delete`),
+and whether names match ignoring case (`name_match`).
 """
 
 from __future__ import annotations
@@ -13,8 +18,12 @@ from kxplan.sandbox.context import Ctx, as_id, collect
 from kxplan.sandbox.errors import Problem, SandboxError, found, invalid
 from kxplan.sandbox.present import CATEGORIES
 from kxplan.sandbox.store import Row
+from kxplan.sandbox.variants import Variants
 
 MAX_SETS = 50
+
+#: The default statuses of a new set under `status_names=title` (the help pages' spelling).
+TITLE_NAMES = {c: c.title() for c in CATEGORIES}
 
 
 def set_statuses(ctx: Ctx, set_id: int | None) -> list[Row]:
@@ -35,9 +44,22 @@ def default_status(statuses: list[Row], category: str) -> tuple[str, int | None]
     return category, None
 
 
-def find_status(statuses: list[Row], name: str) -> Row | None:
-    """The status of a set with exactly this name."""
-    return next((s for s in statuses if s["status"] == name), None)
+def same_name(a: str, b: str, variants: Variants) -> bool:
+    """Whether two status, set or tag names are the same name (variant `name_match`)."""
+    if variants.name_match == "ignore_case":
+        return a.casefold() == b.casefold()
+    return a == b
+
+
+def find_status(statuses: list[Row], name: str, variants: Variants | None = None) -> Row | None:
+    """The status of a set with this name (exactly, or ignoring case under `name_match`)."""
+    v = variants or Variants()
+    return next((s for s in statuses if same_name(s["status"], name, v)), None)
+
+
+def first_of(statuses: list[Row], category: str) -> Row | None:
+    """The set's first status (by position) of a category."""
+    return next((s for s in statuses if s["category"] == category), None)
 
 
 class StatusRules:
@@ -51,7 +73,7 @@ class StatusRules:
         return found(self.ctx.store.by_id("task_status_sets", set_id))
 
     def create_set(self, attrs: dict[str, Any]) -> Row:
-        """A new set holding the four default statuses (names = the categories)."""
+        """A new set holding the four default statuses, spelled as `status_names` says."""
         name = _name(attrs.get("name"), "name", "Name can't be blank")
         store = self.ctx.store
         if (store.scalar("SELECT COUNT(*) FROM task_status_sets") or 0) >= MAX_SETS:
@@ -60,8 +82,10 @@ class StatusRules:
         set_id = store.insert(
             "task_status_sets", {"name": name, "created_at": now, "updated_at": now}
         )
+        title = self.ctx.variants.status_names == "title"
         for pos, category in enumerate(CATEGORIES, start=1):
-            row = {"status_set_id": set_id, "status": category, "category": category}
+            name = TITLE_NAMES[category] if title else category
+            row = {"status_set_id": set_id, "status": name, "category": category}
             store.insert(
                 "custom_task_statuses",
                 {**row, "position": pos, "created_at": now, "updated_at": now},
@@ -124,7 +148,7 @@ class StatusRules:
         statuses = set_statuses(self.ctx, set_id)
         assert isinstance(name, str)
         name = name.strip()
-        if find_status(statuses, name):
+        if find_status(statuses, name, self.ctx.variants):
             raise invalid("status", "Status name must be unique within the task status set")
         now = self.ctx.now()
         position = max((s["position"] for s in statuses), default=0) + 1
@@ -150,7 +174,7 @@ class StatusRules:
 
     def _rename(self, row: Row, name: str, now: str) -> None:
         others = [s for s in set_statuses(self.ctx, row["status_set_id"]) if s["id"] != row["id"]]
-        if find_status(others, name):
+        if find_status(others, name, self.ctx.variants):
             raise invalid("status", "Status name must be unique within the task status set")
         store = self.ctx.store
         store.update("custom_task_statuses", row["id"], {"status": name, "updated_at": now})
@@ -170,15 +194,26 @@ class StatusRules:
                 )
 
     def delete_status(self, status_id: int) -> None:
-        """Delete a status; tasks that had it fall back to its category."""
+        """Delete a status; its tasks go where variant `status_delete` says (same category)."""
         row = self.get_status(status_id)
         store = self.ctx.store
+        others = [s for s in set_statuses(self.ctx, row["status_set_id"]) if s["id"] != status_id]
+        target = self._after_delete(others, row["category"])
         store.run(
-            "UPDATE stories SET status = ?, custom_task_status_id = NULL "
+            "UPDATE stories SET status = ?, custom_task_status_id = ? "
             "WHERE custom_task_status_id = ?",
-            [row["category"], status_id],
+            [target["status"] if target else row["category"], target and target["id"], status_id],
         )
         store.run("DELETE FROM custom_task_statuses WHERE id = ?", [status_id])
+
+    def _after_delete(self, others: list[Row], category: str) -> Row | None:
+        """The status a deleted status's tasks get (None: the bare category name)."""
+        rule = self.ctx.variants.status_delete
+        if rule == "default_name":
+            return find_status(others, category, Variants(name_match="ignore_case"))
+        if rule == "first":
+            return first_of(others, category)
+        return None
 
     def bulk_assign(self, items: Any) -> list[Row]:
         """Assign sets to workspaces, all or nothing; tasks keep matching status names."""
@@ -224,32 +259,41 @@ class StatusRules:
         return pairs
 
     def _remap_stories(self, ws_id: int, set_id: int | None, now: str) -> None:
-        # Assumed (NOTES §11.10): a task keeps a status of the same name in the new set;
-        # otherwise it falls back to its category (the new set's status of that name).
+        """Tasks get a status of the new set as variant `set_switch` says; the category
+        (state) never changes, so a task keeps it when the new set has no such status."""
         statuses = set_statuses(self.ctx, set_id)
-        by_name = {s["status"]: s for s in statuses}
         store = self.ctx.store
         for s in store.all("SELECT id, status, state FROM stories WHERE workspace_id = ?", [ws_id]):
-            match = by_name.get(s["status"])
+            match = self._after_switch(statuses, s["status"] or "", s["state"])
             if match is not None:
-                change = {"custom_task_status_id": match["id"], "state": match["category"]}
-                if match["category"] != s["state"]:
-                    store.insert(
-                        "story_state_changes",
-                        {
-                            "story_id": s["id"],
-                            "state": match["category"],
-                            "created_at": now,
-                            "updated_at": now,
-                        },
-                    )
-            else:
-                fallback = by_name.get(s["state"])
                 change = {
-                    "status": s["state"],
-                    "custom_task_status_id": fallback["id"] if fallback else None,
+                    "status": match["status"],
+                    "custom_task_status_id": match["id"],
+                    "state": match["category"],
                 }
+                if match["category"] != s["state"]:
+                    self._state_change(s["id"], match["category"], now)
+            else:
+                change = {"status": s["state"], "custom_task_status_id": None}
             store.update("stories", s["id"], change)
+
+    def _after_switch(self, statuses: list[Row], status: str, state: str) -> Row | None:
+        rule = self.ctx.variants.set_switch
+        if rule == "first":
+            return first_of(statuses, state)
+        if rule == "category":
+            return None
+        # Assumed (NOTES §11.10): a task keeps a status of the same name in the new set;
+        # otherwise it falls back to its category (the new set's status of that name).
+        return find_status(statuses, status, self.ctx.variants) or find_status(
+            statuses, state, self.ctx.variants
+        )
+
+    def _state_change(self, story_id: int, state: str, now: str) -> None:
+        self.ctx.store.insert(
+            "story_state_changes",
+            {"story_id": story_id, "state": state, "created_at": now, "updated_at": now},
+        )
 
 
 def _name(value: Any, field_name: str, message: str) -> str:

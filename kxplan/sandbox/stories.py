@@ -191,17 +191,23 @@ class StoryRules:
         if types:
             clause, _ = in_clause(range(len(types)))
             add(f"stories.story_type IN {clause}", *types)
+        fold = self.ctx.variants.name_match == "ignore_case"  # variant `name_match`
         statuses = csv(params, "by_status")
         if statuses:
             clause, _ = in_clause(range(len(statuses)))
-            add(f"stories.status IN {clause}", *statuses)
+            if fold:
+                lowered = "(" + ", ".join(["LOWER(?)"] * len(statuses)) + ")"
+                add(f"LOWER(stories.status) IN {lowered}", *statuses)
+            else:
+                add(f"stories.status IN {clause}", *statuses)
         priorities = csv(params, "priority")
         if priorities:
             clause, _ = in_clause(range(len(priorities)))
             add(f"stories.priority IN {clause}", *priorities)
+        tag_name = "LOWER(t.name) = LOWER(?)" if fold else "t.name = ?"
         tag_sql = (
             "EXISTS (SELECT 1 FROM story_tags st JOIN tags t ON t.id = st.tag_id "
-            "WHERE st.story_id = stories.id AND t.name = ?)"
+            f"WHERE st.story_id = stories.id AND {tag_name})"
         )
         for name in csv(params, "by_tag_name"):
             add(tag_sql, name)
@@ -525,7 +531,8 @@ class StoryRules:
         self, statuses: list[Row], name: Any, index: int | None
     ) -> tuple[str, str, int | None]:
         if statuses:
-            found = find_status(statuses, name) if isinstance(name, str) else None
+            v = self.ctx.variants
+            found = find_status(statuses, name, v) if isinstance(name, str) else None
             if found is None:
                 names = ", ".join(s["status"] for s in statuses)
                 raise invalid(
@@ -636,11 +643,14 @@ class StoryRules:
             )
 
     def _set_tags(self, story_id: int, names: list[str]) -> None:
-        """`tag_list` replaces the whole tag set of the story."""
+        """`tag_list` replaces the whole tag set of the story; an existing tag is reused
+        (found ignoring case under variant `name_match=ignore_case`, keeping its spelling)."""
         store = self.ctx.store
         store.run("DELETE FROM story_tags WHERE story_id = ?", [story_id])
+        fold = self.ctx.variants.name_match == "ignore_case"
+        sql = "SELECT id FROM tags WHERE " + ("LOWER(name) = LOWER(?)" if fold else "name = ?")
         for name in names:
-            tag_id = store.scalar("SELECT id FROM tags WHERE name = ?", [name])
+            tag_id = store.scalar(sql + " ORDER BY id LIMIT 1", [name])
             if tag_id is None:
                 tag_id = store.insert("tags", {"name": name})
             store.run("INSERT OR IGNORE INTO story_tags VALUES (?, ?)", [story_id, tag_id])

@@ -2,9 +2,10 @@
 
 It follows the change contract in kxplan/plan.py the way the applier does, with the rules
 the planner relies on: new sets come with four default statuses, deleting a status puts its
-tasks back on the category, a status rename carries its tasks along, positions are set as
-sent, a deleted task takes its subtasks with it (so a planner bug that deletes a parent of
-something it should keep shows up as a lost task).
+tasks back on the category, a status rename carries its tasks along, writing a position
+inserts there and renumbers the list 1..n (docs/apply.md, "Positions"), a deleted task
+takes its subtasks with it (so a planner bug that deletes a parent of something it should
+keep shows up as a lost task).
 """
 
 from __future__ import annotations
@@ -55,9 +56,13 @@ class MemoryWorkspace:
     # ------------------------------------------------------------------ apply
 
     def apply(self, plan: Plan) -> LiveState:
-        for change in plan.changes:
-            if change.action.makes_calls:
-                self._one(change)
+        calls = [c for c in plan.changes if c.action.makes_calls]
+        for run in _runs(calls):
+            if run[0].kind is Kind.STATUS:
+                self._statuses(run)
+            else:
+                for change in _applier_order(run):
+                    self._one(change)
         return self.state()
 
     def state(self) -> LiveState:
@@ -87,22 +92,46 @@ class MemoryWorkspace:
         defaults = tuple(LiveStatus(self.new_id(), c, c, i + 1) for i, c in enumerate(CATEGORIES))
         self.sets[sid] = LiveStatusSet(sid, change.key, defaults)
 
-    def _status(self, change: Change) -> None:
+    def _statuses(self, changes: list[Change]) -> None:
+        """One set's status changes as the applier makes them: creates and renames, then
+        replacements, then deletes, then each planned position, lowest first."""
+        placed: list[tuple[int, str]] = []
+        phase = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 1, Action.DELETE: 2}
+        for change in sorted(changes, key=lambda c: phase[c.action]):
+            sid = self._status(change)
+            if change.action is not Action.DELETE and "position" in (change.after or {}):
+                placed.append(((change.after or {})["position"], sid))
+        live_set = self._set_named(changes[0].parent)
+        for position, sid in sorted(placed):
+            live_set = self._set_named(changes[0].parent)
+            order = [s for s in live_set.statuses if s.id != sid]
+            moving = next(s for s in live_set.statuses if s.id == sid)
+            order.insert(min(position, len(order) + 1) - 1, moving)
+            self._renumber(live_set, order)
+
+    def _renumber(self, live_set: LiveStatusSet, order: list[LiveStatus]) -> None:
+        numbered = tuple(replace(s, position=n) for n, s in enumerate(order, start=1))
+        self.sets[live_set.id] = replace(live_set, statuses=numbered)
+
+    def _status(self, change: Change) -> str:
         live_set = self._set_named(change.parent)
         statuses = list(live_set.statuses)
         after = dict(change.after or {})
+        sid = ""
         if change.action is Action.CREATE:
-            statuses.append(
-                LiveStatus(self.new_id(), after["name"], after["category"], after["position"])
-            )
+            sid = self.new_id()
+            statuses.append(LiveStatus(sid, after["name"], after["category"], 1 << 30))
         else:
             old = self._find_status(statuses, change)
+            index = statuses.index(old)
             statuses.remove(old)
             if change.action is Action.UPDATE:
-                statuses.append(replace(old, **{f: after[f] for f in change.fields}))
+                sid = old.id
+                statuses.insert(index, replace(old, name=after.get("name", old.name)))
                 self._retag_tasks(old, after.get("name", old.name), old.id)
             elif change.action is Action.REPLACE:
-                new = LiveStatus(self.new_id(), after["name"], after["category"], after["position"])
+                sid = self.new_id()
+                new = LiveStatus(sid, after["name"], after["category"], 1 << 30)
                 statuses.append(new)
                 self._reset_tasks(old, keep=set(after["task_ids"]))
                 for tid in after["task_ids"]:
@@ -111,15 +140,17 @@ class MemoryWorkspace:
                     )
             else:
                 self._reset_tasks(old, keep=set())
-        statuses.sort(key=lambda s: (s.position, s.id))
-        self.sets[live_set.id] = replace(live_set, statuses=tuple(statuses))
+        self._renumber(live_set, statuses)
+        return sid
 
     @staticmethod
     def _find_status(statuses: Iterable[LiveStatus], change: Change) -> LiveStatus:
         if change.id is not None:
             return next(s for s in statuses if s.id == change.id)
-        name = (change.before or {})["name"]
-        return next(s for s in statuses if s.name == name)
+        # A new set's default: found by its category (kxplan never predicts its name).
+        values = change.before if change.action is Action.DELETE else change.after
+        category = (values or {})["default_of"]
+        return next(s for s in statuses if s.category == category)
 
     def _on_status(self, status: LiveStatus) -> list[LiveTask]:
         return [t for t in self.tasks.values() if t.custom_task_status_id == status.id]
@@ -216,21 +247,53 @@ class MemoryWorkspace:
         after = dict(change.after or {})
         if change.action is Action.CREATE:
             task = self.tasks[after["task_id"]]
-            item = LiveChecklistItem(
-                self.new_id(), after["name"], bool(after["completed"]), after["position"]
-            )
-            self._set_items(task, (*task.checklist, item))
+            item = LiveChecklistItem(self.new_id(), after["name"], bool(after["completed"]), 0)
+            self._set_items(task, list(task.checklist), item, after["position"])
             return
         task = next(t for t in self.tasks.values() if any(i.id == change.id for i in t.checklist))
         items = [i for i in task.checklist if i.id != change.id]
         if change.action is Action.UPDATE:
             old = next(i for i in task.checklist if i.id == change.id)
-            items.append(replace(old, **{f: after[f] for f in change.fields}))
-        self._set_items(task, tuple(items))
+            values = {f: after[f] for f in change.fields if f != "position"}
+            position = after.get("position", task.checklist.index(old) + 1)
+            self._set_items(task, items, replace(old, **values), position)
+        else:
+            self._set_items(task, items, None, 0)
 
-    def _set_items(self, task: LiveTask, items: tuple[LiveChecklistItem, ...]) -> None:
-        ordered = tuple(sorted(items, key=lambda i: (i.position, int(i.id))))
+    def _set_items(
+        self,
+        task: LiveTask,
+        items: list[LiveChecklistItem],
+        item: LiveChecklistItem | None,
+        position: int,
+    ) -> None:
+        """`item` inserted at `position` (1-based), the list renumbered 1..n."""
+        if item is not None:
+            items.insert(min(max(position, 1), len(items) + 1) - 1, item)
+        ordered = tuple(replace(i, position=n) for n, i in enumerate(items, start=1))
         self.tasks[task.id] = replace(self.tasks[task.id], checklist=ordered)
+
+
+def _runs(changes: list[Change]) -> list[list[Change]]:
+    """Consecutive changes of one kind and parent (a set's statuses, a task's items)."""
+    runs: list[list[Change]] = []
+    for c in changes:
+        grouped = c.kind in (Kind.STATUS, Kind.CHECKLIST_ITEM)
+        last = runs[-1][-1] if runs else None
+        if grouped and last is not None and (last.kind, last.parent) == (c.kind, c.parent):
+            runs[-1].append(c)
+        else:
+            runs.append([c])
+    return runs
+
+
+def _applier_order(changes: list[Change]) -> list[Change]:
+    """A task's checklist changes as the applier sends them: deletes, then by position."""
+    if changes[0].kind is not Kind.CHECKLIST_ITEM:
+        return changes
+    deletes = [c for c in changes if c.action is Action.DELETE]
+    others = [c for c in changes if c.action is not Action.DELETE]
+    return deletes + sorted(others, key=lambda c: (c.after or {}).get("position", 1 << 30))
 
 
 def apply_to(live: LiveState, plan: Plan) -> LiveState:

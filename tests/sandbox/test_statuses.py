@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from kxplan.sandbox import SandboxServer
+from kxplan.sandbox.variants import Variants
 from tests.sandbox.helpers import api, create, ids
 
 Sandbox = tuple[SandboxServer, str]
@@ -163,3 +164,144 @@ def test_an_account_holds_at_most_50_sets(sandbox: SandboxServer) -> None:
         listed = c.get("/task_status_sets", params={"per_page": 200}).json()
     assert refused.status_code == 422 and "50" in refused.json()["errors"][0]["message"]
     assert listed["count"] == 50
+
+
+# ---- variants: statuses and names (docs/sandbox.md) ------------------------------------
+
+
+def test_status_names_title_spells_a_new_sets_defaults_in_title_case(
+    sandbox: SandboxServer,
+) -> None:
+    sandbox.variants = Variants(status_names="title")
+    with api(sandbox) as c:
+        statuses = _set_statuses(c, _new_set(c, "Delivery"))
+    assert statuses == [
+        ("Not Started", "not started", 1),
+        ("Started", "started", 2),
+        ("Needs Info", "needs info", 3),
+        ("Completed", "completed", 4),
+    ]
+
+
+def _switch_scenario(server: SandboxServer, ws: str) -> dict[str, tuple[str, Any]]:
+    """Tasks on `Review` and `Parked` of set Old, switched to New (which has `Check` first in
+    started, then `Review`); returns title -> (status, custom_task_status_id)."""
+    with api(server) as c:
+        old, new = _new_set(c, "Old"), _new_set(c, "New")
+        _status(c, old, "Review", "started")
+        _status(c, old, "Parked", "needs info")
+        c.delete(f"/custom_task_statuses/{_id_of(c, new, 'started')}")
+        _status(c, new, "Check", "started")
+        _status(c, new, "Review", "started")
+        _assign(c, (ws, old))
+        create(c, ws, title="review", status="Review")
+        create(c, ws, title="parked", status="Parked")
+        _assign(c, (ws, new))
+        params = {"workspace_id": ws, "optional_fields": "custom_task_status_id"}
+        body = c.get("/stories", params=params).json()
+    return {
+        s["title"]: (s["status"], s.get("custom_task_status_id")) for s in body["stories"].values()
+    }
+
+
+def _id_of(c: httpx.Client, set_id: str, name: str) -> str:
+    body = c.get(f"/task_status_sets/{set_id}", params={"include": "custom_task_statuses"}).json()
+    return next(i for i, s in body["custom_task_statuses"].items() if s["status"] == name)
+
+
+def test_set_switch_first_moves_tasks_to_the_first_status_of_their_category(
+    sandbox_workspace: Sandbox,
+) -> None:
+    server, ws = sandbox_workspace
+    server.variants = Variants(set_switch="first")
+    found = _switch_scenario(server, ws)
+    assert found["review"][0] == "Check"  # not the same-named "Review"
+    assert found["parked"][0] == "needs info"
+
+
+def test_set_switch_category_drops_tasks_to_the_bare_category(
+    sandbox_workspace: Sandbox,
+) -> None:
+    server, ws = sandbox_workspace
+    server.variants = Variants(set_switch="category")
+    found = _switch_scenario(server, ws)
+    assert found["review"] == ("started", None)
+    assert found["parked"][0] == "needs info"
+
+
+def test_set_switch_same_name_keeps_a_same_named_status(sandbox_workspace: Sandbox) -> None:
+    server, ws = sandbox_workspace
+    found = _switch_scenario(server, ws)
+    assert found["review"][0] == "Review"
+
+
+def _delete_scenario(server: SandboxServer, ws: str) -> tuple[str, Any]:
+    """A task on `Review` (started), in a set whose started statuses are then
+    [`Doing`, `started`]; `Review` is deleted. Returns the task's (status, status id)."""
+    with api(server) as c:
+        set_id = _new_set(c, "Set")
+        _status(c, set_id, "Review", "started")
+        _status(c, set_id, "Doing", "started")
+        default = _id_of(c, set_id, "started")
+        c.put(f"/custom_task_statuses/{default}", json={"custom_task_status": {"position": 9}})
+        _assign(c, (ws, set_id))
+        story = create(c, ws, title="t", status="Review")
+        assert c.delete(f"/custom_task_statuses/{_id_of(c, set_id, 'Review')}").status_code == 204
+        params = {"optional_fields": "custom_task_status_id"}
+        got = c.get(f"/stories/{story['id']}", params=params).json()["stories"][story["id"]]
+    return got["status"], got.get("custom_task_status_id")
+
+
+def test_status_delete_variants_choose_where_the_tasks_go(make_sandbox: Any) -> None:
+    found = {}
+    for rule in ("category", "default_name", "first"):
+        server = make_sandbox(variants=Variants(status_delete=rule))
+        ws = str(server.model.create_workspace("W")["id"])
+        found[rule] = _delete_scenario(server, ws)
+    assert found["category"] == ("started", None)
+    assert found["default_name"][0] == "started" and found["default_name"][1] is not None
+    assert found["first"][0] == "Doing"
+
+
+def _tags(c: httpx.Client, story_id: str) -> list[str]:
+    body = c.get(f"/stories/{story_id}", params={"include": "tags"}).json()
+    return [body["tags"][t]["name"] for t in body["stories"][story_id]["tag_ids"]]
+
+
+def test_name_match_ignore_case_finds_statuses_and_tags_ignoring_case(
+    sandbox_workspace: Sandbox,
+) -> None:
+    server, ws = sandbox_workspace
+    server.variants = Variants(name_match="ignore_case")
+    with api(server) as c:
+        set_id = _new_set(c, "Set")
+        _status(c, set_id, "Done", "completed")
+        twin = _status(c, set_id, "DONE", "completed")
+        _assign(c, (ws, set_id))
+        story = create(c, ws, title="t", status="done", tag_list="client")
+        other = create(c, ws, title="u", tag_list="Client,CLIENT")
+        by_tag = c.get("/stories", params={"workspace_id": ws, "by_tag_name": "CLIENT"}).json()
+        by_status = c.get("/stories", params={"workspace_id": ws, "by_status": "DONE"}).json()
+        tags = _tags(c, other["id"])
+    assert twin.status_code == 422
+    assert story["status"] == "Done"
+    assert tags == ["client"]
+    assert sorted(ids(by_tag)) == sorted([story["id"], other["id"]])
+    assert ids(by_status) == [story["id"]]
+
+
+def test_name_match_exact_keeps_names_apart(sandbox_workspace: Sandbox) -> None:
+    server, ws = sandbox_workspace
+    with api(server) as c:
+        set_id = _new_set(c, "Set")
+        assert _status(c, set_id, "Done", "completed").status_code == 200
+        assert _status(c, set_id, "DONE", "completed").status_code == 200
+        _assign(c, (ws, set_id))
+        refused = c.post("/stories", json={"story": {"workspace_id": int(ws), "status": "done"}})
+        create(c, ws, title="t", tag_list="client")
+        other = create(c, ws, title="u", tag_list="Client")
+        by_tag = c.get("/stories", params={"workspace_id": ws, "by_tag_name": "Client"}).json()
+        tags = _tags(c, other["id"])
+    assert refused.status_code == 422
+    assert tags == ["Client"]
+    assert ids(by_tag) == [other["id"]]
