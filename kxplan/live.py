@@ -41,10 +41,12 @@ from kxplan.model import (
 #: Associations read with every story.
 STORY_INCLUDES = ("parent", "tags", "story_tasks", "external_references")
 
-#: Query parameters for every story read: archived stories too (kxplan manages them), never
-#: deleted ones (the default filter hides them).
+#: Query parameters for every story read: archived stories too (kxplan manages them), also
+#: in an archived workspace (hidden by default, so it would read as empty), never deleted
+#: ones (the default filter hides them).
 STORY_PARAMS: Mapping[str, Any] = {
     "show_archived": True,
+    "show_from_archived_workspaces": True,
     "include": ",".join(STORY_INCLUDES),
     "optional_fields": "custom_task_status_id",
 }
@@ -104,7 +106,50 @@ def _not_found(ref: str | int) -> PlanError:
 def read_stories(client: KantataClient, workspace_id: str) -> Records:
     """Every story of the workspace (archived included, deleted never) with its parent,
     tags, checklist items and external references, 200 per page."""
-    return client.get_all("/stories", {"workspace_id": workspace_id, **STORY_PARAMS})
+    params = {"workspace_id": workspace_id, **STORY_PARAMS}
+    return client.get_all("/stories", params, check=story_problems)
+
+
+#: Story fields that list ids of side-loaded objects, and the typed map holding them.
+_ID_LISTS = (
+    ("tag_ids", "tags"),
+    ("story_task_ids", "story_tasks"),
+    ("external_reference_ids", "external_references"),
+)
+
+
+def story_problems(records: Records) -> list[str]:
+    """Ids in a story listing that point at nothing: a `parent_id` whose story was not served
+    (`include=parent` asks for it), or tag, checklist item or marker ids missing from their
+    typed maps. Planning from such a read would create copies of tasks that exist."""
+    stories = records.included.get("stories", {})
+    problems = []
+    for story in records:
+        sid = story.get("id")
+        parent = story.get("parent_id")
+        if parent not in (None, "") and str(parent) not in stories:
+            problems.append(f"story {sid} has parent_id {parent}, which the response lacks")
+        for field, key in _ID_LISTS:
+            ids = story.get(field)
+            served = records.included.get(key, {})
+            missing = [str(i) for i in ids if str(i) not in served] if isinstance(ids, list) else []
+            if missing:
+                problems.append(f"story {sid} lists {field} {', '.join(missing[:3])} not served")
+    return problems
+
+
+def status_set_problems(records: Records) -> list[str]:
+    """Status ids a set lists that the `custom_task_statuses` include did not serve."""
+    served = records.included.get("custom_task_statuses", {})
+    problems = []
+    for obj in records:
+        ids = obj.get("custom_task_status_ids")
+        missing = [str(i) for i in ids if str(i) not in served] if isinstance(ids, list) else []
+        if missing:
+            problems.append(
+                f"status set {obj.get('id')} lists statuses {', '.join(missing[:3])} not served"
+            )
+    return problems
 
 
 # --------------------------------------------------------------------------- workspaces
@@ -190,7 +235,8 @@ def count_set_usage(
 
 def read_status_sets(client: KantataClient) -> tuple[LiveStatusSet, ...]:
     """Every task status set on the account with its statuses (one request: ≤ 50 sets)."""
-    records = client.get_all("/task_status_sets", {"include": "custom_task_statuses"})
+    params = {"include": "custom_task_statuses"}
+    records = client.get_all("/task_status_sets", params, check=status_set_problems)
     statuses = records.included.get("custom_task_statuses", {})
     sets = [_status_set(s, statuses) for s in records]
     return tuple(sorted(sets, key=lambda s: _id_order(s.id)))
@@ -234,7 +280,7 @@ def read_tasks(client: KantataClient, workspace_id: str, ids: Iterable[str]) -> 
 
     def batch(chunk: Sequence[str]) -> Records:
         params = {"workspace_id": workspace_id, **STORY_PARAMS, "only": ",".join(chunk)}
-        return client.get_all("/stories", params)
+        return client.get_all("/stories", params, check=story_problems)
 
     out: dict[str, LiveTask] = {}
     for records in client.map_concurrent(batch, _chunks(wanted, BATCH)):
@@ -258,7 +304,7 @@ def find_tasks_by_marker(
             "external_reference_service_model": stack,
             "external_reference_service_model_refs": ",".join(chunk),
         }
-        return client.get_all("/stories", params)
+        return client.get_all("/stories", params, check=story_problems)
 
     found: dict[str, LiveTask] = {}
     for records in client.map_concurrent(batch, _chunks(wanted, BATCH)):

@@ -16,6 +16,7 @@ from kxplan.client._core import (
     collect,
     encode_params,
     is_loopback,
+    listing_problems,
     page_count,
 )
 from kxplan.client._errors import error_for, redact
@@ -36,6 +37,7 @@ __all__ = [
     "encode_params",
     "error_for",
     "is_loopback",
+    "listing_problems",
     "page_count",
     "parse_retry_after",
     "redact",
