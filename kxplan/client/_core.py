@@ -150,7 +150,9 @@ class _Lane:
     out the server's `Retry-After` (or the backoff) instead of hitting it again at once."""
 
     limit: AdaptiveLimit
-    paused_until: float = 0.0
+    paused_until: float = 0.0  # no request of the lane is sent before this (clock time)
+    paused_at: float = -math.inf  # when the current pause began
+    streak: int = 0  # pauses since the lane's last success
 
 
 class KantataClient:
@@ -295,12 +297,17 @@ class KantataClient:
         query = encode_params(params)
         lane = self._lanes[_plain(path) in STRICT_PATHS]
         started = self._clock()
-        attempt = failures = limited = 0
+        attempt = failures = 0
+        waited = False
         while True:
-            self._wait_out_pause(lane)
+            if not waited:  # (right after its own wait, a request goes at once)
+                self._wait_out_pause(lane)
+            waited = False
+            sent_at = self._clock()
             try:
                 response = self._send(lane, method, path, query, json, retry=attempt > 0)
                 if response.is_success:
+                    lane.streak = 0
                     return self._decode(response, method, path)
                 if not _retryable_status(method, response.status_code):
                     raise error_for(
@@ -309,10 +316,8 @@ class KantataClient:
                 raise _Retry(f"{response.status_code}", response)
             except _Retry as failure:
                 if failure.rate_limited:
-                    limited += 1
-                    delay = self._next_delay(failure, limited - 1)
+                    delay = self._pause(lane, failure, sent_at)
                     budget, over = self.rate_limit_budget, False
-                    self._pause(lane, delay)
                 else:
                     failures += 1
                     delay = self._next_delay(failure, failures - 1)
@@ -324,15 +329,33 @@ class KantataClient:
                     method, path, failure.reason, attempt + 1, delay,
                 )  # fmt: skip
                 self._sleep(delay)
+                waited = True
                 attempt += 1
 
-    def _pause(self, lane: _Lane, delay: float) -> None:
+    def _pause(self, lane: _Lane, failure: _Retry, sent_at: float) -> float:
+        """Pause the whole lane after a 429 and return how long this request waits.
+
+        The server's `Retry-After` is honoured as given. Without one, the pause grows
+        exponentially (with full jitter) with the lane's run of 429s, counting a burst of 429s
+        to requests sent before the last pause began once; a success ends the run.
+        """
+        assert failure.response is not None
+        retry_after = parse_retry_after(failure.response.headers.get("Retry-After"))
         with self._lock:
-            lane.paused_until = max(lane.paused_until, self._clock() + delay)
+            now = self._clock()
+            fresh = sent_at >= lane.paused_at
+            if fresh:
+                lane.streak += 1
+                lane.paused_at = now
+            if retry_after is not None or fresh:
+                delay = self._backoff.delay(lane.streak - 1, retry_after)
+                lane.paused_until = max(lane.paused_until, now + delay)
+            return max(0.0, lane.paused_until - now)
 
     def _wait_out_pause(self, lane: _Lane) -> None:
-        """Sleep until the lane's pause after a 429 is over (at once when there is none)."""
-        while (wait := lane.paused_until - self._clock()) > 0:
+        """Wait until the lane's pause after a 429 is over (at once when there is none)."""
+        wait = lane.paused_until - self._clock()
+        if wait > 0:
             self._sleep(wait)
 
     def _send(

@@ -184,10 +184,10 @@ class SandboxServer:
         """This request's faults (`route`: the route template, e.g. `/workspaces`)."""
         return self._injector.decide(method, route)
 
-    def lie(self, answer: Response) -> Response:
-        """`answer` as the liar faults distort it (unchanged when none is set)."""
+    def lie(self, route: str, answer: Response) -> Response:
+        """`answer` as the liar faults distort story listings (unchanged when none is set)."""
         f, body = self.faults, answer.body
-        if not isinstance(body, dict) or "results" not in body:
+        if route != "/stories" or not isinstance(body, dict) or "results" not in body:
             return answer
         if f.lie_count:
             body = {**body, "count": max(0, int(body.get("count") or 0) + f.lie_count)}
@@ -335,7 +335,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             method, route, handler, oid, params, raw
         )
         if resp is not None and handler is not None:
-            resp = self.sandbox.lie(resp)
+            resp = self.sandbox.lie(route, resp)
         return resp, outcome, body, decision.trickle_s
 
     def _decide_and_handle(
