@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from kxplan import __version__
+from kxplan.client._deadline import deadline, deadline_transport
 from kxplan.client._errors import error_for, redact
 from kxplan.client._limit import AdaptiveLimit
 from kxplan.client._retry import Backoff, parse_retry_after
@@ -205,6 +206,10 @@ class KantataClient:
         self._requests = 0
         self._retries = 0
         self._by_method: dict[str, int] = {}
+        limits = httpx.Limits(
+            max_connections=self.max_concurrency * 2,
+            max_keepalive_connections=self.max_concurrency,
+        )
         self._http = httpx.Client(
             base_url=self.base_url + "/",
             headers={
@@ -213,11 +218,8 @@ class KantataClient:
                 "User-Agent": f"kxplan/{__version__}",
             },
             timeout=min(timeout, deadline),
-            transport=transport,
-            limits=httpx.Limits(
-                max_connections=self.max_concurrency * 2,
-                max_keepalive_connections=self.max_concurrency,
-            ),
+            transport=transport or deadline_transport(limits),
+            limits=limits,
         )
 
     def __repr__(self) -> str:
@@ -381,19 +383,24 @@ class KantataClient:
     def _exchange(self, method: str, path: str, query: dict[str, str], json: Any) -> httpx.Response:
         """Send one request and read its body, giving up once `deadline` seconds have passed
         (a server that trickles its answer byte by byte never hangs the run)."""
-        started = self._clock()
+        started, t0 = self._clock(), time.monotonic()
         request = self._http.build_request(method, path.lstrip("/"), params=query, json=json)
-        streamed = self._http.send(request, stream=True)
+        late = _DeadlineExceeded(f"no complete response within the {self.deadline:g} s deadline")
         try:
-            chunks = []
-            for chunk in streamed.iter_bytes():
-                chunks.append(chunk)
-                if self._clock() - started > self.deadline:
-                    raise _DeadlineExceeded(
-                        f"no complete response within the {self.deadline:g} s deadline"
-                    )
-        finally:
-            streamed.close()
+            with deadline(self.deadline):  # every socket operation (see _deadline.py)
+                streamed = self._http.send(request, stream=True)
+                try:
+                    chunks = []
+                    for chunk in streamed.iter_bytes():
+                        chunks.append(chunk)
+                        if self._clock() - started > self.deadline:  # any transport
+                            raise late
+                finally:
+                    streamed.close()
+        except httpx.TimeoutException as exc:
+            if time.monotonic() - t0 >= self.deadline * 0.99:
+                raise late from exc
+            raise
         # The body is decoded already: its encoding and length headers no longer apply.
         headers = [
             (k, v)

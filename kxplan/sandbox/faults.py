@@ -30,7 +30,8 @@ class Faults:
     Kantata documents their own, stricter limit.
     Drops apply to writes only: "before" closes the connection without doing the write,
     "after" commits the write and then closes the connection without a response.
-    `p_trickle`: the share of answers whose body is sent one byte every `trickle_s` seconds.
+    `p_trickle`: the share of answers sent (status line, headers, body) one byte every
+    `trickle_s` seconds.
     Liars (deterministic, every `/stories` answer): `lie_count` is added to `count` (and
     `meta`);
     `hide_markers` keeps `external_reference_ids` on stories but serves no

@@ -379,21 +379,27 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send(self, resp: Response, trickle_s: float = 0.0) -> None:
         data = b"" if resp.body is None else json.dumps(resp.body).encode("utf-8")
-        self.send_response(resp.status)
+        headers = [("Content-Length", str(len(data))), ("X-Request-Id", uuid.uuid4().hex)]
         if resp.body is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Request-Id", uuid.uuid4().hex)
-        for name, value in resp.headers.items():
+            headers.insert(0, ("Content-Type", "application/json; charset=utf-8"))
+        headers.extend(resp.headers.items())
+        if trickle_s > 0:  # status line, headers and body, one byte at a time
+            self.log_request(resp.status)
+            phrase = self.responses.get(resp.status, ("",))[0]
+            lines = [f"{self.protocol_version} {resp.status} {phrase}"]
+            lines += [f"{name}: {value}" for name, value in headers]
+            self._trickle("\r\n".join([*lines, "", ""]).encode("latin-1") + data, trickle_s)
+            return
+        self.send_response(resp.status)
+        for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
-        if data and trickle_s > 0:
-            self._trickle(data, trickle_s)
-        elif data:
+        if data:
             self.wfile.write(data)
 
     def _trickle(self, data: bytes, every_s: float) -> None:
-        """Send `data` one byte every `every_s` seconds, until done or the client hangs up."""
+        """Send `data` one byte every `every_s` seconds, until done or the client hangs up
+        (fault `p_trickle`: a client without a total deadline would wait for ever)."""
         try:
             for i in range(len(data)):
                 self.wfile.write(data[i : i + 1])
