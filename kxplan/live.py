@@ -51,6 +51,14 @@ STORY_PARAMS: Mapping[str, Any] = {
     "optional_fields": "custom_task_status_id",
 }
 
+#: Query parameters for reading one story's checklist items (`GET /story_tasks`): the items
+#: of archived stories, and of stories in an archived workspace, are hidden by default.
+ITEM_PARAMS: Mapping[str, Any] = {
+    "show_archived": True,
+    "show_from_archived_workspaces": True,
+    "per_page": 200,
+}
+
 #: Most ids (or marker refs) per `only=` / `external_reference_service_model_refs=` request.
 BATCH = 200
 
