@@ -448,6 +448,14 @@ class KantataClient:
             return error_for(
                 failure.response, method, _plain(path), token=self._token, attempts=attempts
             )
+        if failure.reason.startswith(_DeadlineExceeded.__name__):
+            return TransportError(
+                f"Kantata did not answer in full in time ({failure.reason}) after {attempts} "
+                "attempts",
+                method=method,
+                path=_plain(path),
+                hint="Kantata (or a proxy on the way) is very slow; try again later",
+            )
         return TransportError(
             f"could not reach Kantata ({failure.reason}) after {attempts} attempts",
             method=method,

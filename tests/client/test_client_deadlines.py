@@ -27,6 +27,7 @@ def test_a_trickling_read_is_abandoned_at_the_deadline_and_retried(
     with pytest.raises(TransportError) as info:
         client.get(f"/workspaces/{ws_id}")
 
+    assert "did not answer in full in time" in str(info.value)
     assert "deadline" in str(info.value) and "after 3 attempts" in str(info.value)
     assert client.requests == 3
     server.faults = Faults()
@@ -44,7 +45,8 @@ def test_a_trickling_create_is_reported_as_outcome_unknown_not_resent(
         client.post("/stories", json={"story": {"title": "A", "workspace_id": int(ws_id)}})
 
     assert info.value.outcome_unknown
-    assert server.log.count("POST", "/stories") == 1
+    assert client.requests == 1  # not sent again: the caller looks the task up first
+    assert server.log.count("POST", "/stories") <= 1
 
 
 def _dead_port() -> int:
