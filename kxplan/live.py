@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any
 
-from kxplan.client import KantataClient, Records
+from kxplan.client import Check, KantataClient, Records
 from kxplan.errors import ApiError, NotFoundError, PlanError
 from kxplan.model import (
     PRIORITIES,
@@ -115,7 +115,7 @@ def read_stories(client: KantataClient, workspace_id: str) -> Records:
     """Every story of the workspace (archived included, deleted never) with its parent,
     tags, checklist items and external references, 200 per page."""
     params = {"workspace_id": workspace_id, **STORY_PARAMS}
-    return client.get_all("/stories", params, check=story_problems)
+    return client.get_all("/stories", params, check=story_check(client))
 
 
 #: Story fields that list ids of side-loaded objects, and the typed map holding them.
@@ -126,16 +126,48 @@ _ID_LISTS = (
 )
 
 
-def story_problems(records: Records) -> list[str]:
-    """Ids in a story listing that point at nothing: a `parent_id` whose story was not served
-    (`include=parent` asks for it), or tag, checklist item or marker ids missing from their
-    typed maps. Planning from such a read would create copies of tasks that exist."""
+def story_check(client: KantataClient) -> Check:
+    """`story_problems` for `get_all`, except parents that are deleted: a server that does not
+    cascade deletes to subtasks may leave them pointing at a deleted parent, which
+    `include=parent` need not serve. Those are confirmed with one `only_deleted` look-up."""
+
+    def check(records: Records) -> list[str]:
+        dangling = sorted(_dangling_parents(records), key=_id_order)[:BATCH]
+        gone: set[str] = set()
+        if dangling:
+            params = {"only": ",".join(dangling), "only_deleted": True, **_ARCHIVED_TOO}
+            gone = set(result_ids(client.get("/stories", params)))
+        return story_problems(records, deleted=gone)
+
+    return check
+
+
+_ARCHIVED_TOO = {"show_archived": True, "show_from_archived_workspaces": True}
+
+
+def _dangling_parents(records: Records) -> set[str]:
     stories = records.included.get("stories", {})
+    parents = {str(s.get("parent_id")) for s in records if s.get("parent_id") not in (None, "")}
+    return {p for p in parents if p not in stories}
+
+
+def result_ids(envelope: Envelope) -> list[str]:
+    """Ids of the primary objects of an envelope, in `results` order."""
+    return [str(r.get("id")) for r in envelope.get("results") or () if isinstance(r, Mapping)]
+
+
+def story_problems(records: Records, *, deleted: Iterable[str] = ()) -> list[str]:
+    """Ids in a story listing that point at nothing: a `parent_id` whose story was not served
+    (`include=parent` asks for it) and is not among the `deleted` ones, or tag, checklist item
+    or marker ids missing from their typed maps. Planning from such a read would create copies
+    of tasks that exist."""
+    stories = records.included.get("stories", {})
+    gone = set(deleted)
     problems = []
     for story in records:
         sid = story.get("id")
         parent = story.get("parent_id")
-        if parent not in (None, "") and str(parent) not in stories:
+        if parent not in (None, "") and str(parent) not in stories and str(parent) not in gone:
             problems.append(f"story {sid} has parent_id {parent}, which the response lacks")
         for field, key in _ID_LISTS:
             ids = story.get(field)
@@ -288,7 +320,7 @@ def read_tasks(client: KantataClient, workspace_id: str, ids: Iterable[str]) -> 
 
     def batch(chunk: Sequence[str]) -> Records:
         params = {"workspace_id": workspace_id, **STORY_PARAMS, "only": ",".join(chunk)}
-        return client.get_all("/stories", params, check=story_problems)
+        return client.get_all("/stories", params, check=story_check(client))
 
     out: dict[str, LiveTask] = {}
     for records in client.map_concurrent(batch, _chunks(wanted, BATCH)):
@@ -312,7 +344,7 @@ def find_tasks_by_marker(
             "external_reference_service_model": stack,
             "external_reference_service_model_refs": ",".join(chunk),
         }
-        return client.get_all("/stories", params, check=story_problems)
+        return client.get_all("/stories", params, check=story_check(client))
 
     found: dict[str, LiveTask] = {}
     for records in client.map_concurrent(batch, _chunks(wanted, BATCH)):

@@ -9,6 +9,7 @@ limit, request counting and exact paging.
 from kxplan.client._core import (
     PAGE_SIZE,
     STABLE_ORDER,
+    Check,
     KantataClient,
     Records,
     body,
@@ -28,6 +29,7 @@ __all__ = [
     "STABLE_ORDER",
     "AdaptiveLimit",
     "Backoff",
+    "Check",
     "KantataClient",
     "Records",
     "Slot",

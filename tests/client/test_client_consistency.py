@@ -17,7 +17,7 @@ import yaml
 
 from kxplan.client import KantataClient, Records
 from kxplan.errors import InconsistentReadError
-from kxplan.live import read_live, story_problems
+from kxplan.live import read_live, story_check, story_problems
 from kxplan.sandbox import Faults
 from tests.e2e.helpers import kxplan
 
@@ -195,3 +195,24 @@ def test_an_archived_workspace_is_read_with_its_tasks_not_as_empty(
     assert len(live.tasks) == 297
     assert result.code == 0, result.text
     assert "to add" not in result.out
+
+
+@pytest.mark.parametrize("parent_deleted", [True, False])
+def test_a_subtask_of_a_deleted_parent_is_not_a_contradiction(parent_deleted: bool) -> None:
+    """A server that does not cascade deletes may leave subtasks pointing at a deleted parent
+    it does not side-load; one `only_deleted` look-up tells that from a broken read."""
+    listing = _envelope([_story(1), _story(2, parent_id="9")])
+    deleted = _envelope([_story(9, deleted_at="2026-01-01T00:00:00Z")] if parent_deleted else [])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("only_deleted") == "true":
+            assert request.url.params["only"] == "9"
+            return httpx.Response(200, json=deleted)
+        return httpx.Response(200, json=listing)
+
+    client = KantataClient("https://k.test/api/v1", TOKEN, transport=httpx.MockTransport(handler))
+    if parent_deleted:
+        assert len(client.get_all("/stories", check=story_check(client))) == 2
+    else:
+        with pytest.raises(InconsistentReadError, match="parent_id 9"):
+            client.get_all("/stories", check=story_check(client))
