@@ -5,10 +5,13 @@ A workspace of N stories takes at most ⌈N/200⌉ + 3 requests:
     1  the workspace        GET /workspaces/{id}  or  GET /workspaces?matching=<title>
     1  every status set     GET /task_status_sets?include=custom_task_statuses
     ⌈N/200⌉ stories         GET /stories?workspace_id=..&show_archived=true
+                                &show_from_archived_workspaces=true
                                 &include=parent,tags,story_tasks,external_references
                                 &optional_fields=custom_task_status_id&order=created_at:asc
 
 Checklist items, tags and markers ride along as includes, so no request is made per story.
+Every listing is checked for ids pointing at nothing (`story_check`, `status_set_problems`;
+see `KantataClient.get_all`): it is read once more, then the read stops the run.
 Assumption: an include returns every associated object (Kantata's includes are not paged;
 the sandbox returns all), so a story's checklist is complete.
 The workspace and the first page of stories are requested together when the workspace is
