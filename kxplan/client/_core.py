@@ -154,6 +154,7 @@ class _Lane:
     paused_until: float = 0.0  # no request of the lane is sent before this (clock time)
     paused_at: float = -math.inf  # when the current pause began
     streak: int = 0  # pauses since the lane's last success
+    progress_at: float = -math.inf  # when a request of the lane last succeeded
 
 
 class KantataClient:
@@ -161,8 +162,9 @@ class KantataClient:
 
     Every call goes through `request`, which retries 503 (and 502/504 on reads), connection
     failures and timeouts with exponential backoff and full jitter within `max_retries` and
-    `retry_time_budget` seconds; 429s are retried for as long as `rate_limit_budget` seconds
-    last (rate limits are unpublished: a run slows down instead of failing), honouring
+    `retry_time_budget` seconds; 429s are retried until `rate_limit_budget` seconds pass without
+    any request of the same limiter succeeding (rate limits are unpublished: a run slows down
+    instead of failing), honouring
     `Retry-After` and pausing every request of the same limiter meanwhile. Each attempt has a
     total `deadline` (headers and body). A POST whose outcome is unknown (dropped after
     sending, timed out) is never retried: it raises `TransportError(outcome_unknown=True)` so
@@ -309,7 +311,7 @@ class KantataClient:
             try:
                 response = self._send(lane, method, path, query, json, retry=attempt > 0)
                 if response.is_success:
-                    lane.streak = 0
+                    lane.streak, lane.progress_at = 0, self._clock()
                     return self._decode(response, method, path)
                 if not _retryable_status(method, response.status_code):
                     raise error_for(
@@ -318,13 +320,17 @@ class KantataClient:
                 raise _Retry(f"{response.status_code}", response)
             except _Retry as failure:
                 if failure.rate_limited:
+                    # Budgeted from the lane's last success: while others get through, the
+                    # limit is being lived with, however long a queue of requests waits.
                     delay = self._pause(lane, failure, sent_at)
-                    budget, over = self.rate_limit_budget, False
+                    since, budget = max(started, lane.progress_at), self.rate_limit_budget
+                    over = False
                 else:
                     failures += 1
                     delay = self._next_delay(failure, failures - 1)
-                    budget, over = self.retry_time_budget, failures > self.max_retries
-                if over or self._clock() - started + delay > budget:
+                    since, budget = started, self.retry_time_budget
+                    over = failures > self.max_retries
+                if over or self._clock() - since + delay > budget:
                     raise self._give_up(failure, method, path, attempt + 1) from None
                 log.info(
                     "%s %s failed (%s); retry %d in %.2fs",

@@ -119,3 +119,32 @@ def test_the_sandbox_limits_get_workspaces_on_its_own(make_sandbox: Callable[...
         others = [http.get("/stories").status_code for _ in range(3)]
     assert codes[0] == 200 and 429 in codes[1:]
     assert others == [200, 200, 200]
+
+
+def test_429s_never_give_up_while_other_requests_of_the_limiter_get_through() -> None:
+    """The 429 budget runs from the limiter's last success: one unlucky request among many
+    that pass is slowed, not failed, however long it waits in total."""
+    now = [0.0]
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/ok"):
+            return httpx.Response(200, json={"ok": True})
+        calls["n"] += 1
+        if calls["n"] <= 10:
+            return httpx.Response(429, headers={"Retry-After": "10"}, json={})
+        return httpx.Response(200, json={"done": True})
+
+    opened: list[KantataClient] = []
+
+    def sleep_while_others_succeed(seconds: float) -> None:
+        now[0] += seconds
+        opened[0].get("/ok")  # another request of the same limiter gets through meanwhile
+
+    client = KantataClient(
+        "https://k.test/api/v1", TOKEN, transport=httpx.MockTransport(handler),
+        clock=lambda: now[0], sleep=sleep_while_others_succeed, rate_limit_budget=35.0,
+    )  # fmt: skip
+    opened.append(client)
+    assert client.get("/stories") == {"done": True}
+    assert now[0] > 100  # ten waits of 10 s: far past the 35 s budget, and still fine
