@@ -13,6 +13,7 @@
         ├── ValidationError         422, with one message per field
         ├── RateLimitedError        429 (after retries)
         ├── ServerError             5xx (after retries)
+        ├── InconsistentReadError   a listing contradicted itself twice (counts, dangling ids)
         └── TransportError          connection failed / dropped / timed out (after retries)
 
 Only `kxplan.cli` prints errors and exits. Messages never contain the API token.
@@ -133,6 +134,15 @@ class RateLimitedError(ApiError):
 
 class ServerError(ApiError):
     """5xx that did not clear within the retry budget."""
+
+
+class InconsistentReadError(ApiError):
+    """A listing contradicted itself (counts vs pages, ids pointing at nothing) on two reads
+    in a row. `problems` lists what was wrong on the second read."""
+
+    def __init__(self, message: str, *, problems: tuple[str, ...] = (), **kw: object) -> None:
+        self.problems = problems
+        super().__init__(message, **kw)  # type: ignore[arg-type]
 
 
 class TransportError(ApiError):

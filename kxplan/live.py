@@ -5,10 +5,13 @@ A workspace of N stories takes at most ⌈N/200⌉ + 3 requests:
     1  the workspace        GET /workspaces/{id}  or  GET /workspaces?matching=<title>
     1  every status set     GET /task_status_sets?include=custom_task_statuses
     ⌈N/200⌉ stories         GET /stories?workspace_id=..&show_archived=true
+                                &show_from_archived_workspaces=true
                                 &include=parent,tags,story_tasks,external_references
                                 &optional_fields=custom_task_status_id&order=created_at:asc
 
 Checklist items, tags and markers ride along as includes, so no request is made per story.
+Every listing is checked for ids pointing at nothing (`story_check`, `status_set_problems`;
+see `KantataClient.get_all`): it is read once more, then the read stops the run.
 Assumption: an include returns every associated object (Kantata's includes are not paged;
 the sandbox returns all), so a story's checklist is complete.
 The workspace and the first page of stories are requested together when the workspace is
@@ -23,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import Any
 
-from kxplan.client import KantataClient, Records
+from kxplan.client import Check, KantataClient, Records
 from kxplan.errors import ApiError, NotFoundError, PlanError
 from kxplan.model import (
     PRIORITIES,
@@ -41,15 +44,25 @@ from kxplan.model import (
 #: Associations read with every story.
 STORY_INCLUDES = ("parent", "tags", "story_tasks", "external_references")
 
-#: Query parameters for every story read: archived stories too (kxplan manages them), never
-#: deleted ones (the default filter hides them), and To Dos (`project_plan: false`), hidden
-#: by default: kxplan creates project tasks, but a server whose default is a To Do must not
+#: Query parameters for every story read: archived stories too (kxplan manages them), also
+#: in an archived workspace (hidden by default, so it would read as empty), never deleted
+#: ones (the default filter hides them), and To Dos (`project_plan: false`), hidden by
+#: default: kxplan creates project tasks, but a server whose default is a To Do must not
 #: hide a task kxplan made, and people's To Dos are seen (unmanaged, so never changed).
 STORY_PARAMS: Mapping[str, Any] = {
     "show_archived": True,
+    "show_from_archived_workspaces": True,
     "show_todos": True,
     "include": ",".join(STORY_INCLUDES),
     "optional_fields": "custom_task_status_id",
+}
+
+#: Query parameters for reading one story's checklist items (`GET /story_tasks`): the items
+#: of archived stories, and of stories in an archived workspace, are hidden by default.
+ITEM_PARAMS: Mapping[str, Any] = {
+    "show_archived": True,
+    "show_from_archived_workspaces": True,
+    "per_page": 200,
 }
 
 #: Most ids (or marker refs) per `only=` / `external_reference_service_model_refs=` request.
@@ -107,7 +120,82 @@ def _not_found(ref: str | int) -> PlanError:
 def read_stories(client: KantataClient, workspace_id: str) -> Records:
     """Every story of the workspace (archived included, deleted never) with its parent,
     tags, checklist items and external references, 200 per page."""
-    return client.get_all("/stories", {"workspace_id": workspace_id, **STORY_PARAMS})
+    params = {"workspace_id": workspace_id, **STORY_PARAMS}
+    return client.get_all("/stories", params, check=story_check(client))
+
+
+#: Story fields that list ids of side-loaded objects, and the typed map holding them.
+_ID_LISTS = (
+    ("tag_ids", "tags"),
+    ("story_task_ids", "story_tasks"),
+    ("external_reference_ids", "external_references"),
+)
+
+
+def story_check(client: KantataClient) -> Check:
+    """`story_problems` for `get_all`, except parents that are deleted: a server that does not
+    cascade deletes to subtasks may leave them pointing at a deleted parent, which
+    `include=parent` need not serve. Those are confirmed with one `only_deleted` look-up."""
+
+    def check(records: Records) -> list[str]:
+        dangling = sorted(_dangling_parents(records), key=_id_order)[:BATCH]
+        gone: set[str] = set()
+        if dangling:
+            params = {"only": ",".join(dangling), "only_deleted": True, **_ARCHIVED_TOO}
+            gone = set(result_ids(client.get("/stories", params)))
+        return story_problems(records, deleted=gone)
+
+    return check
+
+
+_ARCHIVED_TOO = {"show_archived": True, "show_from_archived_workspaces": True}
+
+
+def _dangling_parents(records: Records) -> set[str]:
+    stories = records.included.get("stories", {})
+    parents = {str(s.get("parent_id")) for s in records if s.get("parent_id") not in (None, "")}
+    return {p for p in parents if p not in stories}
+
+
+def result_ids(envelope: Envelope) -> list[str]:
+    """Ids of the primary objects of an envelope, in `results` order."""
+    return [str(r.get("id")) for r in envelope.get("results") or () if isinstance(r, Mapping)]
+
+
+def story_problems(records: Records, *, deleted: Iterable[str] = ()) -> list[str]:
+    """Ids in a story listing that point at nothing: a `parent_id` whose story was not served
+    (`include=parent` asks for it) and is not among the `deleted` ones, or tag, checklist item
+    or marker ids missing from their typed maps. Planning from such a read would create copies
+    of tasks that exist."""
+    stories = records.included.get("stories", {})
+    gone = set(deleted)
+    problems = []
+    for story in records:
+        sid = story.get("id")
+        parent = story.get("parent_id")
+        if parent not in (None, "") and str(parent) not in stories and str(parent) not in gone:
+            problems.append(f"story {sid} has parent_id {parent}, which the response lacks")
+        for field, key in _ID_LISTS:
+            ids = story.get(field)
+            served = records.included.get(key, {})
+            missing = [str(i) for i in ids if str(i) not in served] if isinstance(ids, list) else []
+            if missing:
+                problems.append(f"story {sid} lists {field} {', '.join(missing[:3])} not served")
+    return problems
+
+
+def status_set_problems(records: Records) -> list[str]:
+    """Status ids a set lists that the `custom_task_statuses` include did not serve."""
+    served = records.included.get("custom_task_statuses", {})
+    problems = []
+    for obj in records:
+        ids = obj.get("custom_task_status_ids")
+        missing = [str(i) for i in ids if str(i) not in served] if isinstance(ids, list) else []
+        if missing:
+            problems.append(
+                f"status set {obj.get('id')} lists statuses {', '.join(missing[:3])} not served"
+            )
+    return problems
 
 
 # --------------------------------------------------------------------------- workspaces
@@ -193,7 +281,8 @@ def count_set_usage(
 
 def read_status_sets(client: KantataClient) -> tuple[LiveStatusSet, ...]:
     """Every task status set on the account with its statuses (one request: ≤ 50 sets)."""
-    records = client.get_all("/task_status_sets", {"include": "custom_task_statuses"})
+    params = {"include": "custom_task_statuses"}
+    records = client.get_all("/task_status_sets", params, check=status_set_problems)
     statuses = records.included.get("custom_task_statuses", {})
     sets = [_status_set(s, statuses) for s in records]
     return tuple(sorted(sets, key=lambda s: _id_order(s.id)))
@@ -248,7 +337,7 @@ def read_tasks(client: KantataClient, workspace_id: str, ids: Iterable[str]) -> 
 
     def batch(chunk: Sequence[str]) -> Records:
         params = {"workspace_id": workspace_id, **STORY_PARAMS, "only": ",".join(chunk)}
-        return client.get_all("/stories", params)
+        return client.get_all("/stories", params, check=story_check(client))
 
     out: dict[str, LiveTask] = {}
     for records in client.map_concurrent(batch, _chunks(wanted, BATCH)):
@@ -272,7 +361,7 @@ def find_tasks_by_marker(
             "external_reference_service_model": stack,
             "external_reference_service_model_refs": ",".join(chunk),
         }
-        return client.get_all("/stories", params)
+        return client.get_all("/stories", params, check=story_check(client))
 
     found: dict[str, LiveTask] = {}
     for records in client.map_concurrent(batch, _chunks(wanted, BATCH)):

@@ -8,7 +8,7 @@ from typing import Any
 from kxplan.apply._grace import look_again
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
 from kxplan.errors import ApplyError, TransportError
-from kxplan.live import find_tasks_by_marker
+from kxplan.live import ITEM_PARAMS, find_tasks_by_marker
 from kxplan.plan import Action, Change
 
 
@@ -122,7 +122,7 @@ def _create_item(run: Run, story_id: str, after: Any) -> None:
 
 def _items_named(run: Run, story_id: str, names: list[str]) -> dict[str, dict[str, Any]]:
     """The story's items among `names`, read in one request: name -> item."""
-    data = run.client.request("GET", "/story_tasks", params={"story_id": story_id, "per_page": 200})
+    data = run.client.request("GET", "/story_tasks", params={"story_id": story_id, **ITEM_PARAMS})
     run.count_extra()
     items = data.get("story_tasks") or {}
     wanted = set(names)

@@ -10,7 +10,7 @@ from kxplan.apply._grace import look_again
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label, result_ids
 from kxplan.errors import ApplyError, TransportError
-from kxplan.live import BATCH, find_tasks_by_marker, task_from_api
+from kxplan.live import BATCH, ITEM_PARAMS, find_tasks_by_marker, task_from_api
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.matching import id_order
@@ -254,7 +254,7 @@ def _items_from_envelope(run: Run, story_id: str, response: Mapping[str, Any]) -
 
 def read_items(run: Run, story_id: str) -> dict[str, str]:
     """Checklist item name -> id of one story, read from the API."""
-    data = run.client.request("GET", "/story_tasks", params={"story_id": story_id, "per_page": 200})
+    data = run.client.request("GET", "/story_tasks", params={"story_id": story_id, **ITEM_PARAMS})
     tasks = data.get("story_tasks") or {}
     run.count_extra()
     return {tasks[i]["name"]: i for i in result_ids(data) if i in tasks}

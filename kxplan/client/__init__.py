@@ -9,6 +9,7 @@ limit, request counting and exact paging.
 from kxplan.client._core import (
     PAGE_SIZE,
     STABLE_ORDER,
+    Check,
     KantataClient,
     Records,
     body,
@@ -16,6 +17,7 @@ from kxplan.client._core import (
     collect,
     encode_params,
     is_loopback,
+    listing_problems,
     page_count,
 )
 from kxplan.client._errors import error_for, redact
@@ -27,6 +29,7 @@ __all__ = [
     "STABLE_ORDER",
     "AdaptiveLimit",
     "Backoff",
+    "Check",
     "KantataClient",
     "Records",
     "Slot",
@@ -36,6 +39,7 @@ __all__ = [
     "encode_params",
     "error_for",
     "is_loopback",
+    "listing_problems",
     "page_count",
     "parse_retry_after",
     "redact",

@@ -1,4 +1,6 @@
-"""Seeded, deterministic fault injection: latency, 503s, a 429 token bucket, dropped writes.
+"""Seeded, deterministic fault injection: latency, 503s, 429 token buckets (a general one and
+a stricter one for `GET`/`POST /workspaces`), dropped writes, trickled answers, and "liar"
+answers that contradict themselves.
 
 `Faults` is the configuration (immutable; assign a new one to `server.faults` to change it).
 `FaultInjector` holds the running state — the seeded random generator and the token bucket —
@@ -23,8 +25,17 @@ class Faults:
     """What to inject. Probabilities are 0..1; `rate_limit` is requests/second (None: off).
 
     `retry_after=None` sends 429s without a Retry-After header (Kantata documents none).
+    `workspaces_rate_limit`/`workspaces_burst`: a second token bucket that only
+    `GET /workspaces` and `POST /workspaces` draw from (on top of the general one), as
+    Kantata documents their own, stricter limit.
     Drops apply to writes only: "before" closes the connection without doing the write,
     "after" commits the write and then closes the connection without a response.
+    `p_trickle`: the share of answers sent (status line, headers, body) one byte every
+    `trickle_s` seconds.
+    Liars (deterministic, every `/stories` answer): `lie_count` is added to `count` (and
+    `meta`);
+    `hide_markers` keeps `external_reference_ids` on stories but serves no
+    `external_references` objects.
     Commit late (`p_commit_late`, creates only: POST): the connection is closed at once
     without a response, and the write is done `commit_late_s` seconds after the request
     arrived, as by a server still working on a request its client gave up on. It draws
@@ -41,6 +52,12 @@ class Faults:
     retry_after: float | None = None
     p_drop_before: float = 0.0
     p_drop_after: float = 0.0
+    workspaces_rate_limit: float | None = None
+    workspaces_burst: int = 2
+    p_trickle: float = 0.0
+    trickle_s: float = 2.0
+    lie_count: int = 0
+    hide_markers: bool = False
     p_commit_late: float = 0.0
     commit_late_s: float = 1.0
 
@@ -68,6 +85,7 @@ class Decision:
     drop_before: bool = False
     drop_after: bool = False
     commit_late: bool = False
+    trickle_s: float = 0.0  # > 0: send the body one byte every `trickle_s` seconds
 
 
 class FaultInjector:
@@ -78,19 +96,26 @@ class FaultInjector:
         self._rng = random.Random(faults.seed)
         self._clock = clock
         self._lock = threading.Lock()
-        self._tokens = float(faults.burst)
-        self._stamp = clock()
+        now = clock()
+        self._general = _Bucket(faults.rate_limit, faults.burst, now, float(faults.burst))
+        ws_burst = faults.workspaces_burst
+        self._workspaces = _Bucket(faults.workspaces_rate_limit, ws_burst, now, float(ws_burst))
 
-    def decide(self, method: str) -> Decision:
-        """Draw this request's fate (always the same number of draws, in the same order)."""
+    def decide(self, method: str, route: str = "") -> Decision:
+        """Draw this request's fate (for one configuration, always the same number of draws,
+        in the same order)."""
         f = self.faults
         with self._lock:
             jitter = self._rng.random()
             fail = self._rng.random()
             before = self._rng.random()
             after = self._rng.random()
-            limited = f.rate_limit is not None and not self._take_token(f.rate_limit)
+            trickle = self._rng.random() if f.p_trickle > 0 else 1.0
             late = self._rng.random() < f.p_commit_late if f.p_commit_late > 0 else False
+            now = self._clock()
+            limited = not self._general.take(now)
+            if route == "/workspaces" and not self._workspaces.take(now):
+                limited = True
         delay = max(0.0, f.latency_ms + f.jitter_ms * (2 * jitter - 1)) / 1000.0
         if limited:
             return Decision(delay, 429, f.retry_after)
@@ -102,13 +127,25 @@ class FaultInjector:
             drop_before=write and before < f.p_drop_before,
             drop_after=write and after < f.p_drop_after,
             commit_late=late and method.upper() == "POST",
+            trickle_s=f.trickle_s if trickle < f.p_trickle else 0.0,
         )
 
-    def _take_token(self, rate: float) -> bool:
-        now = self._clock()
-        self._tokens = min(float(self.faults.burst), self._tokens + (now - self._stamp) * rate)
-        self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+
+@dataclass(slots=True)
+class _Bucket:
+    """A token bucket: `rate` tokens a second up to `burst`; `rate=None` never limits."""
+
+    rate: float | None
+    burst: int
+    stamp: float
+    tokens: float
+
+    def take(self, now: float) -> bool:
+        if self.rate is None:
+            return True
+        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
             return True
         return False

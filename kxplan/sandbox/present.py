@@ -81,6 +81,14 @@ def envelope(key: str, rows: Sequence[Row], count: int, page: Page, maps: Maps) 
     return body
 
 
+def without_meta(body: Obj | None) -> Obj | None:
+    """`body` without its `meta` block, as the 2013 API answered (variant `meta=absent`):
+    only `count`, `results` and the typed maps are left."""
+    if not isinstance(body, dict) or "meta" not in body:
+        return body
+    return {k: v for k, v in body.items() if k != "meta"}
+
+
 def sandbox_user() -> Obj:
     """The user behind every token: the creator and actor of everything (docs/sandbox.md)."""
     return {

@@ -21,13 +21,13 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from kxplan.sandbox import handlers
+from kxplan.sandbox import handlers, present
 from kxplan.sandbox.errors import SandboxError
 from kxplan.sandbox.faults import Decision, FaultInjector, Faults
 from kxplan.sandbox.handlers import Handler, Request, Response
@@ -186,9 +186,25 @@ class SandboxServer:
             return False
         return self.token is None or hmac.compare_digest(value, self.token)
 
-    def decide(self, method: str) -> Decision:
-        """This request's faults."""
-        return self._injector.decide(method)
+    def decide(self, method: str, route: str = "") -> Decision:
+        """This request's faults (`route`: the route template, e.g. `/workspaces`)."""
+        return self._injector.decide(method, route)
+
+    def lie(self, route: str, answer: Response) -> Response:
+        """`answer` as the liar faults distort story listings (unchanged when none is set)."""
+        f, body = self.faults, answer.body
+        if route != "/stories" or not isinstance(body, dict) or "results" not in body:
+            return answer
+        if f.lie_count:
+            body = {**body, "count": max(0, int(body.get("count") or 0) + f.lie_count)}
+            meta = body.get("meta")
+            if isinstance(meta, dict):
+                size = int(meta.get("page_size") or 1) or 1
+                pages = -(-body["count"] // size)
+                body["meta"] = {**meta, "count": body["count"], "page_count": pages}
+        if f.hide_markers and "external_references" in body:
+            body = {**body, "external_references": {}}
+        return replace(answer, body=body)
 
     def control(self, method: str, path: str, body: Any) -> Response:
         """The `/__sandbox/...` endpoints."""
@@ -233,12 +249,15 @@ class SandboxServer:
         """Run a handler in one transaction; errors become Kantata error bodies."""
         try:
             with self.model.store.transaction():
-                return handler(self.model, req)
+                answer = handler(self.model, req)
         except SandboxError as err:
             return Response(err.status, err.body())
         except Exception:  # a sandbox bug: answer like Kantata's 500, keep the traceback
             self.crashes.append(traceback.format_exc())
             return Response(500, SandboxError("server_error").body())
+        if self.variants.meta == "absent":
+            answer = replace(answer, body=present.without_meta(answer.body))
+        return answer
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -302,7 +321,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if path is None:
             route = parts.path
         form = _is_form(self.headers.get("Content-Type"))
-        resp, outcome, body = self._process(method, route, handler, oid, params, raw, form)
+        resp, outcome, body, trickle_s = self._process(
+            method, route, handler, oid, params, raw, form
+        )
         entry = LogEntry(
             method,
             route,
@@ -315,7 +336,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if resp is None:
             self.close_connection = True  # dropped: no response at all
             return
-        self._send(resp)
+        self._send(resp, trickle_s)
         hook = self.sandbox.on_response
         if hook is not None and handler is not None:
             hook(Exchange(method, route, params, body, resp.status, resp.body, form))
@@ -329,8 +350,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
         params: dict[str, str],
         raw: bytes,
         form: bool = False,
-    ) -> tuple[Response | None, str, Any]:
-        decision = self.sandbox.decide(method)
+    ) -> tuple[Response | None, str, Any, float]:
+        resp, outcome, body, decision = self._decide_and_handle(
+            method, route, handler, oid, params, raw, form
+        )
+        if resp is not None and handler is not None:
+            resp = self.sandbox.lie(route, resp)
+        return resp, outcome, body, decision.trickle_s
+
+    def _decide_and_handle(
+        self,
+        method: str,
+        route: str,
+        handler: Handler | None,
+        oid: int | None,
+        params: dict[str, str],
+        raw: bytes,
+        form: bool,
+    ) -> tuple[Response | None, str, Any, Decision]:
+        decision = self.sandbox.decide(method, route)
         if decision.delay_s:
             time.sleep(decision.delay_s)
         if decision.status is not None:
@@ -339,43 +377,63 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if decision.retry_after is not None and self.sandbox.variants.retry_after == "present":
                 headers["Retry-After"] = f"{decision.retry_after:g}"
             resp = Response(decision.status, SandboxError(kind).body(), headers)
-            return resp, str(decision.status), None
+            return resp, str(decision.status), None, decision
         if not self.sandbox.authorized(self.headers.get("Authorization")):
-            return Response(401, SandboxError("unauthorized").body()), "unauthorized", None
+            denied = Response(401, SandboxError("unauthorized").body())
+            return denied, "unauthorized", None, decision
         if handler is None:
-            return Response(404, SandboxError("not_found").body()), "error", None
+            return Response(404, SandboxError("not_found").body()), "error", None, decision
         try:
             body = (_parse_form(raw) if form else _parse_json(raw)) if raw.strip() else None
         except ValueError:
             message = "The form-encoded request body is malformed" if form else None
-            return Response(400, SandboxError("bad_json", message).body()), "error", None
+            bad = Response(400, SandboxError("bad_json", message).body())
+            return bad, "error", None, decision
         if decision.drop_before:
-            return None, "dropped_before", body
+            return None, "dropped_before", body, decision
         if decision.commit_late:
             late = self.sandbox.faults.commit_late_s - decision.delay_s  # since it arrived
             self.sandbox.commit_later(handler, Request(method, route, params, body, oid), late)
-            return None, "committed_late", body
+            return None, "committed_late", body, decision
         answer = self.sandbox.handle(handler, Request(method, route, params, body, oid))
         if decision.drop_after:
-            return None, "dropped_after", body
-        return answer, "ok" if answer.status < 400 else "error", body
+            return None, "dropped_after", body, decision
+        return answer, "ok" if answer.status < 400 else "error", body, decision
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, resp: Response) -> None:
+    def _send(self, resp: Response, trickle_s: float = 0.0) -> None:
         data = b"" if resp.body is None else json.dumps(resp.body).encode("utf-8")
-        self.send_response(resp.status)
+        headers = [("Content-Length", str(len(data))), ("X-Request-Id", uuid.uuid4().hex)]
         if resp.body is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Request-Id", uuid.uuid4().hex)
-        for name, value in resp.headers.items():
+            headers.insert(0, ("Content-Type", "application/json; charset=utf-8"))
+        headers.extend(resp.headers.items())
+        if trickle_s > 0:  # status line, headers and body, one byte at a time
+            self.log_request(resp.status)
+            phrase = self.responses.get(resp.status, ("",))[0]
+            lines = [f"{self.protocol_version} {resp.status} {phrase}"]
+            lines += [f"{name}: {value}" for name, value in headers]
+            self._trickle("\r\n".join([*lines, "", ""]).encode("latin-1") + data, trickle_s)
+            return
+        self.send_response(resp.status)
+        for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
         if data:
             self.wfile.write(data)
+
+    def _trickle(self, data: bytes, every_s: float) -> None:
+        """Send `data` one byte every `every_s` seconds, until done or the client hangs up
+        (fault `p_trickle`: a client without a total deadline would wait for ever)."""
+        try:
+            for i in range(len(data)):
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(every_s)
+        except OSError:
+            self.close_connection = True
 
 
 def _parse_json(raw: bytes) -> Any:

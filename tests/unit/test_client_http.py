@@ -203,7 +203,7 @@ def test_always_failing_server_gives_a_clear_error_after_bounded_retries() -> No
     assert "try again later" in info.value.format()
 
 
-def test_retries_stop_at_the_time_budget() -> None:
+def test_429s_are_retried_until_the_rate_limit_time_budget_not_an_attempt_count() -> None:
     now = [0.0]
 
     def sleep(seconds: float) -> None:
@@ -216,7 +216,7 @@ def test_retries_stop_at_the_time_budget() -> None:
     )
     client = KantataClient(
         URL, TOKEN, transport=httpx.MockTransport(sequence(resp)), sleep=sleep,
-        clock=lambda: now[0], max_retries=100, retry_time_budget=35.0,
+        clock=lambda: now[0], max_retries=2, rate_limit_budget=35.0,
     )  # fmt: skip
     with pytest.raises(RateLimitedError, match="429: rate limited"):
         client.get("/stories")

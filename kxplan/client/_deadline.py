@@ -1,0 +1,105 @@
+"""A total deadline for one HTTP exchange, enforced on every socket operation.
+
+httpx's timeouts bound each read, not the whole exchange: a server that sends one byte every
+two seconds — in its status line, headers or body — never trips a 60 s read timeout. The
+client's own HTTP transport therefore wraps httpcore's network backend so that each connect,
+read and write gets at most the time left before the deadline of the exchange running on the
+calling thread, and fails with a read timeout once it has passed.
+
+    with deadline(120.0):
+        response = http.send(request)   # connect + headers + body: 120 s at most
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpcore
+import httpx
+
+_current = threading.local()
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """While open, socket operations on this thread end `seconds` from now at the latest."""
+    previous = getattr(_current, "at", None)
+    _current.at = time.monotonic() + seconds
+    try:
+        yield
+    finally:
+        _current.at = previous
+
+
+def _left(timeout: float | None) -> float | None:
+    """`timeout`, shortened to the time left before this thread's deadline."""
+    at: float | None = getattr(_current, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the request deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _Stream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, _left(timeout), local_address, socket_options)
+        return _Stream(stream)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(path, _left(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def deadline_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+    """httpx's default transport whose connections honour `deadline()`."""
+    transport = httpx.HTTPTransport(limits=limits)
+    pool = transport._pool  # private: httpx offers no public hook for the network backend
+    if isinstance(pool, httpcore.ConnectionPool):
+        pool._network_backend = _Backend(pool._network_backend)
+    return transport
