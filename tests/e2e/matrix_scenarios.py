@@ -217,7 +217,22 @@ def bootstrap(run: Run, doc: dict[str, Any]) -> None:
     for task in loaded.tasks:
         if task.status is not None:
             assert run.truth.story(doc["name"], task.key)["status"] == task.status, task.key
-    assert run.truth.order(doc["name"]) == manifest_order(manifest)
+    assert_order(run, doc["name"], manifest)
+
+
+def assert_order(run: Run, stack: str, manifest: Path) -> None:
+    """Siblings are in manifest order, except what cannot be known or fixed: a fresh
+    workspace shows no placement before its first create (docs/apply.md, "Sibling order"),
+    so its top level comes out reversed when Kantata places new tasks last. Then the plan
+    says so in exactly one warning (not one per parent, not forever silent)."""
+    got, want = run.truth.order(stack), manifest_order(manifest)
+    top_got, top_want = got.pop(None, []), want.pop(None, [])
+    assert got == want, "a level below the top is out of manifest order"
+    if top_got != top_want:
+        assert top_got == top_want[::-1], f"top level: {top_got} (manifest {top_want})"
+        plan = run.cli("plan", manifest)
+        assert plan.text.count("(task order)") == 1, plan.text
+        assert "ignore_changes" in plan.text
 
 
 def manifest_order(manifest: Path) -> dict[str | None, list[str]]:
@@ -243,7 +258,7 @@ def bootstrap_big(run: Run) -> None:
     manifest = run.write("big.yaml", doc)
     run.apply_once(manifest)
     run.assert_converged(manifest)
-    assert run.truth.order(doc["name"]) == manifest_order(manifest)
+    assert_order(run, doc["name"], manifest)
 
 
 # --------------------------------------------------------------------------- a2. statuses
@@ -287,8 +302,12 @@ def status_changes(run: Run) -> None:
         run.apply_once(manifest)
         run.assert_converged(manifest)
         assert run.truth.statuses(workspace_id) == statuses_of(doc), f"v{number}"
-        for task in load_manifest(manifest).tasks:
-            if task.status is not None:
+        loaded = load_manifest(manifest)
+        parents = {t.parent_key for t in loaded.tasks}
+        for task in loaded.tasks:
+            # A parent's progress is Kantata's roll-up of its subtasks: kxplan sets it on
+            # create and warns about it later, it does not enforce it (docs/plan.md).
+            if task.status is not None and (number == 1 or task.key not in parents):
                 status = run.truth.story(stack, task.key)["status"]
                 assert status == task.status, f"v{number}: {task.key} is {status!r}"
 
