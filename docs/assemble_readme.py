@@ -10,7 +10,15 @@ import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-SECTIONS = ("manifest.md", "plan.md", "apply.md", "export.md", "client.md", "sandbox.md")
+SECTIONS = (
+    "manifest.md",
+    "plan.md",
+    "apply.md",
+    "export.md",
+    "client.md",
+    "kantata-api.md",
+    "sandbox.md",
+)
 
 
 def demote(text: str) -> str:
