@@ -25,6 +25,7 @@ from kxplan.errors import ApplyError, TransportError
 from kxplan.live import read_status_sets, status_set_from
 from kxplan.model import LiveStatus, LiveStatusSet
 from kxplan.plan import Action, Change
+from kxplan.shared_sets import write_record
 
 _REPLAN = "someone changed the status set since the plan was made; run `kxplan plan` again"
 
@@ -344,6 +345,16 @@ def _placed_id(run: Run, st: _Set, change: Change) -> str:
             )
         return st.created[name]
     return _existing_id(run, st, change)
+
+
+def record_set_writes(run: Run) -> None:
+    """After the plan's status changes: record on the workspace that this stack wrote each
+    set, with the digest of its statuses (kxplan.shared_sets; one request a set)."""
+    for write in run.plan.set_writes:
+        sid = set_id(run, str(write["set"]))
+        with about(f"status set {write['set']!r}: recording who wrote it"):
+            write_record(run.client, run.plan.workspace, run.stack, sid, write)
+        run.count_extra()
 
 
 # --------------------------------------------------------------------------- workspace

@@ -58,6 +58,26 @@ def shared_note(live: LiveState, set_id: str) -> str:
     return f"{others} other {noun} {verb} this set and {sees} this change too"
 
 
+def counted_note(others: int, tasks: int | None) -> str:
+    """SHARED_NOTE once the set's other users are counted (kxplan.shared_sets): how many
+    other workspaces, and how many of their tasks would change status."""
+    if others == 0:
+        return "no other workspace uses this set"
+    verb = "uses" if others == 1 else "use"
+    noun = "workspace" if others == 1 else "workspaces"
+    sees = "sees" if others == 1 else "see"
+    its = "its" if others == 1 else "their"
+    held = (
+        f"an uncounted number of {its} tasks"
+        if tasks is None
+        else f"{tasks} of {its} task{'' if tasks == 1 else 's'}"
+    )
+    return (
+        f"{others} other {noun} {verb} this set and {sees} this change too "
+        f"({held} would change status)"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class StatusOutcome:
     """The status steps, and how task statuses will read afterwards.
