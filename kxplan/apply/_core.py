@@ -97,7 +97,6 @@ def apply_plan(
             _run_wave(run, [c for c in todo if c.wave == wave])
         _run_wave(run, [c for c in todo if not 0 <= c.wave < len(WAVES)])
         _creates.create_deferred(run)  # normally done right after the moves
-        _statuses.record_set_writes(run)  # who last wrote each status set (docs/apply.md)
     except KxplanError as err:
         raise _failed(err, run, todo) from err
     except KeyboardInterrupt as err:  # Ctrl-C: still say how far it got

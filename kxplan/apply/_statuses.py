@@ -141,6 +141,7 @@ def apply_statuses(run: Run, changes: Sequence[Change]) -> None:
 
 def _apply_set_statuses(run: Run, set_name: str, changes: list[Change]) -> None:
     sid = set_id(run, set_name)
+    _record_write(run, set_name, sid)
     st = _Set(set_name, sid, {}, set())
     st.refresh(_read_set(run, sid))
     st.targets = {_existing_id(run, st, c) for c in changes if c.action is not Action.CREATE} - {""}
@@ -347,14 +348,16 @@ def _placed_id(run: Run, st: _Set, change: Change) -> str:
     return _existing_id(run, st, change)
 
 
-def record_set_writes(run: Run) -> None:
-    """After the plan's status changes: record on the workspace that this stack wrote each
-    set, with the digest of its statuses (kxplan.shared_sets; one request a set)."""
+def _record_write(run: Run, set_name: str, sid: str) -> None:
+    """Before the first status write to a set: record on the workspace that this stack
+    writes it, with the digest of the statuses it writes (kxplan.shared_sets; one request
+    a set). First, so an apply stopped part-way never leaves the set changed unrecorded."""
     for write in run.plan.set_writes:
-        sid = set_id(run, str(write["set"]))
-        with about(f"status set {write['set']!r}: recording who wrote it"):
-            write_record(run.client, run.plan.workspace, run.stack, sid, write)
-        run.count_extra()
+        if write.get("set") == set_name and set_name not in run.recorded_sets:
+            with about(f"status set {set_name!r}: recording who writes it"):
+                write_record(run.client, run.plan.workspace, run.stack, sid, write)
+            run.recorded_sets.add(set_name)
+            run.count_extra()
 
 
 # --------------------------------------------------------------------------- workspace
