@@ -211,9 +211,9 @@ def _refuse_disagreement(
         f"{last.stack!r} in {where}{as_written}, with statuses other than this manifest's: "
         f"{_difference(desired, live_set)}; applying this manifest would change the set "
         f"back for every workspace using it",
-        hint=f"make the two manifests agree on the statuses of {desired.name!r} (change "
-        f"{last.stack!r}'s manifest and apply it first), or give this manifest a status set "
-        "of its own (another status_set name)",
+        hint=f"make the two manifests agree on the statuses of {desired.name!r} (change the "
+        f"manifest of stack {last.stack!r} and apply it first), or give this manifest a "
+        "status set of its own (another status_set name)",
     )
 
 
