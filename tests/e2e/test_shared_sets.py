@@ -172,3 +172,47 @@ def test_two_manifests_of_one_run_that_disagree_about_a_set_are_refused_before_a
     assert both.code == 1
     assert "status set 'Delivery' is defined differently" in both.err
     assert server.log.count() == 0
+
+
+def test_when_the_last_writer_leaves_the_set_another_stack_may_change_it(
+    two: tuple[SandboxServer, dict[str, str], dict[str, Path]],
+) -> None:
+    server, ids, paths = two
+    url = server.url
+    write_manifest(paths["beta"], _doc("beta", ids["Beta"], WITHOUT_WAITING))
+    args = ("--auto-approve", "--api-url", url)
+    assert kxplan("apply", paths["beta"], *args, "--allow-shared-set-change").code == 0
+    own = _doc("beta", ids["Beta"], WITHOUT_WAITING)
+    own["status_set"]["name"] = "Beta flow"
+    write_manifest(paths["beta"], own)
+    assert kxplan("apply", paths["beta"], *args).code == 0  # Beta switches to its own set
+
+    # Acme alone uses "Delivery" now: its old statuses come back, no flag needed.
+    plan = kxplan("plan", paths["acme"], "--format", "markdown", "--api-url", url)
+    assert plan.code == 0, plan.text
+    assert "is shared" not in plan.out and "no other workspace uses this set" in plan.out
+    assert kxplan("apply", paths["acme"], *args).code == 0
+    assert _statuses(url, ids["Acme"]) == [s["name"] for s in STATUSES]
+
+
+def test_the_markdown_plan_carries_the_shared_set_warning(
+    two: tuple[SandboxServer, dict[str, str], dict[str, Path]],
+) -> None:
+    server, ids, paths = two
+    write_manifest(paths["beta"], _doc("beta", ids["Beta"], WITHOUT_WAITING))
+    plan = kxplan("plan", paths["beta"], "--format", "markdown", "--api-url", server.url)
+    assert plan.code == 0, plan.text
+    assert '> **Warning:** status set "Delivery" is shared: 1 other workspace uses it' in plan.out
+
+
+def test_a_stack_may_not_change_a_set_another_stack_created_and_still_uses(
+    two: tuple[SandboxServer, dict[str, str], dict[str, Path]],
+) -> None:
+    server, ids, paths = two
+    write_manifest(paths["acme"], _doc("acme", ids["Acme"], WITHOUT_WAITING))
+    server.log.reset()
+    plan = kxplan("plan", paths["acme"], "--api-url", server.url)
+    assert plan.code == 1
+    assert "last written by stack 'beta' in workspace 'Beta'" in plan.err
+    assert "the set has 'Waiting on client'" in plan.err
+    assert server.log.count(method="GET", route="/stories") == 1  # refused before counting
