@@ -157,7 +157,7 @@ def guard_plan(client: KantataClient, manifest: Manifest, plan: Plan, live: Live
     creates = any(c.kind is Kind.STATUS_SET and c.action is Action.CREATE for c in plan.changes)
     if creates:
         write = {"set": desired.name, "digest": desired_digest(desired), "generation": 1}
-        return replace(plan, set_writes=(write,))
+        return replace(plan, set_writes=(write,), requests=_one_more_write(plan.requests))
     set_ids = changed_sets(plan.changes, live)
     live_set = live.status_set_named(desired.name)
     if not set_ids or live_set is None or live_set.id not in set_ids:
@@ -177,12 +177,17 @@ def guard_plan(client: KantataClient, manifest: Manifest, plan: Plan, live: Live
         for c in plan.changes
     )
     requests = {
-        **plan.requests,
+        **_one_more_write(plan.requests),
         "read": int(plan.requests.get("read", 0)) + client.requests - before,
     }
     return replace(
         plan, changes=changes, shared_sets=shared, set_writes=(write,), requests=requests
     )
+
+
+def _one_more_write(requests: Mapping[str, int]) -> dict[str, int]:
+    """The estimate with the record of who writes the set (one POST)."""
+    return {**requests, "write": int(requests.get("write", 0)) + 1}
 
 
 def _refuse_disagreement(
