@@ -44,8 +44,9 @@ SHARED_NOTE = (
 def shared_note(live: LiveState, set_id: str) -> str:
     """What a change to the existing set `set_id` says about the set's other users.
 
-    The count comes from `LiveState.set_usage` (read by the CLI only when the plan changes
-    an existing set); without it, the general SHARED_NOTE.
+    The count comes from `LiveState.set_usage` when a caller gives it; without it, the
+    general SHARED_NOTE, which the CLI replaces with the counts after planning
+    (kxplan.shared_sets.guard_plan, `counted_note`).
     """
     others = live.other_users(set_id)
     if others is None:
