@@ -258,22 +258,62 @@ def workspace_from_api(obj: Mapping[str, Any]) -> LiveWorkspace:
 
 def count_set_usage(
     client: KantataClient, workspace_id: str, set_ids: Iterable[str]
-) -> tuple[tuple[str, int], ...]:
-    """(set id, how many workspaces other than `workspace_id` use it), for each of `set_ids`.
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(set id, ids of the workspaces other than `workspace_id` that use it), for each of
+    `set_ids`, ids in numeric order.
 
     Kantata has no filter by status set and GET /workspaces has its own, stricter rate
     limit, so this pages every workspace (archived too) once, 200 per page, and counts
-    here. Call it only when a plan changes an existing set (see kxplan.cli.plan_options).
+    here. Call it only when a plan changes an existing set (see kxplan.cli.shared_sets).
     """
     wanted = sorted(set(set_ids), key=_id_order)
     if not wanted:
         return ()
-    counts = dict.fromkeys(wanted, 0)
+    users: dict[str, list[str]] = {sid: [] for sid in wanted}
     for ws in client.get_all("/workspaces", {"include_archived": True}):
         set_id = str(ws.get("task_status_set_id") or "")
-        if set_id in counts and str(ws.get("id")) != str(workspace_id):
-            counts[set_id] += 1
-    return tuple((sid, counts[sid]) for sid in wanted)
+        if set_id in users and str(ws.get("id")) != str(workspace_id):
+            users[set_id].append(str(ws.get("id")))
+    return tuple((sid, tuple(sorted(users[sid], key=_id_order))) for sid in wanted)
+
+
+def count_tasks_holding(
+    client: KantataClient, workspace_ids: Sequence[str], statuses: Sequence[str]
+) -> int | None:
+    """How many tasks (archived ones and To Dos too) of `workspace_ids` hold one of the
+    status names `statuses`: `GET /stories?by_status=..&with_projects=..&per_page=1`, the
+    count read from the envelope, one request per 200 workspaces. None when a name holds a
+    comma (`by_status` takes a comma-separated list, so it cannot be asked for).
+    """
+    if not workspace_ids or not statuses:
+        return 0
+    if any("," in name for name in statuses):
+        return None
+    total = 0
+    for start in range(0, len(workspace_ids), BATCH):
+        params = {
+            "by_status": ",".join(statuses),
+            "with_projects": ",".join(workspace_ids[start : start + BATCH]),
+            "show_archived": True,
+            "show_todos": True,
+            "per_page": 1,
+        }
+        total += envelope_count(client.get("/stories", params))
+    return total
+
+
+def envelope_count(envelope: Mapping[str, Any]) -> int:
+    """A listing's total: `meta.count`, else `count` (docs/kantata-api.md, envelopes)."""
+    meta = envelope.get("meta")
+    if isinstance(meta, Mapping) and isinstance(meta.get("count"), int):
+        return int(meta["count"])
+    count = envelope.get("count")
+    if isinstance(count, int):
+        return count
+    raise PlanError(
+        "Kantata's answer to a story count carried no count",
+        hint="the status changes in other workspaces cannot be counted; report this",
+    )
 
 
 # --------------------------------------------------------------------------- status sets

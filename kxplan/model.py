@@ -250,8 +250,9 @@ class LiveState:
     `status_sets` holds every task status set on the account (they are account-wide and
     matched by name), each with its statuses. `tasks` is sorted by id (numeric).
     `requests` is how many HTTP requests the read took.
-    `set_usage` is (status set id, number of *other* workspaces using it), read only for the
-    existing sets a plan changes (`kxplan.live.count_set_usage`); empty when not counted.
+    `set_usage` is (status set id, number of *other* workspaces using it) for callers of
+    `build_plan` that know it; empty when not counted (the CLI plans without it and adds
+    the counts after planning: kxplan.shared_sets).
     """
 
     workspace: LiveWorkspace

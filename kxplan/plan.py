@@ -205,6 +205,57 @@ class SuspectedRename:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedSet:
+    """An existing status set the plan changes that other workspaces use too: how many
+    (`workspaces`), and how many of their tasks hold a status the plan renames, replaces or
+    deletes (`statuses`), so their status changes (`tasks`; None when it could not be
+    counted). Applying it needs --allow-shared-set-change (docs/plan.md, "Shared status
+    sets")."""
+
+    name: str
+    id: str
+    workspaces: int
+    tasks: int | None
+    statuses: tuple[str, ...] = ()
+
+    def warning(self) -> str:
+        """`status set "Delivery" is shared: 1 other workspace uses it, 3 of its tasks would
+        change status (...)`."""
+        noun = "workspace uses" if self.workspaces == 1 else "workspaces use"
+        its = "its" if self.workspaces == 1 else "their"
+        if self.tasks is None:
+            held = f"an uncounted number of {its} tasks would change status"
+        else:
+            held = f"{self.tasks} of {its} task{'' if self.tasks == 1 else 's'} would change status"
+        names = ", ".join(repr(s) for s in self.statuses)
+        on = f" (on {names})" if names and self.tasks != 0 else ""
+        return (
+            f'status set "{self.name}" is shared: {self.workspaces} other {noun} it, '
+            f"{held}{on}; applying needs --allow-shared-set-change"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "id": self.id,
+            "workspaces": self.workspaces,
+            "tasks": self.tasks,
+            "statuses": list(self.statuses),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SharedSet:
+        tasks = data.get("tasks")
+        return cls(
+            name=str(data["name"]),
+            id=str(data["id"]),
+            workspaces=int(data["workspaces"]),
+            tasks=None if tasks is None else int(tasks),
+            statuses=tuple(str(s) for s in data.get("statuses", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """An ordered, deterministic plan for one manifest against one workspace."""
 
@@ -219,6 +270,11 @@ class Plan:
     #: "manifest_digest"}); `apply PLANFILE` refuses it anywhere else (docs/apply.md).
     binding: Mapping[str, Any] = field(default_factory=dict)
     suspected_renames: tuple[SuspectedRename, ...] = ()
+    #: Existing status sets this plan changes that other workspaces use (docs/plan.md).
+    shared_sets: tuple[SharedSet, ...] = ()
+    #: What the applier records about each status set the plan writes, after writing it:
+    #: {"set", "digest", "generation"} (docs/apply.md, "Who last wrote a status set").
+    set_writes: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -274,7 +330,16 @@ class Plan:
             "options": dict(self.options),
             **bound,
             "suspected_renames": [s.to_json() for s in self.suspected_renames],
+            **self._set_json(),
         }
+
+    def _set_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.shared_sets:
+            out["shared_sets"] = [s.to_json() for s in self.shared_sets]
+        if self.set_writes:
+            out["set_writes"] = [dict(w) for w in self.set_writes]
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Plan:
@@ -290,6 +355,8 @@ class Plan:
             suspected_renames=tuple(
                 SuspectedRename.from_json(s) for s in data.get("suspected_renames", ())
             ),
+            shared_sets=tuple(SharedSet.from_json(s) for s in data.get("shared_sets", ())),
+            set_writes=tuple(dict(w) for w in data.get("set_writes", ())),
         )
 
 

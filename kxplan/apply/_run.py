@@ -39,6 +39,7 @@ class Run:
     set_ids: dict[str, str] = field(default_factory=dict)
     # set name -> category -> id of the default status Kantata gave a set created in this run
     set_defaults: dict[str, dict[str, str]] = field(default_factory=dict)
+    recorded_sets: set[str] = field(default_factory=set)  # sets whose writer is recorded
     applied: list[Change] = field(default_factory=list)
     deferred: list[Change] = field(default_factory=list)  # creates waiting for a move
     extra_requests: int = 0  # calls beyond one per change (e.g. completing checklist items)

@@ -16,8 +16,9 @@ deleted status.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from kxplan.apply._grace import look_again
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
@@ -25,6 +26,7 @@ from kxplan.errors import ApplyError, TransportError
 from kxplan.live import read_status_sets, status_set_from
 from kxplan.model import LiveStatus, LiveStatusSet
 from kxplan.plan import Action, Change
+from kxplan.shared_sets import read_records, write_record
 
 _REPLAN = "someone changed the status set since the plan was made; run `kxplan plan` again"
 
@@ -140,6 +142,7 @@ def apply_statuses(run: Run, changes: Sequence[Change]) -> None:
 
 def _apply_set_statuses(run: Run, set_name: str, changes: list[Change]) -> None:
     sid = set_id(run, set_name)
+    _record_write(run, set_name, sid)
     st = _Set(set_name, sid, {}, set())
     st.refresh(_read_set(run, sid))
     st.targets = {_existing_id(run, st, c) for c in changes if c.action is not Action.CREATE} - {""}
@@ -344,6 +347,44 @@ def _placed_id(run: Run, st: _Set, change: Change) -> str:
             )
         return st.created[name]
     return _existing_id(run, st, change)
+
+
+def _record_write(run: Run, set_name: str, sid: str) -> None:
+    """Before the first status write to a set: record on the workspace that this stack
+    writes it, with the digest of the statuses it writes (kxplan.shared_sets; one request
+    a set). First, so an apply stopped part-way never leaves the set changed unrecorded."""
+    for write in run.plan.set_writes:
+        if write.get("set") == set_name and set_name not in run.recorded_sets:
+            with about(f"status set {set_name!r}: recording who writes it"):
+                _send_record(run, sid, write)
+            run.recorded_sets.add(set_name)
+
+
+def _send_record(run: Run, sid: str, write: Mapping[str, Any]) -> None:
+    """Send the record; when the outcome of a send is unknown, look for it (it may commit
+    late) before sending it again (create_or_update of the same reference writes the same
+    record, so even a re-sent one duplicates nothing)."""
+    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
+        run.count_extra()
+        try:
+            write_record(run.client, run.plan.workspace, run.stack, sid, write)
+            return
+        except TransportError as err:
+            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
+                raise
+            if look_again(lambda keys: _recorded(run, sid, write, keys), [sid], "recording"):
+                run.count_recovered()
+                return
+
+
+def _recorded(run: Run, sid: str, write: Mapping[str, Any], keys: list[str]) -> dict[str, bool]:
+    run.count_extra()
+    mine = (run.workspace_id, run.stack, str(write["digest"]), int(write["generation"]))
+    found = any(
+        (r.workspace_id, r.stack, r.digest, r.generation) == mine
+        for r in read_records(run.client, sid)
+    )
+    return dict.fromkeys(keys, True) if found else {}
 
 
 # --------------------------------------------------------------------------- workspace

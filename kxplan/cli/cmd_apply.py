@@ -29,7 +29,7 @@ from kxplan.cli.plan_options import (
 from kxplan.cli.rename_gate import AcceptNew, accept_new_options, gate_suspected_renames
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
-from kxplan.errors import ApplyError, ManifestError, UsageError
+from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import find_workspace
 from kxplan.model import Manifest
@@ -55,12 +55,20 @@ PROGRESS_THRESHOLD = 20
     default=False,
     help="Apply without asking. Needed when there is no terminal (CI).",
 )
+@click.option(
+    "--allow-shared-set-change",
+    "allow_shared",
+    is_flag=True,
+    default=False,
+    help="Allow changing a status set that other workspaces use (their tasks may change status).",
+)
 @accept_new_options
 @plan_options
 @connection_options
 def apply_command(
     inputs: tuple[Path, ...],
     auto_approve: bool,
+    allow_shared: bool,
     accept: AcceptNew,
     flags: PlanFlags,
     api_url: str,
@@ -103,6 +111,7 @@ def apply_command(
         _show(plans, flags)
         if not any(p.has_changes for p in plans):
             return
+        _gate_shared_sets(plans, allow_shared)
         gate_suspected_renames(plans, accept)
         _confirm(auto_approve)
         results = [_apply_one(plan, client) for plan in plans]
@@ -201,6 +210,19 @@ def _show(plans: Sequence[Plan], flags: PlanFlags) -> None:
                 f"cannot write the plan to {str(flags.out)!r}: {err.strerror}",
                 hint="check that the directory exists and is writable",
             ) from None
+
+
+def _gate_shared_sets(plans: Sequence[Plan], allowed: bool) -> None:
+    """UnsafePlanError, before any write, when a plan changes a status set other
+    workspaces use and --allow-shared-set-change was not given (docs/apply.md)."""
+    shared = [s for p in plans for s in p.shared_sets]
+    if shared and not allowed:
+        raise UnsafePlanError(
+            "; ".join(s.warning() for s in shared),
+            hint="status sets are account-wide: agree the change with the other workspaces "
+            "and re-run with --allow-shared-set-change, or give this manifest a status set "
+            "of its own (another status_set name)",
+        )
 
 
 def _confirm(auto_approve: bool) -> None:

@@ -198,19 +198,19 @@ def make_plans(
     bound to where they were made: `api` (default: the client's API root, see `api_of`),
     the workspace, the stack and the resolved manifest; `--var` values are kept in their
     options so verification after `apply PLANFILE` resolves the manifest the same way.
-    A plan that changes an existing status set says how many other workspaces use it.
+    A plan that changes an existing status set says how many other workspaces use it and
+    how many of their tasks would change status, counted after planning (each manifest is
+    planned once); it is refused when another stack wrote the set last with other statuses
+    (kxplan.shared_sets).
     """
     from kxplan.live import read_live
     from kxplan.planner import build_plan
+    from kxplan.shared_sets import guard_plan
 
     plans = []
     for manifest in manifests:
         live = read_live(client, workspace_of(manifest, flags))
-        plan = build_plan(manifest, live, flags.options())
-        counted = _with_set_usage(client, plan, live)
-        if counted is not live:
-            live = counted
-            plan = build_plan(manifest, live, flags.options())
+        plan = guard_plan(client, manifest, build_plan(manifest, live, flags.options()), live)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)
         plans.append(plan)
@@ -289,18 +289,3 @@ def duplicate_summary(copies: Sequence[str]) -> str:
 def _option_name(field_name: str) -> str:
     special = {"vars": "--var", "targets": "--target"}
     return special.get(field_name, "--" + field_name.replace("_", "-"))
-
-
-def _with_set_usage(client: KantataClient, plan: Plan, live: LiveState) -> LiveState:
-    """`live` with the other users of every existing set the plan changes counted, or
-    `live` itself when the plan changes none (GET /workspaces is rate-limited tightly, so
-    a plan reads it only when the count goes into the plan)."""
-    from kxplan.live import count_set_usage
-    from kxplan.planner.statuses import changed_sets
-
-    set_ids = changed_sets(plan.changes, live)
-    if not set_ids:
-        return live
-    before = client.requests
-    usage = count_set_usage(client, live.workspace.id, set_ids)
-    return replace(live, set_usage=usage, requests=live.requests + client.requests - before)

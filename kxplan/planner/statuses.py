@@ -44,8 +44,9 @@ SHARED_NOTE = (
 def shared_note(live: LiveState, set_id: str) -> str:
     """What a change to the existing set `set_id` says about the set's other users.
 
-    The count comes from `LiveState.set_usage` (read by the CLI only when the plan changes
-    an existing set); without it, the general SHARED_NOTE.
+    The count comes from `LiveState.set_usage` when a caller gives it; without it, the
+    general SHARED_NOTE, which the CLI replaces with the counts after planning
+    (kxplan.shared_sets.guard_plan, `counted_note`).
     """
     others = live.other_users(set_id)
     if others is None:
@@ -56,6 +57,26 @@ def shared_note(live: LiveState, set_id: str) -> str:
     noun = "workspace" if others == 1 else "workspaces"
     sees = "sees" if others == 1 else "see"
     return f"{others} other {noun} {verb} this set and {sees} this change too"
+
+
+def counted_note(others: int, tasks: int | None) -> str:
+    """SHARED_NOTE once the set's other users are counted (kxplan.shared_sets): how many
+    other workspaces, and how many of their tasks would change status."""
+    if others == 0:
+        return "no other workspace uses this set"
+    verb = "uses" if others == 1 else "use"
+    noun = "workspace" if others == 1 else "workspaces"
+    sees = "sees" if others == 1 else "see"
+    its = "its" if others == 1 else "their"
+    held = (
+        f"an uncounted number of {its} tasks"
+        if tasks is None
+        else f"{tasks} of {its} task{'' if tasks == 1 else 's'}"
+    )
+    return (
+        f"{others} other {noun} {verb} this set and {sees} this change too "
+        f"({held} would change status)"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,8 @@ def render_markdown(plan: Plan) -> str:
     partial = targeting_warning(plan)
     if partial:
         lines += [f"> **Warning:** {partial}", ""]
+    for shared in plan.shared_sets:
+        lines += [f"> **Warning:** {shared.warning()}", ""]
     if calls:
         lines += ["| | change | object | details |", "|:-:|---|---|---|"]
         lines += [_row(c) for c in calls]

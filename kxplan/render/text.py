@@ -41,6 +41,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
     partial = targeting_warning(plan)
     if partial:
         lines += [_paint("Warning: " + partial, _COLOURS[Action.WARN], color), ""]
+    for shared in plan.shared_sets:
+        lines += [_paint("Warning: " + shared.warning(), _COLOURS[Action.WARN], color), ""]
     for change in calls:
         lines.extend(_block(change, color))
     lines.extend(_suspects(plan, color))

@@ -96,7 +96,12 @@ def test_apply_reports_the_count_before_it_changes_the_set(
     server, workspace, path = shared
     extra = {"name": "Review", "category": "started"}
     write_manifest(path, _doc("alpha", workspace, [*STATUSES[:2], extra, STATUSES[2]]))
-    applied = kxplan("apply", path, "--auto-approve", "--api-url", server.url)
+    # A shared set changes only with --allow-shared-set-change (issue 11: guarded sets).
+    refused = kxplan("apply", path, "--auto-approve", "--api-url", server.url)
+    assert refused.code == 1 and "--allow-shared-set-change" in refused.err
+    applied = kxplan(
+        "apply", path, "--auto-approve", "--allow-shared-set-change", "--api-url", server.url
+    )
     assert applied.code == 0, applied.text
     assert '+ status "Review" of set "Delivery"' in applied.out
     assert "1 other workspace uses this set" in applied.out
