@@ -24,7 +24,7 @@ from kxplan.planner.placement import learn_placement
 from kxplan.planner.renames import find_suspected_renames, mark_suspects
 from kxplan.planner.scope import live_filter, resolve_scope
 from kxplan.planner.statuses import plan_statuses
-from kxplan.planner.tasks import plan_task
+from kxplan.planner.tasks import memory_after, plan_task
 
 __all__ = ["Adopter", "build_plan"]
 
@@ -47,16 +47,22 @@ def build_plan(
     options = options or PlanOptions()
     adoption = _adoption(manifest, live, adopter) if options.adopt else {}
     matching = match_tasks(manifest, live, adoption)
-    statuses = plan_statuses(manifest.status_set, live)
+    statuses = plan_statuses(manifest.status_set, live, prune=options.prune or manifest.prune)
     ctx = make_context(
         manifest, live, options, matching, statuses.status_after, switches_set=statuses.switches_set
     )
     scope = resolve_scope(ctx)
     inside = live_filter(ctx, scope)
     steps: list[Step] = list(statuses.steps)
+    memory: dict[str, dict[str, str]] = {}
     for task in manifest.tasks:
         if scope.covers(task.key):
-            steps.extend(plan_task(ctx, task, create_only=task.key in scope.create_only))
+            own = plan_task(ctx, task, create_only=task.key in scope.create_only)
+            live_task = matching.by_key.get(task.key)
+            text = memory_after(ctx, task, live_task, own) if live_task is not None else None
+            if live_task is not None and text is not None:
+                memory[task.key] = {"id": live_task.id, "text": text}
+            steps.extend(own)
     steps.extend(plan_orphans(ctx, inside))
     steps.extend(plan_notes(ctx, inside))
     changes = arrange(steps)
@@ -78,6 +84,7 @@ def build_plan(
             "new_siblings": learn_placement((t.parent_id, t.id, t.position) for t in live.tasks),
         },
         suspected_renames=suspects,
+        memory=memory,
     )
 
 
