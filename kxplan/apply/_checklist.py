@@ -83,7 +83,6 @@ def _write_memory(run: Run, key: str) -> None:
         run.client.request(
             "PUT", f"/stories/{memory['id']}", json={"story": {"external_reference": ref}}
         )
-    run.count_extra()
 
 
 #: Task changes whose PUT carries the task's memory (kxplan.apply._tasks).

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from kxplan.errors import PlanError
 from kxplan.model import LiveState, LiveTask, Manifest, PlanOptions
-from kxplan.plan import Plan
+from kxplan.plan import Action, Change, Kind, Plan
 from kxplan.planner.context import make_context
 from kxplan.planner.deletes import check_mass_delete, plan_orphans
 from kxplan.planner.matching import match_tasks
@@ -73,7 +73,10 @@ def build_plan(
         manifest=manifest.path,
         workspace={"id": live.workspace.id, "title": live.workspace.title},
         changes=mark_suspects(changes, suspects),
-        requests={"read": live.requests, "write": estimate_writes(changes)},
+        requests={
+            "read": live.requests,
+            "write": estimate_writes(changes) + memory_puts(changes, memory),
+        },
         options={
             "prune": ctx.prune,
             "allow_mass_delete": options.allow_mass_delete,
@@ -86,6 +89,17 @@ def build_plan(
         suspected_renames=suspects,
         memory=memory,
     )
+
+
+def memory_puts(changes: tuple[Change, ...], memory: Mapping[str, object]) -> int:
+    """The PUTs that write a task's memory after its checklist changes: one per task whose
+    memory changes while no update, adoption or move of it carries it (kxplan.apply)."""
+    carried = {
+        c.key
+        for c in changes
+        if c.kind is Kind.TASK and c.action in (Action.UPDATE, Action.ADOPT, Action.MOVE)
+    }
+    return sum(1 for key in memory if key not in carried)
 
 
 def _adoption(

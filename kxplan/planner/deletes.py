@@ -131,9 +131,9 @@ _GUARDED = (
 
 def check_mass_delete(ctx: Context, changes: tuple[Change, ...]) -> None:
     """Refuse a plan deleting over 10 % (and at least 5) of what kxplan manages here unless
-    allowed: of its tasks, of the checklist items on them, of the statuses of the set the
-    manifest names, or of all of them together. (The defaults of a set the plan creates are
-    not counted: they have no id yet.)"""
+    allowed: of its tasks, of the checklist items on them, or of the statuses of the set the
+    manifest names, each kind counted against its own number (so the guard for tasks is as
+    before). The defaults of a set the plan creates are not counted: they have no id yet."""
     if ctx.options.allow_mass_delete:
         return
     kinds = {kind for kind, _ in _GUARDED}
@@ -144,8 +144,7 @@ def check_mass_delete(ctx: Context, changes: tuple[Change, ...]) -> None:
     per_kind = [
         (noun, sum(c.kind is kind for c in deletes), managed[kind]) for kind, noun in _GUARDED
     ]
-    total = ("managed objects", len(deletes), sum(managed.values()))
-    tripped = next((g for g in [*per_kind, total] if _too_many(g[1], g[2])), None)
+    tripped = next((g for g in per_kind if _too_many(g[1], g[2])), None)
     if tripped is None:
         return
     noun, n, of = tripped
@@ -155,7 +154,7 @@ def check_mass_delete(ctx: Context, changes: tuple[Change, ...]) -> None:
     shown = ", ".join(_delete_label(c) for c in deletes[:5]) + (", ..." if len(deletes) > 5 else "")
     raise UnsafePlanError(
         f"the plan for stack '{ctx.manifest.name}' would delete {n} of {of} managed "
-        f"{noun.removeprefix('managed ')} ({what}) in workspace '{ctx.live.workspace.title}': "
+        f"{noun} ({what}) in workspace '{ctx.live.workspace.title}': "
         f"{shown}",
         hint="check the manifest (a missing file or a bad merge?), then re-run with "
         "--allow-mass-delete if the deletes are intended",
