@@ -490,6 +490,7 @@ def _markers(story: Mapping[str, Any], envelope: Envelope) -> tuple[LiveMarker, 
             service_model=str(r.get("service_model", "")),
             service_model_ref=str(r.get("service_model_ref", "")),
             protected=_is_protected(r.get("external_status")),
+            message=str(r.get("external_message") or ""),
         )
         for r in refs
         if r.get("subject_type") in (None, "Story")

@@ -163,6 +163,8 @@ class LiveMarker:
     """An external reference on a story (`service_name/model/ref`).
 
     `protected`: its `external_status` is PROTECTED (the task is `protect: true`).
+    `message`: its `external_message`, where kxplan keeps its memory of what it wrote on the
+    task (kxplan.planner.memory; "" when there is none).
     """
 
     id: str
@@ -170,6 +172,7 @@ class LiveMarker:
     service_model: str
     service_model_ref: str
     protected: bool = False
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,9 @@ kind `status` (key = status name, parent = set name)
   replace  before {"name","category"}, after {"name","category","position"},
            after["task_ids"]: ids of tasks on the old status (category is immutable: the
            old status is deleted and a new one created; tasks are put back on the name)
-  delete   before {"name", "category"}; wave 5, after the task deletes
+  delete   before {"name", "category"}; wave 5, after the task deletes; only with prune
+           (or a default of a set created in this plan)
+  keep     a status the manifest dropped, without prune; no call
 kind `workspace` (key = workspace id, parent None)
   update   fields == ("status_set",) before {"status_set": name|None} after {"status_set": name}
 kind `task` (key = task key, parent = parent task key or None)
@@ -28,7 +30,9 @@ kind `task` (key = task key, parent = parent task key or None)
   adopt    like update, plus after["key"]: write this stack's marker on an unmanaged task
            (fields starts with "key"; before["key"] is None)
   update   fields ⊆ {"key"} ∪ TASK_FIELDS − {"parent", "checklist"}; before/after hold old
-           and new values. "key" (renamed_from): rewrite the marker's service_model_ref.
+           and new values; `origin` (field -> "kantata"|"manifest"|"both") says where each
+           difference comes from when the task's memory tells (kxplan.planner.memory).
+           "key" (renamed_from): rewrite the marker's service_model_ref.
            "protect": rewrite the marker's flag (external_status "protected"/"managed");
            after["marker"] = {"stack", "key"} names the marker to write. When the key is
            renamed or adopted too, the flag comes as a second update (one PUT: merged)
@@ -42,12 +46,17 @@ kind `checklist_item` (key = item name, parent = task key; only for tasks that e
   create   after {"name", "completed", "position", "task_id"}: Change.id is None and
            task_id is the owning task's live id
   update   fields ⊆ {"name", "position", "completed"}
-  delete   before {"name", "completed"}
+  delete   before {"name", "completed"}: only items kxplan created (or, with no memory,
+           of unknown origin), and only with prune; people's items are never planned
+  keep     an item kxplan created (or of unknown origin) the manifest dropped; no call
   all checklist changes, deletes included, run in wave 4: deletes, then updates, then creates
 kind `note` (informational: never a call; `reason` says what)
   warn     drift Kantata makes itself (roll-ups, positions), unmanaged tasks, order drift
 
 `wave` orders execution (see WAVES); inside a wave, changes are sorted deterministically.
+`Plan.memory` (task key -> {"id", "text"}) is what the apply writes in each changed task's marker
+(`external_message`): riding in the task's update PUT, or one PUT after its checklist
+changes when the task has no update; creates write theirs in the create.
 `path` is display only: the key path from the top-level task ("discovery/kickoff").
 Notes, keeps and blocked tasks come last (wave 5) and make no calls.
 """
@@ -135,8 +144,12 @@ class Change:
     wave: int = 0
     depth: int = 0
     path: str = ""
+    #: Task updates only, field -> where the difference comes from, when kxplan's memory
+    #: tells: "kantata" (changed in Kantata since kxplan wrote it), "manifest", "both".
+    origin: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        extra = {"origin": dict(self.origin)} if self.origin else {}
         return {
             "action": self.action.value,
             "kind": self.kind.value,
@@ -150,6 +163,7 @@ class Change:
             "wave": self.wave,
             "depth": self.depth,
             "path": self.path or self.key,
+            **extra,
         }
 
     @classmethod
@@ -167,6 +181,7 @@ class Change:
             wave=int(data.get("wave", 0)),
             depth=int(data.get("depth", 0)),
             path=data.get("path", ""),
+            origin=dict(data.get("origin") or {}),
         )
 
 
@@ -275,6 +290,9 @@ class Plan:
     #: What the applier records about each status set the plan writes, after writing it:
     #: {"set", "digest", "generation"} (docs/apply.md, "Who last wrote a status set").
     set_writes: tuple[Mapping[str, Any], ...] = ()
+    #: Task key -> {"id": story id, "text": memory} the apply writes on the task's marker
+    #: (its `external_message`, kxplan.planner.memory): for existing tasks the plan changes.
+    memory: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -331,6 +349,7 @@ class Plan:
             **bound,
             "suspected_renames": [s.to_json() for s in self.suspected_renames],
             **self._set_json(),
+            **({"memory": dict(sorted(self.memory.items()))} if self.memory else {}),
         }
 
     def _set_json(self) -> dict[str, Any]:
@@ -357,6 +376,7 @@ class Plan:
             ),
             shared_sets=tuple(SharedSet.from_json(s) for s in data.get("shared_sets", ())),
             set_writes=tuple(dict(w) for w in data.get("set_writes", ())),
+            memory=dict(data.get("memory") or {}),
         )
 
 

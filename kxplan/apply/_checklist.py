@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from kxplan.apply._grace import look_again
+from kxplan.apply._payload import marker
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
 from kxplan.errors import ApplyError, TransportError
 from kxplan.live import ITEM_PARAMS, find_tasks_by_marker
-from kxplan.plan import Action, Change
+from kxplan.plan import Action, Change, Kind
 
 
 def apply_checklist(run: Run, changes: Sequence[Change]) -> None:
@@ -65,6 +66,27 @@ def _apply_story(run: Run, story_id: str, changes: list[Change]) -> None:
         with about(f"checklist item {c.parent}/{c.key!r}"):
             _apply_item(run, story_id, c)
         run.done((c,))
+    _write_memory(run, changes[0].parent or "")
+
+
+def _write_memory(run: Run, key: str) -> None:
+    """The task's memory of its checklist, when no PUT of the task carried it: one PUT of
+    the marker after the task's checklist changes (docs/apply.md, "The marker's memory")."""
+    memory = run.plan.memory.get(key)
+    carried = any(
+        c.kind is Kind.TASK and c.key == key and c.action in _TASK_PUTS for c in run.plan.actionable
+    )
+    if memory is None or carried:
+        return
+    ref = marker(run.stack, key, memory=str(memory["text"]))
+    with about(f"the memory on task {key!r}'s marker"):
+        run.client.request(
+            "PUT", f"/stories/{memory['id']}", json={"story": {"external_reference": ref}}
+        )
+
+
+#: Task changes whose PUT carries the task's memory (kxplan.apply._tasks).
+_TASK_PUTS = (Action.UPDATE, Action.ADOPT, Action.MOVE)
 
 
 def _apply_item(run: Run, story_id: str, change: Change) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kxplan.model import PROTECTED, SERVICE_NAME, UNPROTECTED
+from kxplan.planner.memory import encode, remember
 
 #: Plan task field -> story attribute, for fields written as they are.
 _STORY_FIELDS: dict[str, str] = {
@@ -21,8 +22,13 @@ _STORY_FIELDS: dict[str, str] = {
 }
 
 
-def marker(stack: str, key: str, protect: bool | None = None) -> dict[str, str]:
+def marker(
+    stack: str, key: str, protect: bool | None = None, memory: str | None = None
+) -> dict[str, str]:
     """The external reference that makes a story this stack's task `key`.
+
+    `memory` (kxplan.planner.memory) goes in `external_message`, the reference's free-text
+    "optional message about the external object"; None leaves it as it is.
 
     `protect` True/False writes the flag into `external_status` ("protected"/"managed"),
     the reference's free-text "status of the external object": Kantata keeps it, returns
@@ -32,7 +38,20 @@ def marker(stack: str, key: str, protect: bool | None = None) -> dict[str, str]:
     ref = {"service_name": SERVICE_NAME, "service_model": stack, "service_model_ref": key}
     if protect is not None:
         ref["external_status"] = PROTECTED if protect else UNPROTECTED
+    if memory is not None:
+        ref["external_message"] = memory
     return ref
+
+
+def merge_reference(body: dict[str, Any], ref: dict[str, str]) -> None:
+    """Add `ref` to a story body's `external_reference`, field by field (one PUT may carry
+    a key rewrite, the protect flag and the memory)."""
+    body["external_reference"] = {**body.get("external_reference", {}), **ref}
+
+
+def created_memory(after: Mapping[str, Any]) -> str:
+    """The memory a create writes: the fields it sends and the checklist items it makes."""
+    return encode(remember(after, checklist_names(after)))
 
 
 def tag_list(tags: Any) -> str:
@@ -95,7 +114,9 @@ def create_item(
     checklist = checklist_names(after)
     if checklist:
         item["checklist"] = checklist
-    item["external_reference"] = marker(stack, key, True if after.get("protect") else None)
+    item["external_reference"] = marker(
+        stack, key, True if after.get("protect") else None, created_memory(after)
+    )
     # A project task, whatever Kantata's default (a To Do is not in the project plan).
     item["project_plan"] = True
     return item

@@ -7,7 +7,7 @@ from typing import Any
 
 from kxplan.apply._creates import create_deferred, create_now, parent_id
 from kxplan.apply._depth import Move, Round, Tree, deletes_first, next_round, tree_from_plan
-from kxplan.apply._payload import marker, story_attributes, unwritable
+from kxplan.apply._payload import marker, merge_reference, story_attributes, unwritable
 from kxplan.apply._run import Run, about, delete_quietly, label
 from kxplan.errors import ApplyError, ValidationError
 from kxplan.live import read_tasks
@@ -208,7 +208,12 @@ def _merge_by_story(run: Run, changes: Sequence[Change]) -> list[tuple[str, list
 def _put_story(run: Run, story_id: str, changes: list[Change]) -> ValidationError | None:
     body: dict[str, Any] = {}
     for c in changes:
-        body.update(_story_body(run, c))
+        part = _story_body(run, c)
+        ref = part.pop("external_reference", None)
+        body.update(part)
+        if ref is not None:
+            merge_reference(body, ref)
+    _add_memory(run, body, changes)
     with about(f"{label(changes)} (id {story_id})"):
         try:
             run.client.request("PUT", f"/stories/{story_id}", json={"story": body})
@@ -218,6 +223,16 @@ def _put_story(run: Run, story_id: str, changes: list[Change]) -> ValidationErro
             raise
     run.done(changes)
     return None
+
+
+def _add_memory(run: Run, body: dict[str, Any], changes: list[Change]) -> None:
+    """The task's memory rides in the PUT that changes it (no extra request)."""
+    for c in changes:
+        memory = run.plan.memory.get(c.key) if c.kind is Kind.TASK else None
+        if memory is not None:
+            key = (c.after or {}).get("key") or c.key
+            merge_reference(body, marker(run.stack, str(key), memory=str(memory["text"])))
+            return
 
 
 def _story_body(run: Run, change: Change) -> dict[str, Any]:

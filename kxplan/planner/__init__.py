@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from kxplan.errors import PlanError
 from kxplan.model import LiveState, LiveTask, Manifest, PlanOptions
-from kxplan.plan import Plan
+from kxplan.plan import Action, Change, Kind, Plan
 from kxplan.planner.context import make_context
 from kxplan.planner.deletes import check_mass_delete, plan_orphans
 from kxplan.planner.matching import match_tasks
@@ -24,7 +24,7 @@ from kxplan.planner.placement import learn_placement
 from kxplan.planner.renames import find_suspected_renames, mark_suspects
 from kxplan.planner.scope import live_filter, resolve_scope
 from kxplan.planner.statuses import plan_statuses
-from kxplan.planner.tasks import plan_task
+from kxplan.planner.tasks import memory_after, plan_task
 
 __all__ = ["Adopter", "build_plan"]
 
@@ -47,16 +47,22 @@ def build_plan(
     options = options or PlanOptions()
     adoption = _adoption(manifest, live, adopter) if options.adopt else {}
     matching = match_tasks(manifest, live, adoption)
-    statuses = plan_statuses(manifest.status_set, live)
+    statuses = plan_statuses(manifest.status_set, live, prune=options.prune or manifest.prune)
     ctx = make_context(
         manifest, live, options, matching, statuses.status_after, switches_set=statuses.switches_set
     )
     scope = resolve_scope(ctx)
     inside = live_filter(ctx, scope)
     steps: list[Step] = list(statuses.steps)
+    memory: dict[str, dict[str, str]] = {}
     for task in manifest.tasks:
         if scope.covers(task.key):
-            steps.extend(plan_task(ctx, task, create_only=task.key in scope.create_only))
+            own = plan_task(ctx, task, create_only=task.key in scope.create_only)
+            live_task = matching.by_key.get(task.key)
+            text = memory_after(ctx, task, live_task, own) if live_task is not None else None
+            if live_task is not None and text is not None:
+                memory[task.key] = {"id": live_task.id, "text": text}
+            steps.extend(own)
     steps.extend(plan_orphans(ctx, inside))
     steps.extend(plan_notes(ctx, inside))
     changes = arrange(steps)
@@ -67,7 +73,10 @@ def build_plan(
         manifest=manifest.path,
         workspace={"id": live.workspace.id, "title": live.workspace.title},
         changes=mark_suspects(changes, suspects),
-        requests={"read": live.requests, "write": estimate_writes(changes)},
+        requests={
+            "read": live.requests,
+            "write": estimate_writes(changes) + memory_puts(changes, memory),
+        },
         options={
             "prune": ctx.prune,
             "allow_mass_delete": options.allow_mass_delete,
@@ -78,7 +87,19 @@ def build_plan(
             "new_siblings": learn_placement((t.parent_id, t.id, t.position) for t in live.tasks),
         },
         suspected_renames=suspects,
+        memory=memory,
     )
+
+
+def memory_puts(changes: tuple[Change, ...], memory: Mapping[str, object]) -> int:
+    """The PUTs that write a task's memory after its checklist changes: one per task whose
+    memory changes while no update, adoption or move of it carries it (kxplan.apply)."""
+    carried = {
+        c.key
+        for c in changes
+        if c.kind is Kind.TASK and c.action in (Action.UPDATE, Action.ADOPT, Action.MOVE)
+    }
+    return sum(1 for key in memory if key not in carried)
 
 
 def _adoption(

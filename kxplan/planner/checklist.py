@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from kxplan.model import DesiredChecklistItem, DesiredTask, LiveChecklistItem, LiveTask
 from kxplan.plan import Action, Change, Kind
+from kxplan.planner.memory import Memory
 from kxplan.planner.order import W_CHECKLIST, Step, step
 from kxplan.planner.positions import to_place
 
@@ -20,12 +21,30 @@ from kxplan.planner.positions import to_place
 _DELETE, _UPDATE, _CREATE = 0, 1, 2
 
 
-def plan_checklist(task: DesiredTask, live: LiveTask, rank: int, path: str) -> list[Step]:
-    """Steps that make `live`'s checklist match `task`'s (when the manifest manages it)."""
+def plan_checklist(
+    task: DesiredTask,
+    live: LiveTask,
+    rank: int,
+    path: str,
+    memory: Memory | None = None,
+    prune: bool = False,
+) -> list[Step]:
+    """Steps that make `live`'s checklist match `task`'s (when the manifest manages it).
+
+    An item the manifest does not list is deleted only when kxplan created it (its memory,
+    kxplan.planner.memory) and `prune` is on; kept otherwise. An item a person added (not in
+    the memory) is never deleted nor moved; with no memory, nothing tells, so such an item is
+    kept unless `prune`.
+    """
     if "checklist" not in task.fields or "checklist" in task.ignore_changes:
         return []
     pairs = _match(task.checklist, live.checklist)
-    moved = _to_move(task.checklist, live.checklist, pairs)
+    matched = {item.id for item in pairs.values()}
+    fates = {i.id: _fate(i, memory, prune) for i in live.checklist if i.id not in matched}
+    staying = [i for i in live.checklist if fates.get(i.id) != "delete"]
+    layout = _layout(len(task.checklist), staying, pairs)
+    target = {entry[1]: n + 1 for n, entry in enumerate(layout) if entry[0] == "item"}
+    moved = _to_move(staying, layout, pairs, target)
     enforce = "completed" in task.enforce
     steps: list[Step] = []
     for index, wanted in enumerate(task.checklist):
@@ -34,30 +53,98 @@ def plan_checklist(task: DesiredTask, live: LiveTask, rank: int, path: str) -> l
             after = {
                 "name": wanted.name,
                 "completed": wanted.completed,
-                "position": index + 1,
+                "position": target[index],
                 "task_id": live.id,
             }
             change = Change(
                 Action.CREATE, Kind.CHECKLIST_ITEM, wanted.name, parent=task.key, after=after
             )
-            steps.append(_step(change, task, rank, path, _CREATE, index + 1))
+            steps.append(_step(change, task, rank, path, _CREATE, target[index]))
         else:
             move = old.id in moved
-            steps.extend(_update(task, rank, path, wanted, old, index + 1, move, enforce))
-    matched = {item.id for item in pairs.values()}
+            steps.extend(_update(task, rank, path, wanted, old, target[index], move, enforce))
     for item in live.checklist:
-        if item.id not in matched:
-            change = Change(
-                Action.DELETE,
-                Kind.CHECKLIST_ITEM,
-                item.name,
-                id=item.id,
-                parent=task.key,
-                before={"name": item.name, "completed": item.completed},
-                reason="removed from the manifest's checklist",
-            )
-            steps.append(_step(change, task, rank, path, _DELETE, item.position))
+        fate = fates.get(item.id)
+        if fate is not None and fate != "person":
+            steps.append(_leaving(task, rank, path, item, fate, memory))
     return steps
+
+
+#: What happens to a live item the manifest does not list.
+_Fate = str  # "delete" | "keep" (kxplan's, no prune) | "unknown" (no memory) | "person"
+
+
+def _fate(item: LiveChecklistItem, memory: Memory | None, prune: bool) -> _Fate:
+    created = memory.created_item(item.name) if memory is not None else None
+    if created is False:
+        return "person"
+    if prune:
+        return "delete"
+    return "keep" if created else "unknown"
+
+
+def _leaving(
+    task: DesiredTask,
+    rank: int,
+    path: str,
+    item: LiveChecklistItem,
+    fate: _Fate,
+    memory: Memory | None,
+) -> Step:
+    created = memory is not None and memory.created_item(item.name)
+    if fate == "delete":
+        reason = (
+            "created by kxplan, removed from the manifest's checklist (prune)"
+            if created
+            else "not in the manifest's checklist, and kxplan has no memory of who added it (prune)"
+        )
+        action = Action.DELETE
+    elif fate == "keep":
+        reason = (
+            "created by kxplan, removed from the manifest's checklist; kept (delete with --prune)"
+        )
+        action = Action.KEEP
+    else:
+        reason = (
+            "not in the manifest's checklist; kxplan has no memory of creating it (the task "
+            "was written before kxplan kept one), so it is kept (delete with --prune); once "
+            "kxplan writes its memory on this task it counts as a person's item"
+        )
+        action = Action.KEEP
+    change = Change(
+        action,
+        Kind.CHECKLIST_ITEM,
+        item.name,
+        id=item.id,
+        parent=task.key,
+        before={"name": item.name, "completed": item.completed},
+        reason=reason,
+    )
+    return _step(change, task, rank, path, _DELETE, item.position)
+
+
+Slot = tuple[str, object]  # ("item", desired index) or ("stays", live item id)
+
+
+def _layout(
+    count: int, staying: list[LiveChecklistItem], pairs: dict[int, LiveChecklistItem]
+) -> list[Slot]:
+    """The checklist after the apply: the manifest's items in order, each item kxplan keeps
+    without listing it (people's, or kept without --prune) right after the listed item it
+    follows now (at the top when none precedes it). So people's items never move."""
+    index_of = {item.id: i for i, item in pairs.items()}
+    after: dict[int, list[str]] = {}
+    anchor = -1
+    for item in staying:
+        if item.id in index_of:
+            anchor = index_of[item.id]
+        else:
+            after.setdefault(anchor, []).append(item.id)
+    layout: list[Slot] = [("stays", i) for i in after.get(-1, ())]
+    for index in range(count):
+        layout.append(("item", index))
+        layout.extend(("stays", i) for i in after.get(index, ()))
+    return layout
 
 
 def _match(
@@ -81,26 +168,32 @@ def _match(
 
 
 def _to_move(
-    desired: tuple[DesiredChecklistItem, ...],
-    live: tuple[LiveChecklistItem, ...],
+    staying: list[LiveChecklistItem],
+    layout: list[Slot],
     pairs: dict[int, LiveChecklistItem],
+    target: dict[object, int],
 ) -> set[object]:
-    """Ids of the live items whose position the applier must write.
+    """Ids of the listed live items whose position the applier must write.
 
     When the order or the membership changes: every item whose position number is not its
     target (right if Kantata simply stores the number), plus every item the applier's
     placement would leave pushed off its place (right if writing a position inserts there:
     the applier deletes first, then creates at their position and moves lowest target first;
-    replaying that on the live list, sorted by position then id, tells which)."""
-    if len(pairs) == len(desired) == len(live) and [i.id for i in live] == [
-        pairs[i].id for i in range(len(desired))
-    ]:
+    replaying that on the live list, sorted by position then id, tells which). Items kxplan
+    keeps without listing them are never written."""
+    wanted: list[object] = []
+    for kind, ref in layout:
+        if kind == "stays":
+            wanted.append(ref)
+        else:
+            old = pairs.get(ref)  # type: ignore[call-overload]
+            wanted.append(old.id if old is not None else ("new", ref))
+    start = [item.id for item in staying]
+    if start == wanted:
         return set()
-    kept = {item.id for item in pairs.values()}
-    start = [item.id for item in live if item.id in kept]
-    wanted = [pairs[i].id if i in pairs else ("new", i) for i in range(len(desired))]
-    numbered = {old.id for i, old in pairs.items() if old.position != i + 1}
-    return numbered | to_place(start, wanted)
+    numbered = {old.id for i, old in pairs.items() if old.position != target[i]}
+    listed = {item.id for item in pairs.values()}
+    return {i for i in numbered | to_place(start, wanted) if i in listed}
 
 
 def _update(

@@ -121,18 +121,66 @@ def _moves_away(ctx: Context, child: LiveTask, parent: LiveTask) -> bool:
     return new_parent is None or new_parent.id != parent.id
 
 
+#: What the mass-delete guard counts, and how each is named.
+_GUARDED = (
+    (Kind.TASK, "tasks"),
+    (Kind.CHECKLIST_ITEM, "checklist items"),
+    (Kind.STATUS, "statuses"),
+)
+
+
 def check_mass_delete(ctx: Context, changes: tuple[Change, ...]) -> None:
-    """Refuse a plan deleting over 10 % of managed tasks (at least 5) unless allowed."""
-    deletes = [c for c in changes if c.kind is Kind.TASK and c.action is Action.DELETE]
-    managed = ctx.matching.managed_count
-    n = len(deletes)
-    if ctx.options.allow_mass_delete or n < MASS_DELETE_MIN or n <= managed * MASS_DELETE_SHARE:
+    """Refuse a plan deleting over 10 % (and at least 5) of what kxplan manages here unless
+    allowed: of its tasks, of the checklist items on them, or of the statuses of the set the
+    manifest names, each kind counted against its own number (so the guard for tasks is as
+    before). The defaults of a set the plan creates are not counted: they have no id yet."""
+    if ctx.options.allow_mass_delete:
         return
-    share = round(100 * n / managed) if managed else 100
-    keys = ", ".join(c.key for c in deletes[:5]) + (", ..." if n > 5 else "")
+    kinds = {kind for kind, _ in _GUARDED}
+    deletes = [
+        c for c in changes if c.kind in kinds and c.action is Action.DELETE and c.id is not None
+    ]
+    managed = _managed_objects(ctx)
+    per_kind = [
+        (noun, sum(c.kind is kind for c in deletes), managed[kind]) for kind, noun in _GUARDED
+    ]
+    tripped = next((g for g in per_kind if _too_many(g[1], g[2])), None)
+    if tripped is None:
+        return
+    noun, n, of = tripped
+    share = round(100 * n / of) if of else 100
+    detail = ", ".join(f"{k} {name}" for name, k, _ in per_kind if k)
+    what = f"{share} %" if noun == "tasks" and n == len(deletes) else f"{share} %: {detail}"
+    shown = ", ".join(_delete_label(c) for c in deletes[:5]) + (", ..." if len(deletes) > 5 else "")
     raise UnsafePlanError(
-        f"the plan for stack '{ctx.manifest.name}' would delete {n} of {managed} managed tasks "
-        f"({share} %) in workspace '{ctx.live.workspace.title}': {keys}",
+        f"the plan for stack '{ctx.manifest.name}' would delete {n} of {of} managed "
+        f"{noun} ({what}) in workspace '{ctx.live.workspace.title}': "
+        f"{shown}",
         hint="check the manifest (a missing file or a bad merge?), then re-run with "
         "--allow-mass-delete if the deletes are intended",
     )
+
+
+def _too_many(n: int, of: int) -> bool:
+    return n >= MASS_DELETE_MIN and n > of * MASS_DELETE_SHARE
+
+
+def _managed_objects(ctx: Context) -> dict[Kind, int]:
+    """How many of each guarded kind a delete here could remove: managed tasks, the
+    checklist items on them, the statuses of the set the manifest names."""
+    tasks = [*ctx.matching.by_key.values(), *ctx.matching.orphans]
+    desired = ctx.manifest.status_set
+    live_set = ctx.live.status_set_named(desired.name) if desired is not None else None
+    return {
+        Kind.TASK: ctx.matching.managed_count,
+        Kind.CHECKLIST_ITEM: sum(len(t.checklist) for t in tasks),
+        Kind.STATUS: len(live_set.statuses) if live_set is not None else 0,
+    }
+
+
+def _delete_label(change: Change) -> str:
+    if change.kind is Kind.TASK:
+        return change.key
+    if change.kind is Kind.CHECKLIST_ITEM:
+        return f"checklist item {change.parent}[{change.key}]"
+    return f"status {change.parent}/{change.key}"

@@ -94,8 +94,15 @@ class StatusOutcome:
     switches_set: bool = False
 
 
-def plan_statuses(desired: DesiredStatusSet | None, live: LiveState) -> StatusOutcome:
-    """Steps that make the set, its statuses and the workspace assignment match `desired`."""
+def plan_statuses(
+    desired: DesiredStatusSet | None, live: LiveState, *, prune: bool = False
+) -> StatusOutcome:
+    """Steps that make the set, its statuses and the workspace assignment match `desired`.
+
+    A status of an existing set that the manifest does not list is deleted only with `prune`
+    (kept otherwise): Kantata lets kxplan keep no memory on a status (docs/plan.md, "Who owns
+    checklist items and statuses"), so it cannot tell one it created from one a person added.
+    """
     if desired is None:
         return StatusOutcome()
     live_set = live.status_set_named(desired.name)
@@ -104,14 +111,14 @@ def plan_statuses(desired: DesiredStatusSet | None, live: LiveState) -> StatusOu
         create = Change(Action.CREATE, Kind.STATUS_SET, desired.name, after={"name": desired.name})
         steps = [step(create, W_STATUS, 0), *_new_set_steps(desired), *assign]
         return StatusOutcome(tuple(steps), {}, switches_set=True)
-    steps = _existing_set_steps(desired, live, live_set)
+    steps = _existing_set_steps(desired, live, live_set, prune)
     in_use = live.workspace.task_status_set_id == live_set.id
     status_after = _renames(desired, live_set) if in_use else {}
     return StatusOutcome((*steps, *assign), status_after, switches_set=bool(assign))
 
 
 def _existing_set_steps(
-    desired: DesiredStatusSet, live: LiveState, live_set: LiveStatusSet
+    desired: DesiredStatusSet, live: LiveState, live_set: LiveStatusSet, prune: bool
 ) -> list[Step]:
     statuses = live_set.statuses
     in_use = live.workspace.task_status_set_id == live_set.id
@@ -127,7 +134,9 @@ def _existing_set_steps(
     matched = {s.id for s in pairs.values()}
     for status in statuses:
         if status.id not in matched:
-            steps.append(_delete(desired.name, status, users, note))
+            steps.append(
+                _delete(desired.name, status, users, note) if prune else _keep(desired.name, status)
+            )
     return steps
 
 
@@ -323,6 +332,26 @@ def _delete(
     )
     # After the tasks: they can move to their new statuses before Kantata resets them.
     return step(change, W_DELETE, 5, status.position)
+
+
+#: Why a status the manifest dropped stays without --prune.
+KEEP_STATUS_REASON = (
+    "not in the manifest; kept (delete with --prune): kxplan cannot tell a status it created "
+    "from one a person added"
+)
+
+
+def _keep(set_name: str, status: LiveStatus) -> Step:
+    change = Change(
+        Action.KEEP,
+        Kind.STATUS,
+        status.name,
+        id=status.id,
+        parent=set_name,
+        before={"name": status.name, "category": status.category},
+        reason=KEEP_STATUS_REASON,
+    )
+    return step(change, W_DELETE, 8, status.position)
 
 
 def _assign(set_name: str, live: LiveState, live_set: LiveStatusSet | None) -> list[Step]:

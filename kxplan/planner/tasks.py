@@ -17,6 +17,16 @@ from kxplan.model import PROGRESS_FIELDS, TASK_FIELDS, DesiredTask, LiveTask
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.checklist import plan_checklist
 from kxplan.planner.context import Context
+from kxplan.planner.memory import (
+    FIELD_CODES,
+    Memory,
+    decode,
+    encode,
+    field_origins,
+    item_digest,
+    origin_reason,
+    value_digest,
+)
 from kxplan.planner.normalize import COMPARED_FIELDS, desired_value, live_value, same, unique_tags
 from kxplan.planner.order import W_CREATE, W_DELETE, W_UPDATE, Step, step
 
@@ -34,10 +44,45 @@ def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> 
     if create_only:
         return []
     rank, path = ctx.rank[task.key], ctx.desired_path(task.key)
-    steps = _update(ctx, task, live)
+    memory = live_memory(ctx, live)
+    steps = _update(ctx, task, live, memory)
     steps.extend(_move(ctx, task, live))
-    steps.extend(plan_checklist(task, live, rank, path))
+    steps.extend(plan_checklist(task, live, rank, path, memory, ctx.prune))
     return steps
+
+
+def live_memory(ctx: Context, live: LiveTask) -> Memory | None:
+    """What this stack's marker on `live` remembers kxplan wrote; None: no memory."""
+    marker = live.marker_for(ctx.manifest.name)
+    return decode(marker.message) if marker is not None else None
+
+
+def memory_after(ctx: Context, task: DesiredTask, live: LiveTask, steps: list[Step]) -> str | None:
+    """The memory text to write on `live`'s marker when the plan changes the task, or None
+    (no change to the task, or the memory already says it)."""
+    if not any(s.change.action.makes_calls for s in steps):
+        return None
+    memory = live_memory(ctx, live)
+    fields = dict(memory.fields) if memory is not None else {}
+    for name in FIELD_CODES:
+        managed = name in task.fields and name not in task.ignore_changes
+        if managed and (name not in PROGRESS_FIELDS or name in task.enforce):
+            fields[name] = value_digest(name, desired_value(task, name))
+    items: frozenset[str] | None = memory.items if memory is not None else frozenset()
+    if "checklist" in task.fields and "checklist" not in task.ignore_changes:
+        kept = {
+            item_digest(s.change.key)
+            for s in steps
+            if s.change.kind is Kind.CHECKLIST_ITEM and s.change.action is Action.KEEP
+        }
+        listed = {item_digest(i.name) for i in task.checklist}
+        # Items of unknown origin are not claimed: once the memory is written they count
+        # as people's (never deleted), the safe side.
+        known = kept & memory.items if memory is not None and memory.items is not None else set()
+        items = frozenset(listed | known)
+    text = encode(Memory(fields, items))
+    marker = live.marker_for(ctx.manifest.name)
+    return None if marker is not None and marker.message == text else text
 
 
 def _place(ctx: Context, change: Change, task: DesiredTask) -> Change:
@@ -65,8 +110,9 @@ def _create(ctx: Context, task: DesiredTask) -> Step:
     return step(_place(ctx, change, task), W_CREATE, 0, task.depth, ctx.rank[task.key])
 
 
-def _update(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
+def _update(ctx: Context, task: DesiredTask, live: LiveTask, memory: Memory | None) -> list[Step]:
     fields, before, after, notes = _diff(ctx, task, live)
+    origin = field_origins({f: after[f] for f in fields}, before, memory)
     old_key = ctx.matching.renamed.get(task.key)
     adopted = task.key in ctx.matching.adopted
     steps = [_note(ctx, task, reason) for reason in notes]
@@ -90,6 +136,8 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
     reason = _update_reason(old_key, adopted) or (protect.reason if protect else "")
     if not reason and "status" in fields and ctx.switches_set:
         reason = "the workspace switches status sets: the status is set again"
+    if origin:
+        reason = "; ".join(r for r in (reason, origin_reason(origin)) if r)
     change = Change(
         action,
         Kind.TASK,
@@ -100,6 +148,7 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
         after=after,
         fields=tuple(fields),
         reason=reason,
+        origin=origin,
     )
     wave = W_CREATE if adopted else W_UPDATE
     steps.append(step(_place(ctx, change, task), wave, 0, task.depth, ctx.rank[task.key]))

@@ -9,6 +9,7 @@ from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._tasks import delete_heights
 from kxplan.errors import ServerError
 from kxplan.plan import Action, Change, Kind
+from kxplan.planner.memory import decode
 
 
 def _create(key: str, parent: str | None = None) -> Change:
@@ -48,6 +49,10 @@ def test_a_created_task_carries_marker_checklist_and_tags_in_one_item() -> None:
         "checklist": [{"name": "Agenda", "completed": False}, {"name": "Call", "completed": True}],
     }
     item = create_item("onboarding", "kickoff", after, "42", "7")
+    # The memory of what the create writes rides in the marker (docs/apply.md).
+    memory = decode(item["external_reference"].pop("external_message"))
+    assert memory is not None and memory.created_item("Agenda") and memory.created_item("Call")
+    assert set(memory.fields) == {"title", "type", "tags"}
     assert item == {
         "title": "Kickoff",
         "story_type": "milestone",

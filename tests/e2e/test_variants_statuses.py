@@ -55,11 +55,11 @@ def _tasks(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
     return [{"key": k, "title": k.title(), "status": s} for k, s in pairs]
 
 
-def _apply_clean(path: Path, url: str) -> None:
+def _apply_clean(path: Path, url: str, *flags: str) -> None:
     """One apply exits 0; the plan after it is empty."""
-    applied = kxplan("apply", path, "--auto-approve", "--api-url", url)
+    applied = kxplan("apply", path, "--auto-approve", "--api-url", url, *flags)
     assert applied.code == 0, applied.text
-    again = kxplan("plan", path, "--detailed-exitcode", "--api-url", url)
+    again = kxplan("plan", path, "--detailed-exitcode", "--api-url", url, *flags)
     assert again.code == 0, again.text
 
 
@@ -135,7 +135,7 @@ def test_status_rename_reorder_replace_and_delete_converge_in_one_apply(
     ]
     second = _tasks(("a", "Backlog"), ("b", "In progress"), ("c", "Review"), ("d", "Review"))
     write_manifest(path, _doc(v2, second, "Delivery"))
-    _apply_clean(path, server.url)
+    _apply_clean(path, server.url, "--prune")  # a status leaves the set only with --prune
     live = read(server.url, "Flow")
     assert _statuses(live) == [(s["name"], s["category"]) for s in v2]
     assert _task_statuses(live) == {

@@ -27,6 +27,7 @@ from kxplan.model import (
     Manifest,
     PlanOptions,
 )
+from kxplan.planner.memory import Memory, encode, remember
 
 STACK = "demo"
 
@@ -143,7 +144,8 @@ def _live_task(item: Mapping[str, Any], parent: str | None, position: int, stack
     if "key" in item:
         owner = item.get("stack", stack)
         protected = bool(item.get("protected", False))
-        markers = (LiveMarker(f"m{tid}", "kxplan", owner, item["key"], protected),)
+        message = _memory_text(item.get("memory"))
+        markers = (LiveMarker(f"m{tid}", "kxplan", owner, item["key"], protected, message),)
     checklist = tuple(_live_item(tid, i, c) for i, c in enumerate(item.get("checklist", ())))
     status = item.get("status")
     return LiveTask(
@@ -165,6 +167,16 @@ def _live_task(item: Mapping[str, Any], parent: str | None, position: int, stack
         markers=markers,
         custom_task_status_id=_str(item.get("custom_task_status_id")),
     )
+
+
+def _memory_text(data: Mapping[str, Any] | str | None) -> str:
+    """The marker's memory: `{fields: {field: value written}, items: [names created]}`
+    (`items: unknown` for a memory that could not hold them), or the literal text."""
+    if data is None or isinstance(data, str):
+        return data or ""
+    items = data.get("items", ())
+    memory = remember(data.get("fields") or {}, () if items == "unknown" else items)
+    return encode(Memory(memory.fields, None) if items == "unknown" else memory)
 
 
 _CATS = ("not started", "started", "needs info", "completed")
