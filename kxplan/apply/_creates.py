@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kxplan.apply._grace import look_again
+from kxplan.apply._guard import guarded_create
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label, result_ids
 from kxplan.errors import ApplyError, TransportError
@@ -83,7 +84,7 @@ def create_now(run: Run, changes: Sequence[Change]) -> None:
 
 def _create_batch(run: Run, batch: list[Change]) -> None:
     with about(f"creating {label(batch)}"):
-        _create_pending(run, batch)
+        guarded_create(run, batch, _create_pending)  # lock and marker checks, if any
 
 
 def _create_pending(run: Run, batch: list[Change]) -> None:
