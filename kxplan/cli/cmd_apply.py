@@ -26,6 +26,7 @@ from kxplan.cli.plan_options import (
     PlanFlags,
     api_of,
     duplicate_summary,
+    duplicates_hint,
     duplicates_in,
     load_for_plan,
     make_plans,
@@ -330,8 +331,8 @@ def _verify(
     if copies:
         raise ApplyError(
             f"verification found duplicates after apply: {duplicate_summary(copies)}",
-            hint="a create may have been committed after its answer was lost, or another "
-            "apply ran at the same time; delete the copies in Kantata, then run `kxplan plan`",
+            hint="made by something else than this apply (an older kxplan, a task copied in "
+            f"Kantata) or a create committed after its answer was lost: {duplicates_hint(copies)}",
         )
     pending = [p for p in after if p.has_changes]
     if not pending:

@@ -242,3 +242,51 @@ def test_a_copy_made_at_the_same_moment_is_deleted_and_the_oldest_kept(
     assert len(counts) == 6 and set(counts.values()) == {1}
     child = next(t for t in after.tasks if t.key_for("big") == "t1-2")
     assert child.parent_id == kept[0].id
+
+
+# ----------------------------------------------------------------- copies made by anything else
+
+
+def _copy(client: KantataClient, workspace_id: str, key: str, title: str) -> str:
+    """A story carrying the marker of `key`, as an older kxplan or a copied task leaves."""
+    item = create_item("big", key, {"title": title}, workspace_id, None)
+    made = client.request("POST", "/stories", json={"stories": [item]})
+    return str(made["results"][0]["id"])
+
+
+def test_copies_are_reported_once_and_prune_deletes_only_those_without_peoples_work(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
+    sandbox.model.create_workspace("Big")
+    manifest = write_manifest(tmp_path / "big.yaml", tree((3, 3)))
+    assert kxplan("apply", manifest, "--auto-approve", "--api-url", sandbox.url).code == 0
+    live = read(sandbox.url, "Big")
+    wid = live.workspace.id
+    with KantataClient(sandbox.url, TOKEN) as client:
+        idle = [_copy(client, wid, f"t{n % 2}-{n % 3}", "Copy") for n in range(12)]
+        done = _copy(client, wid, "t0-0", "Worked on")
+        client.request("PUT", f"/stories/{done}", json={"story": {"percentage_complete": 40}})
+        parent = _copy(client, wid, "t0-1", "Has a subtask")
+        child = {"title": "Someone's subtask", "workspace_id": int(wid), "parent_id": int(parent)}
+        client.request("POST", "/stories", json={"stories": [child]})
+
+    planned = kxplan("plan", manifest, "--api-url", sandbox.url)
+    assert planned.code == 1
+    assert planned.out.count("the marker of another task") == 1  # one problem, not 14 lines
+    assert "14 stories carry the marker of another task (6 keys" in planned.out
+    assert "and 4 more" in planned.out
+    assert "12 carry no people's work: `kxplan apply --prune` deletes them" in planned.out
+    assert f"(#{done}: 40 % done" in planned.out and f"(#{parent}: 1 subtask" in planned.out
+    assert "duplicates in the workspace: 14 stories carry" in planned.err
+    assert "`kxplan apply --prune` deletes the 12 that carry no people's work" in planned.err
+
+    pruned = kxplan("apply", manifest, "--auto-approve", "--prune", "--api-url", sandbox.url)
+    assert "Apply complete: 0 added, 0 changed, 0 moved, 12 deleted" in pruned.out, pruned.text
+    assert pruned.code == 1  # the two copies with people's work are still there to pick
+    assert "verification found duplicates after apply: 2 stories carry" in pruned.err
+    after = {t.id: t for t in read(sandbox.url, "Big").tasks}
+    assert not set(idle) & set(after)
+    assert {done, parent} <= set(after)
+    for task in live.tasks:  # the oldest story of each key is the task, untouched
+        assert task.id in after
