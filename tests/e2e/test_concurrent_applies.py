@@ -290,3 +290,24 @@ def test_copies_are_reported_once_and_prune_deletes_only_those_without_peoples_w
     assert {done, parent} <= set(after)
     for task in live.tasks:  # the oldest story of each key is the task, untouched
         assert task.id in after
+
+
+def test_a_saved_plan_takes_the_lock_too_and_allows_lock_timeout(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
+    monkeypatch.chdir(tmp_path)
+    sandbox.model.create_workspace("Big")
+    manifest = write_manifest(tmp_path / "big.yaml", tree((2, 2)))
+    saved = tmp_path / "plan.json"
+    assert kxplan("plan", manifest, "--api-url", sandbox.url, "--out", saved).code == 0
+    result = kxplan(
+        "apply", saved, "--auto-approve", "--api-url", sandbox.url, "--lock-timeout", "5s"
+    )
+    assert result.code == 0, result.text
+    assert "Apply complete: 4 added" in result.out
+    assert sandbox.log.count("POST", LOCK_ROUTE) == 2  # taken, then released
+    refs = sandbox.model.query_external_references(
+        {"subject_type": "Workspace", "service_name": "kxplan-lock"}
+    )[0]
+    assert [r["external_status"] for r in refs] == ["released"]
