@@ -18,7 +18,16 @@ applied and what was not.
 from __future__ import annotations
 
 from kxplan.apply._core import ApplyFailed, ApplyResult, apply_plan
+from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress
 from kxplan.apply._stale import check_binding, check_fresh
 
-__all__ = ["ApplyFailed", "ApplyResult", "Progress", "apply_plan", "check_binding", "check_fresh"]
+__all__ = [
+    "ApplyFailed",
+    "ApplyResult",
+    "CreateGuard",
+    "Progress",
+    "apply_plan",
+    "check_binding",
+    "check_fresh",
+]

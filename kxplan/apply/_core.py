@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kxplan.apply import _checklist, _creates, _statuses, _tasks
+from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress, Run
 from kxplan.errors import ApplyError, KxplanError
 from kxplan.plan import WAVES, Action, Change, Kind, Plan
@@ -77,9 +78,16 @@ def _label(change: Change) -> str:
 
 
 def apply_plan(
-    plan: Plan, client: KantataClient, *, progress: Progress | None = None
+    plan: Plan,
+    client: KantataClient,
+    *,
+    progress: Progress | None = None,
+    guard: CreateGuard | None = None,
 ) -> ApplyResult:
     """Apply `plan` with `client`; `progress(n)` is called as each batch of n changes finishes.
+
+    With a `guard`, every create batch is checked against the workspace lock and the
+    markers in Kantata first, and against duplicates made meanwhile after (`_guard`).
 
     Raises `ApplyFailed` on a hard failure (after recording what was applied).
     """
@@ -89,7 +97,9 @@ def apply_plan(
             f"workspace {plan.workspace.get('title')!r} does not exist",
             hint="create it in Kantata (or use --sandbox, which creates it) and plan again",
         )
-    run = Run(plan=plan, client=client, workspace_id=str(workspace_id), progress=progress)
+    run = Run(
+        plan=plan, client=client, workspace_id=str(workspace_id), progress=progress, guard=guard
+    )
     before = client.requests
     todo = [c for c in plan.actionable if c.kind is not Kind.NOTE]
     try:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kxplan.apply._grace import look_again
+from kxplan.apply._guard import guarded_create
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label, result_ids
 from kxplan.errors import ApplyError, TransportError
@@ -114,7 +115,7 @@ def send_order(run: Run, level: Sequence[Change]) -> list[Change]:
 
 def _create_batch(run: Run, batch: list[Change]) -> None:
     with about(f"creating {label(batch)}"):
-        _create_pending(run, batch)
+        guarded_create(run, batch, _create_pending)  # lock and marker checks, if any
 
 
 def _create_pending(run: Run, batch: list[Change]) -> None:

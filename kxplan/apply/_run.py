@@ -13,6 +13,7 @@ from kxplan.errors import ApiError, ApplyError, NotFoundError
 from kxplan.plan import Change, Plan
 
 if TYPE_CHECKING:
+    from kxplan.apply._guard import CreateGuard
     from kxplan.client import KantataClient
 
 #: How many times a create whose outcome was unknown is looked up and re-sent.
@@ -35,6 +36,7 @@ class Run:
     client: KantataClient
     workspace_id: str
     progress: Progress | None = None
+    guard: CreateGuard | None = None  # checks around each create batch (kxplan.apply._guard)
     task_ids: dict[str, str] = field(default_factory=dict)
     set_ids: dict[str, str] = field(default_factory=dict)
     # set name -> category -> id of the default status Kantata gave a set created in this run

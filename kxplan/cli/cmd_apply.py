@@ -12,13 +12,21 @@ from typing import Any
 
 import click
 
-from kxplan.apply import ApplyResult, apply_plan, check_binding, check_fresh
+from kxplan.apply import ApplyResult, CreateGuard, apply_plan, check_binding, check_fresh
 from kxplan.cli import cli
 from kxplan.cli.cmd_plan import use_colour
+from kxplan.cli.locking import (
+    guard_for,
+    hold_workspaces,
+    lock_timeout_option,
+    peek_locks,
+    report_guards,
+)
 from kxplan.cli.plan_options import (
     PlanFlags,
     api_of,
     duplicate_summary,
+    duplicates_hint,
     duplicates_in,
     load_for_plan,
     make_plans,
@@ -32,7 +40,7 @@ from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import find_workspace
-from kxplan.model import Manifest
+from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.planner.fingerprints import manifest_digest
 from kxplan.render import render, render_json, render_text
@@ -62,6 +70,7 @@ PROGRESS_THRESHOLD = 20
     default=False,
     help="Allow changing a status set that other workspaces use (their tasks may change status).",
 )
+@lock_timeout_option
 @accept_new_options
 @plan_options
 @connection_options
@@ -69,6 +78,7 @@ def apply_command(
     inputs: tuple[Path, ...],
     auto_approve: bool,
     allow_shared: bool,
+    lock_timeout: float,
     accept: AcceptNew,
     flags: PlanFlags,
     api_url: str,
@@ -103,20 +113,43 @@ def apply_command(
     api = api_of(api_url, sandbox)
     with open_client(api_url, token_file, sandbox, log_level) as client:
         if saved is not None:
-            plans = [_fresh_saved_plan(saved, api, client)]
+            bound, checks = _bound_saved_plan(saved, api, client)
+            workspaces = [_workspace_of_plan(bound)]
         else:
             if sandbox:
                 _ensure_sandbox_workspaces(client, manifests, flags)
-            plans = make_plans(manifests, client, flags, api=api)
+            workspaces = _existing_workspaces(client, manifests, flags)
+        locks = peek_locks(client, workspaces, lock_timeout)
+
+        def planned() -> list[Plan]:
+            if saved is not None:
+                return [_fresh_saved_plan(bound, checks, client)]
+            return make_plans(manifests, client, flags, api=api)
+
+        plans = planned()
         _show(plans, flags)
         if not any(p.has_changes for p in plans):
             return
         _gate_shared_sets(plans, allow_shared)
         gate_suspected_renames(plans, accept)
         _confirm(auto_approve)
-        results = [_apply_one(plan, client) for plan in plans]
-        _summarise(results)
-        _verify(plans, saved is not None, manifests, client, flags)
+        with hold_workspaces(locks, lock_timeout) as changed:
+            if changed:  # another apply ran since the plan was made: plan again
+                click.echo(
+                    "Another apply wrote to the workspace since it was planned; planning again."
+                )
+                plans = planned()
+                _show(plans, flags)
+                if not any(p.has_changes for p in plans):
+                    return
+                _gate_shared_sets(plans, allow_shared)
+                gate_suspected_renames(plans, accept)
+                _confirm(auto_approve)
+            guards = [guard_for(locks, p.workspace.get("id")) for p in plans]
+            results = [_apply_one(p, client, g) for p, g in zip(plans, guards, strict=True)]
+            _summarise(results)
+            report_guards(guards)
+            _verify(plans, saved is not None, manifests, client, flags)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -162,15 +195,33 @@ def _saved_plan(inputs: Sequence[Path]) -> dict[str, Any] | None:
     return data
 
 
-def _fresh_saved_plan(data: dict[str, Any], api: str, client: KantataClient) -> Plan:
-    """The saved plan, if it was made here and still describes the workspace
-    (StalePlanError otherwise). Both checks come before any write."""
+def _bound_saved_plan(data: dict[str, Any], api: str, client: KantataClient) -> tuple[Plan, int]:
+    """The saved plan, if it was made here (StalePlanError otherwise): checked before the
+    workspace is locked, so no lock is ever written to a workspace the plan is not for."""
     plan = Plan.from_json(data)
-    requests = check_binding(plan, api, client)
-    requests += check_fresh(plan, client)
+    return plan, check_binding(plan, api, client)
+
+
+def _fresh_saved_plan(plan: Plan, checks: int, client: KantataClient) -> Plan:
+    """The saved plan, if it still describes the workspace (StalePlanError otherwise);
+    checked under the lock, before any write of the plan."""
+    requests = checks + check_fresh(plan, client)
     plural = "s" if requests != 1 else ""
     click.echo(f"The saved plan is still current (checked in {requests} request{plural}).")
     return plan
+
+
+def _workspace_of_plan(plan: Plan) -> LiveWorkspace:
+    return LiveWorkspace(str(plan.workspace.get("id")), str(plan.workspace.get("title") or ""))
+
+
+def _existing_workspaces(
+    client: KantataClient, manifests: Sequence[Manifest], flags: PlanFlags
+) -> list[LiveWorkspace]:
+    """The workspaces the manifests plan against, to lock them (one read each); one that
+    does not exist is left to planning, which says so."""
+    found = (find_workspace(client, workspace_of(m, flags)) for m in manifests)
+    return [w for w in found if w is not None]
 
 
 def _ensure_sandbox_workspaces(
@@ -236,10 +287,10 @@ def _confirm(auto_approve: bool) -> None:
     click.confirm("Apply these changes?", abort=True)
 
 
-def _apply_one(plan: Plan, client: KantataClient) -> ApplyResult:
+def _apply_one(plan: Plan, client: KantataClient, guard: CreateGuard) -> ApplyResult:
     total = len(plan.actionable)
     with _progress(total) as advance:
-        return apply_plan(plan, client, progress=advance)
+        return apply_plan(plan, client, progress=advance, guard=guard)
 
 
 @contextmanager
@@ -303,8 +354,8 @@ def _verify(
     if copies:
         raise ApplyError(
             f"verification found duplicates after apply: {duplicate_summary(copies)}",
-            hint="a create may have been committed after its answer was lost, or another "
-            "apply ran at the same time; delete the copies in Kantata, then run `kxplan plan`",
+            hint="made by something else than this apply (an older kxplan, a task copied in "
+            f"Kantata) or a create committed after its answer was lost: {duplicates_hint(copies)}",
         )
     pending = [p for p in after if p.has_changes]
     if not pending:

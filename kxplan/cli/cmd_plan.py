@@ -15,6 +15,7 @@ from kxplan.cli.plan_options import (
     api_of,
     bind,
     duplicate_summary,
+    duplicates_hint,
     duplicates_in,
     load_for_plan,
     make_plans,
@@ -82,8 +83,7 @@ def plan(
     if copies:
         raise PlanError(
             f"duplicates in the workspace: {duplicate_summary(copies)}",
-            hint="keep one of each: delete the copies (or remove their external reference) "
-            "in Kantata, then plan again; the warnings above say which is the task",
+            hint=duplicates_hint(copies),
         )
     if flags.detailed_exitcode and any(p.has_changes for p in plans):
         click.get_current_context().exit(EXIT_CHANGES)

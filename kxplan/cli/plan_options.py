@@ -24,6 +24,7 @@ from kxplan.client import KantataClient
 from kxplan.errors import UsageError
 from kxplan.model import LiveState, Manifest, PlanOptions
 from kxplan.plan import Plan
+from kxplan.planner.duplicates import Copy
 from kxplan.render import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -263,27 +264,37 @@ def refuse_plan_flags(planfile: Path, flags: PlanFlags) -> None:
         )
 
 
-#: How the planner words a duplicate: a story carrying the marker of a task that exists.
-DUPLICATE_NOTE = "also carries the marker of"
+def duplicates_in(plans: Sequence[Plan]) -> list[Copy]:
+    """The stories that carry the marker of another task and stay after these plans (a
+    plan with prune deletes the copies that carry no people's work)."""
+    from kxplan.planner.duplicates import copies_left
+
+    return copies_left(plans)
 
 
-def duplicates_in(plans: Sequence[Plan]) -> list[str]:
-    """`'key' (#copy-id)` for every story that carries the marker of an existing task."""
-    from kxplan.plan import Kind
+def duplicate_summary(copies: Sequence[Copy]) -> str:
+    """`2 stories carry the marker of another task: 'a' (#12), 'b' (#13)` (the first 10)."""
+    from kxplan.planner.duplicates import copies_summary
 
-    return [
-        f"{c.key!r} (#{c.id})"
-        for p in plans
-        for c in p.changes
-        if c.kind is Kind.NOTE and DUPLICATE_NOTE in c.reason
-    ]
+    return copies_summary(copies)
 
 
-def duplicate_summary(copies: Sequence[str]) -> str:
-    """`2 tasks exist twice or more: 'a' (#12), 'b' (#13)` (the first 10 named)."""
-    n = len(copies)
-    shown = ", ".join(copies[:10]) + (f" and {n - 10} more" if n > 10 else "")
-    return f"{n} stor{'ies carry' if n != 1 else 'y carries'} the marker of another task: {shown}"
+def duplicates_hint(copies: Sequence[Copy]) -> str:
+    """What to do about the copies that stay: prune the idle ones, pick among the rest."""
+    idle = sum(1 for c in copies if not c.work)
+    worked = len(copies) - idle
+    parts = []
+    if idle:
+        parts.append(
+            f"`kxplan apply --prune` deletes the {idle} that carry no people's work, keeping "
+            "the oldest story of each key"
+        )
+    if worked:
+        parts.append(
+            f"the {worked} that carry people's work are for you to pick: delete one in Kantata "
+            "or remove its external reference"
+        )
+    return "; ".join(parts) + "; then run `kxplan plan` again"
 
 
 def _option_name(field_name: str) -> str:

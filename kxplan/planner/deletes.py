@@ -17,6 +17,7 @@ from kxplan.errors import UnsafePlanError
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.context import Context
+from kxplan.planner.duplicates import people_work
 from kxplan.planner.order import W_DELETE, Step, step
 
 #: The mass-delete guard: more than this share of managed tasks, and at least MIN tasks.
@@ -27,7 +28,7 @@ MASS_DELETE_MIN = 5
 def plan_orphans(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Step]:
     """Delete / keep / blocked steps for live tasks this stack owns but no longer wants."""
     orphans = [t for t in ctx.matching.orphans if in_scope(t)]
-    copied = {k for k, _ in ctx.matching.duplicates}
+    copied = set(_staying_copies(ctx))
     doomed = (
         {t.id for t in orphans if ctx.live_key(t) not in copied and not _protected(ctx, t)}
         if ctx.prune
@@ -61,7 +62,7 @@ def _orphan_step(
     if not ctx.prune:
         keep = replace(base, reason="removed from the manifest; kept (delete with --prune)")
         return step(keep, W_DELETE, 8, 0)
-    copies = sum(1 for k, _ in ctx.matching.duplicates if k == key)
+    copies = _staying_copies(ctx).get(key, 0)
     blocker = _blocker(ctx, task, doomed, memo)
     if copies:
         # Deleting the task would hand its key to a copy, deleted by the next run: resolve first.
@@ -72,6 +73,16 @@ def _orphan_step(
     delete = replace(base, action=Action.DELETE, reason="removed from the manifest (prune)")
     # Deepest first, so children go before their parents.
     return step(delete, W_DELETE, 0, 10 - depth)
+
+
+def _staying_copies(ctx: Context) -> dict[str, int]:
+    """Key -> how many of its copies stay after this plan (see `kxplan.planner.duplicates`:
+    with prune, the copies that carry no people's work are deleted with the task)."""
+    counts: dict[str, int] = {}
+    for key, copy in ctx.matching.duplicates:
+        if not ctx.prune or people_work(ctx, key, copy):
+            counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 #: Why a protected task that left the manifest stays, and how to release it.
@@ -133,12 +144,18 @@ def check_mass_delete(ctx: Context, changes: tuple[Change, ...]) -> None:
     """Refuse a plan deleting over 10 % (and at least 5) of what kxplan manages here unless
     allowed: of its tasks, of the checklist items on them, or of the statuses of the set the
     manifest names, each kind counted against its own number (so the guard for tasks is as
-    before). The defaults of a set the plan creates are not counted: they have no id yet."""
+    before). The defaults of a set the plan creates are not counted: they have no id yet.
+    Copies of a key that carry no people's work are not counted either: the key's task stays."""
     if ctx.options.allow_mass_delete:
         return
     kinds = {kind for kind, _ in _GUARDED}
     deletes = [
-        c for c in changes if c.kind in kinds and c.action is Action.DELETE and c.id is not None
+        c
+        for c in changes
+        if c.kind in kinds
+        and c.action is Action.DELETE
+        and c.id is not None
+        and "copy_of" not in (c.before or {})
     ]
     managed = _managed_objects(ctx)
     per_kind = [

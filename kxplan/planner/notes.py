@@ -7,13 +7,15 @@ from collections.abc import Callable
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.context import Context
+from kxplan.planner.duplicates import plan_duplicates
 from kxplan.planner.matching import id_order
 from kxplan.planner.order import W_DELETE, Step, step
 
 
 def plan_notes(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Step]:
-    """Duplicate markers, unmanaged tasks and sibling-order drift."""
-    steps = [_duplicate(ctx, key, task) for key, task in ctx.matching.duplicates]
+    """Duplicate markers (one note, and the copies --prune deletes), unmanaged tasks and
+    sibling-order drift."""
+    steps = plan_duplicates(ctx, in_scope)
     steps.extend(_unmanaged(ctx, t) for t in ctx.matching.unmanaged if in_scope(t))
     steps.extend(_order_drift(ctx))
     return steps
@@ -22,20 +24,6 @@ def plan_notes(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Step]
 def _warn(key: str, reason: str, *, id: str | None = None, path: str = "", group: int = 9) -> Step:
     change = Change(Action.WARN, Kind.NOTE, key, id=id, reason=reason, path=path or key)
     return step(change, W_DELETE, group, 0)
-
-
-def _duplicate(ctx: Context, key: str, task: LiveTask) -> Step:
-    oldest = min(
-        (t for t in ctx.live.tasks if t.key_for(ctx.manifest.name) == key),
-        key=lambda t: id_order(t.id),
-    )
-    return _warn(
-        key,
-        f"story #{task.id} ('{task.title}') also carries the marker of '{key}'; the oldest, "
-        f"#{oldest.id}, is the task. kxplan leaves #{task.id} alone: delete it or remove its "
-        "external reference in Kantata",
-        id=task.id,
-    )
 
 
 def _unmanaged(ctx: Context, task: LiveTask) -> Step:

@@ -63,13 +63,15 @@ def test_a_duplicate_fails_verification_and_plan(url: str, tmp_path: Path) -> No
     manifest = write_manifest(tmp_path / "onboarding.yaml", base())
     assert kxplan("apply", manifest, "--auto-approve", "--api-url", url).code == 0
     copy = _copy_of(url, "discovery")
+    with KantataClient(url, TOKEN) as client:  # someone works on the copy: prune keeps it
+        client.request("PUT", f"/stories/{copy}", json={"story": {"percentage_complete": 30}})
 
     planned = kxplan("plan", manifest, "--api-url", url)
     assert planned.code == 1
     assert "duplicates in the workspace: 1 story carries the marker of another task" in (
         planned.err
     )
-    assert f"'discovery' (#{copy})" in planned.err
+    assert f"'discovery' (#{copy}: 30 % done" in planned.err
 
     write_manifest(manifest, edited())
     applied = kxplan("apply", manifest, "--auto-approve", "--api-url", url, "--prune")
@@ -77,4 +79,4 @@ def test_a_duplicate_fails_verification_and_plan(url: str, tmp_path: Path) -> No
     assert "Apply complete: " in applied.out
     assert "Verified" not in applied.out
     assert "verification found duplicates after apply" in applied.err
-    assert f"'discovery' (#{copy})" in applied.err
+    assert f"'discovery' (#{copy}: 30 % done" in applied.err

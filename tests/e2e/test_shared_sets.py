@@ -31,6 +31,9 @@ def _doc(name: str, workspace: str, statuses: list[dict[str, Any]]) -> dict[str,
         "version": 1,
         "name": name,
         "workspace": int(workspace),
+        # Statuses that leave the manifest are deleted only with prune (kxplan cannot tell
+        # its own statuses from people's), and these manifests mean to delete them.
+        "prune": True,
         "status_set": {"name": "Delivery", "statuses": statuses},
         "tasks": [{"key": k, "title": k.capitalize(), "status": "Backlog"} for k in keys],
     }

@@ -166,6 +166,8 @@ def _live_task(item: Mapping[str, Any], parent: str | None, position: int, stack
         checklist=tuple(sorted(checklist, key=lambda c: (c.position, int(c.id)))),
         markers=markers,
         custom_task_status_id=_str(item.get("custom_task_status_id")),
+        created_at=str(item.get("created_at", "")),
+        updated_at=str(item.get("updated_at", "")),
     )
 
 

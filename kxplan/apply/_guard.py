@@ -1,0 +1,133 @@
+"""One task per key, whatever else runs: marker checks around each create batch
+(docs/apply.md, "When two applies meet").
+
+Right before a batch of creates: the workspace lock is checked (when there is one), and
+the batch's keys are looked up by marker (`GET /stories` filtered by `external_reference_*`,
+200 keys per request). A key that exists already — another apply created it since this
+plan was made — is not created again: its oldest story is adopted (its id is used for the
+children) and counted. Right after the batch the keys are looked up again: when another
+apply created the same key at the same moment, the oldest story (lowest id) is kept and the
+copy this run has just made is deleted; the other run does the same from its side, so
+exactly one story per key stays. A copy is only ever deleted by the run that made it,
+seconds after making it, before any child was created under it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kxplan.live import BATCH, STORY_PARAMS, tasks_from_records
+from kxplan.model import SERVICE_NAME, LiveTask
+from kxplan.plan import Change
+
+if TYPE_CHECKING:
+    from kxplan.apply._run import Run
+    from kxplan.client import KantataClient, Records
+
+
+@dataclass(slots=True)
+class CreateGuard:
+    """What `apply_plan` checks around each create batch, and what it found.
+
+    `check_lock` raises (an ApplyError) when this run no longer holds the workspace.
+    `adopted`: keys found already created before sending; `merged`: keys another apply
+    created at the same moment, whose copy made here was deleted again.
+    """
+
+    check_lock: Callable[[], None] | None = None
+    adopted: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)
+    _mutex: threading.Lock = field(default_factory=threading.Lock)
+
+    def note(self, adopted: Iterable[str] = (), merged: Iterable[str] = ()) -> None:
+        with self._mutex:
+            self.adopted.extend(adopted)
+            self.merged.extend(merged)
+
+
+def guarded_create(
+    run: Run, batch: list[Change], create: Callable[[Run, list[Change]], None]
+) -> None:
+    """`create(run, batch)`, checked before and after when the run has a guard."""
+    guard = run.guard
+    if guard is None:
+        create(run, batch)
+        return
+    if guard.check_lock is not None:
+        guard.check_lock()
+    todo = _not_created_yet(run, guard, batch)
+    if not todo:
+        return
+    create(run, todo)
+    _keep_oldest(run, guard, todo)
+
+
+def _not_created_yet(run: Run, guard: CreateGuard, batch: list[Change]) -> list[Change]:
+    """The changes of `batch` whose key no story carries yet; the others are adopted."""
+    found = stories_by_marker(run.client, run.workspace_id, run.stack, [c.key for c in batch])
+    existing = [c for c in batch if found.get(c.key)]
+    if existing:
+        run.learn_ids({c.key: found[c.key][0].id for c in existing})
+        guard.note(adopted=[c.key for c in existing])
+        run.done(existing)
+    return [c for c in batch if not found.get(c.key)]
+
+
+def _keep_oldest(run: Run, guard: CreateGuard, created: list[Change]) -> None:
+    """Delete the copies this run just made of keys another apply created too."""
+    found = stories_by_marker(run.client, run.workspace_id, run.stack, [c.key for c in created])
+    mine = {c.key: run.task_ids.get(c.key) for c in created}
+    merged: list[str] = []
+    for key, stories in sorted(found.items()):
+        ours = mine.get(key)
+        if len(stories) < 2 or ours is None or stories[0].id == ours:
+            continue
+        if any(s.id == ours for s in stories):
+            _delete_story(run, ours)
+            run.learn_ids({key: stories[0].id})
+            merged.append(key)
+    guard.note(merged=merged)
+
+
+def _delete_story(run: Run, story_id: str) -> None:
+    from kxplan.apply._run import delete_quietly
+
+    delete_quietly(run.client, f"/stories/{story_id}")
+    run.count_extra()
+
+
+def stories_by_marker(
+    client: KantataClient, workspace_id: str, stack: str, keys: Sequence[str]
+) -> dict[str, list[LiveTask]]:
+    """Key -> every live story carrying this stack's marker for it, oldest (lowest id)
+    first; keys no story carries are absent. One `GET /stories` per 200 keys."""
+    wanted = sorted(set(keys))
+
+    def batch(chunk: Sequence[str]) -> Records:
+        params = {
+            "workspace_id": workspace_id,
+            **STORY_PARAMS,
+            "external_reference_service_name": SERVICE_NAME,
+            "external_reference_service_model": stack,
+            "external_reference_service_model_refs": ",".join(chunk),
+        }
+        return client.get_all("/stories", params)
+
+    chunks = [wanted[i : i + BATCH] for i in range(0, len(wanted), BATCH)]
+    found: dict[str, list[LiveTask]] = {}
+    wanted_set = set(wanted)
+    for records in client.map_concurrent(batch, chunks):
+        for task in tasks_from_records(records):
+            key = task.key_for(stack)  # the filter is a convenience: check the marker here
+            if key is not None and key in wanted_set:
+                found.setdefault(key, []).append(task)
+    for stories in found.values():
+        stories.sort(key=lambda t: _id_order(t.id))
+    return found
+
+
+def _id_order(ident: str) -> tuple[int, str]:
+    return (int(ident), "") if ident.isdigit() else (1 << 62, ident)

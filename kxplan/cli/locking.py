@@ -1,0 +1,123 @@
+"""`apply`'s workspace locks: which workspaces to lock, holding them, the `--lock-timeout` flag
+(docs/apply.md, "When two applies meet")."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
+
+from kxplan.apply import CreateGuard
+from kxplan.client import KantataClient
+from kxplan.lock import WorkspaceLock, lock_ttl, parse_duration
+from kxplan.model import LiveWorkspace
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lock_timeout_option(fn: F) -> F:
+    """`--lock-timeout DURATION`, handed to the command as `lock_timeout: float` seconds."""
+    return click.option(
+        "--lock-timeout",
+        "lock_timeout",
+        default="0",
+        metavar="DURATION",
+        callback=lambda _ctx, _param, value: parse_duration(str(value)),
+        help="Wait this long (e.g. 30s, 5m) for another apply of the same workspace to "
+        "finish. Default 0: do not wait, exit 1 naming the holder.",
+    )(fn)
+
+
+def peek_locks(
+    client: KantataClient, workspaces: Sequence[LiveWorkspace], timeout: float
+) -> dict[str, WorkspaceLock]:
+    """A lock per workspace (each once, in id order), read before planning: WorkspaceLocked
+    at once when another apply holds one and `timeout` is 0. Workspace id -> its lock."""
+    ttl = lock_ttl()
+    locks: dict[str, WorkspaceLock] = {}
+    for ws in sorted({w.id: w for w in workspaces}.values(), key=lambda w: _order(w.id)):
+        lock = WorkspaceLock(client, ws.id, ws.title, ttl=ttl, say=_say)
+        lock.peek(timeout)
+        locks[ws.id] = lock
+    return locks
+
+
+@contextmanager
+def hold_workspaces(locks: Mapping[str, WorkspaceLock], timeout: float) -> Iterator[bool]:
+    """Hold every lock for the block and release them at its end, also on an error, Ctrl-C
+    or SIGTERM. Yields True when another apply wrote a lock since it was peeked (the
+    workspace may have changed since it was planned)."""
+    held: list[WorkspaceLock] = []
+    changed = False
+    with _terminate_as_interrupt():
+        try:
+            for lock in locks.values():
+                changed |= lock.acquire(timeout)
+                held.append(lock)
+            yield changed
+        finally:
+            for lock in held:
+                note = lock.release()
+                if note:
+                    _say(note)
+
+
+def guard_for(locks: Mapping[str, WorkspaceLock], workspace_id: object) -> CreateGuard:
+    """The create-batch checks for a plan of `workspace_id`."""
+    lock = locks.get(str(workspace_id))
+    return CreateGuard(check_lock=lock.check if lock is not None else None)
+
+
+def report_guards(guards: Sequence[CreateGuard]) -> None:
+    """Say what the marker checks found: creates another apply had made (or made too)."""
+    adopted = [k for g in guards for k in g.adopted]
+    merged = [k for g in guards for k in g.merged]
+    if adopted:
+        click.echo(
+            f"{_tasks(len(adopted))} had been created meanwhile by another apply "
+            f"({_sample(adopted)}): not created again, the existing one is used."
+        )
+    if merged:
+        click.echo(
+            f"{_tasks(len(merged))} were created at the same moment by another apply "
+            f"({_sample(merged)}): the older copy is kept, the one made here was deleted."
+        )
+
+
+def _tasks(n: int) -> str:
+    return f"{n} task{'s' if n != 1 else ''}"
+
+
+def _sample(keys: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(k) for k in keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def _order(ident: str) -> tuple[int, str]:
+    return (int(ident), "") if ident.isdigit() else (1 << 62, ident)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (e.g. a CI job cancelled) unwinds like Ctrl-C, so the lock is released."""
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. a test runner's worker): leave it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
