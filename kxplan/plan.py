@@ -117,7 +117,7 @@ class Kind(enum.StrEnum):
     NOTE = "note"
 
 
-#: Execution waves, in order (PRODUCT §5).
+#: Execution waves, in order (docs/apply.md).
 WAVES: tuple[str, ...] = (
     "status_set",  # 0: set and statuses
     "workspace",  # 1: the workspace's set assignment

@@ -1,6 +1,6 @@
 """An in-memory model of the live task tree, so moves go in one PUT whenever Kantata allows it.
 
-Kantata's rules (NOTES §6; the sandbox follows them): at most `MAX_DEPTH` levels below a
+Kantata's rules (docs/kantata-api.md; the sandbox follows them): at most `MAX_DEPTH` levels below a
 top-level task, a moved task takes its subtree along, a task cannot move under itself or its
 subtasks, and deleting a task deletes its subtasks. The applier knows the tree only through
 the plan (moves, updates, deletes, kept tasks), so `Tree` holds the links it knows and, for a

@@ -14,7 +14,7 @@ from kxplan.plan import Action, Change, Kind
 
 SortKey = tuple[int, int, int, int, str]
 
-#: Bulk creates carry at most this many stories (NOTES §5).
+#: Bulk creates carry at most this many stories (docs/kantata-api.md).
 BULK_CREATE_LIMIT = 300
 
 # Wave numbers, as in kxplan.plan.WAVES.
@@ -47,7 +47,7 @@ def _tiebreak(s: Step) -> tuple[SortKey, str, str, str, str]:
 
 
 def estimate_writes(changes: Iterable[Change]) -> int:
-    """Requests the applier will send for these changes (see PRODUCT §7 and docs/plan.md).
+    """Requests the applier will send for these changes (see docs/plan.md).
 
     Exact for the common cases; a lower bound when a move has to be lifted to the top level
     first (its subtree still holds tasks that move out or are deleted), which costs one more

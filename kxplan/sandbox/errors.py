@@ -3,7 +3,7 @@
 Every error the sandbox can send is one row of `ERRORS`: a kind, the HTTP status and the
 Kantata error `type`/message. The rules layer raises `SandboxError(kind, ...)`; the HTTP
 layer turns it into `{"errors": [...]}` with the declared status, so bodies stay exactly
-as NOTES §4 documents them and no handler invents its own.
+as docs/kantata-api.md documents them and no handler invents its own.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # kind -> (status, error type, default message). Messages for 401/404/400/429/503 are the
-# ones seen in real traffic or Kantata's docs (NOTES §4); the 422 messages are assumed.
+# ones seen in real traffic or Kantata's docs (docs/kantata-api.md); the 422 messages are assumed.
 ERRORS: dict[str, tuple[int, str, str]] = {
     "unauthorized": (401, "oauth", "Invalid OAuth 2 Request"),
     "not_found": (404, "system", "Not found"),

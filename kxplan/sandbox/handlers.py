@@ -29,7 +29,8 @@ class Request:
     id: int | None = None
 
     def params_with_body(self) -> dict[str, str]:
-        """Query params plus `include`/`optional_fields` sent in a write's body (NOTES §3.2)."""
+        """Query params plus `include`/`optional_fields` sent in a write's body (see
+        docs/kantata-api.md)."""
         merged = dict(self.params)
         if isinstance(self.body, dict):
             for key in ("include", "optional_fields"):

@@ -216,7 +216,7 @@ class SandboxModel:
         self._place_item(row["story_id"], None, None)
 
     def _place_item(self, story_id: int, item_id: int | None, position: int | None) -> None:
-        # Assumed (NOTES §11.14): acts_as_list, 1-based; inserting shifts the others down.
+        # Assumed (docs/kantata-api.md Q14): acts_as_list, 1-based; inserting shifts the others.
         items = self.store.all(
             "SELECT id, position FROM story_tasks WHERE story_id = ? ORDER BY position, id",
             [story_id],

@@ -1,4 +1,4 @@
-"""Brainstem query-parameter handling (NOTES §3.3): paging, `only`, flags, lists, order.
+"""Brainstem query-parameter handling (docs/kantata-api.md): paging, `only`, flags, lists, order.
 
 Pure functions over a `Mapping[str, str]` of query parameters; no HTTP, no SQL execution.
 """

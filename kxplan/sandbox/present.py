@@ -1,4 +1,5 @@
-"""Brainstem presentation: rows -> Kantata JSON objects and the response envelope (NOTES §2).
+"""Brainstem presentation: rows -> Kantata JSON objects and the response envelope
+(docs/kantata-api.md).
 
 Ids and foreign keys are strings (except the few integer fields Kantata documents), `*_ids`
 arrays appear only with their include, include keys are present as `{}` when empty, and

@@ -1,6 +1,6 @@
 """Rules for task status sets, custom task statuses and their assignment to workspaces.
 
-NOTES §6.3–6.5: a new set comes with the four default statuses; status names are unique
+docs/kantata-api.md: a new set comes with the four default statuses; status names are unique
 within a set; a status's category and set never change; deleting a status resets its
 tasks to the category; a set in use cannot be deleted; an account has at most 50 sets.
 
@@ -283,7 +283,7 @@ class StatusRules:
             return first_of(statuses, state)
         if rule == "category":
             return None
-        # Assumed (NOTES §11.10): a task keeps a status of the same name in the new set;
+        # Assumed (docs/kantata-api.md Q10): a task keeps a status of the same name in the new set;
         # otherwise it falls back to its category (the new set's status of that name).
         return find_status(statuses, status, self.ctx.variants) or find_status(
             statuses, state, self.ctx.variants

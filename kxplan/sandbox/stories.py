@@ -1,6 +1,6 @@
 """Rules for stories (tasks): create (single and bulk), update, soft delete, and queries.
 
-NOTES §6.1 and §7. Everything here is plain Python over the store; the HTTP layer only
+docs/kantata-api.md Everything here is plain Python over the store; the HTTP layer only
 unwraps bodies and presents rows. Checks run for every object of a bulk create before any
 row is written, so a bulk create is all-or-nothing with each problem's `index`.
 """
@@ -149,7 +149,7 @@ class StoryRules:
         return where, args
 
     def _visibility(self, params: Params, add: Any) -> None:
-        # Default filters (NOTES §6.1): deleted, archived and archived-workspace tasks hidden.
+        # Default filters (docs/kantata-api.md): deleted, archived, archived-workspace tasks hidden.
         if flag(params, "only_deleted"):
             add("stories.deleted_at IS NOT NULL")
         elif not flag(params, "show_deleted"):
@@ -485,7 +485,7 @@ class StoryRules:
         index: int | None,
         creating: bool,
     ) -> None:
-        """status/state/percentage_complete rules (NOTES §6.1.1; assumptions in the docs)."""
+        """status/state/percentage_complete rules (docs/kantata-api.md; assumptions in the docs)."""
         statuses = set_statuses(self.ctx, workspace["status_set_id"])
         # Issue-only states exist only for issues in a workspace without a set (docs).
         issue_states = row["story_type"] == "issue" and not statuses

@@ -1,5 +1,7 @@
 """Variants: which answer the sandbox plays to each question Kantata's documentation leaves open.
 
+docs/kantata-api.md lists the open questions and how kxplan stays correct under each answer.
+
 Kantata OX does not document everything kxplan depends on (docs/sandbox.md, "Variants", lists
 each question with what is known about it). The sandbox plays one plausible answer per
 question; a `Variants` value says which. The defaults are the answers the sandbox always gave,
@@ -50,7 +52,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("title", "they are named `Not Started`, `Started`, `Needs Info`, `Completed`"),
         ),
         "How a new status set's four default statuses are spelled. The API page writes them "
-        "`not started`...; the task status help pages write `Not Started`... (NOTES §6.3).",
+        "`not started`...; the task status help pages write `Not Started`....",
     ),
     Question(
         "results_order",
@@ -60,7 +62,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("sorted", "in the list default order (updated_at desc, then id)"),
             ("shuffled", "in a seeded random order"),
         ),
-        "The order of `results` in a bulk create response is not documented (NOTES §11.2).",
+        "The order of `results` in a bulk create response is not documented.",
     ),
     Question(
         "delete_cascade",
@@ -68,7 +70,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("cascade", "deleting a story soft-deletes its descendants too"),
             ("none", "only the story is deleted; its subtasks stay, detached from nothing"),
         ),
-        "Whether deleting a parent story deletes its subtasks is not documented (NOTES §11.3).",
+        "Whether deleting a parent story deletes its subtasks is not documented.",
     ),
     Question(
         "project_plan_default",
@@ -76,7 +78,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("task", "a story created without `project_plan` is a project task"),
             ("todo", "it is a To Do (`project_plan: false`), hidden unless `show_todos=true`"),
         ),
-        "The default of `project_plan` for API-created stories (NOTES §11.13).",
+        "The default of `project_plan` for API-created stories.",
     ),
     Question(
         "set_switch",
@@ -88,7 +90,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("first", "tasks go to the first status of their category in the new set"),
             ("category", "tasks fall back to the bare category (`started`...)"),
         ),
-        "What happens to tasks' statuses when a workspace switches status sets (NOTES §11.10).",
+        "What happens to tasks' statuses when a workspace switches status sets.",
     ),
     Question(
         "status_delete",
@@ -98,7 +100,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("first", "they go to the first remaining status of the category"),
         ),
         "Where tasks go when their status is deleted: 'the task's status will default to the "
-        "status type (category)' (NOTES §6.4) leaves the exact status open.",
+        "status type (category)' leaves the exact status open.",
     ),
     Question(
         "new_siblings",
@@ -106,7 +108,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("first", "a new story sorts before its siblings (lower position)"),
             ("last", "a new story sorts after its siblings"),
         ),
-        "Where a new story is placed among its siblings (NOTES §11.4).",
+        "Where a new story is placed among its siblings.",
     ),
     Question(
         "name_match",
@@ -114,7 +116,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("exact", "status, set and tag names match exactly"),
             ("ignore_case", "they match ignoring case (`done` finds `Done`)"),
         ),
-        "Whether status, set and tag names are matched ignoring case (NOTES §11.9).",
+        "Whether status, set and tag names are matched ignoring case.",
     ),
     Question(
         "meta",
@@ -122,7 +124,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("present", "envelopes carry `meta` (count, page_count, page_number, page_size)"),
             ("absent", "envelopes carry only `count`, `results` and the typed maps (2013)"),
         ),
-        "Whether `meta` is always present in list envelopes (NOTES §11.15).",
+        "Whether `meta` is always present in list envelopes.",
     ),
     Question(
         "retry_after",
@@ -130,7 +132,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("present", "a 429 carries `Retry-After` (when the fault settings give one)"),
             ("absent", "a 429 never carries `Retry-After`"),
         ),
-        "Whether a 429 carries `Retry-After` (NOTES §11.1).",
+        "Whether a 429 carries `Retry-After`.",
     ),
 )
 
