@@ -391,6 +391,15 @@ def find_tasks_by_marker(
     """Task key -> the live task carrying this stack's marker for it, searched by the
     external references' refs in batches of 200. Used to learn whether a create whose
     outcome is unknown happened. A key on several stories maps to the lowest id."""
+    found = stories_by_marker(client, workspace_id, stack, keys)
+    return {key: tasks[0] for key, tasks in found.items()}
+
+
+def stories_by_marker(
+    client: KantataClient, workspace_id: str, stack: str, keys: Iterable[str]
+) -> dict[str, list[LiveTask]]:
+    """Key -> every live story carrying this stack's marker for it, oldest (lowest id)
+    first; keys no story carries are absent. One `GET /stories` per 200 keys."""
     wanted = sorted(set(keys))
 
     def batch(chunk: Sequence[str]) -> Records:
@@ -403,15 +412,15 @@ def find_tasks_by_marker(
         }
         return client.get_all("/stories", params, check=story_check(client))
 
-    found: dict[str, LiveTask] = {}
+    found: dict[str, list[LiveTask]] = {}
+    wanted_set = set(wanted)
     for records in client.map_concurrent(batch, _chunks(wanted, BATCH)):
         for task in tasks_from_records(records):
-            key = task.key_for(stack)
-            # The filter is a convenience: check the marker here, whatever the server did.
-            if key in wanted and (
-                key not in found or _id_order(task.id) < _id_order(found[key].id)
-            ):
-                found[key] = task
+            key = task.key_for(stack)  # the filter is a convenience: check the marker here
+            if key is not None and key in wanted_set:
+                found.setdefault(key, []).append(task)
+    for stories in found.values():
+        stories.sort(key=lambda t: _id_order(t.id))
     return found
 
 

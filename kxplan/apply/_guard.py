@@ -15,17 +15,15 @@ seconds after making it, before any child was created under it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kxplan.live import BATCH, STORY_PARAMS, tasks_from_records
-from kxplan.model import SERVICE_NAME, LiveTask
+from kxplan.live import stories_by_marker
 from kxplan.plan import Change
 
 if TYPE_CHECKING:
     from kxplan.apply._run import Run
-    from kxplan.client import KantataClient, Records
 
 
 @dataclass(slots=True)
@@ -97,37 +95,3 @@ def _delete_story(run: Run, story_id: str) -> None:
 
     delete_quietly(run.client, f"/stories/{story_id}")
     run.count_extra()
-
-
-def stories_by_marker(
-    client: KantataClient, workspace_id: str, stack: str, keys: Sequence[str]
-) -> dict[str, list[LiveTask]]:
-    """Key -> every live story carrying this stack's marker for it, oldest (lowest id)
-    first; keys no story carries are absent. One `GET /stories` per 200 keys."""
-    wanted = sorted(set(keys))
-
-    def batch(chunk: Sequence[str]) -> Records:
-        params = {
-            "workspace_id": workspace_id,
-            **STORY_PARAMS,
-            "external_reference_service_name": SERVICE_NAME,
-            "external_reference_service_model": stack,
-            "external_reference_service_model_refs": ",".join(chunk),
-        }
-        return client.get_all("/stories", params)
-
-    chunks = [wanted[i : i + BATCH] for i in range(0, len(wanted), BATCH)]
-    found: dict[str, list[LiveTask]] = {}
-    wanted_set = set(wanted)
-    for records in client.map_concurrent(batch, chunks):
-        for task in tasks_from_records(records):
-            key = task.key_for(stack)  # the filter is a convenience: check the marker here
-            if key is not None and key in wanted_set:
-                found.setdefault(key, []).append(task)
-    for stories in found.values():
-        stories.sort(key=lambda t: _id_order(t.id))
-    return found
-
-
-def _id_order(ident: str) -> tuple[int, str]:
-    return (int(ident), "") if ident.isdigit() else (1 << 62, ident)

@@ -126,25 +126,28 @@ def apply_command(
                 return [_fresh_saved_plan(bound, checks, client)]
             return make_plans(manifests, client, flags, api=api)
 
-        plans = planned()
-        _show(plans, flags)
-        if not any(p.has_changes for p in plans):
+        def reviewed() -> list[Plan] | None:
+            """The plans, shown, gated and approved; None when there is nothing to do."""
+            plans = planned()
+            _show(plans, flags)
+            if not any(p.has_changes for p in plans):
+                return None
+            _gate_shared_sets(plans, allow_shared)
+            gate_suspected_renames(plans, accept)
+            _confirm(auto_approve)
+            return plans
+
+        plans = reviewed()
+        if plans is None:
             return
-        _gate_shared_sets(plans, allow_shared)
-        gate_suspected_renames(plans, accept)
-        _confirm(auto_approve)
         with hold_workspaces(locks, lock_timeout) as changed:
             if changed:  # another apply ran since the plan was made: plan again
                 click.echo(
                     "Another apply wrote to the workspace since it was planned; planning again."
                 )
-                plans = planned()
-                _show(plans, flags)
-                if not any(p.has_changes for p in plans):
+                plans = reviewed()
+                if plans is None:
                     return
-                _gate_shared_sets(plans, allow_shared)
-                gate_suspected_renames(plans, accept)
-                _confirm(auto_approve)
             guards = [guard_for(locks, p.workspace.get("id")) for p in plans]
             results = [_apply_one(p, client, g) for p, g in zip(plans, guards, strict=True)]
             _summarise(results)
