@@ -34,6 +34,14 @@ def plan_orphans(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Ste
         if ctx.prune
         else set()
     )
+    # Idle copies are deleted in the same plan (kxplan.planner.duplicates): they do not
+    # hold their parent back.
+    if ctx.prune:
+        doomed |= {
+            t.id
+            for key, t in ctx.matching.duplicates
+            if in_scope(t) and not people_work(ctx, key, t)
+        }
     memo: dict[str, str | None] = {}
     steps = []
     for task in orphans:
