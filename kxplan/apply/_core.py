@@ -28,6 +28,7 @@ class ApplyResult:
     extra_requests: int = 0
     recovered: int = 0  # creates with an unknown outcome that a look-up found done
     lifts: int = 0  # moves that needed a lift to the top level first (one extra PUT each)
+    refused: int = 0  # move PUTs Kantata refused at first and that were sent again later
 
     def summary(self) -> dict[str, int]:
         """Counts of applied changes, as in `Plan.summary()`."""
@@ -120,6 +121,7 @@ def apply_plan(
         extra_requests=run.extra_requests,
         recovered=run.recovered,
         lifts=run.lifts,
+        refused=run.refused,
     )
 
 

@@ -47,6 +47,7 @@ class Run:
     extra_requests: int = 0  # calls beyond one per change (e.g. completing checklist items)
     recovered: int = 0  # creates whose unknown outcome was resolved by a look-up
     lifts: int = 0  # moves that took two PUTs (lifted to the top level, then placed)
+    refused: int = 0  # move PUTs Kantata refused and that were sent again after the others
     # Where Kantata puts a new sibling ("first"/"last"): from the plan's live read, then
     # from each create response; None while unknown (see _creates.send_order).
     placement: str | None = None
@@ -81,6 +82,11 @@ class Run:
     def count_extra(self, n: int = 1) -> None:
         with self._lock:
             self.extra_requests += n
+
+    def count_refused(self, n: int) -> None:
+        """Record `n` refused move PUTs, sent again later: requests beyond the estimate."""
+        with self._lock:
+            self.refused += n
 
     def count_lifts(self, n: int) -> None:
         """Record `n` lifts: each is a request beyond the plan's estimate."""

@@ -119,6 +119,7 @@ def _send(
         step.direct,
     )
     refused = [m for m, err in zip(step.direct, results, strict=True) if err is not None]
+    run.count_refused(len(refused))  # each is sent again later: beyond what the plan estimated
     for m in step.direct:
         if m not in refused:
             tree.move(m.id, m.target)
@@ -190,6 +191,8 @@ def update_tasks(run: Run, changes: Sequence[Change]) -> None:
         results = run.map(lambda p: _put_story(run, *p), pending)
         failed = [(p, err) for p, err in zip(pending, results, strict=True) if err is not None]
         pending = [p for p, _ in failed]
+        if failed and len(failed) < len(results):
+            run.count_refused(len(failed))  # sent again: beyond what the plan estimated
         if len(failed) == len(results):
             (story_id, group), err = failed[0]
             raise ApplyError(f"{label(group)} (id {story_id}): {err.message}") from err
