@@ -75,16 +75,20 @@ _PRIORITY_LEVELS = dict(enumerate(PRIORITIES))
 Envelope = Mapping[str, Any]
 
 
-def read_live(client: KantataClient, workspace: str | int) -> LiveState:
-    """The whole live picture for one workspace (by id or exact title).
+def read_live(client: KantataClient, workspace: str | int | LiveWorkspace) -> LiveState:
+    """The whole live picture for one workspace (by id, exact title, or as already found).
 
     The status sets are read alongside; given an id, so are the stories, saving round trips.
+    A workspace already found (e.g. to lock it) is not looked up again.
     Raises PlanError when no workspace matches, or when a title matches several.
     """
     before = client.requests
     with ThreadPoolExecutor(max_workers=2) as pool:
         sets = pool.submit(read_status_sets, client)
-        found, records = _workspace_and_stories(client, workspace, pool)
+        if isinstance(workspace, LiveWorkspace):
+            found, records = workspace, read_stories(client, workspace.id)
+        else:
+            found, records = _workspace_and_stories(client, workspace, pool)
         status_sets = sets.result()
     tasks = tasks_from_records(records)
     return LiveState(found, tasks, status_sets, requests=client.requests - before)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -114,21 +114,23 @@ def apply_command(
     with open_client(api_url, token_file, sandbox, log_level) as client:
         if saved is not None:
             bound, checks = _bound_saved_plan(saved, api, client)
+            found: dict[str, LiveWorkspace] = {}
             workspaces = [_workspace_of_plan(bound)]
         else:
             if sandbox:
                 _ensure_sandbox_workspaces(client, manifests, flags)
-            workspaces = _existing_workspaces(client, manifests, flags)
+            found = _existing_workspaces(client, manifests, flags)
+            workspaces = list(found.values())
         locks = peek_locks(client, workspaces, lock_timeout)
 
-        def planned() -> list[Plan]:
+        def planned(known: Mapping[str, LiveWorkspace]) -> list[Plan]:
             if saved is not None:
                 return [_fresh_saved_plan(bound, checks, client)]
-            return make_plans(manifests, client, flags, api=api)
+            return make_plans(manifests, client, flags, api=api, found=known)
 
-        def reviewed() -> list[Plan] | None:
+        def reviewed(known: Mapping[str, LiveWorkspace]) -> list[Plan] | None:
             """The plans, shown, gated and approved; None when there is nothing to do."""
-            plans = planned()
+            plans = planned(known)
             _show(plans, flags)
             if not any(p.has_changes for p in plans):
                 return None
@@ -137,7 +139,7 @@ def apply_command(
             _confirm(auto_approve)
             return plans
 
-        plans = reviewed()
+        plans = reviewed(found)  # the workspaces just found for the lock: not read again
         if plans is None:
             return
         with hold_workspaces(locks, lock_timeout) as changed:
@@ -145,7 +147,7 @@ def apply_command(
                 click.echo(
                     "Another apply wrote to the workspace since it was planned; planning again."
                 )
-                plans = reviewed()
+                plans = reviewed({})  # another apply may have changed them: read afresh
                 if plans is None:
                     return
             guards = [guard_for(locks, p.workspace.get("id")) for p in plans]
@@ -220,11 +222,13 @@ def _workspace_of_plan(plan: Plan) -> LiveWorkspace:
 
 def _existing_workspaces(
     client: KantataClient, manifests: Sequence[Manifest], flags: PlanFlags
-) -> list[LiveWorkspace]:
-    """The workspaces the manifests plan against, to lock them (one read each); one that
-    does not exist is left to planning, which says so."""
-    found = (find_workspace(client, workspace_of(m, flags)) for m in manifests)
-    return [w for w in found if w is not None]
+) -> dict[str, LiveWorkspace]:
+    """The workspaces the manifests plan against, by the reference each gives, to lock and
+    then plan them (one read each); one that does not exist is left to planning, which
+    says so."""
+    refs = dict.fromkeys(str(workspace_of(m, flags)) for m in manifests)
+    found = {ref: find_workspace(client, ref) for ref in refs}
+    return {ref: w for ref, w in found.items() if w is not None}
 
 
 def _ensure_sandbox_workspaces(

@@ -22,7 +22,7 @@ import click
 
 from kxplan.client import KantataClient
 from kxplan.errors import UsageError
-from kxplan.model import LiveState, Manifest, PlanOptions
+from kxplan.model import LiveState, LiveWorkspace, Manifest, PlanOptions
 from kxplan.plan import Plan
 from kxplan.planner.duplicates import Copy
 from kxplan.render import FORMATS
@@ -192,8 +192,12 @@ def make_plans(
     flags: PlanFlags,
     *,
     api: str | None = None,
+    found: Mapping[str, LiveWorkspace] | None = None,
 ) -> list[Plan]:
     """One plan per manifest, in order, each against its live workspace.
+
+    `found`: workspaces the caller has just looked up, by the reference the manifest gives
+    (`str(workspace_of(...))`); they are not looked up again.
 
     With `flags.out`, plans carry the fingerprints of every live object they touch and are
     bound to where they were made: `api` (default: the client's API root, see `api_of`),
@@ -210,7 +214,8 @@ def make_plans(
 
     plans = []
     for manifest in manifests:
-        live = read_live(client, workspace_of(manifest, flags))
+        ref = workspace_of(manifest, flags)
+        live = read_live(client, (found or {}).get(str(ref), ref))
         plan = guard_plan(client, manifest, build_plan(manifest, live, flags.options()), live)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)
