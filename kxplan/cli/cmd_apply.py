@@ -39,7 +39,7 @@ from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
-from kxplan.live import find_workspace
+from kxplan.live import find_workspace, result_ids, workspace_from_api
 from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.planner.fingerprints import manifest_digest
@@ -118,8 +118,9 @@ def apply_command(
             workspaces = [_workspace_of_plan(bound)]
         else:
             if sandbox:
-                _ensure_sandbox_workspaces(client, manifests, flags)
-            found = _existing_workspaces(client, manifests, flags)
+                found = _ensure_sandbox_workspaces(client, manifests, flags)
+            else:
+                found = _existing_workspaces(client, manifests, flags)
             workspaces = list(found.values())
         locks = peek_locks(client, workspaces, lock_timeout)
 
@@ -233,21 +234,25 @@ def _existing_workspaces(
 
 def _ensure_sandbox_workspaces(
     client: KantataClient, manifests: Sequence[Manifest], flags: PlanFlags
-) -> None:
-    """Create each manifest's workspace in the sandbox if it is not there yet, and say so."""
+) -> dict[str, LiveWorkspace]:
+    """Each manifest's workspace in the sandbox, by the reference it gives (as
+    `_existing_workspaces`): created if it is not there yet, saying so."""
+    found: dict[str, LiveWorkspace] = {}
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
-        if find_workspace(client, ref) is not None:
-            continue
-        if isinstance(ref, int) or str(ref).isdigit():
-            raise UsageError(
-                f"{manifest.path}: workspace id {ref} does not exist in the sandbox",
-                hint="give the workspace by title so --sandbox can create it",
-            )
-        client.request(
-            "POST", "/workspaces", json={"workspace": {"title": str(ref), "creator_role": "maven"}}
-        )
-        click.echo(f'Created workspace "{ref}" in the sandbox ({SANDBOX_DATA}).')
+        existing = found.get(str(ref)) or find_workspace(client, ref)
+        if existing is None:
+            if isinstance(ref, int) or str(ref).isdigit():
+                raise UsageError(
+                    f"{manifest.path}: workspace id {ref} does not exist in the sandbox",
+                    hint="give the workspace by title so --sandbox can create it",
+                )
+            body = {"workspace": {"title": str(ref), "creator_role": "maven"}}
+            data = client.request("POST", "/workspaces", json=body)
+            existing = workspace_from_api(data["workspaces"][result_ids(data)[0]])
+            click.echo(f'Created workspace "{ref}" in the sandbox ({SANDBOX_DATA}).')
+        found[str(ref)] = existing
+    return found
 
 
 # --------------------------------------------------------------------------- output
