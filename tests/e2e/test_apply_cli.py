@@ -13,15 +13,6 @@ from .helpers import TOKEN, Result, duplicates, kxplan, read, snapshot, write_ma
 from .scenario import STACK, WORKSPACE, base, edited
 
 
-@pytest.fixture
-def url(sandbox: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """The sandbox's API URL, with the manifest's workspace created and a token in the env."""
-    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
-    monkeypatch.chdir(tmp_path)
-    sandbox.model.create_workspace(WORKSPACE)
-    return str(sandbox.url)
-
-
 def apply(url: str, manifest: Path, *extra: str) -> Result:
     return kxplan("apply", manifest, "--auto-approve", "--api-url", url, *extra)
 

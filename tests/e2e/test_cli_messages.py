@@ -12,16 +12,8 @@ import pytest
 from kxplan.resources import load_schema
 from kxplan.sandbox import SandboxServer
 
-from .helpers import TOKEN, kxplan, write_manifest
+from .helpers import kxplan, write_manifest
 from .scenario import STACK, WORKSPACE, base
-
-
-@pytest.fixture
-def url(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
-    monkeypatch.chdir(tmp_path)
-    sandbox.model.create_workspace(WORKSPACE)
-    return str(sandbox.url)
 
 
 def test_sandbox_port_out_of_range_is_a_usage_error() -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from kxplan.apply._payload import create_item
 from kxplan.client import KantataClient
 from kxplan.sandbox import Faults, SandboxServer
@@ -17,14 +15,6 @@ from .scenario import STACK, WORKSPACE, base, edited
 #: Every create commits this long after it arrived, its answer dropped at once: the first
 #: look-up finds nothing, a later one (after the 0.25 s and 0.5 s pauses) finds it.
 LATE = Faults(p_commit_late=1.0, commit_late_s=0.3)
-
-
-@pytest.fixture
-def url(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
-    monkeypatch.chdir(tmp_path)
-    sandbox.model.create_workspace(WORKSPACE)
-    return str(sandbox.url)
 
 
 def test_creates_committed_late_are_found_not_sent_again(

@@ -12,18 +12,10 @@ import pytest
 from kxplan.resources import load_schema
 from kxplan.sandbox import SandboxServer
 
-from .helpers import TOKEN, Result, kxplan, read, write_manifest
+from .helpers import Result, kxplan, read, write_manifest
 from .scenario import STACK, WORKSPACE, base
 
 WRITES = ("POST", "PUT", "DELETE")
-
-
-@pytest.fixture
-def url(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
-    monkeypatch.chdir(tmp_path)
-    sandbox.model.create_workspace(WORKSPACE)
-    return str(sandbox.url)
 
 
 @pytest.fixture
