@@ -1,8 +1,10 @@
 """A faithful Kantata OX API on loopback, for trying templates and for tests (`kxplan sandbox`).
 
-Shaped like moto: `server` (routes, stdlib HTTP) -> `handlers` (thin) -> `models`,
-`stories`, `statuses` (every rule, no HTTP) -> `store` (SQLite); errors are data in
-`errors`, JSON shapes in `present`, fault injection in `faults`, the request log in `log`.
+Shaped like moto: `server` (stdlib HTTP; `wire` for one request, `routes`) -> `handlers/`
+(thin, one module per resource) -> `models.SandboxModel` (the facade) -> `resources/` (every
+rule, no HTTP, one module per resource) -> `store` (SQLite); errors are data in `errors`,
+JSON shapes in `present` and `includes`, fault injection in `faults`, the request log in
+`log`. docs/sandbox.md ("How it is built") lists every module.
 
     with SandboxServer() as server:
         ws = server.model.create_workspace("Acme onboarding")

@@ -1,75 +1,36 @@
 """The sandbox HTTP server: stdlib ThreadingHTTPServer, routes -> thin handlers -> rules.
 
-One request goes: faults (latency, 429, 503) -> auth (401) -> route (404) -> body (400)
--> maybe drop before the write -> handler inside one store transaction -> maybe drop
-after the commit -> JSON response -> request log and the `on_response` hook. (A create
-chosen to commit late is dropped at once and handled `commit_late_s` later: see Faults.)
+`SandboxServer` owns the model, the request log, the faults and the listening socket; one
+request's path through faults, auth, routing and the handler is `wire.py`'s.
 
 Control endpoints live outside `/api/v1`, need no token and are never faulted:
 `GET /__sandbox/stats`, `POST /__sandbox/reset`, `PUT /__sandbox/faults`,
 `GET|PUT /__sandbox/variants` (which answer to each open question is played; see
-`kxplan.sandbox.variants`), `POST /__sandbox/workspaces` (`{"title": ...}`; creates a workspace).
+`kxplan.sandbox.variants`), `POST /__sandbox/workspaces` (`{"title": ...}`; creates a
+workspace). They are answered by `control.py`.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
-import re
 import threading
-import time
 import traceback
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from kxplan.sandbox import handlers, present
+from kxplan.sandbox import control, present
 from kxplan.sandbox.errors import SandboxError
 from kxplan.sandbox.faults import Decision, FaultInjector, Faults
-from kxplan.sandbox.handlers import Handler, Request, Response
-from kxplan.sandbox.log import LogEntry, RequestLog
+from kxplan.sandbox.handlers.base import Handler, Request, Response
+from kxplan.sandbox.log import RequestLog
 from kxplan.sandbox.models import SandboxModel
 from kxplan.sandbox.variants import Variants
+from kxplan.sandbox.wire import API_PREFIX, Exchange, RequestHandler
 
-API_PREFIX = "/api/v1"
-CONTROL_PREFIX = "/__sandbox"
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """One answered API request, as the `on_response` hook (e.g. conformance checks) sees it."""
-
-    method: str
-    route: str
-    params: dict[str, str]
-    request_body: Any
-    status: int
-    response_body: Any
-    form: bool = False  # the request body came form-encoded (its values are all strings)
-
-
-def _compile(template: str) -> re.Pattern[str]:
-    return re.compile("^" + template.replace("{id}", r"(?P<id>\d+)") + "$")
-
-
-_ROUTES = tuple((m, t, _compile(t), h) for m, t, h in handlers.ROUTES)
-
-
-def match_route(method: str, path: str) -> tuple[str, Handler | None, int | None]:
-    """(route template, handler, path id) for an API path without the prefix or `.json`."""
-    known_path = False
-    for m, template, pattern, handler in _ROUTES:
-        found = pattern.match(path)
-        if found:
-            known_path = True
-            if m == method:
-                oid = found.groupdict().get("id")
-                return template, handler, int(oid) if oid else None
-    return (path if known_path else "(unknown)"), None, None
+__all__ = ["API_PREFIX", "Exchange", "SandboxServer"]
 
 
 class SandboxServer:
@@ -207,36 +168,8 @@ class SandboxServer:
         return replace(answer, body=body)
 
     def control(self, method: str, path: str, body: Any) -> Response:
-        """The `/__sandbox/...` endpoints."""
-        if method == "GET" and path == "/stats":
-            stats = self.log.stats()
-            return Response(
-                200, {**stats, "faults": self.faults.to_json(), "variants": self.variants.to_json()}
-            )
-        if path == "/variants" and method in ("GET", "PUT"):
-            if method == "PUT":
-                try:
-                    self.variants = Variants.from_json(body or {})
-                except (TypeError, ValueError) as err:
-                    return Response(400, {"errors": [{"type": "system", "message": str(err)}]})
-            return Response(200, {"variants": self.variants.to_json()})
-        if method == "POST" and path == "/reset":
-            self.model.reset()
-            self.log.reset()
-            return Response(200, {"reset": True})
-        if method == "PUT" and path == "/faults":
-            try:
-                self.faults = Faults.from_json(body or {})
-            except (TypeError, ValueError) as err:
-                return Response(400, {"errors": [{"type": "system", "message": str(err)}]})
-            return Response(200, {"faults": self.faults.to_json()})
-        if method == "POST" and path == "/workspaces" and isinstance(body, dict):
-            try:
-                ws = self.model.create_workspace(str(body.get("title", "")))
-            except SandboxError as err:
-                return Response(err.status, err.body())
-            return Response(200, {"workspace": ws})
-        return Response(404, {"errors": [{"type": "system", "message": "Not found"}]})
+        """The `/__sandbox/...` endpoints (`control.py`)."""
+        return control.control(self, method, path, body)
 
     def commit_later(self, handler: Handler, req: Request, seconds: float) -> None:
         """Handle `req` `seconds` from now, its answer going nowhere (a late commit)."""
@@ -267,233 +200,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
-    class _Handler(_RequestHandler):
+    class _Handler(RequestHandler):
         sandbox = server
 
     return _Handler
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
-    # Headers and body go out in two writes; with Nagle on, the second waits ~40 ms for
-    # the client's delayed ACK on every request.
-    disable_nagle_algorithm = True
-    server_version = "kxplan-sandbox"
-    sandbox: SandboxServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the default stderr access log (the RequestLog records requests)."""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def _serve(self, method: str) -> None:
-        started = time.perf_counter()
-        parts = urlsplit(self.path)
-        params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        raw = self._read_body()
-        if parts.path.startswith(CONTROL_PREFIX + "/"):
-            try:
-                body = _parse_json(raw)
-            except ValueError:
-                # A settings body that does not parse must not reset the settings to defaults.
-                message = "the body is not valid JSON"
-                self._send(Response(400, {"errors": [{"type": "system", "message": message}]}))
-                return
-            self._send(self.sandbox.control(method, parts.path[len(CONTROL_PREFIX) :], body))
-            return
-        path = parts.path[len(API_PREFIX) :] if parts.path.startswith(API_PREFIX) else None
-        if path is not None and path.endswith(".json"):
-            path = path[: -len(".json")]
-        route, handler, oid = match_route(method, path or "")
-        if path is None:
-            route = parts.path
-        form = _is_form(self.headers.get("Content-Type"))
-        resp, outcome, body, trickle_s = self._process(
-            method, route, handler, oid, params, raw, form
-        )
-        entry = LogEntry(
-            method,
-            route,
-            parts.path,
-            resp.status if resp else None,
-            (time.perf_counter() - started) * 1000,
-            outcome,
-        )
-        self.sandbox.log.add(entry)
-        if resp is None:
-            self.close_connection = True  # dropped: no response at all
-            return
-        self._send(resp, trickle_s)
-        hook = self.sandbox.on_response
-        if hook is not None and handler is not None:
-            hook(Exchange(method, route, params, body, resp.status, resp.body, form))
-
-    def _process(
-        self,
-        method: str,
-        route: str,
-        handler: Handler | None,
-        oid: int | None,
-        params: dict[str, str],
-        raw: bytes,
-        form: bool = False,
-    ) -> tuple[Response | None, str, Any, float]:
-        resp, outcome, body, decision = self._decide_and_handle(
-            method, route, handler, oid, params, raw, form
-        )
-        if resp is not None and handler is not None:
-            resp = self.sandbox.lie(route, resp)
-        return resp, outcome, body, decision.trickle_s
-
-    def _decide_and_handle(
-        self,
-        method: str,
-        route: str,
-        handler: Handler | None,
-        oid: int | None,
-        params: dict[str, str],
-        raw: bytes,
-        form: bool,
-    ) -> tuple[Response | None, str, Any, Decision]:
-        decision = self.sandbox.decide(method, route)
-        if decision.delay_s:
-            time.sleep(decision.delay_s)
-        if decision.status is not None:
-            kind = "rate_limited" if decision.status == 429 else "unavailable"
-            headers = {}
-            if decision.retry_after is not None and self.sandbox.variants.retry_after == "present":
-                headers["Retry-After"] = f"{decision.retry_after:g}"
-            resp = Response(decision.status, SandboxError(kind).body(), headers)
-            return resp, str(decision.status), None, decision
-        if not self.sandbox.authorized(self.headers.get("Authorization")):
-            denied = Response(401, SandboxError("unauthorized").body())
-            return denied, "unauthorized", None, decision
-        if handler is None:
-            return Response(404, SandboxError("not_found").body()), "error", None, decision
-        try:
-            body = (_parse_form(raw) if form else _parse_json(raw)) if raw.strip() else None
-        except ValueError:
-            message = "The form-encoded request body is malformed" if form else None
-            bad = Response(400, SandboxError("bad_json", message).body())
-            return bad, "error", None, decision
-        if decision.drop_before:
-            return None, "dropped_before", body, decision
-        if decision.commit_late:
-            late = self.sandbox.faults.commit_late_s - decision.delay_s  # since it arrived
-            self.sandbox.commit_later(handler, Request(method, route, params, body, oid), late)
-            return None, "committed_late", body, decision
-        answer = self.sandbox.handle(handler, Request(method, route, params, body, oid))
-        if decision.drop_after:
-            return None, "dropped_after", body, decision
-        return answer, "ok" if answer.status < 400 else "error", body, decision
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _send(self, resp: Response, trickle_s: float = 0.0) -> None:
-        data = b"" if resp.body is None else json.dumps(resp.body).encode("utf-8")
-        headers = [("Content-Length", str(len(data))), ("X-Request-Id", uuid.uuid4().hex)]
-        if resp.body is not None:
-            headers.insert(0, ("Content-Type", "application/json; charset=utf-8"))
-        headers.extend(resp.headers.items())
-        if trickle_s > 0:  # status line, headers and body, one byte at a time
-            self.log_request(resp.status)
-            phrase = self.responses.get(resp.status, ("",))[0]
-            lines = [f"{self.protocol_version} {resp.status} {phrase}"]
-            lines += [f"{name}: {value}" for name, value in headers]
-            self._trickle("\r\n".join([*lines, "", ""]).encode("latin-1") + data, trickle_s)
-            return
-        self.send_response(resp.status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-
-    def _trickle(self, data: bytes, every_s: float) -> None:
-        """Send `data` one byte every `every_s` seconds, until done or the client hangs up
-        (fault `p_trickle`: a client without a total deadline would wait for ever)."""
-        try:
-            for i in range(len(data)):
-                self.wfile.write(data[i : i + 1])
-                self.wfile.flush()
-                time.sleep(every_s)
-        except OSError:
-            self.close_connection = True
-
-
-def _parse_json(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    return json.loads(raw.decode("utf-8"))
-
-
-FORM_TYPE = "application/x-www-form-urlencoded"
-_FORM_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
-
-
-def _is_form(content_type: str | None) -> bool:
-    return (content_type or "").split(";")[0].strip().lower() == FORM_TYPE
-
-
-def _parse_form(raw: bytes) -> dict[str, Any]:
-    """A Rails structured form body: `story[title]=x`, `story[checklist][]=a`,
-    `stories[][title]=a&stories[][title]=b` (a new object starts when a key repeats).
-    Values stay strings, as Rails receives them (docs/sandbox.md, "Fidelity")."""
-    body: dict[str, Any] = {}
-    for key, value in parse_qsl(raw.decode("utf-8"), keep_blank_values=True):
-        found = _FORM_KEY.match(key)
-        if found is None:
-            raise ValueError(f"bad form key {key!r}")
-        path = [found.group(1), *re.findall(r"\[([^\[\]]*)\]", found.group(2))]
-        _assign(body, path, value)
-    return body
-
-
-def _assign(node: dict[str, Any], path: list[str], value: str) -> None:
-    head, rest = path[0], path[1:]
-    if not rest:
-        node[head] = value
-        return
-    if rest[0] != "":
-        child = node.setdefault(head, {})
-        if not isinstance(child, dict):
-            raise ValueError(f"form key {head!r} is both a value and an object")
-        _assign(child, rest, value)
-        return
-    items = node.setdefault(head, [])
-    if not isinstance(items, list):
-        raise ValueError(f"form key {head!r} is both a value and a list")
-    if len(rest) == 1:
-        items.append(value)
-    elif items and isinstance(items[-1], dict) and not _has_path(items[-1], rest[1:]):
-        _assign(items[-1], rest[1:], value)
-    else:
-        items.append({})
-        _assign(items[-1], rest[1:], value)
-
-
-def _has_path(node: dict[str, Any], path: list[str]) -> bool:
-    """Rails' `params_hash_has_key?`: a path through `[]` never counts as present."""
-    if "" in path:
-        return False
-    current: Any = node
-    for part in path:
-        if not isinstance(current, dict) or part not in current:
-            return False
-        current = current[part]
-    return True

@@ -1,4 +1,4 @@
-"""Rules for task status sets, custom task statuses and their assignment to workspaces.
+"""Task status sets and their custom task statuses (assigning sets: `set_assignment`).
 
 docs/kantata-api.md: a new set comes with the four default statuses; status names are unique
 within a set; a status's category and set never change; deleting a status resets its
@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from kxplan.sandbox.constants import CATEGORIES, MAX_SETS
 from kxplan.sandbox.context import Ctx, as_id, collect
-from kxplan.sandbox.errors import Problem, SandboxError, found, invalid
-from kxplan.sandbox.present import CATEGORIES
+from kxplan.sandbox.errors import Problem, found, invalid
+from kxplan.sandbox.params import Params, int_param, order_sql, parse_page
+from kxplan.sandbox.sql import Found, Where, select_page
 from kxplan.sandbox.store import Row
 from kxplan.sandbox.variants import Variants
 
-MAX_SETS = 50
+SET_ORDER = {"created_at": "task_status_sets.created_at", "name": "task_status_sets.name"}
+STATUS_ORDER = {"position": "custom_task_statuses.status_set_id|custom_task_statuses.position"}
 
 #: The default statuses of a new set under `status_names=title` (the help pages' spelling).
 TITLE_NAMES = {c: c.title() for c in CATEGORIES}
@@ -67,6 +70,23 @@ class StatusRules:
 
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+
+    def query_sets(self, params: Params) -> Found:
+        """GET /task_status_sets."""
+        page = parse_page(params)
+        where = Where()
+        where.only(page, "id")
+        order = order_sql(params, SET_ORDER, "created_at:asc", "task_status_sets")
+        return select_page(self.ctx.store, "task_status_sets", where, order, page)
+
+    def query_statuses(self, params: Params) -> Found:
+        """GET /custom_task_statuses (no status_set_id filter is documented; offered anyway)."""
+        page = parse_page(params)
+        where = Where()
+        where.only(page, "id")
+        where.equal("status_set_id", int_param(params, "status_set_id"))
+        order = order_sql(params, STATUS_ORDER, "position:asc", "custom_task_statuses")
+        return select_page(self.ctx.store, "custom_task_statuses", where, order, page)
 
     def get_set(self, set_id: int) -> Row:
         """One set, or 404."""
@@ -132,22 +152,10 @@ class StatusRules:
 
     def create_status(self, attrs: dict[str, Any]) -> Row:
         """A status appended to its set; the name must be unique within the set."""
-        problems: list[Problem] = []
-        name = attrs.get("status")
-        category = attrs.get("category")
-        if not isinstance(name, str) or not name.strip():
-            problems.append(Problem("status", "Status can't be blank"))
-        if category not in CATEGORIES:
-            problems.append(Problem("category", f"Category must be one of {', '.join(CATEGORIES)}"))
-        if "status_set_id" not in attrs:
-            problems.append(Problem("status_set_id", "Status set can't be blank"))
-        collect(problems)
-        set_id = as_id(attrs["status_set_id"], "status_set_id")
+        name, category, set_id = _new_status(attrs)
         if self.ctx.store.one("SELECT id FROM task_status_sets WHERE id = ?", [set_id]) is None:
             raise invalid("status_set_id", "Status set does not exist")
         statuses = set_statuses(self.ctx, set_id)
-        assert isinstance(name, str)
-        name = name.strip()
         if find_status(statuses, name, self.ctx.variants):
             raise invalid("status", "Status name must be unique within the task status set")
         now = self.ctx.now()
@@ -215,88 +223,24 @@ class StatusRules:
             return first_of(others, category)
         return None
 
-    def bulk_assign(self, items: Any) -> list[Row]:
-        """Assign sets to workspaces, all or nothing; tasks keep matching status names."""
-        if not isinstance(items, list) or not items:
-            raise SandboxError("missing_root")
-        pairs = self._check_assignments(items)
-        now = self.ctx.now()
-        rows = []
-        for ws_id, set_id in pairs:
-            self.ctx.store.update("workspaces", ws_id, {"status_set_id": set_id, "updated_at": now})
-            self._remap_stories(ws_id, set_id, now)
-            row = {"workspace_id": ws_id, "status_set_id": set_id}
-            new_id = self.ctx.store.insert(
-                "workspace_task_status_sets", {**row, "created_at": now, "updated_at": now}
-            )
-            rows.append({"id": new_id, **row, "created_at": now, "updated_at": now})
-        return rows
-
-    def _check_assignments(self, items: list[Any]) -> list[tuple[int, int | None]]:
-        problems: list[Problem] = []
-        pairs: list[tuple[int, int | None]] = []
-        store = self.ctx.store
-        for index, item in enumerate(items):
-            if not isinstance(item, dict) or "workspace_id" not in item:
-                problems.append(Problem("workspace_id", "Workspace can't be blank", index))
-                continue
-            try:
-                ws_id = as_id(item["workspace_id"], "workspace_id", index)
-                raw_set = item.get("status_set_id")
-                set_id = None if raw_set is None else as_id(raw_set, "status_set_id", index)
-            except SandboxError as err:
-                problems.extend(err.problems)
-                continue
-            if store.one("SELECT id FROM workspaces WHERE id = ?", [ws_id]) is None:
-                problems.append(Problem("workspace_id", f"Workspace {ws_id} not found", index))
-            if (
-                set_id is not None
-                and store.one("SELECT id FROM task_status_sets WHERE id = ?", [set_id]) is None
-            ):
-                problems.append(Problem("status_set_id", f"Status set {set_id} not found", index))
-            pairs.append((ws_id, set_id))
-        collect(problems)
-        return pairs
-
-    def _remap_stories(self, ws_id: int, set_id: int | None, now: str) -> None:
-        """Tasks get a status of the new set as variant `set_switch` says; the category
-        (state) never changes, so a task keeps it when the new set has no such status."""
-        statuses = set_statuses(self.ctx, set_id)
-        store = self.ctx.store
-        for s in store.all("SELECT id, status, state FROM stories WHERE workspace_id = ?", [ws_id]):
-            match = self._after_switch(statuses, s["status"] or "", s["state"])
-            if match is not None:
-                change = {
-                    "status": match["status"],
-                    "custom_task_status_id": match["id"],
-                    "state": match["category"],
-                }
-                if match["category"] != s["state"]:
-                    self._state_change(s["id"], match["category"], now)
-            else:
-                change = {"status": s["state"], "custom_task_status_id": None}
-            store.update("stories", s["id"], change)
-
-    def _after_switch(self, statuses: list[Row], status: str, state: str) -> Row | None:
-        rule = self.ctx.variants.set_switch
-        if rule == "first":
-            return first_of(statuses, state)
-        if rule == "category":
-            return None
-        # Assumed (docs/kantata-api.md Q10): a task keeps a status of the same name in the new set;
-        # otherwise it falls back to its category (the new set's status of that name).
-        return find_status(statuses, status, self.ctx.variants) or find_status(
-            statuses, state, self.ctx.variants
-        )
-
-    def _state_change(self, story_id: int, state: str, now: str) -> None:
-        self.ctx.store.insert(
-            "story_state_changes",
-            {"story_id": story_id, "state": state, "created_at": now, "updated_at": now},
-        )
-
 
 def _name(value: Any, field_name: str, message: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise invalid(field_name, message)
     return value.strip()
+
+
+def _new_status(attrs: dict[str, Any]) -> tuple[str, str, int]:
+    """(name, category, set id) of a status to create, or every problem with them (422)."""
+    problems: list[Problem] = []
+    name = attrs.get("status")
+    category = attrs.get("category")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(Problem("status", "Status can't be blank"))
+    if category not in CATEGORIES:
+        problems.append(Problem("category", f"Category must be one of {', '.join(CATEGORIES)}"))
+    if "status_set_id" not in attrs:
+        problems.append(Problem("status_set_id", "Status set can't be blank"))
+    collect(problems)
+    assert isinstance(name, str) and isinstance(category, str)
+    return name.strip(), category, as_id(attrs["status_set_id"], "status_set_id")
