@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from kxplan.errors import PlanError
+from kxplan.ids import id_order
 from kxplan.model import SERVICE_NAME, DesiredTask, LiveState, LiveTask, Manifest
 
 __all__ = ["match_for_adoption", "normalize_title", "title_path"]
@@ -135,12 +136,8 @@ def _unmanaged_by_scope(
             continue
         out[(t.parent_id or _ROOT, normalize_title(t.title))].append(t)
     for group in out.values():
-        group.sort(key=lambda t: (t.position, _id_order(t.id)))
+        group.sort(key=lambda t: (t.position, id_order(t.id)))
     return out
-
-
-def _id_order(task_id: str) -> tuple[int, str]:
-    return (int(task_id), "") if task_id.isdigit() else (0, task_id)
 
 
 def _desired_by_scope(

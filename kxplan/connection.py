@@ -22,7 +22,9 @@ from typing import Any, TypeVar
 
 import click
 
-from kxplan.client import KantataClient, check_base_url, redact
+from kxplan.client import KantataClient
+from kxplan.client._errors import redact
+from kxplan.client._urls import check_base_url
 from kxplan.errors import UsageError
 
 DEFAULT_API_URL = "https://api.mavenlink.com/api/v1"

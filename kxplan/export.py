@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from kxplan.ids import id_order
 from kxplan.manifest.keys import KEY_MAX, slugify
 from kxplan.model import (
     CATEGORIES,
@@ -92,7 +93,7 @@ class _Tree:
         for t in by_id.values():
             kids[t.parent_id].append(t)
         for group in kids.values():
-            group.sort(key=lambda t: (t.position, _id_order(t.id)))
+            group.sort(key=lambda t: (t.position, id_order(t.id)))
         excluded: dict[str, int] = defaultdict(int)
         kept = _drop_other_stacks(kids, stack, excluded)  # walks from the top: orphans drop
         warnings = [
@@ -142,7 +143,7 @@ def _orphan_warnings(
 ) -> list[str]:
     """Tasks whose parent was not in the read (e.g. deleted) cannot be placed or adopted
     at their path: writing them top-level would make `--adopt` create duplicates."""
-    missing = sorted((p for p in kids if p is not None and p not in by_id), key=_id_order)
+    missing = sorted((p for p in kids if p is not None and p not in by_id), key=id_order)
     out = []
     for parent in missing:
         n = sum(_subtree_size(kids, t.id) for t in kids[parent])
@@ -164,10 +165,6 @@ def _other_stack(task: LiveTask, stack: str) -> str | None:
 
 def _subtree_size(kids: Mapping[str | None, list[LiveTask]], task_id: str) -> int:
     return 1 + sum(_subtree_size(kids, c.id) for c in kids.get(task_id, ()))
-
-
-def _id_order(task_id: str) -> tuple[int, str]:
-    return (int(task_id), "") if task_id.isdigit() else (0, task_id)
 
 
 # --------------------------------------------------------------------------- keys

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kxplan.errors import ApiError, ApplyError, KxplanError, TransportError
+from kxplan.ids import id_order
 
 if TYPE_CHECKING:
     from kxplan.client import KantataClient
@@ -130,11 +131,7 @@ def current_holder(claims: Iterable[Claim], now: float) -> Claim | None:
     """The claim that holds the workspace: the oldest reference among the unexpired ones
     (a server that keeps one reference per subject has only one)."""
     live = [c for c in claims if c.until > now and not c.released]
-    return min(live, key=lambda c: _id_order(c.ref_id), default=None)
-
-
-def _id_order(ident: str) -> tuple[int, str]:
-    return (int(ident), "") if ident.isdigit() else (1 << 62, ident)
+    return min(live, key=lambda c: id_order(c.ref_id), default=None)
 
 
 def who_am_i(env: Mapping[str, str] | None = None) -> tuple[str, str]:

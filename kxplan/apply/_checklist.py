@@ -7,8 +7,9 @@ from typing import Any
 
 from kxplan.apply._grace import look_again
 from kxplan.apply._payload import marker
-from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
+from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly
 from kxplan.errors import ApplyError, TransportError
+from kxplan.ids import result_ids
 from kxplan.live import ITEM_PARAMS, find_tasks_by_marker
 from kxplan.plan import Action, Change, Kind
 

@@ -9,12 +9,12 @@ from typing import Any
 from kxplan.apply._grace import look_again
 from kxplan.apply._guard import guarded_create
 from kxplan.apply._payload import completed_names, create_item
-from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label, result_ids
+from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label
 from kxplan.errors import ApplyError, TransportError
+from kxplan.ids import id_order, result_ids
 from kxplan.live import BATCH, ITEM_PARAMS, find_tasks_by_marker, task_from_api
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind
-from kxplan.planner.matching import id_order
 from kxplan.planner.placement import FIRST, learn_placement
 
 #: Kantata's limit on objects in one bulk `POST /stories`.

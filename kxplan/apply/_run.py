@@ -102,11 +102,6 @@ class Run:
         return list(self.client.map_concurrent(fn, batch))
 
 
-def result_ids(response: Mapping[str, Any]) -> list[str]:
-    """Ids of the top-level objects of a Kantata envelope, in `results` order."""
-    return [str(r["id"]) for r in response.get("results") or ()]
-
-
 def delete_quietly(client: KantataClient, path: str) -> bool:
     """DELETE `path`; an object that is already gone counts as deleted (a retry may find it so)."""
     try:

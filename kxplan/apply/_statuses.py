@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kxplan.apply._grace import look_again
-from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly, result_ids
+from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly
 from kxplan.errors import ApplyError, TransportError
+from kxplan.ids import result_ids
 from kxplan.live import read_status_sets, status_set_from
 from kxplan.model import LiveStatus, LiveStatusSet
 from kxplan.plan import Action, Change

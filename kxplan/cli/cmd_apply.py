@@ -38,8 +38,9 @@ from kxplan.cli.rename_gate import AcceptNew, accept_new_options, gate_suspected
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
+from kxplan.ids import result_ids
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
-from kxplan.live import find_workspace, result_ids, workspace_from_api
+from kxplan.live import find_workspace, workspace_from_api
 from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.planner.fingerprints import manifest_digest

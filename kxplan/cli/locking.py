@@ -13,6 +13,7 @@ import click
 
 from kxplan.apply import CreateGuard
 from kxplan.client import KantataClient
+from kxplan.ids import id_order
 from kxplan.lock import WorkspaceLock, lock_ttl, parse_duration
 from kxplan.model import LiveWorkspace
 
@@ -39,7 +40,7 @@ def peek_locks(
     at once when another apply holds one and `timeout` is 0. Workspace id -> its lock."""
     ttl = lock_ttl()
     locks: dict[str, WorkspaceLock] = {}
-    for ws in sorted({w.id: w for w in workspaces}.values(), key=lambda w: _order(w.id)):
+    for ws in sorted({w.id: w for w in workspaces}.values(), key=lambda w: id_order(w.id)):
         lock = WorkspaceLock(client, ws.id, ws.title, ttl=ttl, say=_say)
         lock.peek(timeout)
         locks[ws.id] = lock
@@ -99,10 +100,6 @@ def _sample(keys: Sequence[str], limit: int = 5) -> str:
 
 def _say(text: str) -> None:
     click.echo(text, err=True)
-
-
-def _order(ident: str) -> tuple[int, str]:
-    return (int(ident), "") if ident.isdigit() else (1 << 62, ident)
 
 
 @contextmanager

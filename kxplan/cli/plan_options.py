@@ -242,7 +242,7 @@ def api_of(api_url: str, sandbox: bool) -> str:
         from kxplan.connection import SANDBOX_DATA
 
         return f"sandbox:{SANDBOX_DATA.resolve()}"
-    from kxplan.client import check_base_url
+    from kxplan.client._urls import check_base_url
 
     return check_base_url(api_url)
 

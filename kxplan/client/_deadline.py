@@ -25,6 +25,11 @@ import httpx
 _current = threading.local()
 
 
+class _DeadlineExceeded(Exception):
+    """The response did not arrive in full within the request deadline (internal; the
+    class name appears in error messages as it always has, so it keeps its underscore)."""
+
+
 @contextmanager
 def deadline(seconds: float) -> Iterator[None]:
     """While open, socket operations on this thread end `seconds` from now at the latest."""

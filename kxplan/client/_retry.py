@@ -1,4 +1,5 @@
-"""Backoff delays: exponential with full jitter, and the server's `Retry-After`."""
+"""What is retried, how long to wait before the next try (exponential backoff with full
+jitter, or the server's `Retry-After`), and the error once the client gives up."""
 
 from __future__ import annotations
 
@@ -6,6 +7,61 @@ import email.utils
 import random
 import time
 from datetime import UTC, datetime
+
+import httpx
+
+from kxplan.client._deadline import _DeadlineExceeded
+from kxplan.client._errors import error_for
+from kxplan.client._urls import plain_path
+from kxplan.errors import ApiError, TransportError
+
+
+class Retryable(Exception):
+    """An attempt failed in a way worth another try (internal)."""
+
+    def __init__(self, reason: str, response: httpx.Response | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.response = response
+
+    @property
+    def rate_limited(self) -> bool:
+        """A 429: the lane pauses, and the rate-limit budget applies."""
+        return self.response is not None and self.response.status_code == 429
+
+    @property
+    def retry_after(self) -> float | None:
+        """The server's `Retry-After`, in seconds (None when it sent none)."""
+        if self.response is None:
+            return None
+        return parse_retry_after(self.response.headers.get("Retry-After"))
+
+
+def retryable_status(method: str, status: int) -> bool:
+    """Whether an answer with this status is worth sending again."""
+    if status in (429, 503):
+        return True  # the server did not act on it
+    return status in (502, 504) and method != "POST"
+
+
+def give_up(failure: Retryable, method: str, path: str, attempts: int, token: str) -> ApiError:
+    """The error for a request whose retries ran out: the server's last answer, else what
+    kept it from arriving."""
+    if failure.response is not None:
+        return error_for(failure.response, method, plain_path(path), token=token, attempts=attempts)
+    if failure.reason.startswith(_DeadlineExceeded.__name__):
+        return TransportError(
+            f"Kantata did not answer in full in time ({failure.reason}) after {attempts} attempts",
+            method=method,
+            path=plain_path(path),
+            hint="Kantata (or a proxy on the way) is very slow; try again later",
+        )
+    return TransportError(
+        f"could not reach Kantata ({failure.reason}) after {attempts} attempts",
+        method=method,
+        path=plain_path(path),
+        hint="check the network and --api-url / KANTATA_API_URL",
+    )
 
 
 class Backoff:

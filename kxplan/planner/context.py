@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kxplan.ids import id_order
 from kxplan.model import MAX_DEPTH, DesiredTask, LiveState, LiveTask, Manifest, PlanOptions
-from kxplan.planner.matching import Matching, id_order
+from kxplan.planner.matching import Matching
 
 
 @dataclass(frozen=True, slots=True)

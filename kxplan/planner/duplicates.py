@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kxplan.ids import id_order
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind, Plan
 from kxplan.planner.context import Context
-from kxplan.planner.matching import id_order
 from kxplan.planner.order import W_DELETE, Step, step
 
 #: The key of the one note that lists a plan's duplicate markers.

@@ -10,12 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kxplan.ids import id_order
 from kxplan.model import SERVICE_NAME, LiveState, LiveTask, Manifest
-
-
-def id_order(task_id: str) -> tuple[int, str]:
-    """Sort key for Kantata ids: numerically, then as text."""
-    return (int(task_id), "") if task_id.isdigit() else (1 << 62, task_id)
 
 
 @dataclass(frozen=True, slots=True)

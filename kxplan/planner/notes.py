@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kxplan.ids import IdOrder, id_order
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind
 from kxplan.planner.context import Context
 from kxplan.planner.duplicates import plan_duplicates
-from kxplan.planner.matching import id_order
 from kxplan.planner.order import W_DELETE, Step, step
 
 
@@ -107,6 +107,6 @@ def _staying(ctx: Context, parent_key: str | None, keys: list[str]) -> list[str]
     ]
 
 
-def _position(ctx: Context, key: str) -> tuple[int, tuple[int, str]]:
+def _position(ctx: Context, key: str) -> tuple[int, IdOrder]:
     task = ctx.matching.by_key[key]
     return (task.position, id_order(task.id))

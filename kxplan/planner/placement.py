@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import pairwise
 
+from kxplan.ids import id_order
+
 #: New siblings sort before the older ones (lower position).
 FIRST = "first"
 #: New siblings sort after the older ones (higher position).
@@ -28,7 +30,7 @@ def learn_placement(stories: Iterable[Sibling]) -> str | None:
     or as many pairs each way: people may have reordered tasks by hand, so it is a vote)."""
     groups: dict[str | None, list[tuple[tuple[int, int, str], int]]] = {}
     for parent, story_id, position in stories:
-        groups.setdefault(parent, []).append((_id_order(story_id), position))
+        groups.setdefault(parent, []).append((id_order(story_id), position))
     first = last = 0
     for members in groups.values():
         members.sort()
@@ -40,7 +42,3 @@ def learn_placement(stories: Iterable[Sibling]) -> str | None:
     if first == last:
         return None
     return FIRST if first > last else LAST
-
-
-def _id_order(ident: str) -> tuple[int, int, str]:
-    return (0, int(ident), "") if ident.isdigit() else (1, 0, ident)

@@ -29,10 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from kxplan.errors import UnsafePlanError
+from kxplan.ids import IdOrder, id_order
 from kxplan.model import NOWHERE, DesiredTask, LiveTask
 from kxplan.plan import Action, Change, Kind, Plan, SuspectedRename
 from kxplan.planner.context import Context
-from kxplan.planner.matching import id_order
 from kxplan.planner.normalize import desired_value, live_value, same
 from kxplan.planner.similar import (
     IndexKey,
@@ -131,7 +131,7 @@ def _greedy(ctx: Context, news: Sequence[DesiredTask], olds: Sequence[LiveTask])
     for old in olds:
         for ikey in set(index_keys(old_words[old.id])):
             index.setdefault(ikey, []).append(old)
-    candidates: list[tuple[float, str, str, tuple[int, str], LiveTask]] = []
+    candidates: list[tuple[float, str, str, IdOrder, LiveTask]] = []
     for task in news:
         words = title_words(task.title)
         found = {o.id: o for k in probe_keys(words) for o in index.get(k, ())[:BUCKET_CAP]}

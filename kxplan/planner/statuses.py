@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from kxplan.ids import id_order
 from kxplan.model import (
     CATEGORIES,
     DesiredStatus,
@@ -275,7 +276,7 @@ def _status_steps(
         )
         return [step(change, W_STATUS, 2, position)]
     if old.category != wanted.category:
-        ids = sorted((t.id for t in users.get(old.name, ())), key=_numeric)
+        ids = sorted((t.id for t in users.get(old.name, ())), key=id_order)
         change = Change(
             Action.REPLACE,
             Kind.STATUS,
@@ -387,7 +388,3 @@ def _tasks_by_status(
         if name is not None:
             found.setdefault(name, []).append(task)
     return {k: tuple(v) for k, v in found.items()}
-
-
-def _numeric(task_id: str) -> tuple[int, str]:
-    return (int(task_id), "") if task_id.isdigit() else (1 << 62, task_id)

@@ -17,7 +17,8 @@ import yaml
 
 from kxplan.client import KantataClient, Records
 from kxplan.errors import InconsistentReadError
-from kxplan.live import read_live, story_check, story_problems
+from kxplan.live import read_live
+from kxplan.live._checks import story_check, story_problems
 from kxplan.sandbox import Faults
 from tests.e2e.helpers import kxplan
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import httpx
 
-from kxplan.client import PAGE_SIZE, KantataClient, page_count
+from kxplan.client import KantataClient
+from kxplan.client._paging import PAGE_SIZE, page_count
 from kxplan.live import read_live
 from kxplan.sandbox.variants import Variants
 

@@ -16,7 +16,8 @@ import httpx
 import pytest
 import yaml
 
-from kxplan.client import AdaptiveLimit, KantataClient
+from kxplan.client import KantataClient
+from kxplan.client._limit import AdaptiveLimit
 from kxplan.live import count_set_usage
 from kxplan.sandbox import Faults
 from kxplan.sandbox.variants import Variants

@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from kxplan.client import KantataClient, body, check_base_url
+from kxplan.client import KantataClient
+from kxplan.client._encoding import body
+from kxplan.client._urls import check_base_url
 from kxplan.errors import (
     ApiError,
     AuthError,

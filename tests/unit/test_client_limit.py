@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from kxplan.client import AdaptiveLimit, Backoff, parse_retry_after
+from kxplan.client import Backoff
+from kxplan.client._limit import AdaptiveLimit
+from kxplan.client._retry import parse_retry_after
 
 
 def test_limit_starts_at_the_maximum_and_halves_on_a_429() -> None:

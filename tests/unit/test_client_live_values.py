@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kxplan.live import priority_name, task_from_api, workspace_from_api
+from kxplan.live import task_from_api, workspace_from_api
+from kxplan.live._parsing import priority_name
 from kxplan.model import LiveChecklistItem, LiveMarker
 
 ENVELOPE: dict[str, Any] = {

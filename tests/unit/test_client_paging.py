@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 
-from kxplan.client import KantataClient, page_count
+from kxplan.client import KantataClient
+from kxplan.client._paging import page_count
 
 URL = "https://kantata.test/api/v1"
 

@@ -1,0 +1,193 @@
+"""Look-ups: a workspace by id or title, tasks by id or by marker, and counts across
+workspaces (who else uses a status set, how many tasks hold a status)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kxplan.client import KantataClient, Records
+from kxplan.errors import NotFoundError, PlanError
+from kxplan.ids import id_order
+from kxplan.live._checks import story_check
+from kxplan.live._params import STORY_PARAMS, chunks
+from kxplan.live._parsing import primary, tasks_from_records, workspace_from_api
+from kxplan.model import SERVICE_NAME, LiveTask, LiveWorkspace
+
+# --------------------------------------------------------------------------- workspaces
+
+
+def find_workspace(client: KantataClient, ref: str | int) -> LiveWorkspace | None:
+    """The workspace with id `ref` or exact title `ref`; None when there is none.
+
+    A title shared by several workspaces raises PlanError listing them.
+    """
+    text = str(ref).strip()
+    if isinstance(ref, int) or text.isdigit():
+        found = workspace_by_id(client, text)
+        if found is not None or isinstance(ref, int):
+            return found
+    return workspace_by_title(client, text)
+
+
+def workspace_not_found(ref: str | int) -> PlanError:
+    """The error for a workspace reference that matches nothing."""
+    return PlanError(
+        f"workspace {ref!r} was not found",
+        hint="give the workspace id, or its exact title (archived workspaces count too)",
+    )
+
+
+def workspace_by_id(client: KantataClient, wid: str) -> LiveWorkspace | None:
+    """The workspace with this id (archived too); None when there is none."""
+    try:
+        env = client.get(f"/workspaces/{wid}", {"include_archived": True})
+    except NotFoundError:
+        return None
+    objs = primary(env)
+    return workspace_from_api(objs[0]) if objs else None
+
+
+def workspace_by_title(client: KantataClient, title: str) -> LiveWorkspace | None:
+    """The one workspace titled exactly `title` (archived too); None when there is none.
+    PlanError when several have it, or only ones differing in case (a likely typo)."""
+    records = client.get_all("/workspaces", {"matching": title, "include_archived": True})
+    exact = [w for w in records if w.get("title") == title]
+    if len(exact) > 1:
+        listing = ", ".join(f"{w['id']} ({w.get('title')!r})" for w in exact)
+        raise PlanError(
+            f"workspace title {title!r} is ambiguous: {len(exact)} workspaces have it: {listing}",
+            hint=f"give the workspace id instead, e.g. --workspace {exact[0]['id']}",
+        )
+    if exact:
+        return workspace_from_api(exact[0])
+    near = [w for w in records if str(w.get("title", "")).casefold() == title.casefold()]
+    if near:
+        raise PlanError(
+            f"no workspace is titled exactly {title!r}",
+            hint="titles match exactly; did you mean "
+            + ", ".join(f"{w.get('title')!r} (id {w['id']})" for w in near)
+            + "?",
+        )
+    return None
+
+
+def count_set_usage(
+    client: KantataClient, workspace_id: str, set_ids: Iterable[str]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(set id, ids of the workspaces other than `workspace_id` that use it), for each of
+    `set_ids`, ids in numeric order.
+
+    Kantata has no filter by status set and GET /workspaces has its own, stricter rate
+    limit, so this pages every workspace (archived too) once, 200 per page, and counts
+    here. Call it only when a plan changes an existing set (see kxplan.cli.shared_sets).
+    """
+    wanted = sorted(set(set_ids), key=id_order)
+    if not wanted:
+        return ()
+    users: dict[str, list[str]] = {sid: [] for sid in wanted}
+    for ws in client.get_all("/workspaces", {"include_archived": True}):
+        set_id = str(ws.get("task_status_set_id") or "")
+        if set_id in users and str(ws.get("id")) != str(workspace_id):
+            users[set_id].append(str(ws.get("id")))
+    return tuple((sid, tuple(sorted(users[sid], key=id_order))) for sid in wanted)
+
+
+# --------------------------------------------------------------------------- stories
+
+
+def read_tasks(client: KantataClient, workspace_id: str, ids: Iterable[str]) -> dict[str, LiveTask]:
+    """The live tasks with these ids (archived included; deleted or unknown ones absent),
+    `only=` batches of 200 run concurrently."""
+    wanted = sorted({str(i) for i in ids}, key=id_order)
+
+    def batch(chunk: Sequence[str]) -> Records:
+        params = {"workspace_id": workspace_id, **STORY_PARAMS, "only": ",".join(chunk)}
+        return client.get_all("/stories", params, check=story_check(client))
+
+    out: dict[str, LiveTask] = {}
+    for records in client.map_concurrent(batch, chunks(wanted)):
+        out.update((t.id, t) for t in tasks_from_records(records))
+    return {i: out[i] for i in wanted if i in out}
+
+
+def find_tasks_by_marker(
+    client: KantataClient, workspace_id: str, stack: str, keys: Iterable[str]
+) -> dict[str, LiveTask]:
+    """Task key -> the live task carrying this stack's marker for it, searched by the
+    external references' refs in batches of 200. Used to learn whether a create whose
+    outcome is unknown happened. A key on several stories maps to the lowest id."""
+    found = stories_by_marker(client, workspace_id, stack, keys)
+    return {key: tasks[0] for key, tasks in found.items()}
+
+
+def stories_by_marker(
+    client: KantataClient, workspace_id: str, stack: str, keys: Iterable[str]
+) -> dict[str, list[LiveTask]]:
+    """Key -> every live story carrying this stack's marker for it, oldest (lowest id)
+    first; keys no story carries are absent. One `GET /stories` per 200 keys."""
+    wanted = sorted(set(keys))
+
+    def batch(chunk: Sequence[str]) -> Records:
+        refs = {"external_reference_service_model_refs": ",".join(chunk)}
+        params = {**_marker_params(workspace_id, stack), **refs}
+        return client.get_all("/stories", params, check=story_check(client))
+
+    found: dict[str, list[LiveTask]] = {}
+    wanted_set = set(wanted)
+    for records in client.map_concurrent(batch, chunks(wanted)):
+        for task in tasks_from_records(records):
+            key = task.key_for(stack)  # the filter is a convenience: check the marker here
+            if key is not None and key in wanted_set:
+                found.setdefault(key, []).append(task)
+    for stories in found.values():
+        stories.sort(key=lambda t: id_order(t.id))
+    return found
+
+
+def _marker_params(workspace_id: str, stack: str) -> dict[str, Any]:
+    return {
+        "workspace_id": workspace_id,
+        **STORY_PARAMS,
+        "external_reference_service_name": SERVICE_NAME,
+        "external_reference_service_model": stack,
+    }
+
+
+def count_tasks_holding(
+    client: KantataClient, workspace_ids: Sequence[str], statuses: Sequence[str]
+) -> int | None:
+    """How many tasks (archived ones and To Dos too) of `workspace_ids` hold one of the
+    status names `statuses`: `GET /stories?by_status=..&with_projects=..&per_page=1`, the
+    count read from the envelope, one request per 200 workspaces. None when a name holds a
+    comma (`by_status` takes a comma-separated list, so it cannot be asked for).
+    """
+    if not workspace_ids or not statuses:
+        return 0
+    if any("," in name for name in statuses):
+        return None
+    total = 0
+    for chunk in chunks(workspace_ids):
+        params = {
+            "by_status": ",".join(statuses),
+            "with_projects": ",".join(chunk),
+            "show_archived": True,
+            "show_todos": True,
+            "per_page": 1,
+        }
+        total += envelope_count(client.get("/stories", params))
+    return total
+
+
+def envelope_count(envelope: Mapping[str, Any]) -> int:
+    """A listing's total: `meta.count`, else `count` (docs/kantata-api.md, envelopes)."""
+    meta = envelope.get("meta")
+    if isinstance(meta, Mapping) and isinstance(meta.get("count"), int):
+        return int(meta["count"])
+    count = envelope.get("count")
+    if isinstance(count, int):
+        return count
+    raise PlanError(
+        "Kantata's answer to a story count carried no count",
+        hint="the status changes in other workspaces cannot be counted; report this",
+    )

@@ -1,0 +1,232 @@
+"""Kantata API objects (stories, workspaces, status sets) into frozen `kxplan.model` values.
+
+Pure: no I/O. Every function reads what the server returned and tolerates what it left out
+(ids lists an include may omit, integer priorities, empty strings for absent values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kxplan.client import Records
+from kxplan.ids import id_order
+from kxplan.model import (
+    PRIORITIES,
+    PROTECTED,
+    LiveChecklistItem,
+    LiveMarker,
+    LiveStatus,
+    LiveStatusSet,
+    LiveTask,
+    LiveWorkspace,
+)
+
+# Kantata documents priority as low|normal|high|critical but some responses carry an
+# integer level; assumed to count up in the same order.
+_PRIORITY_LEVELS = dict(enumerate(PRIORITIES))
+
+Envelope = Mapping[str, Any]
+
+
+# --------------------------------------------------------------------------- workspaces
+
+
+def workspace_from_api(obj: Mapping[str, Any]) -> LiveWorkspace:
+    """A `LiveWorkspace` from a Kantata workspace object."""
+    set_id = obj.get("task_status_set_id")
+    return LiveWorkspace(
+        id=str(obj["id"]),
+        title=str(obj.get("title", "")),
+        task_status_set_id=None if set_id in (None, "") else str(set_id),
+        updated_at=str(obj.get("updated_at") or ""),
+    )
+
+
+def primary(env: Envelope) -> list[Mapping[str, Any]]:
+    """The primary objects of one answer, in `results` order."""
+    out = []
+    for ref in env.get("results") or ():
+        obj = (env.get(str(ref.get("key"))) or {}).get(str(ref.get("id")))
+        if obj is not None:
+            out.append(obj)
+    return out
+
+
+# --------------------------------------------------------------------------- status sets
+
+
+def status_sets_from_records(records: Records) -> tuple[LiveStatusSet, ...]:
+    """The sets of a `GET /task_status_sets?include=custom_task_statuses` listing, by id."""
+    statuses = records.included.get("custom_task_statuses", {})
+    sets = [status_set(s, statuses) for s in records]
+    return tuple(sorted(sets, key=lambda s: id_order(s.id)))
+
+
+def status_set_from(data: Mapping[str, Any], set_id: str) -> LiveStatusSet | None:
+    """The set `set_id` with its statuses from one response (a create, or a show with
+    `include=custom_task_statuses`); None when the response does not hold the set."""
+    sets = data.get("task_status_sets") or {}
+    obj = sets.get(str(set_id)) if isinstance(sets, Mapping) else None
+    if not isinstance(obj, Mapping):
+        return None
+    statuses = data.get("custom_task_statuses") or {}
+    return status_set(obj, statuses if isinstance(statuses, Mapping) else {})
+
+
+def status_set(obj: Mapping[str, Any], statuses: Mapping[str, Mapping[str, Any]]) -> LiveStatusSet:
+    """A `LiveStatusSet` from a set object and the statuses served with it."""
+    sid = str(obj["id"])
+    live = sorted(
+        (_status(s) for s in _members(sid, obj, statuses)),
+        key=lambda s: (s.position, id_order(s.id)),
+    )
+    return LiveStatusSet(
+        sid, str(obj.get("name", "")), tuple(live), str(obj.get("updated_at") or "")
+    )
+
+
+def _members(
+    sid: str, obj: Mapping[str, Any], statuses: Mapping[str, Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    ids = obj.get("custom_task_status_ids")
+    if ids is None:  # the include did not list them: find them by their set
+        return [s for s in statuses.values() if str(s.get("status_set_id")) == sid]
+    return [statuses[str(i)] for i in ids if str(i) in statuses]
+
+
+def _status(obj: Mapping[str, Any]) -> LiveStatus:
+    return LiveStatus(
+        id=str(obj["id"]),
+        name=str(obj.get("status", "")),
+        category=str(obj.get("category", "")),
+        position=_int(obj.get("position")),
+    )
+
+
+# --------------------------------------------------------------------------- stories
+
+
+def tasks_from_records(records: Records) -> tuple[LiveTask, ...]:
+    """Live tasks from a story listing, deleted ones dropped, sorted by numeric id."""
+    tasks = [task_from_api(s, records.included) for s in records if not s.get("deleted_at")]
+    return tuple(sorted(tasks, key=lambda t: id_order(t.id)))
+
+
+def task_from_api(story: Mapping[str, Any], envelope: Envelope) -> LiveTask:
+    """A `LiveTask` from a Kantata story and the typed maps it was served with (an API
+    response, or `Records.included`): tags, checklist items and markers are looked up there."""
+    parent = story.get("parent_id")
+    return LiveTask(
+        id=str(story["id"]),
+        title=str(story.get("title", "")),
+        parent_id=None if parent in (None, "") else str(parent),
+        type=str(story.get("story_type") or "task"),
+        description=story.get("description"),
+        start_date=_date(story.get("start_date")),
+        due_date=_date(story.get("due_date")),
+        priority=priority_name(story.get("priority")),
+        status=_opt_str(story.get("status")) or _opt_str(story.get("state")),
+        state=str(story.get("state") or "not started"),
+        percentage_complete=_int(story.get("percentage_complete")),
+        archived=bool(story.get("archived")),
+        position=_int(story.get("position")),
+        tags=_tags(story, envelope),
+        checklist=_checklist(story, envelope),
+        markers=_markers(story, envelope),
+        created_at=str(story.get("created_at") or ""),
+        updated_at=str(story.get("updated_at") or ""),
+        custom_task_status_id=_opt_str(story.get("custom_task_status_id")),
+    )
+
+
+def _related(
+    story: Mapping[str, Any], envelope: Envelope, key: str, ids_field: str, fk: str
+) -> list[Mapping[str, Any]]:
+    """Objects of type `key` belonging to `story`: through `ids_field` when the include
+    listed them, else by their foreign key `fk` (slow path for servers that omit the ids)."""
+    objects = envelope.get(key)
+    if not isinstance(objects, Mapping):
+        return []
+    ids = story.get(ids_field)
+    if isinstance(ids, list):
+        return [objects[str(i)] for i in ids if str(i) in objects]
+    if not fk:
+        return []  # e.g. tags: no foreign key to follow
+    sid = str(story["id"])
+    return [o for o in objects.values() if str(o.get(fk)) == sid]
+
+
+def _tags(story: Mapping[str, Any], envelope: Envelope) -> tuple[str, ...]:
+    names = {str(t.get("name", "")) for t in _related(story, envelope, "tags", "tag_ids", "")}
+    names.discard("")
+    return tuple(sorted(names, key=lambda n: (n.casefold(), n)))
+
+
+def _checklist(story: Mapping[str, Any], envelope: Envelope) -> tuple[LiveChecklistItem, ...]:
+    items = [
+        LiveChecklistItem(
+            id=str(o["id"]),
+            name=str(o.get("name", "")),
+            completed=bool(o.get("completed")),
+            position=_int(o.get("position")),
+            updated_at=str(o.get("updated_at") or ""),
+        )
+        for o in _related(story, envelope, "story_tasks", "story_task_ids", "story_id")
+        if not o.get("deleted_at")
+    ]
+    return tuple(sorted(items, key=lambda i: (i.position, id_order(i.id))))
+
+
+def _markers(story: Mapping[str, Any], envelope: Envelope) -> tuple[LiveMarker, ...]:
+    refs = _related(story, envelope, "external_references", "external_reference_ids", "subject_id")
+    markers = [_marker(r) for r in refs if r.get("subject_type") in (None, "Story")]
+    return tuple(
+        sorted(
+            markers,
+            key=lambda m: (m.service_name, m.service_model, m.service_model_ref, id_order(m.id)),
+        )
+    )
+
+
+def _marker(ref: Mapping[str, Any]) -> LiveMarker:
+    return LiveMarker(
+        id=str(ref["id"]),
+        service_name=str(ref.get("service_name", "")),
+        service_model=str(ref.get("service_model", "")),
+        service_model_ref=str(ref.get("service_model_ref", "")),
+        protected=_is_protected(ref.get("external_status")),
+        message=str(ref.get("external_message") or ""),
+    )
+
+
+def _is_protected(external_status: object) -> bool:
+    """`protect: true` is stored as the marker's external_status (see docs/plan.md)."""
+    return str(external_status or "").strip().casefold() == PROTECTED
+
+
+# --------------------------------------------------------------------------- values
+
+
+def priority_name(value: object) -> str | None:
+    """`low|normal|high|critical` from a name or an integer level; None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return _PRIORITY_LEVELS.get(int(value), str(value))
+    return str(value).lower()
+
+
+def _date(value: object) -> str | None:
+    return str(value)[:10] if value else None
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
