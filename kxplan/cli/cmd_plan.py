@@ -97,8 +97,10 @@ def _sandbox_plans(
     plans: list[Plan] = []
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
-        if find_workspace(client, ref) is not None or str(ref).isdigit():
-            plans.extend(make_plans([manifest], client, flags, api=api))
+        found = find_workspace(client, ref)
+        if found is not None or str(ref).isdigit():
+            known = {str(ref): found} if found is not None else None
+            plans.extend(make_plans([manifest], client, flags, api=api, found=known))
             continue
         click.echo(
             f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '

@@ -29,6 +29,9 @@ from kxplan.render import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Builds one plan: `kxplan.planner.build_plan`, or a test's counting wrapper around it.
+Planner = Callable[[Manifest, LiveState, PlanOptions], Plan]
+
 _FLAG_NAMES = (
     "workspace",
     "var_pairs",
@@ -193,11 +196,13 @@ def make_plans(
     *,
     api: str | None = None,
     found: Mapping[str, LiveWorkspace] | None = None,
+    planner: Planner | None = None,
 ) -> list[Plan]:
     """One plan per manifest, in order, each against its live workspace.
 
     `found`: workspaces the caller has just looked up, by the reference the manifest gives
-    (`str(workspace_of(...))`); they are not looked up again.
+    (`str(workspace_of(...))`); they are not looked up again. `planner`: what builds each
+    plan (default `kxplan.planner.build_plan`; called once per manifest).
 
     With `flags.out`, plans carry the fingerprints of every live object they touch and are
     bound to where they were made: `api` (default: the client's API root, see `api_of`),
@@ -212,11 +217,12 @@ def make_plans(
     from kxplan.planner import build_plan
     from kxplan.shared_sets import guard_plan
 
+    build = planner or build_plan
     plans = []
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
         live = read_live(client, (found or {}).get(str(ref), ref))
-        plan = guard_plan(client, manifest, build_plan(manifest, live, flags.options()), live)
+        plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)
         plans.append(plan)
