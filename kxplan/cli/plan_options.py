@@ -275,22 +275,20 @@ def refuse_plan_flags(planfile: Path, flags: PlanFlags) -> None:
         )
 
 
-def duplicates_in(plans: Sequence[Plan]) -> list[Copy]:
-    """The stories that carry the marker of another task and stay after these plans (a
-    plan with prune deletes the copies that carry no people's work)."""
-    from kxplan.planner.duplicates import copies_left
+def duplicates_left(plans: Sequence[Plan]) -> tuple[str, str] | None:
+    """What to say about the stories that carry the marker of another task and stay after
+    these plans (a plan with prune deletes the copies that carry no people's work): a
+    summary (`2 stories carry the marker of another task: 'a' (#12), 'b' (#13)`, the first
+    10) and what to do about them; None when there are none."""
+    from kxplan.planner.duplicates import copies_left, copies_summary
 
-    return copies_left(plans)
-
-
-def duplicate_summary(copies: Sequence[Copy]) -> str:
-    """`2 stories carry the marker of another task: 'a' (#12), 'b' (#13)` (the first 10)."""
-    from kxplan.planner.duplicates import copies_summary
-
-    return copies_summary(copies)
+    copies = copies_left(plans)
+    if not copies:
+        return None
+    return copies_summary(copies), _duplicates_hint(copies)
 
 
-def duplicates_hint(copies: Sequence[Copy]) -> str:
+def _duplicates_hint(copies: Sequence[Copy]) -> str:
     """What to do about the copies that stay: prune the idle ones, pick among the rest."""
     idle = sum(1 for c in copies if not c.work)
     worked = len(copies) - idle
