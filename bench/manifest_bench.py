@@ -9,7 +9,6 @@ Prints the best of `--repeat` runs per size; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 import tempfile
@@ -26,6 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from apply_bench import tree_manifest  # noqa: E402
 
+from kxplan._runtime import gc_paused  # noqa: E402
 from kxplan.manifest import load_manifest  # noqa: E402
 from kxplan.manifest.build import build_manifest  # noqa: E402
 from kxplan.manifest.checks import check_manifest  # noqa: E402
@@ -42,8 +42,7 @@ def cpu(run: Callable[[], Any]) -> tuple[float, Any]:
 
 def stages(path: Path) -> dict[str, float]:
     """CPU seconds of each loading stage (garbage collector paused, as load_manifest does)."""
-    gc.disable()
-    try:
+    with gc_paused():
         took: dict[str, float] = {}
         took["yaml"], (doc, _) = cpu(lambda: read_document(path))
         took["vars"], (values, data) = cpu(lambda: _substitute(doc))
@@ -52,8 +51,6 @@ def stages(path: Path) -> dict[str, float]:
         took["build"], built = cpu(lambda: build_manifest(doc, values))
         took["checks"], _ = cpu(lambda: check_manifest(built))
         return took
-    finally:
-        gc.enable()
 
 
 def _substitute(doc: Any) -> tuple[Any, Any]:

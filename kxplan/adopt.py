@@ -14,8 +14,9 @@ Matching is by *title path* (the titles from the root down), walked top-down:
   task whose parent will be created matches nothing (a new task has no children);
 - only live tasks with no kxplan marker at all are candidates (a task of another stack
   belongs to that stack);
-- titles are compared after `normalize_title` (the planner's whitespace rule: surrounding
-  blanks do not count), exactly otherwise: case, accents, inner spaces and emoji all count.
+- titles are compared after `norm_text` (kxplan.planner.normalize, the planner's whitespace
+  rule: surrounding blanks do not count), exactly otherwise: case, accents, inner spaces and
+  emoji all count.
 
 Two live candidates for one desired task, or two desired tasks for one live task, is
 ambiguous: `PlanError` lists every such case with the candidates' ids and title paths.
@@ -29,38 +30,13 @@ from collections.abc import Iterable, Mapping
 from kxplan.errors import PlanError
 from kxplan.ids import id_order
 from kxplan.model import SERVICE_NAME, DesiredTask, LiveState, LiveTask, Manifest
+from kxplan.planner.context import title_path
+from kxplan.planner.normalize import norm_text
 
-__all__ = ["match_for_adoption", "normalize_title", "title_path"]
+__all__ = ["match_for_adoption"]
 
 #: Sentinel scope for top-level tasks (live `parent_id` None).
 _ROOT = ""
-
-
-def normalize_title(title: str) -> str:
-    """The planner's whitespace rule for text (`kxplan.planner.normalize.norm_text`).
-
-    Line endings become `\\n`, trailing blanks go from every line and surrounding blank
-    space from the whole; inner spacing counts. Kept here, not imported, because the
-    planner imports this module.
-    """
-    lines = title.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "\n".join(line.rstrip() for line in lines).strip()
-
-
-def title_path(task: LiveTask, by_id: Mapping[str, LiveTask]) -> str:
-    """`Parent / Child / Task` for a live task, for messages (unknown parents shown as ids)."""
-    parts = [task.title]
-    seen = {task.id}
-    parent_id = task.parent_id
-    while parent_id is not None and parent_id not in seen:
-        seen.add(parent_id)
-        parent = by_id.get(parent_id)
-        if parent is None:
-            parts.append(f"#{parent_id}")
-            break
-        parts.append(parent.title)
-        parent_id = parent.parent_id
-    return " / ".join(reversed(parts))
 
 
 def match_for_adoption(manifest: Manifest, live: LiveState) -> dict[str, LiveTask]:
@@ -134,7 +110,7 @@ def _unmanaged_by_scope(
     for t in tasks:
         if not _is_unmanaged(t) or (t.parent_id is not None and t.parent_id not in by_id):
             continue
-        out[(t.parent_id or _ROOT, normalize_title(t.title))].append(t)
+        out[(t.parent_id or _ROOT, norm_text(t.title))].append(t)
     for group in out.values():
         group.sort(key=lambda t: (t.position, id_order(t.id)))
     return out
@@ -190,7 +166,7 @@ def _match_siblings(
         return
     by_title: dict[str, list[DesiredTask]] = defaultdict(list)
     for d in siblings:
-        by_title[normalize_title(d.title)].append(d)
+        by_title[norm_text(d.title)].append(d)
     for title, desired in by_title.items():
         found = candidates.get((scope, title), [])
         if not found:

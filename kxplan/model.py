@@ -252,24 +252,14 @@ class LiveState:
 
     `status_sets` holds every task status set on the account (they are account-wide and
     matched by name), each with its statuses. `tasks` is sorted by id (numeric).
-    `requests` is how many HTTP requests the read took.
-    `set_usage` is (status set id, number of *other* workspaces using it) for callers of
-    `build_plan` that know it; empty when not counted (the CLI plans without it and adds
-    the counts after planning: kxplan.shared_sets).
+    `requests` is how many HTTP requests the read took. Who else uses a status set is not
+    part of it: it is counted after planning, only when needed (kxplan.shared_sets).
     """
 
     workspace: LiveWorkspace
     tasks: tuple[LiveTask, ...]
     status_sets: tuple[LiveStatusSet, ...] = ()
     requests: int = 0
-    set_usage: tuple[tuple[str, int], ...] = ()
-
-    def other_users(self, set_id: str) -> int | None:
-        """How many other workspaces use the set `set_id`; None when not counted."""
-        for sid, count in self.set_usage:
-            if sid == set_id:
-                return count
-        return None
 
     def status_set_named(self, name: str) -> LiveStatusSet | None:
         for s in self.status_sets:

@@ -149,7 +149,7 @@ def guard_plan(client: KantataClient, manifest: Manifest, plan: Plan, live: Live
     added to the plan made without them.
     """
     from kxplan.live import count_set_usage, count_tasks_holding
-    from kxplan.planner.statuses import SHARED_NOTE, changed_sets, counted_note
+    from kxplan.planner.statuses import changed_sets
 
     desired = manifest.status_set
     if desired is None:
@@ -170,19 +170,29 @@ def guard_plan(client: KantataClient, manifest: Manifest, plan: Plan, live: Live
     tasks = count_tasks_holding(client, others, names) if others else 0
     generation = max((r.generation for r in records), default=0) + 1
     write = {"set": desired.name, "digest": desired_digest(desired), "generation": generation}
-    shared = (SharedSet(desired.name, live_set.id, len(others), tasks, names),) if others else ()
-    note = counted_note(len(others), tasks)
-    changes = tuple(
-        replace(c, reason=c.reason.replace(SHARED_NOTE, note)) if SHARED_NOTE in c.reason else c
-        for c in plan.changes
-    )
     requests = {
         **_one_more_write(plan.requests),
         "read": int(plan.requests.get("read", 0)) + client.requests - before,
     }
-    return replace(
-        plan, changes=changes, shared_sets=shared, set_writes=(write,), requests=requests
+    counted = with_usage(plan, desired.name, live_set.id, len(others), tasks)
+    return replace(counted, set_writes=(write,), requests=requests)
+
+
+def with_usage(plan: Plan, set_name: str, set_id: str, others: int, tasks: int | None) -> Plan:
+    """`plan` once the users of the existing set it changes are counted: `others` other
+    workspaces, `tasks` of their tasks on a status it renames, replaces or deletes (None:
+    not counted). The uncounted SHARED_NOTE in its reasons becomes the counts, and a set
+    other workspaces use is listed in `shared_sets`. Pure: guard_plan counts, this says."""
+    from kxplan.planner.statuses import SHARED_NOTE, counted_note
+
+    names = changed_statuses(plan.changes, set_name)
+    shared = (SharedSet(set_name, set_id, others, tasks, names),) if others else ()
+    note = counted_note(others, tasks)
+    changes = tuple(
+        replace(c, reason=c.reason.replace(SHARED_NOTE, note)) if SHARED_NOTE in c.reason else c
+        for c in plan.changes
     )
+    return replace(plan, changes=changes, shared_sets=shared)
 
 
 def _one_more_write(requests: Mapping[str, int]) -> dict[str, int]:

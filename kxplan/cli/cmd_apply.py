@@ -14,7 +14,7 @@ import click
 
 from kxplan.apply import ApplyResult, CreateGuard, apply_plan, check_binding, check_fresh
 from kxplan.cli import cli
-from kxplan.cli.cmd_plan import use_colour
+from kxplan.cli.cmd_plan import save_plan, show_plans, use_colour
 from kxplan.cli.locking import (
     guard_for,
     hold_workspaces,
@@ -25,9 +25,7 @@ from kxplan.cli.locking import (
 from kxplan.cli.plan_options import (
     PlanFlags,
     api_of,
-    duplicate_summary,
-    duplicates_hint,
-    duplicates_in,
+    duplicates_left,
     load_for_plan,
     make_plans,
     plan_options,
@@ -44,7 +42,7 @@ from kxplan.live import find_workspace, workspace_from_api
 from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.planner.fingerprints import manifest_digest
-from kxplan.render import render, render_json, render_text
+from kxplan.render import render_text
 
 #: Applies with at least this many changes get a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 20
@@ -261,19 +259,9 @@ def _ensure_sandbox_workspaces(
 
 def _show(plans: Sequence[Plan], flags: PlanFlags) -> None:
     """Print the plans as `plan` would (and save the first with --out)."""
-    colour = use_colour()
-    for index, one in enumerate(plans):
-        if index:
-            click.echo("")
-        click.echo(render(one, flags.fmt, color=colour), nl=False)
+    show_plans(plans, flags.fmt)
     if flags.out is not None:
-        try:
-            flags.out.write_text(render_json(plans[0]), encoding="utf-8")
-        except OSError as err:
-            raise UsageError(
-                f"cannot write the plan to {str(flags.out)!r}: {err.strerror}",
-                hint="check that the directory exists and is writable",
-            ) from None
+        save_plan(plans[0], flags.out)
 
 
 def _gate_shared_sets(plans: Sequence[Plan], allowed: bool) -> None:
@@ -363,12 +351,13 @@ def _verify(
             return
         manifests = found
     after = make_plans(manifests, client, replace(flags, out=None))
-    copies = duplicates_in(after)
-    if copies:
+    left = duplicates_left(after)
+    if left is not None:
+        summary, hint = left
         raise ApplyError(
-            f"verification found duplicates after apply: {duplicate_summary(copies)}",
+            f"verification found duplicates after apply: {summary}",
             hint="made by something else than this apply (an older kxplan, a task copied in "
-            f"Kantata) or a create committed after its answer was lost: {duplicates_hint(copies)}",
+            f"Kantata) or a create committed after its answer was lost: {hint}",
         )
     pending = [p for p in after if p.has_changes]
     if not pending:

@@ -14,9 +14,7 @@ from kxplan.cli.plan_options import (
     PlanFlags,
     api_of,
     bind,
-    duplicate_summary,
-    duplicates_hint,
-    duplicates_in,
+    duplicates_left,
     load_for_plan,
     make_plans,
     plan_options,
@@ -72,19 +70,18 @@ def plan(
             if sandbox
             else make_plans(loaded, client, flags, api=api)
         )
-    colour = use_colour()
-    for index, one in enumerate(plans):
-        if index:
-            click.echo("")
-        click.echo(render(one, flags.fmt, color=colour), nl=False)
+    show_plans(plans, flags.fmt)
     if flags.out is not None:
-        _save(plans[0], flags.out)
-    copies = duplicates_in(plans)
-    if copies:
-        raise PlanError(
-            f"duplicates in the workspace: {duplicate_summary(copies)}",
-            hint=duplicates_hint(copies),
+        save_plan(plans[0], flags.out)
+        click.echo(
+            f"\nSaved the plan to {flags.out}. Apply exactly this plan with: "
+            f"kxplan apply {flags.out}",
+            err=True,
         )
+    left = duplicates_left(plans)
+    if left is not None:
+        summary, hint = left
+        raise PlanError(f"duplicates in the workspace: {summary}", hint=hint)
     if flags.detailed_exitcode and any(p.has_changes for p in plans):
         click.get_current_context().exit(EXIT_CHANGES)
 
@@ -97,8 +94,10 @@ def _sandbox_plans(
     plans: list[Plan] = []
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
-        if find_workspace(client, ref) is not None or str(ref).isdigit():
-            plans.extend(make_plans([manifest], client, flags, api=api))
+        found = find_workspace(client, ref)
+        if found is not None or str(ref).isdigit():
+            known = {str(ref): found} if found is not None else None
+            plans.extend(make_plans([manifest], client, flags, api=api, found=known))
             continue
         click.echo(
             f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
@@ -111,7 +110,17 @@ def _sandbox_plans(
     return plans
 
 
-def _save(one: Plan, path: Path) -> None:
+def show_plans(plans: Sequence[Plan], fmt: str) -> None:
+    """Print the plans in `fmt`, one after the other with a blank line between."""
+    colour = use_colour()
+    for index, one in enumerate(plans):
+        if index:
+            click.echo("")
+        click.echo(render(one, fmt, color=colour), nl=False)
+
+
+def save_plan(one: Plan, path: Path) -> None:
+    """Write `one` as a saved plan (JSON) for `kxplan apply PLANFILE`."""
     try:
         path.write_text(render_json(one), encoding="utf-8")
     except OSError as err:
@@ -119,6 +128,3 @@ def _save(one: Plan, path: Path) -> None:
             f"cannot write the plan to {str(path)!r}: {err.strerror}",
             hint="check that the directory exists and is writable",
         ) from None
-    click.echo(
-        f"\nSaved the plan to {path}. Apply exactly this plan with: kxplan apply {path}", err=True
-    )

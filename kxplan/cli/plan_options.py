@@ -29,6 +29,9 @@ from kxplan.render import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Builds one plan: `kxplan.planner.build_plan`, or a test's counting wrapper around it.
+Planner = Callable[[Manifest, LiveState, PlanOptions], Plan]
+
 _FLAG_NAMES = (
     "workspace",
     "var_pairs",
@@ -193,11 +196,13 @@ def make_plans(
     *,
     api: str | None = None,
     found: Mapping[str, LiveWorkspace] | None = None,
+    planner: Planner | None = None,
 ) -> list[Plan]:
     """One plan per manifest, in order, each against its live workspace.
 
     `found`: workspaces the caller has just looked up, by the reference the manifest gives
-    (`str(workspace_of(...))`); they are not looked up again.
+    (`str(workspace_of(...))`); they are not looked up again. `planner`: what builds each
+    plan (default `kxplan.planner.build_plan`; called once per manifest).
 
     With `flags.out`, plans carry the fingerprints of every live object they touch and are
     bound to where they were made: `api` (default: the client's API root, see `api_of`),
@@ -212,11 +217,12 @@ def make_plans(
     from kxplan.planner import build_plan
     from kxplan.shared_sets import guard_plan
 
+    build = planner or build_plan
     plans = []
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
         live = read_live(client, (found or {}).get(str(ref), ref))
-        plan = guard_plan(client, manifest, build_plan(manifest, live, flags.options()), live)
+        plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)
         plans.append(plan)
@@ -269,22 +275,20 @@ def refuse_plan_flags(planfile: Path, flags: PlanFlags) -> None:
         )
 
 
-def duplicates_in(plans: Sequence[Plan]) -> list[Copy]:
-    """The stories that carry the marker of another task and stay after these plans (a
-    plan with prune deletes the copies that carry no people's work)."""
-    from kxplan.planner.duplicates import copies_left
+def duplicates_left(plans: Sequence[Plan]) -> tuple[str, str] | None:
+    """What to say about the stories that carry the marker of another task and stay after
+    these plans (a plan with prune deletes the copies that carry no people's work): a
+    summary (`2 stories carry the marker of another task: 'a' (#12), 'b' (#13)`, the first
+    10) and what to do about them; None when there are none."""
+    from kxplan.planner.duplicates import copies_left, copies_summary
 
-    return copies_left(plans)
-
-
-def duplicate_summary(copies: Sequence[Copy]) -> str:
-    """`2 stories carry the marker of another task: 'a' (#12), 'b' (#13)` (the first 10)."""
-    from kxplan.planner.duplicates import copies_summary
-
-    return copies_summary(copies)
+    copies = copies_left(plans)
+    if not copies:
+        return None
+    return copies_summary(copies), _duplicates_hint(copies)
 
 
-def duplicates_hint(copies: Sequence[Copy]) -> str:
+def _duplicates_hint(copies: Sequence[Copy]) -> str:
     """What to do about the copies that stay: prune the idle ones, pick among the rest."""
     idle = sum(1 for c in copies if not c.work)
     worked = len(copies) - idle

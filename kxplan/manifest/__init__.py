@@ -13,12 +13,11 @@ Every stage runs even when an earlier one found problems, so one run reports the
 from __future__ import annotations
 
 import difflib
-import gc
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 
+from kxplan._runtime import gc_paused
 from kxplan.errors import ManifestError, Problem
 from kxplan.manifest.build import Built, build_manifest
 from kxplan.manifest.checks import check_manifest
@@ -51,7 +50,7 @@ def load_manifests(
     """
     problems: list[Problem] = []
     built: list[Built] = []
-    with _gc_paused():
+    with gc_paused():
         for path in paths:
             one, found = _load(path, overrides)
             problems.extend(found)
@@ -62,23 +61,6 @@ def load_manifests(
     if problems:
         raise ManifestError(problems)
     return tuple(b.manifest for b in built)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while loading.
-
-    Loading allocates hundreds of thousands of small, acyclic objects (nodes, locations,
-    values); the collector's repeated passes over them cost more than half the load time
-    of a 10,000-task manifest and free nothing.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _load(path: str | Path, overrides: Mapping[str, str]) -> tuple[Built | None, list[Problem]]:

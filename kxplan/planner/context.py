@@ -64,6 +64,26 @@ class Context:
         return depth
 
 
+def title_path(task: LiveTask, by_id: Mapping[str, LiveTask]) -> str:
+    """`Parent / Child / Task`: the titles of a live task from the root down, for messages.
+
+    A parent missing from `by_id` shows as `#<id>` and ends the path; a loop in the parent
+    ids ends it too.
+    """
+    parts = [task.title]
+    seen = {task.id}
+    parent_id = task.parent_id
+    while parent_id is not None and parent_id not in seen:
+        seen.add(parent_id)
+        parent = by_id.get(parent_id)
+        if parent is None:
+            parts.append(f"#{parent_id}")
+            break
+        parts.append(parent.title)
+        parent_id = parent.parent_id
+    return " / ".join(reversed(parts))
+
+
 def join_path(parent_path: str, parent_key: str, key: str) -> str:
     """The path of `key` under a parent. Keys derived from a title path already start with
     their parent's key ("audit/content-inventory"), which is then not repeated."""

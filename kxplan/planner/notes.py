@@ -7,7 +7,7 @@ from collections.abc import Callable
 from kxplan.ids import IdOrder, id_order
 from kxplan.model import LiveTask
 from kxplan.plan import Action, Change, Kind
-from kxplan.planner.context import Context
+from kxplan.planner.context import Context, title_path
 from kxplan.planner.duplicates import plan_duplicates
 from kxplan.planner.order import W_DELETE, Step, step
 
@@ -31,20 +31,9 @@ def _unmanaged(ctx: Context, task: LiveTask) -> Step:
         task.title,
         "unmanaged: no kxplan marker, so kxplan never changes it (adopt it with --adopt)",
         id=task.id,
-        path=_title_path(ctx, task),
+        path=title_path(task, ctx.live_by_id),
         group=10,
     )
-
-
-def _title_path(ctx: Context, task: LiveTask) -> str:
-    parts = [task.title]
-    seen = {task.id}
-    parent = ctx.live_by_id.get(task.parent_id or "")
-    while parent is not None and parent.id not in seen:
-        seen.add(parent.id)
-        parts.append(parent.title)
-        parent = ctx.live_by_id.get(parent.parent_id or "")
-    return " / ".join(reversed(parts))
 
 
 def _order_drift(ctx: Context) -> list[Step]:

@@ -42,24 +42,6 @@ SHARED_NOTE = (
 )
 
 
-def shared_note(live: LiveState, set_id: str) -> str:
-    """What a change to the existing set `set_id` says about the set's other users.
-
-    The count comes from `LiveState.set_usage` when a caller gives it; without it, the
-    general SHARED_NOTE, which the CLI replaces with the counts after planning
-    (kxplan.shared_sets.guard_plan, `counted_note`).
-    """
-    others = live.other_users(set_id)
-    if others is None:
-        return SHARED_NOTE
-    if others == 0:
-        return "no other workspace uses this set"
-    verb = "uses" if others == 1 else "use"
-    noun = "workspace" if others == 1 else "workspaces"
-    sees = "sees" if others == 1 else "see"
-    return f"{others} other {noun} {verb} this set and {sees} this change too"
-
-
 def counted_note(others: int, tasks: int | None) -> str:
     """SHARED_NOTE once the set's other users are counted (kxplan.shared_sets): how many
     other workspaces, and how many of their tasks would change status."""
@@ -126,7 +108,7 @@ def _existing_set_steps(
     pairs = _match(desired.statuses, statuses)
     users = _tasks_by_status(live, live_set) if in_use else {}
     moved = _to_move(desired.statuses, statuses, pairs)
-    note = shared_note(live, live_set.id)
+    note = SHARED_NOTE
     steps: list[Step] = []
     for index, wanted in enumerate(desired.statuses):
         old = pairs.get(index)

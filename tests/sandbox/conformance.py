@@ -1,9 +1,10 @@
 """OpenAPI conformance for the sandbox: every response (and request body) against Kantata's schemas.
 
-The official OpenAPI files (copied into `openapi/` beside this module so the tests do not
-depend on ../shared) describe each operation's request body and responses by status. The
-checker validates every exchange the sandbox answers, with jsonschema (2020-12 dialect, as
-OpenAPI 3.1+ uses), and records each violation as a readable line.
+The official OpenAPI files (kept verbatim in `openapi/` beside this module, so the tests need
+nothing outside the repository; docs/kantata-api.md cites them) describe each operation's
+request body and responses by status. The checker validates every exchange the sandbox
+answers, with jsonschema (2020-12 dialect, as OpenAPI 3.1+ uses), and records each violation
+as a readable line.
 
 Stricter than the documents, on purpose: objects in typed maps and the top-level envelope
 may carry only documented keys (plus each object's `id`, which the schemas omit although

@@ -1,4 +1,5 @@
-"""Envelopes and paging exactly as NOTES §2–3, over a real loopback socket."""
+"""Envelopes and paging exactly as docs/kantata-api.md ("Envelopes", "Paging, filters,
+includes") describes them, over a real loopback socket."""
 
 from __future__ import annotations
 

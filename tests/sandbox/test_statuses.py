@@ -1,4 +1,5 @@
-"""Task status sets, custom statuses and their assignment to workspaces (NOTES §6.3–6.5)."""
+"""Task status sets, custom statuses and their assignment to workspaces (docs/kantata-api.md,
+"Status sets and statuses")."""
 
 from __future__ import annotations
 

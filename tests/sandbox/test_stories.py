@@ -1,4 +1,4 @@
-"""Story rules (NOTES §6–7) over a real loopback socket."""
+"""Story rules (docs/kantata-api.md, "Stories") over a real loopback socket."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kxplan.adopt import match_for_adoption, normalize_title
+from kxplan.adopt import match_for_adoption
 from kxplan.errors import PlanError
 from kxplan.model import (
     DesiredTask,
@@ -15,6 +15,7 @@ from kxplan.model import (
     Location,
     Manifest,
 )
+from kxplan.planner.normalize import norm_text as normalize_title
 
 
 def desired(*specs: tuple[str, str, str | None], stack: str = "web") -> Manifest:

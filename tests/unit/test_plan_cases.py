@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from test_plan_support import live_from, manifest_from, options_from
+from test_plan_support import live_from, manifest_from, options_from, with_case_usage
 
 from kxplan import errors
 from kxplan.model import LiveState, LiveTask, Manifest
@@ -53,12 +53,14 @@ def _fake_adopter(matches: Mapping[str, Any]) -> Any:
 
 
 def _plan(case: Mapping[str, Any]) -> Plan:
-    return build_plan(
-        manifest_from(case["manifest"]),
+    manifest = manifest_from(case["manifest"])
+    plan = build_plan(
+        manifest,
         live_from(case.get("live")),
         options_from(case.get("options")),
         adopter=_fake_adopter(case.get("adopt", {})),
     )
+    return with_case_usage(plan, manifest, case.get("live"))
 
 
 def _row(change: Change) -> list[str]:

@@ -27,7 +27,9 @@ from kxplan.model import (
     Manifest,
     PlanOptions,
 )
+from kxplan.plan import Plan
 from kxplan.planner.memory import Memory, encode, remember
+from kxplan.shared_sets import with_usage
 
 STACK = "demo"
 
@@ -117,7 +119,7 @@ def _status_set(data: Mapping[str, Any] | None) -> DesiredStatusSet | None:
 def live_from(data: Mapping[str, Any] | None, stack: str = STACK) -> LiveState:
     """A LiveState from a compact dict: nested `children`; `key` adds this stack's marker,
     `stack` names another stack for it, `protected: true` flags it; `checklist` items get
-    ids and positions; `set_usage` maps a set id to its number of other workspaces."""
+    ids and positions. (`set_usage` is not live state: see `with_case_usage`.)"""
     data = data or {}
     ws = data.get("workspace", {})
     workspace = LiveWorkspace(
@@ -134,8 +136,19 @@ def live_from(data: Mapping[str, Any] | None, stack: str = STACK) -> LiveState:
     walk(data.get("tasks", ()), None)
     tasks.sort(key=lambda t: int(t.id))
     sets = tuple(_live_set(s) for s in data.get("status_sets", ()))
-    usage = tuple((str(k), int(v)) for k, v in (data.get("set_usage") or {}).items())
-    return LiveState(workspace, tuple(tasks), sets, int(data.get("requests", 3)), usage)
+    return LiveState(workspace, tuple(tasks), sets, int(data.get("requests", 3)))
+
+
+def with_case_usage(plan: Plan, manifest: Manifest, data: Mapping[str, Any] | None) -> Plan:
+    """`plan` with a case's `live.set_usage` (set id -> number of other workspaces using
+    it) counted in as the CLI does after planning (kxplan.shared_sets.guard_plan counts
+    them with requests, `with_usage` says them); their tasks are left uncounted."""
+    usage = (data or {}).get("set_usage") or {}
+    if manifest.status_set is None:
+        return plan
+    for set_id, others in usage.items():
+        plan = with_usage(plan, manifest.status_set.name, str(set_id), int(others), None)
+    return plan
 
 
 def _live_task(item: Mapping[str, Any], parent: str | None, position: int, stack: str) -> LiveTask:
