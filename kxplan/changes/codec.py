@@ -37,7 +37,6 @@ REGISTRY: Mapping[tuple[Kind, Action], type[Change]] = {(t.kind, t.action): t fo
 
 #: What a change type may add to the envelope (all JSON-ready already).
 VALUE_FIELDS = ("before", "after", "fields", "origin")
-_ENVELOPE = ("key", "id", "parent", "reason", "code", "wave", "depth", "path")
 
 
 def to_json(change: Change) -> JsonObject:
@@ -79,16 +78,17 @@ def from_json(data: Mapping[str, object]) -> Change:
         "depth": int(cast(int, data.get("depth", 0))),
         "path": str(data.get("path") or ""),
     }
-    own = {f.name for f in dataclasses.fields(cls)} - set(_ENVELOPE)
-    for name in own & set(VALUE_FIELDS):
+    own = {f.name: f for f in dataclasses.fields(cls) if f.name in VALUE_FIELDS}
+    for name, spec in own.items():
+        given = data.get(name)
         if name == "fields":
-            values[name] = tuple(str(f) for f in cast(list[str], data.get(name) or ()))
+            values[name] = tuple(str(f) for f in cast(list[str], given or ()))
         elif name == "origin":
-            values[name] = dict(cast(dict[str, str], data.get(name) or {}))
-        elif data.get(name) is not None or (name == "before" and kind is Kind.NOTE):
-            values[name] = data.get(name)
+            values[name] = dict(cast(dict[str, str], given or {}))
+        elif given is None and spec.default is not None:
+            values[name] = {}  # a value the type always has
         else:
-            values[name] = {}
+            values[name] = given
     factory: Callable[..., Change] = cls
     return factory(**values)
 
