@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from kxplan.changes import codec
 from kxplan.changes.base import WAVES, Action, Change, Kind
@@ -120,13 +120,20 @@ class SharedSet:
         )
 
 
+class PlanWorkspace(TypedDict):
+    """The workspace a plan is for (id None: it does not exist yet)."""
+
+    id: str | None
+    title: str
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """An ordered, deterministic plan for one manifest against one workspace."""
 
     stack: str
     manifest: str
-    workspace: Mapping[str, Any]  # {"id": str|None, "title": str}
+    workspace: PlanWorkspace
     changes: tuple[Change, ...]
     requests: Mapping[str, int] = field(default_factory=lambda: {"read": 0, "write": 0})
     fingerprints: Mapping[str, str] = field(default_factory=dict)

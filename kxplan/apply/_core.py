@@ -43,7 +43,7 @@ class ApplyResult:
 
     def summary(self) -> dict[str, int]:
         """Counts of applied changes, as in `Plan.summary()`."""
-        return Plan("", "", {}, self.applied).summary()
+        return Plan("", "", {"id": None, "title": ""}, self.applied).summary()
 
 
 class ApplyFailed(ApplyError):
