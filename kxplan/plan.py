@@ -1,188 +1,38 @@
 """The plan as data: `Change`s in apply order, plus the summary. Renderers and the applier
 read this; neither re-diffs. (Built by `kxplan.planner.build_plan`.)
 
-Contract between the planner and the applier — what each (kind, action) carries.
-`key` is the identity inside its owner, `parent` names the owner, `id` is the live id
-when the object exists. `before`/`after` map field -> value (JSON-ready values: strings,
-ints, bools, None, lists); for `update` they hold only the changed `fields`.
-
-kind `status_set` (key = set name, parent None)
-  create   after {"name"}                        POST /task_status_sets (comes with 4 defaults)
-kind `status` (key = status name, parent = set name)
-  create   after {"name", "category", "position"}
-  update   fields ⊆ {"name", "position"}          rename (renamed_from) and/or reorder;
-           id None when the status is one of the 4 defaults of a set created in this plan
-           (find it by before["name"] in the new set)
-  replace  before {"name","category"}, after {"name","category","position"},
-           after["task_ids"]: ids of tasks on the old status (category is immutable: the
-           old status is deleted and a new one created; tasks are put back on the name)
-  delete   before {"name", "category"}; wave 5, after the task deletes; only with prune
-           (or a default of a set created in this plan)
-  keep     a status the manifest dropped, without prune; no call
-kind `workspace` (key = workspace id, parent None)
-  update   fields == ("status_set",) before {"status_set": name|None} after {"status_set": name}
-kind `task` (key = task key, parent = parent task key or None)
-  create   after {"title","type","parent","parent_id", and every field the manifest sets:
-           "description","start_date","due_date","priority","status","percentage_complete",
-           "tags": [..], "checklist": [{"name","completed"}], "archived", "protect" when true}
-           parent_id is the live id of an existing parent, else None (parent created earlier
-           in this plan: resolve `parent` through the ids the creates returned)
-  adopt    like update, plus after["key"]: write this stack's marker on an unmanaged task
-           (fields starts with "key"; before["key"] is None)
-  update   fields ⊆ {"key"} ∪ TASK_FIELDS − {"parent", "checklist"}; before/after hold old
-           and new values; `origin` (field -> "kantata"|"manifest"|"both") says where each
-           difference comes from when the task's memory tells (kxplan.planner.memory).
-           "key" (renamed_from): rewrite the marker's service_model_ref.
-           "protect": rewrite the marker's flag (external_status "protected"/"managed");
-           after["marker"] = {"stack", "key"} names the marker to write. When the key is
-           renamed or adopted too, the flag comes as a second update (one PUT: merged)
-  move     before {"parent", "parent_id"} after {"parent", "parent_id"} (parent_id None
-           when the new parent is created in this plan)
-  delete   before {"title", "parent"}; deletes are ordered children first
-  keep     removed from the manifest but not deleted (no --prune); no call
-  blocked  would be deleted, but it (or a subtask at any depth) carries the protected
-           flag on its marker; no call
-kind `checklist_item` (key = item name, parent = task key; only for tasks that exist)
-  create   after {"name", "completed", "position", "task_id"}: Change.id is None and
-           task_id is the owning task's live id
-  update   fields ⊆ {"name", "position", "completed"}
-  delete   before {"name", "completed"}: only items kxplan created (or, with no memory,
-           of unknown origin), and only with prune; people's items are never planned
-  keep     an item kxplan created (or of unknown origin) the manifest dropped; no call
-  all checklist changes, deletes included, run in wave 4: deletes, then updates, then creates
-kind `note` (informational: never a call; `reason` says what)
-  warn     drift Kantata makes itself (roll-ups, positions), unmanaged tasks, order drift
-
-`wave` orders execution (see WAVES); inside a wave, changes are sorted deterministically.
-`Plan.memory` (task key -> {"id", "text"}) is what the apply writes in each changed task's marker
-(`external_message`): riding in the task's update PUT, or one PUT after its checklist
+What each change carries is typed in kxplan.changes (one module per kind); JSON exists only
+at the boundary (kxplan.changes.codec: saved plans, `--format json`).
+`Plan.memory` (task key -> {"id", "text"}) is what the apply writes in each changed task's
+marker (`external_message`): riding in the task's update PUT, or one PUT after its checklist
 changes when the task has no update; creates write theirs in the create.
-`path` is display only: the key path from the top-level task ("discovery/kickoff").
 Notes, keeps and blocked tasks come last (wave 5) and make no calls.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
+
+from kxplan.changes import codec
+from kxplan.changes.base import WAVES, Action, Change, Kind
+
+__all__ = [
+    "FORMAT_VERSION",
+    "WAVES",
+    "Action",
+    "Change",
+    "Kind",
+    "Plan",
+    "SharedSet",
+    "SuspectedRename",
+    "fingerprint",
+]
 
 FORMAT_VERSION = "1"
-
-
-class Action(enum.StrEnum):
-    """What a change does. `symbol` is what the text renderer prints."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    MOVE = "move"
-    DELETE = "delete"
-    ADOPT = "adopt"
-    REPLACE = "replace"
-    KEEP = "keep"
-    BLOCKED = "blocked"
-    WARN = "warn"
-
-    @property
-    def symbol(self) -> str:
-        return _SYMBOLS[self]
-
-    @property
-    def makes_calls(self) -> bool:
-        return self not in (Action.KEEP, Action.BLOCKED, Action.WARN)
-
-
-_SYMBOLS = {
-    Action.CREATE: "+",
-    Action.UPDATE: "~",
-    Action.MOVE: "→",
-    Action.DELETE: "-",
-    Action.ADOPT: "=",
-    Action.REPLACE: "±",
-    Action.KEEP: "#",
-    Action.BLOCKED: "!",
-    Action.WARN: "!",
-}
-
-
-class Kind(enum.StrEnum):
-    STATUS_SET = "status_set"
-    STATUS = "status"
-    WORKSPACE = "workspace"
-    TASK = "task"
-    CHECKLIST_ITEM = "checklist_item"
-    NOTE = "note"
-
-
-#: Execution waves, in order (docs/apply.md).
-WAVES: tuple[str, ...] = (
-    "status_set",  # 0: set and statuses
-    "workspace",  # 1: the workspace's set assignment
-    "create",  # 2: task creates (by depth inside the wave) and adoptions
-    "update",  # 3: task updates and moves
-    "checklist",  # 4: checklist items
-    "delete",  # 5: deletes, children first (statuses after tasks)
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One planned change. See the module docstring for what each kind/action carries."""
-
-    action: Action
-    kind: Kind
-    key: str
-    id: str | None = None
-    parent: str | None = None
-    before: Mapping[str, Any] | None = None
-    after: Mapping[str, Any] | None = None
-    fields: tuple[str, ...] = ()
-    reason: str = ""
-    wave: int = 0
-    depth: int = 0
-    path: str = ""
-    #: Task updates only, field -> where the difference comes from, when kxplan's memory
-    #: tells: "kantata" (changed in Kantata since kxplan wrote it), "manifest", "both".
-    origin: Mapping[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        extra = {"origin": dict(self.origin)} if self.origin else {}
-        return {
-            "action": self.action.value,
-            "kind": self.kind.value,
-            "key": self.key,
-            "id": self.id,
-            "parent": self.parent,
-            "before": dict(self.before) if self.before is not None else None,
-            "after": dict(self.after) if self.after is not None else None,
-            "fields": list(self.fields),
-            "reason": self.reason,
-            "wave": self.wave,
-            "depth": self.depth,
-            "path": self.path or self.key,
-            **extra,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Change:
-        return cls(
-            action=Action(data["action"]),
-            kind=Kind(data["kind"]),
-            key=data["key"],
-            id=data.get("id"),
-            parent=data.get("parent"),
-            before=data.get("before"),
-            after=data.get("after"),
-            fields=tuple(data.get("fields", ())),
-            reason=data.get("reason", ""),
-            wave=int(data.get("wave", 0)),
-            depth=int(data.get("depth", 0)),
-            path=data.get("path", ""),
-            origin=dict(data.get("origin") or {}),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,13 +120,20 @@ class SharedSet:
         )
 
 
+class PlanWorkspace(TypedDict):
+    """The workspace a plan is for (id None: it does not exist yet)."""
+
+    id: str | None
+    title: str
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """An ordered, deterministic plan for one manifest against one workspace."""
 
     stack: str
     manifest: str
-    workspace: Mapping[str, Any]  # {"id": str|None, "title": str}
+    workspace: PlanWorkspace
     changes: tuple[Change, ...]
     requests: Mapping[str, int] = field(default_factory=lambda: {"read": 0, "write": 0})
     fingerprints: Mapping[str, str] = field(default_factory=dict)
@@ -366,7 +223,7 @@ class Plan:
             stack=data["stack"],
             manifest=data.get("manifest", ""),
             workspace=data["workspace"],
-            changes=tuple(Change.from_json(c) for c in data["changes"]),
+            changes=tuple(codec.from_json(c) for c in data["changes"]),
             requests=data.get("requests", {"read": 0, "write": 0}),
             fingerprints=data.get("fingerprints", {}),
             options=data.get("options", {}),

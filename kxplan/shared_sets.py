@@ -20,10 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from kxplan.changes.base import Action, Change, Kind
+from kxplan.changes.status import StatusDelete, StatusReplace, StatusUpdate
 from kxplan.client import KantataClient
 from kxplan.errors import PlanError
 from kxplan.model import DesiredStatusSet, LiveState, LiveStatusSet, Manifest
-from kxplan.plan import Action, Change, Kind, Plan, SharedSet, fingerprint
+from kxplan.plan import Plan, SharedSet, fingerprint
 
 #: The external references that record who last wrote a status set.
 RECORD_SERVICE = "kxplan-status-set"
@@ -131,11 +133,13 @@ def changed_statuses(changes: Iterable[Change], set_name: str) -> tuple[str, ...
     for c in changes:
         if c.kind is not Kind.STATUS or c.parent != set_name or c.id is None:
             continue
-        renamed = c.action is Action.UPDATE and "name" in c.fields
-        if renamed or c.action in (Action.REPLACE, Action.DELETE):
-            name = str((c.before or {}).get("name") or "")
-            if name and name not in names:
-                names.append(name)
+        name: str | None = None
+        if isinstance(c, StatusUpdate) and "name" in c.fields:
+            name = c.before.get("name")
+        elif isinstance(c, StatusReplace | StatusDelete):
+            name = c.before["name"]
+        if name and name not in names:
+            names.append(name)
     return tuple(names)
 
 

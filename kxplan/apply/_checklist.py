@@ -8,10 +8,16 @@ from typing import Any
 from kxplan.apply._grace import look_again
 from kxplan.apply._payload import marker
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly
+from kxplan.changes.base import Action, Change, Kind
+from kxplan.changes.checklist import (
+    ChecklistItemCreate,
+    ChecklistItemDelete,
+    ChecklistItemUpdate,
+    NewItem,
+)
 from kxplan.errors import ApplyError, TransportError
 from kxplan.ids import result_ids
 from kxplan.live import ITEM_PARAMS, find_tasks_by_marker
-from kxplan.plan import Action, Change, Kind
 
 
 def apply_checklist(run: Run, changes: Sequence[Change]) -> None:
@@ -47,12 +53,16 @@ def _story_ids(run: Run, changes: Sequence[Change]) -> dict[str, str]:
 
 
 def _explicit_story_id(change: Change) -> str | None:
-    for values in (change.after, change.before):
-        if values:
-            for name in ("task_id", "story_id"):
-                if values.get(name) is not None:
-                    return str(values[name])
-    return None
+    return change.after["task_id"] if isinstance(change, ChecklistItemCreate) else None
+
+
+def _target_position(change: Change) -> int:
+    """Where an item goes (items that do not move: last)."""
+    if isinstance(change, ChecklistItemCreate):
+        return change.after["position"]
+    if isinstance(change, ChecklistItemUpdate):
+        return change.after.get("position", 1 << 30)
+    return 1 << 30
 
 
 def _apply_story(run: Run, story_id: str, changes: list[Change]) -> None:
@@ -61,7 +71,7 @@ def _apply_story(run: Run, story_id: str, changes: list[Change]) -> None:
     deletes = [c for c in changes if c.action is Action.DELETE]
     others = sorted(
         (c for c in changes if c.action is not Action.DELETE),
-        key=lambda c: (c.after or {}).get("position", 1 << 30),
+        key=_target_position,
     )
     for c in deletes + others:
         with about(f"checklist item {c.parent}/{c.key!r}"):
@@ -93,9 +103,8 @@ _TASK_PUTS = (Action.UPDATE, Action.ADOPT, Action.MOVE)
 def _apply_item(run: Run, story_id: str, change: Change) -> None:
     """One item change. An update of an item that is gone fails loudly (Kantata's 404,
     named by `about`); a delete of an item that is gone is done (the goal is reached)."""
-    after = change.after or {}
-    if change.action is Action.CREATE:
-        _create_item(run, story_id, after)
+    if isinstance(change, ChecklistItemCreate):
+        _create_item(run, story_id, change.after)
         return
     if change.id is None:
         raise ApplyError(
@@ -103,10 +112,11 @@ def _apply_item(run: Run, story_id: str, change: Change) -> None:
             "no id for it",
             hint="make a new plan with this version of kxplan",
         )
-    if change.action is Action.DELETE:
+    if isinstance(change, ChecklistItemDelete):
         delete_quietly(run.client, f"/story_tasks/{change.id}")
-    elif change.action is Action.UPDATE:
-        body = {f: after[f] for f in change.fields if f in ("name", "position", "completed")}
+    elif isinstance(change, ChecklistItemUpdate):
+        after = change.after
+        body = {f: after.get(f) for f in change.fields if f in _ITEM_FIELDS and f in after}
         if not body:
             raise ApplyError(
                 f"update checklist item {change.parent}/{change.key!r}: the plan changes no "
@@ -120,7 +130,11 @@ def _apply_item(run: Run, story_id: str, change: Change) -> None:
         )
 
 
-def _create_item(run: Run, story_id: str, after: Any) -> None:
+#: What an item update may write.
+_ITEM_FIELDS = ("name", "position", "completed")
+
+
+def _create_item(run: Run, story_id: str, after: NewItem) -> None:
     body: dict[str, Any] = {"story_id": int(story_id), "name": after["name"]}
     body["completed"] = bool(after.get("completed", False))
     if after.get("position") is not None:

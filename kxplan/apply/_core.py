@@ -10,8 +10,19 @@ from typing import TYPE_CHECKING
 from kxplan.apply import _checklist, _creates, _statuses, _tasks
 from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress, Run
+from kxplan.changes.base import WAVES, Change, Kind
+from kxplan.changes.checklist import ChecklistItemCreate, ChecklistItemDelete, ChecklistItemUpdate
+from kxplan.changes.status import (
+    StatusCreate,
+    StatusDelete,
+    StatusReplace,
+    StatusSetCreate,
+    StatusUpdate,
+)
+from kxplan.changes.task import TaskAdopt, TaskCreate, TaskDelete, TaskMove, TaskUpdate
+from kxplan.changes.workspace import WorkspaceUpdate
 from kxplan.errors import ApplyError, KxplanError
-from kxplan.plan import WAVES, Action, Change, Kind, Plan
+from kxplan.plan import Plan
 
 if TYPE_CHECKING:
     from kxplan.client import KantataClient
@@ -32,7 +43,7 @@ class ApplyResult:
 
     def summary(self) -> dict[str, int]:
         """Counts of applied changes, as in `Plan.summary()`."""
-        return Plan("", "", {}, self.applied).summary()
+        return Plan("", "", {"id": None, "title": ""}, self.applied).summary()
 
 
 class ApplyFailed(ApplyError):
@@ -131,11 +142,9 @@ def _failed(cause: KxplanError, run: Run, todo: list[Change]) -> ApplyFailed:
 
 
 def _is_task_create(change: Change) -> bool:
-    return change.kind is Kind.TASK and change.action is Action.CREATE
+    return isinstance(change, TaskCreate)
 
 
-#: Inside a wave: (selector, handler) in execution order. Status deletes come after task
-#: deletes (a status in use by a task being deleted is still in use until then).
 _Handler = Callable[[Run, Sequence[Change]], None]
 
 
@@ -147,43 +156,54 @@ def _each(fn: Callable[[Run, Change], None]) -> _Handler:
     return handler
 
 
-def _status_early(c: Change) -> bool:
-    """Status changes in plan order; a delete that frees a name runs among them (wave 0)."""
-    return c.kind is Kind.STATUS and (c.action is not Action.DELETE or c.wave < _DELETE_WAVE)
-
-
-def _status_late(c: Change) -> bool:
-    """Status deletes after task deletes: a status is in use until its tasks are gone."""
-    return c.kind is Kind.STATUS and c.action is Action.DELETE and c.wave >= _DELETE_WAVE
-
-
 _DELETE_WAVE = WAVES.index("delete")
 
 
-_STEPS: tuple[tuple[Callable[[Change], bool], _Handler], ...] = (
-    (lambda c: c.kind is Kind.STATUS_SET, _each(_statuses.create_set)),
-    (_status_early, _statuses.apply_statuses),
-    (lambda c: c.kind is Kind.WORKSPACE, _each(_statuses.assign_set)),
-    (lambda c: _is_task_create(c), _creates.create_tasks),
-    (lambda c: c.kind is Kind.TASK and c.action is Action.ADOPT, _tasks.adopt_tasks),
-    (
-        lambda c: c.kind is Kind.TASK and c.action in (Action.UPDATE, Action.MOVE),
-        _tasks.update_and_move_tasks,
-    ),
-    (lambda c: c.kind is Kind.CHECKLIST_ITEM, _checklist.apply_checklist),
-    (lambda c: c.kind is Kind.TASK and c.action is Action.DELETE, _tasks.delete_tasks),
-    (_status_late, _statuses.apply_statuses),
+def _any(c: Change) -> bool:
+    return True
+
+
+def _early(c: Change) -> bool:
+    """A status delete that frees a name runs among the other status changes (wave 0)."""
+    return c.wave < _DELETE_WAVE
+
+
+def _late(c: Change) -> bool:
+    """Status deletes after task deletes: a status is in use until its tasks are gone."""
+    return c.wave >= _DELETE_WAVE
+
+
+def _early_status(c: Change) -> bool:
+    return not isinstance(c, StatusDelete) or _early(c)
+
+
+_STATUSES = (StatusCreate, StatusUpdate, StatusReplace, StatusDelete)
+_ITEMS = (ChecklistItemCreate, ChecklistItemUpdate, ChecklistItemDelete)
+
+#: The applier's one table: inside a wave, (change types, which of them, handler) in
+#: execution order. A new kind of change = its types (kxplan.changes) + one row here.
+_STEPS: tuple[tuple[tuple[type[Change], ...], Callable[[Change], bool], _Handler], ...] = (
+    ((StatusSetCreate,), _any, _each(_statuses.create_set)),
+    (_STATUSES, _early_status, _statuses.apply_statuses),
+    ((WorkspaceUpdate,), _any, _each(_statuses.assign_set)),
+    ((TaskCreate,), _any, _creates.create_tasks),
+    ((TaskAdopt,), _any, _tasks.adopt_tasks),
+    ((TaskUpdate, TaskMove), _any, _tasks.update_and_move_tasks),
+    (_ITEMS, _any, _checklist.apply_checklist),
+    ((TaskDelete,), _any, _tasks.delete_tasks),
+    ((StatusDelete,), _late, _statuses.apply_statuses),
 )
 
 
 def _run_wave(run: Run, changes: list[Change]) -> None:
     handled: set[int] = set()
-    for selects, handler in _STEPS:
+    for types, when, handler in _STEPS:
         done = {id(c) for c in run.applied}  # e.g. deletes a stuck move needed early
-        chosen = [c for c in changes if selects(c) and id(c) not in done]
+        picked = [c for c in changes if isinstance(c, types) and when(c)]
+        chosen = [c for c in picked if id(c) not in done]
         if chosen:
             handler(run, chosen)
-        handled.update(id(c) for c in changes if selects(c))
+        handled.update(id(c) for c in picked)
     unknown = [c for c in changes if id(c) not in handled]
     if unknown:
         c = unknown[0]

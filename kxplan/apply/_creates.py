@@ -10,11 +10,12 @@ from kxplan.apply._grace import look_again
 from kxplan.apply._guard import guarded_create
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label
+from kxplan.changes.base import Action, Change, Kind, expect
+from kxplan.changes.task import TaskCreate, TaskMove
 from kxplan.errors import ApplyError, TransportError
 from kxplan.ids import id_order, result_ids
 from kxplan.live import BATCH, ITEM_PARAMS, find_tasks_by_marker, task_from_api
 from kxplan.model import LiveTask
-from kxplan.plan import Action, Change, Kind
 from kxplan.planner.placement import FIRST, learn_placement
 
 #: Kantata's limit on objects in one bulk `POST /stories`.
@@ -139,18 +140,19 @@ def _create_pending(run: Run, batch: list[Change]) -> None:
 
 
 def _item(run: Run, change: Change) -> dict[str, Any]:
-    after = change.after or {}
-    return create_item(run.stack, change.key, after, run.workspace_id, parent_id(run, change))
+    create = expect(change, TaskCreate)
+    return create_item(
+        run.stack, create.key, create.after, run.workspace_id, parent_id(run, create)
+    )
 
 
-def parent_id(run: Run, change: Change) -> str | None:
+def parent_id(run: Run, change: TaskCreate | TaskMove) -> str | None:
     """The live id of the parent: from the plan, or from a create earlier in this run."""
-    after = change.after or {}
-    parent_key = after.get("parent", change.parent)
+    parent_key, known = change.after["parent"], change.after["parent_id"]
     if parent_key is None:
         return None
-    if after.get("parent_id") is not None:
-        return str(after["parent_id"])
+    if known is not None:
+        return known
     try:
         return run.task_ids[parent_key]
     except KeyError:
@@ -179,7 +181,7 @@ def _created(run: Run, batch: list[Change], response: Mapping[str, Any]) -> None
     run.learn_ids({c.key: ids[c.key] for c in found})
     todo: list[tuple[str, str]] = []
     for change in found:
-        wanted = completed_names(change.after or {})
+        wanted = completed_names(expect(change, TaskCreate).after)
         if wanted:
             story_id = ids[change.key]
             items = _items_from_envelope(run, story_id, response)
@@ -276,7 +278,9 @@ def _recover(run: Run, pending: list[Change]) -> list[Change]:
     run.learn_ids({c.key: found[c.key].id for c in created})
     todo: list[tuple[str, str]] = []
     for change in created:
-        todo.extend(_still_open(found[change.key], completed_names(change.after or {})))
+        todo.extend(
+            _still_open(found[change.key], completed_names(expect(change, TaskCreate).after))
+        )
     _complete_items(run, todo)
     run.done(created)
     return [c for c in pending if c.key not in found]

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from kxplan.changes.base import Change, Kind
+from kxplan.changes.task import TaskMove
 from kxplan.model import MAX_DEPTH
-from kxplan.plan import Action, Change, Kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +148,11 @@ def tree_from_plan(changes: Iterable[Change], ids: Mapping[str, str]) -> Tree:
     tasks = [c for c in changes if c.kind is Kind.TASK and c.id is not None]
     key_ids = dict(ids) | {c.key: str(c.id) for c in tasks}
     for c in tasks:
-        for values in (c.before, c.after):
-            if values and values.get("parent") and values.get("parent_id") is not None:
-                key_ids[str(values["parent"])] = str(values["parent_id"])
-    moving = {str(c.id) for c in tasks if c.action is Action.MOVE}
+        if isinstance(c, TaskMove):
+            for values in (c.before, c.after):
+                if values["parent"] and values["parent_id"] is not None:
+                    key_ids[values["parent"]] = values["parent_id"]
+    moving = {str(c.id) for c in tasks if isinstance(c, TaskMove)}
     tree = Tree()
     for c in tasks:
         _learn(tree, c, moving, key_ids)
@@ -159,13 +161,11 @@ def tree_from_plan(changes: Iterable[Change], ids: Mapping[str, str]) -> Tree:
 
 def _learn(tree: Tree, change: Change, moving: set[str], key_ids: Mapping[str, str]) -> None:
     node = str(change.id)
-    if change.action is Action.MOVE:
-        before = change.before or {}
-        old = before.get("parent_id")
-        tree.move(node, str(old) if old is not None else None)
-        target = (change.after or {}).get("parent_id")
-        if target is not None and str(target) not in tree.links:
-            tree.hints.setdefault(str(target), change.depth - 1)
+    if isinstance(change, TaskMove):
+        tree.move(node, change.before["parent_id"])
+        target = change.after["parent_id"]
+        if target is not None and target not in tree.links:
+            tree.hints.setdefault(target, change.depth - 1)
         return
     if node in moving:
         return  # its move says where it is

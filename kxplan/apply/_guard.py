@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kxplan.changes.base import Change
 from kxplan.live import stories_by_marker
-from kxplan.plan import Change
 
 if TYPE_CHECKING:
     from kxplan.apply._run import Run

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kxplan.changes.base import Change
 from kxplan.errors import ApiError, ApplyError, NotFoundError
-from kxplan.plan import Change, Plan
+from kxplan.plan import Plan
 
 if TYPE_CHECKING:
     from kxplan.apply._guard import CreateGuard

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from kxplan.changes.base import Action, Change, Kind
+from kxplan.changes.codec import values_of
+from kxplan.changes.status import StatusDelete, StatusKeep, StatusReplace, StatusUpdate
 from kxplan.errors import StalePlanError
 from kxplan.live import find_tasks_by_marker, find_workspace, read_status_sets, read_tasks
 from kxplan.model import LiveTask
-from kxplan.plan import Action, Change, Kind, Plan, fingerprint
+from kxplan.plan import Plan, fingerprint
 from kxplan.planner.normalize import COMPARED_FIELDS
 
 if TYPE_CHECKING:
@@ -136,20 +139,25 @@ def _tasks_changed(
 
 
 def _what_changed(change: Change | None, task: LiveTask) -> str:
-    expected = (change.before or {}) if change else {}
+    # What the plan read of each field (a task change's `before`, by field name).
+    expected = values_of(change)[0] if change else {}
     diffs = []
     for name in _TASK_ATTRS:
         if name in expected:
             now = getattr(task, name)
             was = expected[name]
             if name == "tags":
-                now, was = sorted(now), sorted(was or ())
+                now, was = sorted(now), sorted(_strings(was))
             if now != was:
                 diffs.append(f"{name} is now {_show(now)} (the plan expected {_show(was)})")
     if diffs:
         return "; ".join(diffs)
     when = f", updated {task.updated_at}" if task.updated_at else ""
     return f"changed since the plan was made (now titled {task.title!r}{when})"
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
 
 
 def _show(value: Any) -> str:
@@ -202,7 +210,7 @@ def _statuses_changed(
     for status_id, digest in sorted(wanted.get("status", {}).items()):
         pair = live_statuses.get(status_id)
         change = by_id.get(("status", status_id))
-        was = str((change.before or {}).get("name", change.key)) if change else status_id
+        was = _old_status_name(change) if change else status_id
         if pair is None:
             lines.append(f"status {was!r}: deleted")
         elif fingerprint(pair[1]) != digest:
@@ -234,3 +242,12 @@ def _already_created(plan: Plan, client: KantataClient, workspace_id: str) -> It
     found = find_tasks_by_marker(client, workspace_id, plan.stack, keys)
     for key in sorted(found):
         yield f"task {key!r}: already exists (id {found[key].id}); created since the plan was made"
+
+
+def _old_status_name(change: Change) -> str:
+    """The name the plan read of a status (its key when the plan creates it)."""
+    if isinstance(change, StatusUpdate):
+        return change.before.get("name") or change.key
+    if isinstance(change, StatusReplace | StatusDelete | StatusKeep):
+        return change.before["name"] or change.key
+    return change.key

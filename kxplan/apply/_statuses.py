@@ -22,11 +22,18 @@ from typing import Any
 
 from kxplan.apply._grace import look_again
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly
+from kxplan.changes.base import Action, Change, expect
+from kxplan.changes.status import (
+    StatusCreate,
+    StatusDelete,
+    StatusReplace,
+    StatusUpdate,
+)
+from kxplan.changes.workspace import WorkspaceUpdate
 from kxplan.errors import ApplyError, TransportError
 from kxplan.ids import result_ids
 from kxplan.live import read_status_sets, status_set_from
 from kxplan.model import LiveStatus, LiveStatusSet
-from kxplan.plan import Action, Change
 from kxplan.shared_sets import read_records, write_record
 
 _REPLAN = "someone changed the status set since the plan was made; run `kxplan plan` again"
@@ -160,16 +167,16 @@ _PHASE = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 1, Action.DELETE: 
 
 
 def _apply_status(run: Run, st: _Set, change: Change) -> None:
-    after = change.after or {}
-    if change.action is Action.CREATE:
-        _create(run, st, change, after["name"], after["category"])
-    elif change.action is Action.UPDATE:
+    if isinstance(change, StatusCreate):
+        _create(run, st, change, change.after["name"], change.after["category"])
+    elif isinstance(change, StatusUpdate):
         status = _status(run, st, change)
-        if "name" in change.fields and status.name != after["name"]:
-            _rename(run, st, status, after["name"], change)
-    elif change.action is Action.REPLACE:
+        name = change.after.get("name")
+        if "name" in change.fields and name is not None and status.name != name:
+            _rename(run, st, status, name, change)
+    elif isinstance(change, StatusReplace):
         _replace(run, st, _status(run, st, change), change)
-    elif change.action is Action.DELETE:
+    elif isinstance(change, StatusDelete):
         target = _existing_id(run, st, change)
         if target in st.statuses:
             delete_quietly(run.client, f"/custom_task_statuses/{target}")
@@ -182,10 +189,9 @@ def _apply_status(run: Run, st: _Set, change: Change) -> None:
 def _existing_id(run: Run, st: _Set, change: Change) -> str:
     """The id of the live status a change addresses: the plan's id, or for a new set's
     default the id Kantata gave the default of its category. Loud when there is none."""
-    values = change.before or {} if change.action is Action.DELETE else change.after or {}
-    category = values.get("default_of")
+    category = _default_of(change)
     if category is not None:
-        found = run.set_defaults.get(st.name, {}).get(str(category))
+        found = run.set_defaults.get(st.name, {}).get(category)
         if found is None:
             given = ", ".join(sorted(run.set_defaults.get(st.name, {}))) or "none"
             raise ApplyError(
@@ -204,12 +210,21 @@ def _existing_id(run: Run, st: _Set, change: Change) -> str:
     return change.id
 
 
-def _status(run: Run, st: _Set, change: Change) -> LiveStatus:
+def _default_of(change: Change) -> str | None:
+    """The category of the new set's default status a change addresses (None: not one)."""
+    if isinstance(change, StatusDelete):
+        return change.before.get("default_of")
+    if isinstance(change, StatusUpdate):
+        return change.after.get("default_of")
+    return None
+
+
+def _status(run: Run, st: _Set, change: StatusUpdate | StatusReplace) -> LiveStatus:
     """The live status a rename, move or replacement addresses (loud when it is gone)."""
     target = _existing_id(run, st, change)
     found = st.statuses.get(target)
     if found is None:
-        was = (change.before or {}).get("name") or change.key
+        was = change.before["name"] or change.key
         raise ApplyError(
             f"{change.action.value} status {change.key!r} of set {st.name!r}: status id "
             f"{target} ({was!r}) is not in the set any more",
@@ -287,15 +302,15 @@ def _exactly_named(run: Run, st: _Set, names: list[str]) -> dict[str, LiveStatus
     return {n: h for n, h in found.items() if h is not None and h.name == n}
 
 
-def _replace(run: Run, st: _Set, old: LiveStatus, change: Change) -> None:
+def _replace(run: Run, st: _Set, old: LiveStatus, change: StatusReplace) -> None:
     """A category cannot change: create the successor (under a temporary name when it keeps
     the old name), put the tasks on it, delete the old status, then give it its name."""
-    after = change.after or {}
-    name = str(after["name"])
+    after = change.after
+    name = after["name"]
     same = name.casefold() == old.name.casefold()
     first = f"kxplan-{old.id}-new" if same else name
-    new_id = _create_status(run, st, change, first, str(after["category"]))
-    task_ids = [str(i) for i in after.get("task_ids") or ()]
+    new_id = _create_status(run, st, change, first, after["category"])
+    task_ids = [str(i) for i in after["task_ids"]]
 
     def restore(story_id: str) -> None:
         run.client.request("PUT", f"/stories/{story_id}", json={"story": {"status": first}})
@@ -314,11 +329,7 @@ def _fix_positions(run: Run, st: _Set, changes: list[Change]) -> None:
 
     The set is read once, and again only after a move (a move renumbers its neighbours).
     """
-    planned = [
-        (int((c.after or {})["position"]), c)
-        for c in changes
-        if c.action is not Action.DELETE and (c.after or {}).get("position") is not None
-    ]
+    planned = [(pos, c) for c in changes for pos in (_planned_position(c),) if pos is not None]
     if not planned:
         return
     targets = sorted(((pos, _placed_id(run, st, c), c) for pos, c in planned), key=lambda t: t[0])
@@ -338,9 +349,21 @@ def _fix_positions(run: Run, st: _Set, changes: list[Change]) -> None:
             st.refresh(_read_set(run, st.id))
 
 
+def _planned_position(change: Change) -> int | None:
+    if isinstance(change, StatusCreate | StatusReplace):
+        return change.after["position"]
+    if isinstance(change, StatusUpdate):
+        return change.after.get("position")
+    return None
+
+
 def _placed_id(run: Run, st: _Set, change: Change) -> str:
-    name = str((change.after or {}).get("name", change.key))
-    if change.action in (Action.CREATE, Action.REPLACE):
+    name = change.key
+    if isinstance(change, StatusCreate | StatusReplace):
+        name = change.after["name"]
+    elif isinstance(change, StatusUpdate):
+        name = change.after.get("name") or change.key
+    if isinstance(change, StatusCreate | StatusReplace):
         if name not in st.created:
             raise ApplyError(
                 f"place status {change.key!r} of set {st.name!r}: it was not created",
@@ -393,7 +416,7 @@ def _recorded(run: Run, sid: str, write: Mapping[str, Any], keys: list[str]) -> 
 
 def assign_set(run: Run, change: Change) -> None:
     """Make the workspace use the planned status set."""
-    name = (change.after or {}).get("status_set")
+    name = expect(change, WorkspaceUpdate).after["status_set"]
     if not name:
         raise ApplyError(
             f"update workspace {change.key!r}: the plan names no status set to assign",

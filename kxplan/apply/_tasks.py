@@ -9,9 +9,10 @@ from kxplan.apply._creates import create_deferred, create_now, parent_id
 from kxplan.apply._depth import Move, Round, Tree, deletes_first, next_round, tree_from_plan
 from kxplan.apply._payload import marker, merge_reference, story_attributes, unwritable
 from kxplan.apply._run import Run, about, delete_quietly, label
+from kxplan.changes.base import Action, Change, Kind, expect
+from kxplan.changes.task import TaskFieldChange, TaskMove
 from kxplan.errors import ApplyError, ValidationError
 from kxplan.live import read_tasks
-from kxplan.plan import Action, Change, Kind
 
 # --------------------------------------------------------------------------- adopt, update, move
 
@@ -91,10 +92,10 @@ def _move(run: Run, changes: list[Change], along: list[Change]) -> None:
 
 def _as_move(run: Run, change: Change) -> Move:
     story_id = _story_id(run, change)
-    after = change.after or {}
-    if after.get("parent") is None:
+    after = expect(change, TaskMove).after
+    if after["parent"] is None:
         return Move(story_id, None, change.depth)
-    target = after.get("parent_id") or run.task_ids.get(str(after["parent"]))
+    target = after["parent_id"] or run.task_ids.get(after["parent"])
     if target is None:  # created after the moves: placed with the creates that waited
         return Move(story_id, None, change.depth, waits=True)
     return Move(story_id, str(target), change.depth)
@@ -233,15 +234,15 @@ def _add_memory(run: Run, body: dict[str, Any], changes: list[Change]) -> None:
     for c in changes:
         memory = run.plan.memory.get(c.key) if c.kind is Kind.TASK else None
         if memory is not None:
-            key = (c.after or {}).get("key") or c.key
-            merge_reference(body, marker(run.stack, str(key), memory=str(memory["text"])))
+            key = c.after.get("key") if isinstance(c, TaskFieldChange) else None
+            merge_reference(body, marker(run.stack, key or c.key, memory=str(memory["text"])))
             return
 
 
 def _story_body(run: Run, change: Change) -> dict[str, Any]:
-    after = change.after or {}
-    if change.action is Action.MOVE:
+    if isinstance(change, TaskMove):
         return {"parent_id": _move_target(run, change)}
+    after = expect(change, TaskFieldChange).after
     fields = change.fields or None
     unsent = unwritable(after, fields) if change.action is Action.UPDATE else []
     if unsent:
@@ -253,13 +254,13 @@ def _story_body(run: Run, change: Change) -> dict[str, Any]:
     body = story_attributes(after, fields)
     new_key = after.get("key")
     if change.action is Action.ADOPT or new_key:
-        body["external_reference"] = marker(run.stack, str(new_key or change.key))
+        body["external_reference"] = marker(run.stack, new_key or change.key)
     return body
 
 
-def _move_target(run: Run, change: Change) -> int | None:
-    after = change.after or {}
-    if after.get("parent") is None:
+def _move_target(run: Run, change: TaskMove) -> int | None:
+    after = change.after
+    if after["parent"] is None:
         return None
     target = parent_id(run, change)
     if target is None:  # never silently to the top level: the plan names a parent

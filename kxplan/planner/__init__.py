@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from kxplan.changes.base import Action, Change, Kind
 from kxplan.errors import PlanError
 from kxplan.model import LiveState, LiveTask, Manifest, PlanOptions
-from kxplan.plan import Action, Change, Kind, Plan
+from kxplan.plan import Plan
 from kxplan.planner.context import make_context
 from kxplan.planner.deletes import check_mass_delete, plan_orphans
 from kxplan.planner.matching import match_tasks

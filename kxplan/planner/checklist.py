@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from kxplan.changes.base import Change, ReasonCode
+from kxplan.changes.checklist import (
+    ChecklistItemCreate,
+    ChecklistItemDelete,
+    ChecklistItemKeep,
+    ChecklistItemUpdate,
+    ItemFields,
+)
 from kxplan.model import DesiredChecklistItem, DesiredTask, LiveChecklistItem, LiveTask
-from kxplan.plan import Action, Change, Kind
 from kxplan.planner.memory import Memory
 from kxplan.planner.order import W_CHECKLIST, Step, step
 from kxplan.planner.positions import to_place
@@ -50,14 +57,15 @@ def plan_checklist(
     for index, wanted in enumerate(task.checklist):
         old = pairs.get(index)
         if old is None:
-            after = {
-                "name": wanted.name,
-                "completed": wanted.completed,
-                "position": target[index],
-                "task_id": live.id,
-            }
-            change = Change(
-                Action.CREATE, Kind.CHECKLIST_ITEM, wanted.name, parent=task.key, after=after
+            change = ChecklistItemCreate(
+                key=wanted.name,
+                parent=task.key,
+                after={
+                    "name": wanted.name,
+                    "completed": wanted.completed,
+                    "position": target[index],
+                    "task_id": live.id,
+                },
             )
             steps.append(_step(change, task, rank, path, _CREATE, target[index]))
         else:
@@ -98,27 +106,27 @@ def _leaving(
             if created
             else "not in the manifest's checklist, and kxplan has no memory of who added it (prune)"
         )
-        action = Action.DELETE
+        kind: type[ChecklistItemDelete | ChecklistItemKeep] = ChecklistItemDelete
+        code = ReasonCode.PRUNED
     elif fate == "keep":
         reason = (
             "created by kxplan, removed from the manifest's checklist; kept (delete with --prune)"
         )
-        action = Action.KEEP
+        kind, code = ChecklistItemKeep, ReasonCode.REMOVED_KEPT
     else:
         reason = (
             "not in the manifest's checklist; kxplan has no memory of creating it (the task "
             "was written before kxplan kept one), so it is kept (delete with --prune); once "
             "kxplan writes its memory on this task it counts as a person's item"
         )
-        action = Action.KEEP
-    change = Change(
-        action,
-        Kind.CHECKLIST_ITEM,
-        item.name,
+        kind, code = ChecklistItemKeep, ReasonCode.REMOVED_KEPT
+    change = kind(
+        key=item.name,
         id=item.id,
         parent=task.key,
         before={"name": item.name, "completed": item.completed},
         reason=reason,
+        code=code,
     )
     return _step(change, task, rank, path, _DELETE, item.position)
 
@@ -206,8 +214,8 @@ def _update(
     move: bool,
     enforce: bool,
 ) -> list[Step]:
-    before: dict[str, object] = {}
-    after: dict[str, object] = {}
+    before: ItemFields = {}
+    after: ItemFields = {}
     if old.name != wanted.name:
         before["name"], after["name"] = old.name, wanted.name
     if move:
@@ -216,10 +224,8 @@ def _update(
         before["completed"], after["completed"] = old.completed, wanted.completed
     if not after:
         return []
-    change = Change(
-        Action.UPDATE,
-        Kind.CHECKLIST_ITEM,
-        wanted.name,
+    change = ChecklistItemUpdate(
+        key=wanted.name,
         id=old.id,
         parent=task.key,
         before=before,

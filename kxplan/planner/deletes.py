@@ -11,11 +11,11 @@ without prune: it is shown as blocked, and so is every task whose delete would t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
+from kxplan.changes.base import Action, Change, Kind, ReasonCode
+from kxplan.changes.task import GoneTask, TaskBlocked, TaskDelete, TaskKeep
 from kxplan.errors import UnsafePlanError
 from kxplan.model import LiveTask
-from kxplan.plan import Action, Change, Kind
 from kxplan.planner.context import Context
 from kxplan.planner.duplicates import people_work
 from kxplan.planner.order import W_DELETE, Step, step
@@ -54,31 +54,37 @@ def _orphan_step(
 ) -> Step:
     key, depth = ctx.live_key(task), ctx.live_depth(task)
     parent = ctx.live_by_id.get(task.parent_id or "")
-    base = Change(
-        Action.KEEP,
-        Kind.TASK,
-        key,
-        id=task.id,
-        parent=ctx.live_key(parent) if parent is not None else None,
-        before={"title": task.title, "parent": ctx.live_key(parent) if parent else None},
-        depth=depth,
-        path=ctx.live_path(task),
-    )
+    gone: GoneTask = {"title": task.title, "parent": ctx.live_key(parent) if parent else None}
+
+    def fate(
+        cls: type[TaskBlocked | TaskKeep | TaskDelete], reason: str, code: ReasonCode
+    ) -> Change:
+        parent_key = ctx.live_key(parent) if parent is not None else None
+        return cls(
+            key=key,
+            id=task.id,
+            parent=parent_key,
+            before=gone,
+            reason=reason,
+            code=code,
+            depth=depth,
+            path=ctx.live_path(task),
+        )
+
     if _protected(ctx, task):
-        blocked = replace(base, action=Action.BLOCKED, reason=PROTECTED_REASON)
-        return step(blocked, W_DELETE, 8, 0)
+        return step(fate(TaskBlocked, PROTECTED_REASON, ReasonCode.PROTECTED), W_DELETE, 8, 0)
     if not ctx.prune:
-        keep = replace(base, reason="removed from the manifest; kept (delete with --prune)")
-        return step(keep, W_DELETE, 8, 0)
+        kept = "removed from the manifest; kept (delete with --prune)"
+        return step(fate(TaskKeep, kept, ReasonCode.REMOVED_KEPT), W_DELETE, 8, 0)
     copies = _staying_copies(ctx).get(key, 0)
     blocker = _blocker(ctx, task, doomed, memo)
     if copies:
         # Deleting the task would hand its key to a copy, deleted by the next run: resolve first.
         blocker = f"{copies} other stor{'ies carry' if copies > 1 else 'y carries'} its marker"
     if blocker is not None:
-        blocked = replace(base, action=Action.BLOCKED, reason=f"not deleted: {blocker}")
+        blocked = fate(TaskBlocked, f"not deleted: {blocker}", ReasonCode.DELETE_BLOCKED)
         return step(blocked, W_DELETE, 8, 0)
-    delete = replace(base, action=Action.DELETE, reason="removed from the manifest (prune)")
+    delete = fate(TaskDelete, "removed from the manifest (prune)", ReasonCode.PRUNED)
     # Deepest first, so children go before their parents.
     return step(delete, W_DELETE, 0, 10 - depth)
 
@@ -163,7 +169,7 @@ def check_mass_delete(ctx: Context, changes: tuple[Change, ...]) -> None:
         if c.kind in kinds
         and c.action is Action.DELETE
         and c.id is not None
-        and "copy_of" not in (c.before or {})
+        and not (isinstance(c, TaskDelete) and "copy_of" in c.before)
     ]
     managed = _managed_objects(ctx)
     per_kind = [

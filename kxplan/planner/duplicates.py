@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kxplan.changes.base import ReasonCode
+from kxplan.changes.note import CopyJson, Note
+from kxplan.changes.task import TaskDelete
 from kxplan.ids import id_order
 from kxplan.model import LiveTask
-from kxplan.plan import Action, Change, Kind, Plan
+from kxplan.plan import Plan
 from kxplan.planner.context import Context
 from kxplan.planner.order import W_DELETE, Step, step
 
@@ -48,7 +51,7 @@ class Copy:
     work: tuple[str, ...] = ()  # people's work seen on it (empty: none)
     deleted: bool = False  # this plan deletes it (prune, no people's work)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CopyJson:
         return {
             "key": self.key,
             "id": self.id,
@@ -82,11 +85,10 @@ def plan_duplicates(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[
         return []
     copies.sort(key=lambda c: (c.key, id_order(c.id)))
     steps = [_delete(ctx, c) for c in copies if c.deleted]
-    note = Change(
-        Action.WARN,
-        Kind.NOTE,
-        DUPLICATES_KEY,
+    note = Note(
+        key=DUPLICATES_KEY,
         reason=_reason(copies),
+        code=ReasonCode.DUPLICATES,
         before={"copies": [c.to_json() for c in copies]},
         path=DUPLICATES_KEY,
     )
@@ -138,14 +140,13 @@ def _time(text: str) -> datetime | None:
 
 
 def _delete(ctx: Context, copy: Copy) -> Step:
-    change = Change(
-        Action.DELETE,
-        Kind.TASK,
-        copy.key,
+    change = TaskDelete(
+        key=copy.key,
         id=copy.id,
         before={"title": copy.title, "copy_of": copy.task_id},
         reason=f"a copy of #{copy.task_id} (carries its marker, no people's work): the "
         "oldest is kept (prune)",
+        code=ReasonCode.DUPLICATE_COPY,
         path=f"{copy.key} (copy)",
     )
     return step(change, W_DELETE, 0, 0, 0, f"{copy.key} {copy.id}")  # before other deletes
@@ -191,8 +192,8 @@ def copies_in(plan: Plan) -> tuple[Copy, ...]:
     return tuple(
         Copy.from_json(c)
         for change in plan.changes
-        if change.kind is Kind.NOTE and change.key == DUPLICATES_KEY
-        for c in (change.before or {}).get("copies") or ()
+        if isinstance(change, Note) and change.key == DUPLICATES_KEY and change.before
+        for c in change.before["copies"]
     )
 
 

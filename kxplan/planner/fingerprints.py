@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from kxplan.changes.base import Change, Kind
+from kxplan.changes.checklist import ChecklistItemCreate
 from kxplan.model import LiveChecklistItem, LiveState, LiveTask, Manifest
-from kxplan.plan import Change, Kind, Plan, fingerprint
+from kxplan.plan import Plan, fingerprint
 
 #: Manifest fields that say where something was written, not what: left out of the digest
 #: so a moved comment or another checkout directory does not count as a change.
@@ -75,7 +77,7 @@ def _touched(
                 if status.id == change.id:
                     yield f"status:{status.id}", status
     elif change.kind is Kind.CHECKLIST_ITEM:
-        task_id = str((change.after or {}).get("task_id") or "")
+        task_id = change.after["task_id"] if isinstance(change, ChecklistItemCreate) else ""
         if change.id in items:
             item, owner = items[change.id]
             task_id = owner.id

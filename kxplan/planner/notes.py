@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kxplan.changes.base import ReasonCode
+from kxplan.changes.note import Note
 from kxplan.ids import IdOrder, id_order
 from kxplan.model import LiveTask
-from kxplan.plan import Action, Change, Kind
 from kxplan.planner.context import Context, title_path
 from kxplan.planner.duplicates import plan_duplicates
 from kxplan.planner.order import W_DELETE, Step, step
@@ -21,8 +22,16 @@ def plan_notes(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Step]
     return steps
 
 
-def _warn(key: str, reason: str, *, id: str | None = None, path: str = "", group: int = 9) -> Step:
-    change = Change(Action.WARN, Kind.NOTE, key, id=id, reason=reason, path=path or key)
+def _warn(
+    key: str,
+    reason: str,
+    code: ReasonCode,
+    *,
+    id: str | None = None,
+    path: str = "",
+    group: int = 9,
+) -> Step:
+    change = Note(key=key, id=id, reason=reason, code=code, path=path or key)
     return step(change, W_DELETE, group, 0)
 
 
@@ -30,6 +39,7 @@ def _unmanaged(ctx: Context, task: LiveTask) -> Step:
     return _warn(
         task.title,
         "unmanaged: no kxplan marker, so kxplan never changes it (adopt it with --adopt)",
+        ReasonCode.UNMANAGED,
         id=task.id,
         path=title_path(task, ctx.live_by_id),
         group=10,
@@ -55,7 +65,9 @@ def _order_drift(ctx: Context) -> list[Step]:
             drifted.append((parent_key, live_order, staying))
     if not drifted:
         return []
-    return [_warn("(task order)", _drift_reason(drifted), path="(task order)")]
+    return [
+        _warn("(task order)", _drift_reason(drifted), ReasonCode.ORDER_DRIFT, path="(task order)")
+    ]
 
 
 #: The `ignore_changes` entry that silences the order warning.

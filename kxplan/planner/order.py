@@ -10,7 +10,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from kxplan.plan import Action, Change, Kind
+from kxplan.changes.base import Action, Change, Kind
+from kxplan.changes.status import StatusReplace, StatusUpdate
+from kxplan.changes.task import TaskCreate
 
 SortKey = tuple[int, int, int, int, str]
 
@@ -90,20 +92,21 @@ def _create_writes(tasks: list[Change]) -> int:
             level[c.key] = level[c.parent] + 1 if c.parent in level else 0
             group = (False, level[c.key])
         batches[group] = batches.get(group, 0) + 1
-        done_items += sum(1 for i in (c.after or {}).get("checklist", []) if i.get("completed"))
+        if isinstance(c, TaskCreate):
+            done_items += sum(1 for i in c.after.get("checklist", []) if i["completed"])
     return done_items + sum(math.ceil(n / BULK_CREATE_LIMIT) for n in batches.values())
 
 
 def _other_writes(c: Change) -> int:
     """Status sets, statuses, the workspace's set and checklist items: one call each, except
     a status replaced or both renamed and reordered."""
-    if c.kind is Kind.STATUS and c.action is Action.REPLACE:
+    if isinstance(c, StatusReplace):
         # create the successor, put each task on it, delete the old status; when the name
         # stays, the successor is created under a temporary name and renamed last
-        before, after = c.before or {}, c.after or {}
-        same = str(before.get("name", "")).casefold() == str(after.get("name", "")).casefold()
-        return 2 + len(after.get("task_ids", [])) + (1 if same else 0)
-    if c.kind is Kind.STATUS and c.action is Action.UPDATE:
+        old, new = c.before["name"] or "", c.after["name"]
+        same = old.casefold() == new.casefold()
+        return 2 + len(c.after["task_ids"]) + (1 if same else 0)
+    if isinstance(c, StatusUpdate):
         # a rename, then a reorder: two PUTs when both change
         return max(1, len({"name", "position"} & set(c.fields)))
     return 1

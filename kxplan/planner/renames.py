@@ -28,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from kxplan.changes.base import Action, Change, Kind, ReasonCode
 from kxplan.errors import UnsafePlanError
 from kxplan.ids import IdOrder, id_order
 from kxplan.model import NOWHERE, DesiredTask, LiveTask
-from kxplan.plan import Action, Change, Kind, Plan, SuspectedRename
+from kxplan.plan import Plan, SuspectedRename
 from kxplan.planner.context import Context
 from kxplan.planner.normalize import desired_value, live_value, same
 from kxplan.planner.similar import (
@@ -219,7 +220,7 @@ def mark_suspects(
     if not by_key:
         return changes
     return tuple(
-        replace(c, reason=_create_reason(by_key[c.key]))
+        replace(c, reason=_create_reason(by_key[c.key]), code=ReasonCode.SUSPECTED_RENAME)
         if c.kind is Kind.TASK and c.action is Action.CREATE and c.key in by_key
         else c
         for c in changes

@@ -21,6 +21,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from kxplan.changes.base import Change, Kind, ReasonCode
+from kxplan.changes.status import (
+    StatusBefore,
+    StatusCreate,
+    StatusDelete,
+    StatusFields,
+    StatusKeep,
+    StatusReplace,
+    StatusSetCreate,
+    StatusUpdate,
+    StatusValues,
+)
+from kxplan.changes.workspace import WorkspaceUpdate
 from kxplan.ids import id_order
 from kxplan.model import (
     CATEGORIES,
@@ -31,7 +44,6 @@ from kxplan.model import (
     LiveStatusSet,
     LiveTask,
 )
-from kxplan.plan import Action, Change, Kind
 from kxplan.planner.order import W_DELETE, W_STATUS, W_WORKSPACE, Step, step
 from kxplan.planner.positions import to_place
 
@@ -91,7 +103,7 @@ def plan_statuses(
     live_set = live.status_set_named(desired.name)
     assign = _assign(desired.name, live, live_set)
     if live_set is None:
-        create = Change(Action.CREATE, Kind.STATUS_SET, desired.name, after={"name": desired.name})
+        create = StatusSetCreate(key=desired.name, after={"name": desired.name})
         steps = [step(create, W_STATUS, 0), *_new_set_steps(desired), *assign]
         return StatusOutcome(tuple(steps), {}, switches_set=True)
     steps = _existing_set_steps(desired, live, live_set, prune)
@@ -135,35 +147,36 @@ def _new_set_steps(desired: DesiredStatusSet) -> list[Step]:
     taken: set[str] = set()
     for index, wanted in enumerate(desired.statuses):
         position = index + 1
-        after = {"name": wanted.name, "category": wanted.category, "position": position}
+        after: StatusValues = {
+            "name": wanted.name,
+            "category": wanted.category,
+            "position": position,
+        }
+        change: Change
         if wanted.category in taken:
-            change = Change(
-                Action.CREATE, Kind.STATUS, wanted.name, parent=desired.name, after=after
-            )
+            change = StatusCreate(key=wanted.name, parent=desired.name, after=after)
         else:
             taken.add(wanted.category)
-            change = Change(
-                Action.UPDATE,
-                Kind.STATUS,
-                wanted.name,
+            change = StatusUpdate(
+                key=wanted.name,
                 parent=desired.name,
                 before={"name": None, "category": wanted.category},
                 after={**after, "default_of": wanted.category},
                 fields=("name",),
                 reason=f"the new set's default status of category '{wanted.category}' "
                 f"becomes '{wanted.name}' (renamed unless Kantata already names it so)",
+                code=ReasonCode.NEW_SET_DEFAULT,
             )
         steps.append(step(change, W_STATUS, 2, position))
     for position, category in enumerate(CATEGORIES, start=len(desired.statuses) + 1):
         if category not in taken:
-            change = Change(
-                Action.DELETE,
-                Kind.STATUS,
-                category,
+            change = StatusDelete(
+                key=category,
                 parent=desired.name,
                 before={"name": None, "category": category, "default_of": category},
                 reason=f"the new set's default status of category '{category}': "
                 "the manifest has no status in this category",
+                code=ReasonCode.NEW_SET_DEFAULT,
             )
             steps.append(step(change, W_DELETE, 5, position))
     return steps
@@ -251,18 +264,18 @@ def _status_steps(
     note: str,
 ) -> list[Step]:
     position = index + 1
-    after = {"name": wanted.name, "category": wanted.category, "position": position}
+    after: StatusValues = {"name": wanted.name, "category": wanted.category, "position": position}
+    shared = ReasonCode.SHARED_SET if note else ReasonCode.NONE
+    change: Change
     if old is None:
-        change = Change(
-            Action.CREATE, Kind.STATUS, wanted.name, parent=set_name, after=after, reason=note
+        change = StatusCreate(
+            key=wanted.name, parent=set_name, after=after, reason=note, code=shared
         )
         return [step(change, W_STATUS, 2, position)]
     if old.category != wanted.category:
         ids = sorted((t.id for t in users.get(old.name, ())), key=id_order)
-        change = Change(
-            Action.REPLACE,
-            Kind.STATUS,
-            wanted.name,
+        change = StatusReplace(
+            key=wanted.name,
             id=old.id,
             parent=set_name,
             before={"name": old.name, "category": old.category},
@@ -270,6 +283,7 @@ def _status_steps(
             fields=("category",) + (("name",) if old.name != wanted.name else ()),
             reason=f"category cannot change in Kantata: replaced; {len(ids)} task(s) "
             f"in this workspace are put back on it" + (f"; {note}" if note else ""),
+            code=ReasonCode.CATEGORY_CHANGED,
         )
         return [step(change, W_STATUS, 2, position)]
     fields = []
@@ -279,17 +293,23 @@ def _status_steps(
         fields.append("position")
     if not fields:
         return []
-    before = {"name": old.name, "position": old.position}
-    change = Change(
-        Action.UPDATE,
-        Kind.STATUS,
-        wanted.name,
+    before: StatusBefore
+    changed: StatusFields = {}
+    if "name" in fields:
+        before, changed["name"] = {"name": old.name}, wanted.name
+        if move:
+            before["position"], changed["position"] = old.position, position
+    else:  # only the position changes
+        before, changed["position"] = {"position": old.position, "name": old.name}, position
+    change = StatusUpdate(
+        key=wanted.name,
         id=old.id,
         parent=set_name,
-        before={f: before[f] for f in fields} | {"name": old.name},
-        after={f: after[f] for f in fields},
+        before=before,
+        after=changed,
         fields=tuple(fields),
         reason=note,
+        code=shared,
     )
     return [step(change, W_STATUS, 2, position)]
 
@@ -304,14 +324,13 @@ def _delete(
             f"; Kantata moves its {n} task(s) to another status of the category "
             f"'{status.category}' (tasks that enforce status get theirs again first)"
         )
-    change = Change(
-        Action.DELETE,
-        Kind.STATUS,
-        status.name,
+    change = StatusDelete(
+        key=status.name,
         id=status.id,
         parent=set_name,
         before={"name": status.name, "category": status.category},
         reason=reason + (f"; {note}" if note else ""),
+        code=ReasonCode.PRUNED,
     )
     # After the tasks: they can move to their new statuses before Kantata resets them.
     return step(change, W_DELETE, 5, status.position)
@@ -325,14 +344,13 @@ KEEP_STATUS_REASON = (
 
 
 def _keep(set_name: str, status: LiveStatus) -> Step:
-    change = Change(
-        Action.KEEP,
-        Kind.STATUS,
-        status.name,
+    change = StatusKeep(
+        key=status.name,
         id=status.id,
         parent=set_name,
         before={"name": status.name, "category": status.category},
         reason=KEEP_STATUS_REASON,
+        code=ReasonCode.REMOVED_KEPT,
     )
     return step(change, W_DELETE, 8, status.position)
 
@@ -341,15 +359,13 @@ def _assign(set_name: str, live: LiveState, live_set: LiveStatusSet | None) -> l
     if live_set is not None and live.workspace.task_status_set_id == live_set.id:
         return []
     current = live.assigned_status_set()
-    change = Change(
-        Action.UPDATE,
-        Kind.WORKSPACE,
-        live.workspace.id,
+    change = WorkspaceUpdate(
+        key=live.workspace.id,
         id=live.workspace.id,
         before={"status_set": current.name if current else None},
         after={"status_set": set_name},
-        fields=("status_set",),
         reason="use the manifest's status set in this workspace",
+        code=ReasonCode.USE_SET,
     )
     return [step(change, W_WORKSPACE)]
 

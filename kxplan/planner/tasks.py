@@ -13,8 +13,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from kxplan.changes.base import Action, Change, Kind, ReasonCode
+from kxplan.changes.note import Note
+from kxplan.changes.task import (
+    NewTask,
+    TaskAdopt,
+    TaskCreate,
+    TaskMove,
+    TaskUpdate,
+    TaskValues,
+    set_field,
+)
 from kxplan.model import PROGRESS_FIELDS, TASK_FIELDS, DesiredTask, LiveTask
-from kxplan.plan import Action, Change, Kind
 from kxplan.planner.checklist import plan_checklist
 from kxplan.planner.context import Context
 from kxplan.planner.memory import (
@@ -91,7 +101,7 @@ def _place(ctx: Context, change: Change, task: DesiredTask) -> Change:
 
 def _create(ctx: Context, task: DesiredTask) -> Step:
     parent = ctx.matching.by_key.get(task.parent_key or "")
-    after: dict[str, Any] = {
+    after: NewTask = {
         "title": task.title,
         "type": task.type,
         "parent": task.parent_key,
@@ -101,18 +111,20 @@ def _create(ctx: Context, task: DesiredTask) -> Step:
         if name not in task.fields:
             continue
         if name == "checklist":
-            after[name] = [{"name": i.name, "completed": i.completed} for i in task.checklist]
+            after["checklist"] = [
+                {"name": i.name, "completed": i.completed} for i in task.checklist
+            ]
         else:
-            after[name] = desired_value(task, name)
+            set_field(after, name, desired_value(task, name))
     if task.protect:
         after["protect"] = True  # the marker is written protected
-    change = Change(Action.CREATE, Kind.TASK, task.key, parent=task.parent_key, after=after)
+    change = TaskCreate(key=task.key, parent=task.parent_key, after=after)
     return step(_place(ctx, change, task), W_CREATE, 0, task.depth, ctx.rank[task.key])
 
 
 def _update(ctx: Context, task: DesiredTask, live: LiveTask, memory: Memory | None) -> list[Step]:
     fields, before, after, notes = _diff(ctx, task, live)
-    origin = field_origins({f: after[f] for f in fields}, before, memory)
+    origin = field_origins({f: after.get(f) for f in fields}, before, memory)
     old_key = ctx.matching.renamed.get(task.key)
     adopted = task.key in ctx.matching.adopted
     steps = [_note(ctx, task, reason) for reason in notes]
@@ -128,26 +140,29 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask, memory: Memory | No
             steps.append(step(_place(ctx, protect, task), W_UPDATE, 1, task.depth, rank))
     elif protect is not None:
         fields.append("protect")
-        before["protect"] = (protect.before or {})["protect"]
-        after.update(protect.after or {})
+        before["protect"] = protect.before["protect"]
+        after.update(protect.after)
     if not fields:
         return steps
-    action = Action.ADOPT if adopted else Action.UPDATE
-    reason = _update_reason(old_key, adopted) or (protect.reason if protect else "")
+    reason, code = _update_reason(old_key, adopted)
+    if not reason and protect is not None:
+        reason, code = protect.reason, protect.code
     if not reason and "status" in fields and ctx.switches_set:
         reason = "the workspace switches status sets: the status is set again"
+        code = ReasonCode.SET_SWITCH
     if origin:
         reason = "; ".join(r for r in (reason, origin_reason(origin)) if r)
-    change = Change(
-        action,
-        Kind.TASK,
-        task.key,
+        code = code or ReasonCode.FIELD_ORIGIN
+    kind = TaskAdopt if adopted else TaskUpdate
+    change: Change = kind(
+        key=task.key,
         id=live.id,
         parent=task.parent_key,
         before=before,
         after=after,
         fields=tuple(fields),
         reason=reason,
+        code=code,
         origin=origin,
     )
     wave = W_CREATE if adopted else W_UPDATE
@@ -155,7 +170,7 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask, memory: Memory | No
     return steps
 
 
-def _protect_change(ctx: Context, task: DesiredTask, live: LiveTask) -> Change | None:
+def _protect_change(ctx: Context, task: DesiredTask, live: LiveTask) -> TaskUpdate | None:
     """An update of field `protect` when the live marker's flag differs from the manifest.
 
     `after["marker"]` names the marker to rewrite (stack and key), so the applier can send
@@ -165,33 +180,35 @@ def _protect_change(ctx: Context, task: DesiredTask, live: LiveTask) -> Change |
     have = marker is not None and marker.protected
     if have == task.protect:
         return None
-    return Change(
-        Action.UPDATE,
-        Kind.TASK,
-        task.key,
+    return TaskUpdate(
+        key=task.key,
         id=live.id,
         parent=task.parent_key,
         before={"protect": have},
         after={"protect": task.protect, "marker": {"stack": ctx.manifest.name, "key": task.key}},
         fields=("protect",),
         reason="" if task.protect else "released: kxplan may delete it once it leaves the manifest",
+        code=ReasonCode.NONE if task.protect else ReasonCode.RELEASED,
     )
 
 
-def _update_reason(old_key: str | None, adopted: bool) -> str:
+def _update_reason(old_key: str | None, adopted: bool) -> tuple[str, ReasonCode]:
     if adopted:
-        return "adopt: an unmanaged task with the same title path gets this stack's marker"
+        return (
+            "adopt: an unmanaged task with the same title path gets this stack's marker",
+            ReasonCode.ADOPTED,
+        )
     if old_key is not None:
-        return f"renamed from key '{old_key}': the marker is rewritten"
-    return ""
+        return f"renamed from key '{old_key}': the marker is rewritten", ReasonCode.KEY_RENAMED
+    return "", ReasonCode.NONE
 
 
 def _diff(
     ctx: Context, task: DesiredTask, live: LiveTask
-) -> tuple[list[str], dict[str, Any], dict[str, Any], list[str]]:
+) -> tuple[list[str], TaskValues, TaskValues, list[str]]:
     fields: list[str] = []
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
+    before: TaskValues = {}
+    after: TaskValues = {}
     notes: list[str] = []
     for name in COMPARED_FIELDS:
         if name not in task.fields or name in task.ignore_changes:
@@ -208,7 +225,8 @@ def _diff(
             )
             continue
         fields.append(name)
-        before[name], after[name] = have, want
+        set_field(before, name, have)
+        set_field(after, name, want)
     return fields, before, after, notes
 
 
@@ -244,10 +262,9 @@ def _move(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
     if parent is not None and live.parent_id == parent.id:
         return []
     old_parent = ctx.live_by_id.get(live.parent_id or "")
-    change = Change(
-        Action.MOVE,
-        Kind.TASK,
-        task.key,
+    placed = parent is not None or task.parent_key is None  # the new parent exists
+    change = TaskMove(
+        key=task.key,
         id=live.id,
         parent=task.parent_key,
         before={
@@ -255,15 +272,13 @@ def _move(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
             "parent_id": live.parent_id,
         },
         after={"parent": task.parent_key, "parent_id": parent.id if parent else None},
-        fields=("parent",),
-        reason=""
-        if parent is not None or task.parent_key is None
-        else "new parent is created first",
+        reason="" if placed else "new parent is created first",
+        code=ReasonCode.NONE if placed else ReasonCode.NEW_PARENT_FIRST,
     )
     # Moves run shallowest first (desired depth), so a parent is in place before its child.
     return [step(_place(ctx, change, task), W_UPDATE, 0, task.depth, ctx.rank[task.key])]
 
 
 def _note(ctx: Context, task: DesiredTask, reason: str) -> Step:
-    change = Change(Action.WARN, Kind.NOTE, task.key, reason=reason)
+    change = Note(key=task.key, reason=reason, code=ReasonCode.ROLLED_UP)
     return step(_place(ctx, change, task), W_DELETE, 9, 0, ctx.rank[task.key])

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kxplan.plan import Action, Change, Kind, Plan, SuspectedRename
+from kxplan.changes.base import Action, Change, Kind, ReasonCode
+from kxplan.changes.codec import values_of
+from kxplan.changes.task import ItemSpec, TaskCreate
+from kxplan.plan import Plan, SuspectedRename
 
 #: Longest value shown inline; longer text is cut with an ellipsis (the JSON plan has it all).
 MAX_VALUE = 80
@@ -40,7 +43,7 @@ def label(change: Change) -> str:
 
 def field_lines(change: Change) -> list[tuple[str, str]]:
     """(field, text) pairs for the body of a change block."""
-    before, after = change.before or {}, change.after or {}
+    before, after = values_of(change)
     if change.action in (Action.UPDATE, Action.ADOPT, Action.MOVE, Action.REPLACE):
         names = list(change.fields) or [k for k in after if k != "parent_id"]
         return [(n, f"{value(before.get(n))} -> {value(after.get(n))}") for n in names]
@@ -49,15 +52,15 @@ def field_lines(change: Change) -> list[tuple[str, str]]:
         for name, v in after.items():
             if name in HIDDEN_CREATE_FIELDS or (name == "parent" and v is None):
                 continue
-            if name == "checklist":
-                lines.extend(_checklist(v))
+            if name == "checklist" and isinstance(change, TaskCreate):
+                lines.extend(_checklist(change.after.get("checklist", [])))
             else:
                 lines.append((name, value(v)))
         return lines
     return []
 
 
-def _checklist(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
+def _checklist(items: list[ItemSpec]) -> list[tuple[str, str]]:
     """One line per item: `[ ] name` / `[x] name`; the field name only on the first."""
     return [
         ("checklist" if i == 0 else "", f"[{'x' if item.get('completed') else ' '}] {item['name']}")
@@ -123,7 +126,7 @@ def split(plan: Plan) -> tuple[list[Change], list[Change], list[Change]]:
 
 
 def is_unmanaged(change: Change) -> bool:
-    return change.reason.startswith("unmanaged:")
+    return change.code is ReasonCode.UNMANAGED
 
 
 def note_text(change: Change) -> str:

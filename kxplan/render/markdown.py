@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kxplan.plan import Change, Plan
+from kxplan.changes.base import Change
+from kxplan.plan import Plan
 from kxplan.render.common import (
     MAX_UNMANAGED,
     SUSPECTS_TITLE,

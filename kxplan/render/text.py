@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kxplan.plan import Action, Change, Plan
+from kxplan.changes.base import Action, Change
+from kxplan.plan import Plan
 from kxplan.render.common import (
     MAX_UNMANAGED,
     SUSPECTS_TITLE,

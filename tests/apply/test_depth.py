@@ -4,7 +4,7 @@ lift, and what the plan tells of the tree."""
 from __future__ import annotations
 
 from kxplan.apply._depth import Move, Tree, deletes_first, next_round, tree_from_plan
-from kxplan.plan import Action, Change, Kind
+from kxplan.changes import TaskDelete, TaskKeep, TaskMove, TaskUpdate
 
 
 def _chain(*ids: str) -> dict[str, str | None]:
@@ -88,24 +88,29 @@ def test_a_move_whose_new_parent_is_created_later_waits() -> None:
     assert [m.id for m in step.lift] == ["x"]
 
 
-def _task(action: Action, key: str, id: str, **kwargs: object) -> Change:
-    return Change(action, Kind.TASK, key, id=id, **kwargs)  # type: ignore[arg-type]
-
-
 def test_the_plan_tells_where_moving_updated_and_deleted_tasks_are() -> None:
     changes = [
-        _task(
-            Action.MOVE,
-            "m",
-            "1",
+        TaskMove(
+            key="m",
+            id="1",
             parent="new",
             depth=2,
             before={"parent": "old", "parent_id": "10"},
             after={"parent": "new", "parent_id": "20"},
         ),
-        _task(Action.UPDATE, "old", "10", parent="top", depth=1, fields=("title",)),
-        _task(Action.DELETE, "gone", "30", parent="m", depth=2, before={"parent": "m"}),
-        _task(Action.KEEP, "kept", "40", parent="#99", depth=3),
+        TaskUpdate(
+            key="old",
+            id="10",
+            parent="top",
+            depth=1,
+            fields=("title",),
+            before={"title": "Old"},
+            after={"title": "New"},
+        ),
+        TaskDelete(
+            key="gone", id="30", parent="m", depth=2, before={"title": "Gone", "parent": "m"}
+        ),
+        TaskKeep(key="kept", id="40", parent="#99", depth=3, before={"title": "Kept"}),
     ]
     tree = tree_from_plan(changes, {"top": "5"})
     assert tree.links == {"1": "10", "10": "5", "30": "1", "40": "99"}

@@ -7,19 +7,22 @@ from kxplan.apply import ApplyFailed
 from kxplan.apply._creates import BULK_LIMIT, create_levels
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._tasks import delete_heights
+from kxplan.changes import ChecklistItemCreate, TaskCreate, TaskDelete
 from kxplan.errors import ServerError
-from kxplan.plan import Action, Change, Kind
+from kxplan.plan import Change
 from kxplan.planner.memory import decode
 
 
 def _create(key: str, parent: str | None = None) -> Change:
-    return Change(
-        Action.CREATE, Kind.TASK, key, parent=parent, after={"title": key, "parent": parent}
+    return TaskCreate(
+        key=key,
+        parent=parent,
+        after={"title": key, "type": "task", "parent": parent, "parent_id": None},
     )
 
 
 def _delete(key: str, parent: str | None = None) -> Change:
-    return Change(Action.DELETE, Kind.TASK, key, id=key, parent=parent, before={"title": key})
+    return TaskDelete(key=key, id=key, parent=parent, before={"title": key})
 
 
 def test_parents_are_created_in_an_earlier_request_than_their_children() -> None:
@@ -76,7 +79,14 @@ def test_bulk_limit_is_kantatas() -> None:
 
 def test_a_failure_report_lists_what_was_not_applied() -> None:
     done = [_create("a")]
-    pending = [_create("b", "a"), Change(Action.CREATE, Kind.CHECKLIST_ITEM, "Call", parent="a")]
+    pending = [
+        _create("b", "a"),
+        ChecklistItemCreate(
+            key="Call",
+            parent="a",
+            after={"name": "Call", "completed": False, "position": 1, "task_id": "1"},
+        ),
+    ]
     err = ApplyFailed(
         ServerError("Service is unavailable", method="POST", path="/stories", status=503),
         done,

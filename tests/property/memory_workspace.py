@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kxplan.changes.codec import values_of
 from kxplan.model import (
     CATEGORIES,
     SERVICE_NAME,
@@ -99,8 +100,8 @@ class MemoryWorkspace:
         phase = {Action.CREATE: 0, Action.UPDATE: 0, Action.REPLACE: 1, Action.DELETE: 2}
         for change in sorted(changes, key=lambda c: phase[c.action]):
             sid = self._status(change)
-            if change.action is not Action.DELETE and "position" in (change.after or {}):
-                placed.append(((change.after or {})["position"], sid))
+            if change.action is not Action.DELETE and "position" in _after(change):
+                placed.append((_after(change)["position"], sid))
         live_set = self._set_named(changes[0].parent)
         for position, sid in sorted(placed):
             live_set = self._set_named(changes[0].parent)
@@ -116,7 +117,7 @@ class MemoryWorkspace:
     def _status(self, change: Change) -> str:
         live_set = self._set_named(change.parent)
         statuses = list(live_set.statuses)
-        after = dict(change.after or {})
+        after = dict(_after(change))
         sid = ""
         if change.action is Action.CREATE:
             sid = self.new_id()
@@ -148,8 +149,8 @@ class MemoryWorkspace:
         if change.id is not None:
             return next(s for s in statuses if s.id == change.id)
         # A new set's default: found by its category (kxplan never predicts its name).
-        values = change.before if change.action is Action.DELETE else change.after
-        category = (values or {})["default_of"]
+        before, after = values_of(change)
+        category = (before if change.action is Action.DELETE else after)["default_of"]
         return next(s for s in statuses if s.category == category)
 
     def _on_status(self, status: LiveStatus) -> list[LiveTask]:
@@ -167,7 +168,7 @@ class MemoryWorkspace:
                 )
 
     def _workspace(self, change: Change) -> None:
-        self.set_id = self._set_named((change.after or {})["status_set"]).id
+        self.set_id = self._set_named(_after(change)["status_set"]).id
 
     # ------------------------------------------------------------------ tasks
 
@@ -191,12 +192,12 @@ class MemoryWorkspace:
             self._update(change)
         elif change.action is Action.MOVE:
             task = self.tasks[str(change.id)]
-            self.tasks[task.id] = replace(task, parent_id=self._parent_id(change.after or {}))
+            self.tasks[task.id] = replace(task, parent_id=self._parent_id(_after(change)))
         elif change.action is Action.DELETE:
             self._delete(str(change.id))
 
     def _create(self, change: Change) -> None:
-        after = dict(change.after or {})
+        after = dict(_after(change))
         tid = self.new_id()
         parent_id = self._parent_id(after)
         siblings = [t.position for t in self.tasks.values() if t.parent_id == parent_id]
@@ -218,7 +219,7 @@ class MemoryWorkspace:
 
     def _update(self, change: Change) -> None:
         task = self.tasks[str(change.id)]
-        after = dict(change.after or {})
+        after = dict(_after(change))
         if "key" in change.fields:
             others = tuple(m for m in task.markers if m.service_model != self.stack)
             marker = LiveMarker(self.new_id(), SERVICE_NAME, self.stack, after["key"])
@@ -244,7 +245,7 @@ class MemoryWorkspace:
     # ------------------------------------------------------------------ checklist
 
     def _item(self, change: Change) -> None:
-        after = dict(change.after or {})
+        after = dict(_after(change))
         if change.action is Action.CREATE:
             task = self.tasks[after["task_id"]]
             item = LiveChecklistItem(self.new_id(), after["name"], bool(after["completed"]), 0)
@@ -274,6 +275,10 @@ class MemoryWorkspace:
         self.tasks[task.id] = replace(self.tasks[task.id], checklist=ordered)
 
 
+def _after(change: Change) -> Mapping[str, Any]:
+    return values_of(change)[1]
+
+
 def _runs(changes: list[Change]) -> list[list[Change]]:
     """Consecutive changes of one kind and parent (a set's statuses, a task's items)."""
     runs: list[list[Change]] = []
@@ -293,7 +298,7 @@ def _applier_order(changes: list[Change]) -> list[Change]:
         return changes
     deletes = [c for c in changes if c.action is Action.DELETE]
     others = [c for c in changes if c.action is not Action.DELETE]
-    return deletes + sorted(others, key=lambda c: (c.after or {}).get("position", 1 << 30))
+    return deletes + sorted(others, key=lambda c: _after(c).get("position", 1 << 30))
 
 
 def apply_to(live: LiveState, plan: Plan) -> LiveState:

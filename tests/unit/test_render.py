@@ -8,9 +8,10 @@ import re
 
 import pytest
 
+from kxplan.changes.task import NewTask, TaskCreate
 from kxplan.cli import cmd_plan
 from kxplan.model import LiveState, LiveTask, LiveWorkspace, Manifest
-from kxplan.plan import Action, Change, Kind, Plan
+from kxplan.plan import Change, Plan
 from kxplan.planner import build_plan
 from kxplan.render import render, render_json, render_markdown, render_text
 
@@ -67,14 +68,17 @@ def _plan_with(change: Change) -> Plan:
 
 def test_long_values_are_cut_in_text_but_whole_in_json() -> None:
     long = "x" * 300
-    change = Change(Action.CREATE, Kind.TASK, "a", after={"title": "A", "description": long})
+    new: NewTask = {"title": "A", "type": "task", "parent": None, "parent_id": None}
+    change = TaskCreate(key="a", after={**new, "description": long})
     plan = _plan_with(change)
     assert long not in render_text(plan) and "…" in render_text(plan)
     assert json.loads(render_json(plan))["changes"][0]["after"]["description"] == long
 
 
 def test_markdown_escapes_table_syntax() -> None:
-    change = Change(Action.CREATE, Kind.TASK, "a", after={"title": "A | B\nC"})
+    change = TaskCreate(
+        key="a", after={"title": "A | B\nC", "type": "task", "parent": None, "parent_id": None}
+    )
     row = next(
         line for line in render_markdown(_plan_with(change)).splitlines() if "create" in line
     )
