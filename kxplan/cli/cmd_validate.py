@@ -58,6 +58,6 @@ def validate(manifests: tuple[str, ...], var_pairs: tuple[str, ...]) -> None:
     Prints one OK line per valid manifest. Otherwise prints every problem as
     file:line:col: message and exits 1. Nothing is sent to Kantata.
     """
-    loaded = load_manifests(manifests, parse_vars(var_pairs))
+    loaded = load_manifests(manifests, parse_vars(var_pairs), allow_fleets=True)
     for manifest in loaded:
         click.echo(f"OK {manifest.path}: {summary(manifest)}")

@@ -215,3 +215,15 @@ def substitute_document(doc: Document, values: Mapping[str, str]) -> tuple[Any, 
         return new
 
     return visit(doc.data, ()), problems
+
+
+def typed_vars(doc: Document, overrides: Mapping[str, str]) -> dict[str, Any]:
+    """The variables whose type matters beyond their text: booleans (for `when`) and
+    lists (for `for_each`), as declared; an override is text and replaces them."""
+    declared = doc.data.get("vars") if isinstance(doc.data, dict) else None
+    typed = {
+        name: value
+        for name, value in (declared.items() if isinstance(declared, dict) else ())
+        if isinstance(value, bool | list) and name not in overrides
+    }
+    return typed
