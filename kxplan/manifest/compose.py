@@ -92,7 +92,7 @@ def compose_document(
     rest, problems = substitute_document(
         doc.with_data({k: v for k, v in data.items() if k != "tasks"}), values
     )
-    composer = _Composer()
+    composer = _Composer(doc.file)
     src = Source(doc.file)
     for path, point in doc.locs.items():
         if not path or path[0] != "tasks" or len(path) == 1:
@@ -128,7 +128,8 @@ def _point(doc: Document, path: YamlPath) -> tuple[int, int]:
 
 
 class _Composer:
-    def __init__(self) -> None:
+    def __init__(self, top: str) -> None:
+        self.top = top
         self.places: dict[YamlPath, Place] = {}
         self.key_places: dict[YamlPath, Place] = {}
         self.problems: list[Problem] = []
@@ -265,7 +266,10 @@ class _Composer:
         try:
             return substitute_each(value, scope)
         except VarError as err:
-            self.problem(doc, src, dpath, err.message, err.hint)
+            hint = err.hint
+            if err.message.startswith("undefined variable") and doc.file != self.top:
+                hint = "an included file sees only its own vars: and those its include passes"
+            self.problem(doc, src, dpath, err.message, hint)
             return value
 
     # ------------------------------------------------------------------ for_each, when
