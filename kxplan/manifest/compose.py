@@ -23,6 +23,7 @@ import contextlib
 import difflib
 import os
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -57,6 +58,10 @@ _NO_ITEM = object()
 _BAD_NAME = "'{name}': a variable name is letters, digits and '_', not starting with a digit"
 
 
+#: How many documents were expanded: lets tests see that plain manifests never are.
+expansions: Counter[str] = Counter()
+
+
 def uses_composition(data: Any) -> bool:
     """True when a task list of `data` (at any depth) has an include, for_each or when."""
     stack = [data.get("tasks") if isinstance(data, dict) else None]
@@ -88,6 +93,7 @@ def compose_document(
     """`doc` with its task lists expanded and every `${...}` substituted."""
     from kxplan.manifest.vars import substitute_document
 
+    expansions["documents"] += 1
     data = doc.data if isinstance(doc.data, dict) else {}
     rest, problems = substitute_document(
         doc.with_data({k: v for k, v in data.items() if k != "tasks"}), values
@@ -115,6 +121,10 @@ def compose_document(
         composer.key_places,
     )
     return composed, [*problems, *composer.problems]
+
+
+#: The files being included, outermost first: (resolved path, name as shown).
+_Open = tuple[tuple[Path, str], ...]
 
 
 class _TooBig(Exception):
@@ -159,7 +169,7 @@ class _Composer:
         opath: YamlPath,
         out: list[Any],
         scope: Scope,
-        files: tuple[Path, ...],
+        files: _Open,
     ) -> None:
         """Expand the task list `items` (at `dpath` in `doc`) onto `out` (at `opath`)."""
         self.places.setdefault(opath, (src, *_point(doc, dpath)))
@@ -175,7 +185,7 @@ class _Composer:
         opath: YamlPath,
         out: list[Any],
         scope: Scope,
-        files: tuple[Path, ...],
+        files: _Open,
     ) -> None:
         if not isinstance(raw, dict) or not any(k in raw for k in COMPOSE_KEYS):
             self.one(doc, src, raw, dpath, opath, out, scope, files)
@@ -201,7 +211,7 @@ class _Composer:
         opath: YamlPath,
         out: list[Any],
         scope: Scope,
-        files: tuple[Path, ...],
+        files: _Open,
     ) -> None:
         if isinstance(raw, dict) and "when" in raw:
             if not self.when(doc, src, raw["when"], (*dpath, "when"), scope):
@@ -361,7 +371,7 @@ class _Composer:
         opath: YamlPath,
         out: list[Any],
         scope: Scope,
-        files: tuple[Path, ...],
+        files: _Open,
     ) -> None:
         if not self.include_keys(doc, src, raw, dpath):
             return
@@ -375,14 +385,15 @@ class _Composer:
         resolved = path.resolve()
         line, col = _point(doc, dpath)
         here = f"{src.file}:{line}:{col}"
-        current = files or (Path(src.file).resolve(),)
-        if resolved in current:
-            loop = [str(p) for p in current[current.index(resolved) :]]
+        current = files or ((Path(src.file).resolve(), src.file),)
+        opened = [p for p, _ in current]
+        if resolved in opened:
+            loop = [name for _, name in current[opened.index(resolved) :]]
             self.problem(
                 doc,
                 src,
                 ipath,
-                f"include loop: {' -> '.join([*loop, str(resolved)])}",
+                f"include loop: {' -> '.join([*loop, str(path)])}",
                 "an included file cannot include itself or a file that includes it",
             )
             return
@@ -408,7 +419,9 @@ class _Composer:
         if tasks is None:
             return
         mscope = self.module_scope(module, msrc, passed)
-        self.items(module, msrc, tasks, ("tasks",), opath, out, mscope, (*current, resolved))
+        self.items(
+            module, msrc, tasks, ("tasks",), opath, out, mscope, (*current, (resolved, str(path)))
+        )
 
     def include_keys(
         self, doc: Document, src: Source, raw: dict[str, Any], dpath: YamlPath
@@ -554,8 +567,8 @@ def substitute_each(text: str, scope: Scope) -> str:
 def _each_values(text: str, each: Any) -> dict[str, str]:
     if each is _NO_ITEM:
         raise VarError(
+            "undefined variable 'each'",
             "${each} is only defined in a task with for_each (and in its subtasks)",
-            "add for_each: to this task or one of its parents",
         )
     fields = [m[2] for m in _EACH_FIELD.finditer(text)]
     if fields and not isinstance(each, dict):

@@ -134,6 +134,8 @@ def _unit_hint(unit: str) -> str:
 
 
 def _undefined_hint(name: str, values: Mapping[str, str]) -> str:
+    if name == "each":
+        return "${each} is only defined in a task with for_each (and in its subtasks)"
     close = difflib.get_close_matches(name, list(values), n=1)
     prefix = f"did you mean '{close[0]}'? " if close else ""
     return prefix + f"declare it under vars: or pass --var {name}=VALUE"
