@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kxplan.errors import Problem
-from kxplan.manifest.vars import VAR_NAME, VarError, substitute, var_text
+from kxplan.manifest.vars import VAR_NAME, VarError, names_used, substitute, var_text
 from kxplan.manifest.yaml_loader import (
     ComposedDocument,
     Document,
@@ -418,10 +418,34 @@ class _Composer:
         tasks = self.module_tasks(module, msrc)
         if tasks is None:
             return
+        self.unused_passed(doc, src, module, (*dpath, "vars"), passed)
         mscope = self.module_scope(module, msrc, passed)
         self.items(
             module, msrc, tasks, ("tasks",), opath, out, mscope, (*current, (resolved, str(path)))
         )
+
+    def unused_passed(
+        self,
+        doc: Document,
+        src: Source,
+        module: Document,
+        dpath: YamlPath,
+        passed: Mapping[str, Any],
+    ) -> None:
+        """A passed variable the included file neither declares nor uses: most likely a typo."""
+        declared = module.data.get("vars")
+        known = {*(declared if isinstance(declared, dict) else ()), *names_used(module.data)}
+        for name in passed:
+            if name in known:
+                continue
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            self.key_problem(
+                doc,
+                src,
+                (*dpath, name),
+                f"the include passes '{name}', which {module.file} neither declares nor uses",
+                f"did you mean '{close[0]}'?" if close else "remove it from the include's vars:",
+            )
 
     def include_keys(
         self, doc: Document, src: Source, raw: dict[str, Any], dpath: YamlPath

@@ -14,7 +14,7 @@ written: the entry's workspace and vars in the entry, everything else in the tem
 
 from __future__ import annotations
 
-import re
+import difflib
 from collections import ChainMap, Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -23,10 +23,9 @@ from typing import Any, cast
 from kxplan.errors import Problem
 from kxplan.manifest.build import Built
 from kxplan.manifest.schema import check_schema
+from kxplan.manifest.vars import names_used
 from kxplan.manifest.yaml_loader import Document, Point, YamlPath, at
 from kxplan.model import FleetMember, Location
-
-_USE = re.compile(r"(?<!\$)\$\{\s*([A-Za-z_]\w*)")
 
 
 def not_a_fleet(doc: Document) -> Problem:
@@ -49,7 +48,8 @@ def fleet_members(
     if not isinstance(entries, list):
         return [], problems
     overlays = _entry_overlays(doc)
-    used = _used_vars(doc)
+    template = {k: v for k, v in data.items() if k != "workspaces"}
+    used = names_used(template)
     template_vars = _mapping(data.get("vars"))
     seen: dict[tuple[str, str | int], Location] = {}
     members: list[tuple[FleetMember, Built]] = []
@@ -58,6 +58,7 @@ def fleet_members(
         if not isinstance(entry, dict) or "workspace" not in entry:
             continue  # the schema pass reported it
         entry_vars = _mapping(entry.get("vars"))
+        problems.extend(_unused(doc, i, entry_vars, {*template_vars, *used, *names_used(entry)}))
         have = {*template_vars, *entry_vars, *overrides}
         missing = [name for name in used if name not in have]
         problems.extend(_missing(doc, i, entry, missing, used))
@@ -77,6 +78,7 @@ def fleet_members(
                         "each workspace runs the template once: remove one of the entries",
                     )
                 )
+                per_entry.append((i, found))
                 continue
             seen[key] = wloc
         per_entry.append((i, found))
@@ -134,6 +136,22 @@ def _missing(
         )
 
 
+def _unused(
+    doc: Document, i: int, entry_vars: Mapping[str, Any], known: set[str]
+) -> Iterator[Problem]:
+    """An entry's variable the template neither declares nor uses: most likely a typo."""
+    for name in entry_vars:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        yield at(
+            doc.key_loc(("workspaces", i, "vars", name)),
+            f"workspaces entry {i + 1} sets the variable '{name}', which the template "
+            "neither declares nor uses",
+            f"did you mean '{close[0]}'?" if close else "remove it, or use it as ${" + name + "}",
+        )
+
+
 def _entry_problems(doc: Document, per_entry: list[tuple[int, list[Problem]]]) -> Iterator[Problem]:
     """A problem every entry has is reported once; one only some entries have is
     reported for each of them, with the entry it belongs to."""
@@ -149,28 +167,6 @@ def _entry_problems(doc: Document, per_entry: list[tuple[int, list[Problem]]]) -
             else:
                 step = f"for workspaces entry {i + 1} at {loc}"
                 yield replace(problem, chain=(*problem.chain, step))
-
-
-def _used_vars(doc: Document) -> dict[str, YamlPath]:
-    """The variables the template uses (outside workspaces:), each with its first use."""
-    used: dict[str, YamlPath] = {}
-
-    def visit(value: Any, path: YamlPath) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if path == () and k == "workspaces":
-                    continue
-                visit(v, (*path, k))
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                visit(v, (*path, i))
-        elif isinstance(value, str) and "${" in value:
-            for name in _USE.findall(value):
-                if name != "each":
-                    used.setdefault(name, path)
-
-    visit(doc.data, ())
-    return used
 
 
 _Overlay = tuple[dict[YamlPath, Point], dict[YamlPath, Point]]

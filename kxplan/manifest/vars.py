@@ -229,3 +229,24 @@ def typed_vars(doc: Document, overrides: Mapping[str, str]) -> dict[str, Any]:
         if isinstance(value, bool | list) and name not in overrides
     }
     return typed
+
+
+_USE = re.compile(r"(?<!\$)\$\{\s*([A-Za-z_]\w*)")
+
+
+def names_used(value: Any, path: YamlPath = ()) -> dict[str, YamlPath]:
+    """The variables `${...}` in the strings of `value` use (not `each`), each with the
+    path of its first use."""
+    used: dict[str, YamlPath] = {}
+    stack: list[tuple[Any, YamlPath]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, (*where, k)) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, (*where, i)) for i, v in reversed(list(enumerate(node))))
+        elif isinstance(node, str) and "${" in node:
+            for name in _USE.findall(node):
+                if name != "each":
+                    used.setdefault(name, where)
+    return used
