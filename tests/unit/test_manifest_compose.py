@@ -264,3 +264,22 @@ def test_an_expanded_valid_manifest_still_takes_the_fast_schema_path(tmp_path: P
     assert keys(load_manifest(main)) == ["s1", "s2"]
     assert expansions["documents"] == before + 1
     assert schema_passes["full"] == full
+
+
+def test_a_runaway_expansion_stops_with_one_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kxplan.manifest.compose as compose
+
+    monkeypatch.setattr(compose, "MAX_TASKS", 50)
+    main = write(
+        tmp_path / "main.yaml",
+        HEAD + "tasks:\n"
+        "  - key: a${each}\n"
+        "    title: A\n"
+        "    for_each: [1, 2, 3, 4, 5, 6, 7, 8]\n"
+        "    children:\n"
+        "      - {key: 'a${each}', title: B, for_each: [1, 2, 3, 4, 5, 6, 7, 8]}\n",
+    )
+    messages = {p.message for p in problems_of(main)}
+    assert "the manifest expands to more than 50 tasks" in messages
