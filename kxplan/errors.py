@@ -33,12 +33,15 @@ class Problem:
     col: int
     message: str
     hint: str | None = None
+    #: How the manifest reached this file: includes and for_each copies, innermost first,
+    #: each shown on a line of its own (`  included from template.yaml:12:5`).
+    chain: tuple[str, ...] = ()
 
     def format(self) -> str:
         text = f"{self.file}:{self.line}:{self.col}: {self.message}"
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return "".join((text, *(f"\n  {step}" for step in self.chain)))
 
 
 class KxplanError(Exception):
@@ -62,7 +65,7 @@ class ManifestError(KxplanError):
     """One or more manifests are invalid. `problems` holds every problem, sorted."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message, p.chain))
         n = len(self.problems)
         super().__init__(f"{n} problem{'s' if n != 1 else ''} found in the manifest")
 

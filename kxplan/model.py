@@ -147,12 +147,72 @@ class Manifest:
     status_set: DesiredStatusSet | None = None
     prune: bool = False
     vars: tuple[tuple[str, str], ...] = ()
+    #: The `workspace:` mapping form (title or id, create, fields kxplan manages), or None
+    #: when `workspace:` is a plain title or id (then only `workspace` says which).
+    desired_workspace: DesiredWorkspace | None = None
 
     def task(self, key: str) -> DesiredTask | None:
         for t in self.tasks:
             if t.key == key:
                 return t
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredWorkspace:
+    """The `workspace:` mapping form (docs/manifest.md, "The workspace mapping form").
+
+    Exactly one of `title` and `id` says which workspace; `create` lets kxplan create it
+    (by title) when no workspace has that title. `fields` names the workspace fields the
+    manifest set (`description`, `start_date`, `due_date`): kxplan manages those.
+    """
+
+    title: str | None = None
+    id: int | None = None
+    create: bool = False
+    description: str | None = None
+    start_date: str | None = None
+    due_date: str | None = None
+    fields: frozenset[str] = frozenset()
+    loc: Location = NOWHERE
+
+    @property
+    def ref(self) -> str | int:
+        """What today's callers take as `Manifest.workspace`: the id, else the title."""
+        return self.id if self.id is not None else (self.title or "")
+
+
+@dataclass(frozen=True, slots=True)
+class FleetMember:
+    """One entry of a fleet (`workspaces:`): its workspace and the template expanded with
+    its variables. `workspace` is the entry's `workspace:` (a title, an id, or the mapping
+    form as `manifest.desired_workspace`); `loc` is where the entry was written."""
+
+    workspace: str | int
+    manifest: Manifest
+    vars: tuple[tuple[str, str], ...] = ()
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """A validated fleet manifest: one template, one member per listed workspace."""
+
+    path: str
+    name: str
+    members: tuple[FleetMember, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation(Location):
+    """A Location inside an included file or a for_each copy: `chain` says how the
+    manifest got there, innermost first (`included from template.yaml:12:5`)."""
+
+    chain: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.col}"
+        return f"{where} ({'; '.join(self.chain)})" if self.chain else where
 
 
 # --------------------------------------------------------------------------- live

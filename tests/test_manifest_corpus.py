@@ -3,6 +3,11 @@ exactly the problems its header announces, each at the line it names:
 
     # expect: 7: due_date 2027-01-04 is before start_date 2027-01-10
     # expect: 9:5: unknown field 'owner'       (line, or line:col)
+    # expect: includes/qa.yaml:3:5: ...        (a problem in an included file)
+    # chain: included from CASE.yaml:6:5       (a line of the chain under the problem above)
+
+Included files live in tests/manifest_invalid/includes/ (not cases themselves); paths in
+`expect:`/`chain:` lines are relative to tests/manifest_invalid/.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from kxplan.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "manifest_invalid"
 CASES = sorted(CORPUS.glob("*.yaml"))
-_EXPECT = re.compile(r"^# expect: (\d+)(?::(\d+))?: (.+)$")
+_EXPECT = re.compile(r"^# expect: (?:(?P<file>[\w./-]+\.yaml):)?(\d+)(?::(\d+))?: (.+)$")
+_CHAIN = re.compile(r"^# chain: (.+)$")
 _PROBLEM = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
 
 
@@ -32,12 +38,22 @@ def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 
 
 def expectations(path: Path) -> list[tuple[int, int | None, str]]:
-    found = []
+    return [(line, col, text) for _, line, col, text, _ in detailed_expectations(path)]
+
+
+def detailed_expectations(
+    path: Path,
+) -> list[tuple[str, int, int | None, str, list[str]]]:
+    """(file, line, col, fragment, chain lines) per `# expect:` line of a case."""
+    found: list[tuple[str, int, int | None, str, list[str]]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        match = _EXPECT.match(line)
+        match, chain = _EXPECT.match(line), _CHAIN.match(line)
         if match:
-            col = int(match[2]) if match[2] else None
-            found.append((int(match[1]), col, match[3]))
+            file = str(CORPUS / match["file"]) if match["file"] else str(path)
+            col = int(match[3]) if match[3] else None
+            found.append((file, int(match[2]), col, match[4], []))
+        elif chain and found:
+            found[-1][4].append(re.sub(r"[\w./-]+\.yaml", lambda m: str(CORPUS / m[0]), chain[1]))
     return found
 
 
@@ -53,19 +69,31 @@ def test_invalid_manifest_is_rejected_at_the_offending_node(
     code, out, err = run_cli(["validate", str(case)], capsys)
     assert code == 1
     assert "OK" not in out
-    problems = [m for m in map(_PROBLEM.match, err.splitlines()) if m]
-    expected = expectations(case)
+    lines = err.splitlines()
+    problems = [(m, _chain(lines, i)) for i, m in enumerate(map(_PROBLEM.match, lines)) if m]
+    expected = detailed_expectations(case)
     assert len(problems) == len(expected), err
-    for line, col, fragment in expected:
+    for file, line, col, fragment, chain in expected:
         hits = [
             p
-            for p in problems
+            for p, steps in problems
             if int(p["line"]) == line
             and (col is None or int(p["col"]) == col)
             and fragment in p["message"]
+            and p["file"] == file
+            and all(any(step.startswith(c) for step in steps) for c in chain)
         ]
-        assert hits, f"no problem at line {line} containing {fragment!r} in:\n{err}"
-        assert all(p["file"] == str(case) for p in hits)
+        assert hits, f"no problem at {file}:{line} containing {fragment!r} {chain} in:\n{err}"
+
+
+def _chain(lines: list[str], index: int) -> list[str]:
+    """The chain lines (`  included from ...`) printed under the problem at `index`."""
+    steps = []
+    for line in lines[index + 1 :]:
+        if not line.startswith("  "):
+            break
+        steps.append(line.strip())
+    return steps
 
 
 def test_problems_of_several_files_are_reported_together(

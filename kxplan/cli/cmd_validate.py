@@ -55,9 +55,12 @@ def _count(n: int, word: str) -> str:
 def validate(manifests: tuple[str, ...], var_pairs: tuple[str, ...]) -> None:
     """Check manifests: structure, keys, dates, statuses, variables.
 
-    Prints one OK line per valid manifest. Otherwise prints every problem as
-    file:line:col: message and exits 1. Nothing is sent to Kantata.
+    Prints one OK line per valid manifest (per workspace of a fleet). Otherwise prints
+    every problem as file:line:col: message and exits 1. Nothing is sent to Kantata.
     """
-    loaded = load_manifests(manifests, parse_vars(var_pairs))
+    loaded = load_manifests(manifests, parse_vars(var_pairs), allow_fleets=True)
+    paths = [m.path for m in loaded]
     for manifest in loaded:
-        click.echo(f"OK {manifest.path}: {summary(manifest)}")
+        # A fleet yields one manifest per workspace: say which one each line is about.
+        where = f" (workspace {manifest.workspace!r})" if paths.count(manifest.path) > 1 else ""
+        click.echo(f"OK {manifest.path}{where}: {summary(manifest)}")

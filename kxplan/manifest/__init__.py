@@ -21,13 +21,21 @@ from kxplan._runtime import gc_paused
 from kxplan.errors import ManifestError, Problem
 from kxplan.manifest.build import Built, build_manifest
 from kxplan.manifest.checks import check_manifest
+from kxplan.manifest.compose import compose_document, uses_composition
 from kxplan.manifest.keys import slugify
 from kxplan.manifest.schema import check_schema
-from kxplan.manifest.vars import resolve_vars, substitute_document
+from kxplan.manifest.vars import resolve_vars, substitute_document, typed_vars
 from kxplan.manifest.yaml_loader import Document, at, read_document
-from kxplan.model import DesiredStatusSet, Manifest
+from kxplan.model import DesiredStatusSet, Fleet, Manifest
 
-__all__ = ["ManifestError", "Problem", "load_manifest", "load_manifests", "slugify"]
+__all__ = [
+    "ManifestError",
+    "Problem",
+    "load_fleet",
+    "load_manifest",
+    "load_manifests",
+    "slugify",
+]
 
 _NO_OVERRIDES: Mapping[str, str] = MappingProxyType({})
 
@@ -35,27 +43,32 @@ _NO_OVERRIDES: Mapping[str, str] = MappingProxyType({})
 def load_manifest(path: str | Path, overrides: Mapping[str, str] = _NO_OVERRIDES) -> Manifest:
     """Load and validate one manifest; `overrides` are `--var name=value` pairs.
 
-    Raises ManifestError with every problem found (each at file:line:col).
+    Raises ManifestError with every problem found (each at file:line:col). A fleet
+    (`workspaces:`) is an error here: load it with `load_fleet`.
     """
     return load_manifests([path], overrides)[0]
 
 
 def load_manifests(
-    paths: Sequence[str | Path], overrides: Mapping[str, str] = _NO_OVERRIDES
+    paths: Sequence[str | Path],
+    overrides: Mapping[str, str] = _NO_OVERRIDES,
+    *,
+    allow_fleets: bool = False,
 ) -> tuple[Manifest, ...]:
     """Load and validate several manifests, reporting the problems of all of them at once.
 
     Adds the cross-file checks: one status set defined two ways, one stack defined twice
     for the same workspace, and `--var` names no manifest declares.
+    A fleet manifest (`workspaces:`) is a problem unless `allow_fleets`; then it yields
+    one manifest per entry (the template expanded with that entry's vars), in order.
     """
     problems: list[Problem] = []
     built: list[Built] = []
     with gc_paused():
         for path in paths:
-            one, found = _load(path, overrides)
+            found_built, found = _load(path, overrides, allow_fleets)
             problems.extend(found)
-            if one is not None:
-                built.append(one)
+            built.extend(found_built)
     problems.extend(_cross_file(built))
     problems.extend(_unknown_overrides(built, overrides))
     if problems:
@@ -63,15 +76,68 @@ def load_manifests(
     return tuple(b.manifest for b in built)
 
 
-def _load(path: str | Path, overrides: Mapping[str, str]) -> tuple[Built | None, list[Problem]]:
+def load_fleet(path: str | Path, overrides: Mapping[str, str] = _NO_OVERRIDES) -> Fleet:
+    """Load and validate a fleet manifest (`workspaces:`): one member per entry, each with
+    its workspace and the template expanded with its variables (precedence: `--var`
+    `overrides`, then the entry's `vars:`, then the template's `vars:` defaults).
+
+    Raises ManifestError with every problem of every entry (each at file:line:col).
+    """
+    from kxplan.manifest.fleet import fleet_members, not_a_fleet
+
+    with gc_paused():
+        doc, problems = read_document(path)
+        if doc is None:
+            raise ManifestError(problems)
+        if not isinstance(doc.data, dict) or "workspaces" not in doc.data:
+            raise ManifestError([*problems, not_a_fleet(doc)])
+        members, found = fleet_members(doc, overrides)
+    problems.extend(found)
+    problems.extend(_unknown_overrides([b for _, b in members], overrides))
+    problems.extend(_cross_file([b for _, b in members]))
+    if problems:
+        raise ManifestError(problems)
+    name = doc.data.get("name")
+    return Fleet(doc.file, name if isinstance(name, str) else "", tuple(m for m, _ in members))
+
+
+def _load(
+    path: str | Path, overrides: Mapping[str, str], allow_fleets: bool
+) -> tuple[list[Built], list[Problem]]:
     doc, problems = read_document(path)
     if doc is None:
-        return None, problems
-    values, found = resolve_vars(doc, overrides)
+        return [], problems
+    if isinstance(doc.data, dict) and "workspaces" in doc.data:
+        if not allow_fleets:
+            return [], [*problems, _fleet_not_wired(doc)]
+        from kxplan.manifest.fleet import fleet_members
+
+        members, found = fleet_members(doc, overrides)
+        return [b for _, b in members], [*problems, *found]
+    built, found = build_document(doc, overrides)
+    return [built], [*problems, *found]
+
+
+def _fleet_not_wired(doc: Document) -> Problem:
+    return at(
+        doc.key_loc(("workspaces",)),
+        "this manifest is a fleet (workspaces:); the fleet runner is not wired into "
+        "plan and apply yet",
+        "`kxplan validate` checks every entry; to plan one workspace now, copy the template "
+        "with workspace: instead of workspaces:",
+    )
+
+
+def build_document(doc: Document, overrides: Mapping[str, str]) -> tuple[Built, list[Problem]]:
+    """Variables, composition, schema, build and semantic checks of one loaded document."""
+    values, problems = resolve_vars(doc, overrides)
+    resolved: Document
+    if uses_composition(doc.data):
+        resolved, found = compose_document(doc, values, typed_vars(doc, overrides))
+    else:
+        data, found = substitute_document(doc, values)
+        resolved = doc.with_data(data)
     problems.extend(found)
-    data, found = substitute_document(doc, values)
-    problems.extend(found)
-    resolved = doc.with_data(data)
     # One schema pass, after substitution: lengths are checked on the final text, and a
     # string whose substitution failed keeps its ${...}, which date patterns accept, so
     # the failure is reported once.

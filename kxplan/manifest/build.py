@@ -19,6 +19,7 @@ from kxplan.model import (
     DesiredStatus,
     DesiredStatusSet,
     DesiredTask,
+    DesiredWorkspace,
     Manifest,
 )
 
@@ -47,16 +48,43 @@ def build_manifest(doc: Document, values: Mapping[str, str]) -> Built:
     inherited = _Inherited(_names(data.get("enforce")), _names(data.get("ignore_changes")))
     tasks = tuple(_tasks(doc, data.get("tasks"), ("tasks",), None, 0, inherited))
     workspace = data.get("workspace")
+    desired = desired_workspace(doc, workspace, ("workspace",))
+    if desired is not None:
+        workspace = desired.ref
     manifest = Manifest(
         path=doc.file,
         name=_text(data.get("name")),
         workspace=workspace if isinstance(workspace, str | int) else None,
+        desired_workspace=desired,
         tasks=tuple(b.task for b in tasks),
         status_set=_status_set(doc, data.get("status_set")),
         prune=data.get("prune") is True,
         vars=tuple(values.items()),
     )
     return Built(manifest, tasks, doc)
+
+
+#: Workspace fields the mapping form may set; kxplan manages the ones it sets.
+WORKSPACE_FIELDS = ("description", "start_date", "due_date")
+
+
+def desired_workspace(doc: Document, raw: Any, path: YamlPath) -> DesiredWorkspace | None:
+    """The mapping form of `workspace:` (None for a title, an id, or nothing)."""
+    if not isinstance(raw, dict):
+        return None
+    ident = raw.get("id")
+    if isinstance(ident, str) and ident.isdigit():
+        ident = int(ident)
+    return DesiredWorkspace(
+        title=_opt_text(raw.get("title")),
+        id=ident if isinstance(ident, int) and not isinstance(ident, bool) else None,
+        create=raw.get("create") is True,
+        description=_opt_text(raw.get("description")),
+        start_date=_opt_text(raw.get("start_date")),
+        due_date=_opt_text(raw.get("due_date")),
+        fields=frozenset(f for f in WORKSPACE_FIELDS if f in raw),
+        loc=doc.loc(path),
+    )
 
 
 @dataclass(frozen=True, slots=True)

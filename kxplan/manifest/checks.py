@@ -13,7 +13,7 @@ from kxplan.manifest.build import Built, BuiltTask
 from kxplan.manifest.keys import KEY_MAX
 from kxplan.manifest.vars import parse_date
 from kxplan.manifest.yaml_loader import Document, YamlPath, at
-from kxplan.model import CATEGORIES, MAX_DEPTH, Location
+from kxplan.model import CATEGORIES, MAX_DEPTH, Location, SourceLocation
 
 Check = Callable[[Built], Iterator[Problem]]
 
@@ -29,6 +29,7 @@ def check_manifest(built: Built) -> list[Problem]:
 def check_keys(built: Built) -> Iterator[Problem]:
     """Keys are unique; derived keys fit KEY_MAX."""
     first: dict[str, Location] = {}
+    both: set[str] = set()
     for bt in built.tasks:
         loc = _key_loc(built.doc, bt)
         key = bt.task.key
@@ -43,6 +44,11 @@ def check_keys(built: Built) -> Iterator[Problem]:
             yield at(
                 loc, f"duplicate task key '{key}' (also used by the task at {first[key]})", hint
             )
+            # An include or a for_each copy: the first place is as likely the one to change.
+            composed = isinstance(loc, SourceLocation) or isinstance(first[key], SourceLocation)
+            if composed and key not in both:
+                both.add(key)
+                yield at(first[key], f"duplicate task key '{key}' (also used by the task at {loc})")
         else:
             first[key] = loc
 
@@ -81,6 +87,51 @@ def check_dates(built: Built) -> Iterator[Problem]:
                 f"due_date {due} is before start_date {start}",
                 "move the due date later or the start date earlier",
             )
+
+
+def check_workspace(built: Built) -> Iterator[Problem]:
+    """The mapping form of `workspace:` names one workspace in one way."""
+    yield from workspace_problems(built.doc, ("workspace",))
+
+
+def workspace_problems(doc: Document, path: YamlPath) -> Iterator[Problem]:
+    """Problems of the `workspace:` mapping at `path` (nothing for a title or an id)."""
+    raw = _get(doc.data, path)
+    if not isinstance(raw, dict):
+        return
+    if raw.get("create") is True and "id" in raw:
+        yield doc.problem(
+            (*path, "create"),
+            "create: true with an id: kxplan creates a workspace by its title, "
+            "and an id names one that already exists",
+            "remove id: and give title:, or remove create:",
+        )
+    if "title" in raw and "id" in raw:
+        yield doc.problem(
+            (*path, "id"),
+            "the workspace has both a title and an id",
+            "give one: id: to name an existing workspace, or title: (exact)",
+        )
+    elif "title" not in raw and "id" not in raw:
+        yield at(
+            doc.key_loc(path),
+            "the workspace mapping needs a title or an id",
+            "add title: (the exact workspace title) or id: (its number)",
+        )
+    start, due = raw.get("start_date"), raw.get("due_date")
+    bad = False
+    for name, value in (("start_date", start), ("due_date", due)):
+        if isinstance(value, str) and _looks_like_date(value) and parse_date(value) is None:
+            bad = True
+            yield doc.problem((*path, name), f"{name} '{value}' is not a calendar date")
+    start_day = parse_date(start) if isinstance(start, str) and not bad else None
+    due_day = parse_date(due) if isinstance(due, str) and not bad else None
+    if start_day and due_day and due_day < start_day:
+        yield doc.problem(
+            (*path, "due_date"),
+            f"the workspace's due_date {due} is before its start_date {start}",
+            "move the due date later or the start date earlier",
+        )
 
 
 def _bad_dates(doc: Document, bt: BuiltTask) -> Iterator[Problem]:
@@ -231,6 +282,7 @@ def _get(data: Any, path: YamlPath) -> Any:
 
 
 CHECKS: tuple[Check, ...] = (
+    check_workspace,
     check_keys,
     check_task_renames,
     check_depth,

@@ -144,7 +144,16 @@ class _Compiler:
             checks.append(self._object(schema))
         if "$ref" in schema:
             checks.append(self.ref(schema["$ref"]))
+        if "if" in schema:
+            checks.append(self._condition(schema))
         return _all(checks)
+
+    def _condition(self, schema: dict[str, Any]) -> Check:
+        """`if`/`then`/`else`: a missing branch accepts everything."""
+        test = self.compile(schema["if"])
+        then = self._optional(schema, "then") or _always
+        other = self._optional(schema, "else") or _always
+        return lambda v: then(v) if test(v) else other(v)
 
     @staticmethod
     def _type(names: str | list[str]) -> Check:
@@ -248,6 +257,6 @@ _OBJECT_KEYWORDS = frozenset(
 )
 _KEYWORDS = frozenset(
     {"type", "const", "enum", "pattern", "maxLength", "minLength", "minimum", "maximum"}
-    | {"items", "minItems", "uniqueItems", "$ref"}
+    | {"items", "minItems", "uniqueItems", "$ref", "if", "then", "else"}
     | _OBJECT_KEYWORDS
 )

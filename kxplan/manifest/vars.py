@@ -134,6 +134,8 @@ def _unit_hint(unit: str) -> str:
 
 
 def _undefined_hint(name: str, values: Mapping[str, str]) -> str:
+    if name == "each":
+        return "${each} is only defined in a task with for_each (and in its subtasks)"
     close = difflib.get_close_matches(name, list(values), n=1)
     prefix = f"did you mean '{close[0]}'? " if close else ""
     return prefix + f"declare it under vars: or pass --var {name}=VALUE"
@@ -215,3 +217,36 @@ def substitute_document(doc: Document, values: Mapping[str, str]) -> tuple[Any, 
         return new
 
     return visit(doc.data, ()), problems
+
+
+def typed_vars(doc: Document, overrides: Mapping[str, str]) -> dict[str, Any]:
+    """The variables whose type matters beyond their text: booleans (for `when`) and
+    lists (for `for_each`), as declared; an override is text and replaces them."""
+    declared = doc.data.get("vars") if isinstance(doc.data, dict) else None
+    typed = {
+        name: value
+        for name, value in (declared.items() if isinstance(declared, dict) else ())
+        if isinstance(value, bool | list) and name not in overrides
+    }
+    return typed
+
+
+_USE = re.compile(r"(?<!\$)\$\{\s*([A-Za-z_]\w*)")
+
+
+def names_used(value: Any, path: YamlPath = ()) -> dict[str, YamlPath]:
+    """The variables `${...}` in the strings of `value` use (not `each`), each with the
+    path of its first use."""
+    used: dict[str, YamlPath] = {}
+    stack: list[tuple[Any, YamlPath]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, dict):
+            stack.extend((v, (*where, k)) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, (*where, i)) for i, v in reversed(list(enumerate(node))))
+        elif isinstance(node, str) and "${" in node:
+            for name in _USE.findall(node):
+                if name != "each":
+                    used.setdefault(name, where)
+    return used

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import yaml
 
 from kxplan.errors import Problem
 from kxplan.inputfile import InputFileError, decode_utf8, read_input, text_position
-from kxplan.model import Location
+from kxplan.model import Location, SourceLocation
 
 #: A path to a value inside a document: mapping keys and list indexes.
 YamlPath = tuple[str | int, ...]
@@ -70,8 +70,47 @@ class Document:
 
 
 def at(loc: Location, message: str, hint: str | None = None) -> Problem:
-    """A Problem at `loc`."""
-    return Problem(loc.file, loc.line, loc.col, message, hint)
+    """A Problem at `loc` (with its include chain when `loc` has one)."""
+    chain = loc.chain if isinstance(loc, SourceLocation) else ()
+    return Problem(loc.file, loc.line, loc.col, message, hint, chain)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A file as one include reached it: the same file included twice is two sources."""
+
+    file: str
+    chain: tuple[str, ...] = ()
+
+    def location(self, point: Point) -> Location:
+        if not self.chain:
+            return Location(self.file, *point)
+        return SourceLocation(self.file, point[0], point[1], self.chain)
+
+
+#: Where a node of a composed document was written: its source and (line, col).
+Place = tuple[Source, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ComposedDocument(Document):
+    """A manifest after includes and for_each are expanded: its nodes come from several
+    files (and copies), so each path maps to a `Place` instead of a point in `file`."""
+
+    places: Mapping[YamlPath, Place] = field(default_factory=dict)
+    key_places: Mapping[YamlPath, Place] = field(default_factory=dict)
+
+    def loc(self, path: YamlPath) -> Location:
+        while path not in self.places and path:
+            path = path[:-1]
+        place = self.places.get(path)
+        if place is None:
+            return Location(self.file, 1, 1)
+        return place[0].location((place[1], place[2]))
+
+    def key_loc(self, path: YamlPath) -> Location:
+        place = self.key_places.get(path)
+        return place[0].location((place[1], place[2])) if place else self.loc(path)
 
 
 def read_document(path: str | Path) -> tuple[Document | None, list[Problem]]:

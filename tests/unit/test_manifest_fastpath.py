@@ -71,12 +71,47 @@ _TASK_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 }
 
 
+_COMPOSE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "for_each": st.sampled_from([[1, 2], [{"name": "a"}], "${sprints}", "sprints", 3]),
+    "when": st.sampled_from([True, False, "${flag}", "yes"]),
+}
+_INCLUDE = st.fixed_dictionaries(
+    {"include": st.sampled_from(["phases/qa.yaml", "", " "])},
+    optional={
+        "vars": st.one_of(st.just({"phase": 2}), st.just({"1a": 1}), st.just([1])),
+        **_COMPOSE_FIELDS,
+    },
+)
+
+
 def _task(depth: int) -> st.SearchStrategy[dict[str, Any]]:
-    optional = dict(_TASK_FIELDS)
+    optional = {**_TASK_FIELDS, **_COMPOSE_FIELDS}
     if depth < 5:
-        optional["children"] = st.lists(st.deferred(lambda: _task(depth + 1)), max_size=2)
+        optional["children"] = st.lists(st.deferred(lambda: _item(depth + 1)), max_size=2)
     title = st.sampled_from(["Kick-off", "T", _LONG])
     return st.fixed_dictionaries({"title": title}, optional=optional)
+
+
+def _item(depth: int) -> st.SearchStrategy[dict[str, Any]]:
+    """A task-list item: a task or an include."""
+    return st.one_of(_task(depth), _INCLUDE)
+
+
+_WORKSPACE = st.one_of(
+    st.integers(1, 10**12),
+    st.sampled_from(["Bench", " x"]),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "title": st.sampled_from(["Acme", " ", _LONG]),
+            "id": st.sampled_from([41001, "41001", "0x", 0]),
+            "create": st.booleans(),
+            "description": st.sampled_from(["Onboarding", None]),
+            "start_date": st.sampled_from(["2027-01-04", "${kickoff}", "soon"]),
+            "due_date": st.sampled_from(["2027-02-01", None]),
+        },
+    ),
+)
 
 
 _status = st.fixed_dictionaries(
@@ -90,13 +125,26 @@ VALID_MANIFESTS = st.fixed_dictionaries(
     {
         "version": st.sampled_from([1, 1.0]),
         "name": st.sampled_from(["web", "a.b_c-d", "n" * 64]),
-        "tasks": st.lists(_task(1), max_size=3),
+        "tasks": st.lists(_item(1), max_size=3),
     },
     optional={
-        "workspace": st.one_of(st.integers(1, 10**12), st.sampled_from(["Bench", " x"])),
+        "workspace": _WORKSPACE,
+        "workspaces": st.lists(
+            st.fixed_dictionaries(
+                {"workspace": _WORKSPACE},
+                optional={"vars": st.just({"client": "Acme", "sprints": [1, {"a": 1}]})},
+            ),
+            max_size=2,
+        ),
         "vars": st.dictionaries(
-            st.sampled_from(["kickoff", "_a", "B2"]),
-            st.one_of(st.text(max_size=3), st.integers(), st.floats(), st.booleans()),
+            st.sampled_from(["kickoff", "_a", "B2", "sprints"]),
+            st.one_of(
+                st.text(max_size=3),
+                st.integers(),
+                st.floats(),
+                st.booleans(),
+                st.lists(st.sampled_from([1, "a", {"name": "x"}, {"n": [1]}]), max_size=2),
+            ),
         ),
         "prune": st.booleans(),
         "enforce": st.lists(st.sampled_from(_WORDS), max_size=3, unique=True),

@@ -64,3 +64,37 @@ def test_inlining_refs_keeps_the_meaning() -> None:
     for candidate in (schema, inline_refs(schema, unroll=3)):
         errors = list(Draft202012Validator(candidate).iter_errors(deep))
         assert [len(e.absolute_path) for e in errors] == [24]
+
+
+FLEET = ROOT / "examples" / "fleet"
+
+
+def test_the_fleet_template_as_written_satisfies_the_schema() -> None:
+    doc, problems = read_document(FLEET / "template.yaml")
+    assert problems == [] and doc is not None
+    errors = list(Draft202012Validator(load_schema("manifest.schema.json")).iter_errors(doc.data))
+    assert [e.message for e in errors] == []
+    assert {"workspaces", "vars"} <= set(doc.data)
+
+
+def test_the_module_schema_shares_the_manifests_definitions() -> None:
+    module, manifest = load_schema("module.schema.json"), load_schema("manifest.schema.json")
+    Draft202012Validator.check_schema(module)
+    assert module["$defs"] == manifest["$defs"]  # regenerate module.schema.json if not
+
+
+@pytest.mark.parametrize("phase", sorted((FLEET / "phases").glob("*.yaml")), ids=lambda p: p.name)
+def test_included_phase_modules_as_written_satisfy_the_module_schema(phase: Path) -> None:
+    first_line = phase.read_text(encoding="utf-8").splitlines()[0]
+    assert first_line == "# yaml-language-server: $schema=../../../schemas/module.schema.json"
+    doc, problems = read_document(phase)
+    assert problems == [] and doc is not None
+    errors = list(Draft202012Validator(load_schema("module.schema.json")).iter_errors(doc.data))
+    assert [e.message for e in errors] == []
+
+
+def test_a_task_item_with_include_is_checked_as_an_include() -> None:
+    validator = Draft202012Validator(inline_refs(load_schema("manifest.schema.json")))
+    doc = {"version": 1, "name": "n", "tasks": [{"include": "a.yaml", "title": "x"}]}
+    (error,) = validator.iter_errors(doc)
+    assert error.validator == "additionalProperties" and "'title'" in error.message
