@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from kxplan.errors import Problem
+from kxplan.jsontypes import JsonValue
 from kxplan.manifest.build import Built, BuiltTask
 from kxplan.manifest.keys import KEY_MAX
 from kxplan.manifest.vars import parse_date
@@ -173,14 +173,14 @@ def check_status_set(built: Built) -> Iterator[Problem]:
     doc = built.doc
     raw = _get(doc.data, ("status_set", "statuses"))
     entries = [
-        (("status_set", "statuses", i), s)
+        (("status_set", "statuses", i), name)
         for i, s in enumerate(raw if isinstance(raw, list) else ())
-        if isinstance(s, dict) and isinstance(s.get("name"), str)
+        if isinstance(s, dict) and isinstance(name := s.get("name"), str)
     ]
     current: dict[str, Location] = {}
     spelled: dict[str, str] = {}
-    for path, status in entries:
-        name, folded = status["name"], status["name"].casefold()
+    for path, name in entries:
+        folded = name.casefold()
         if folded in current:
             message = f"status '{name}' appears twice in the set (also at {current[folded]})"
             hint = "status names are unique in a set"
@@ -218,7 +218,7 @@ def check_checklists(built: Built) -> Iterator[Problem]:
             yield from _renames(built.doc, path, names, current, claimed, "checklist item")
 
 
-def _named_indexes(raw: Any) -> list[int]:
+def _named_indexes(raw: JsonValue) -> list[int]:
     """Indexes of the checklist entries the builder kept (a name, or a mapping with one)."""
     return [
         i
@@ -272,11 +272,14 @@ def _key_loc(doc: Document, bt: BuiltTask) -> Location:
     return doc.loc((*bt.path, "key")) if bt.explicit_key else doc.loc(bt.path)
 
 
-def _get(data: Any, path: YamlPath) -> Any:
+def _get(data: JsonValue, path: YamlPath) -> JsonValue:
+    """The value at `path` in `data`, or None when the path does not lead to one."""
     for part in path:
-        try:
+        if isinstance(data, dict) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
             data = data[part]
-        except (KeyError, IndexError, TypeError):
+        else:
             return None
     return data
 
