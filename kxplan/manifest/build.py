@@ -156,10 +156,9 @@ def _task(
 def _checklist(doc: Document, items: JsonValue, path: YamlPath) -> Iterator[DesiredChecklistItem]:
     for i, raw in enumerate(items if isinstance(items, list) else ()):
         loc = doc.loc((*path, i))
-        name = raw.get("name") if isinstance(raw, dict) else None
         if isinstance(raw, str):
             yield DesiredChecklistItem(name=raw, loc=loc)
-        elif isinstance(raw, dict) and isinstance(name, str):
+        elif isinstance(raw, dict) and isinstance(name := raw.get("name"), str):
             yield DesiredChecklistItem(
                 name=name,
                 completed=raw.get("completed") is True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from kxplan.errors import Problem
 from kxplan.jsontypes import JsonValue
@@ -274,14 +275,16 @@ def _key_loc(doc: Document, bt: BuiltTask) -> Location:
 
 def _get(data: JsonValue, path: YamlPath) -> JsonValue:
     """The value at `path` in `data`, or None when the path does not lead to one."""
+    # Any: each step indexes blindly and a wrong one raises; narrowing every step with
+    # isinstance makes this 2x slower, and it runs twice per task of a 10,000-task plan.
+    node: Any = data
     for part in path:
-        if isinstance(data, dict) and isinstance(part, str):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
             return None
-    return data
+    found: JsonValue = node
+    return found
 
 
 CHECKS: tuple[Check, ...] = (
