@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from kxplan.jsontypes import JsonObject, JsonValue
 from kxplan.manifest.keys import derive_key
 from kxplan.manifest.yaml_loader import Document, YamlPath
 from kxplan.model import (
@@ -44,7 +44,8 @@ class Built:
 
 def build_manifest(doc: Document, values: Mapping[str, str]) -> Built:
     """The Manifest `doc` describes (tasks flattened in pre-order)."""
-    data = doc.data if isinstance(doc.data, dict) else {}
+    data: JsonValue = doc.data
+    data = data if isinstance(data, dict) else {}
     inherited = _Inherited(_names(data.get("enforce")), _names(data.get("ignore_changes")))
     tasks = tuple(_tasks(doc, data.get("tasks"), ("tasks",), None, 0, inherited))
     workspace = data.get("workspace")
@@ -68,7 +69,7 @@ def build_manifest(doc: Document, values: Mapping[str, str]) -> Built:
 WORKSPACE_FIELDS = ("description", "start_date", "due_date")
 
 
-def desired_workspace(doc: Document, raw: Any, path: YamlPath) -> DesiredWorkspace | None:
+def desired_workspace(doc: Document, raw: JsonValue, path: YamlPath) -> DesiredWorkspace | None:
     """The mapping form of `workspace:` (None for a title, an id, or nothing)."""
     if not isinstance(raw, dict):
         return None
@@ -95,7 +96,7 @@ class _Inherited:
 
 def _tasks(
     doc: Document,
-    items: Any,
+    items: JsonValue,
     path: YamlPath,
     parent_key: str | None,
     depth: int,
@@ -105,9 +106,10 @@ def _tasks(
         if not isinstance(raw, dict):
             continue
         task_path = (*path, index)
-        explicit = isinstance(raw.get("key"), str)
+        given = raw.get("key")
+        explicit = isinstance(given, str)
         title = _text(raw.get("title"))
-        key = raw["key"] if explicit else derive_key(parent_key, title)
+        key = given if isinstance(given, str) else derive_key(parent_key, title)
         task = _task(doc, raw, task_path, key, parent_key, depth, index, inherited)
         yield BuiltTask(task, task_path, explicit)
         children = raw.get("children")
@@ -116,7 +118,7 @@ def _tasks(
 
 def _task(
     doc: Document,
-    raw: dict[str, Any],
+    raw: JsonObject,
     path: YamlPath,
     key: str,
     parent_key: str | None,
@@ -151,51 +153,60 @@ def _task(
     )
 
 
-def _checklist(doc: Document, items: Any, path: YamlPath) -> Iterator[DesiredChecklistItem]:
+def _checklist(doc: Document, items: JsonValue, path: YamlPath) -> Iterator[DesiredChecklistItem]:
     for i, raw in enumerate(items if isinstance(items, list) else ()):
         loc = doc.loc((*path, i))
         if isinstance(raw, str):
             yield DesiredChecklistItem(name=raw, loc=loc)
-        elif isinstance(raw, dict) and isinstance(raw.get("name"), str):
+        elif isinstance(raw, dict) and isinstance(name := raw.get("name"), str):
             yield DesiredChecklistItem(
-                name=raw["name"],
+                name=name,
                 completed=raw.get("completed") is True,
                 renamed_from=_texts(raw.get("renamed_from")),
                 loc=loc,
             )
 
 
-def _status_set(doc: Document, raw: Any) -> DesiredStatusSet | None:
+def _status_set(doc: Document, raw: JsonValue) -> DesiredStatusSet | None:
     if not isinstance(raw, dict):
         return None
     statuses = raw.get("statuses")
+    items = statuses if isinstance(statuses, list) else []
+    found = (_status(doc, i, s) for i, s in enumerate(items))
     return DesiredStatusSet(
         name=_text(raw.get("name")),
-        statuses=tuple(
-            DesiredStatus(
-                name=s["name"],
-                category=_text(s.get("category")),
-                renamed_from=_texts(s.get("renamed_from")),
-                loc=doc.loc(("status_set", "statuses", i)),
-            )
-            for i, s in enumerate(statuses if isinstance(statuses, list) else ())
-            if isinstance(s, dict) and isinstance(s.get("name"), str)
-        ),
+        statuses=tuple(s for s in found if s is not None),
         loc=doc.loc(("status_set",)),
     )
 
 
-def _text(value: Any) -> str:
+def _status(doc: Document, index: int, raw: JsonValue) -> DesiredStatus | None:
+    """One status of the set; None when it has no name (the schema pass reported it)."""
+    name = raw.get("name") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict) or not isinstance(name, str):
+        return None
+    return DesiredStatus(
+        name=name,
+        category=_text(raw.get("category")),
+        renamed_from=_texts(raw.get("renamed_from")),
+        loc=doc.loc(("status_set", "statuses", index)),
+    )
+
+
+# Tolerant readers: a value of the wrong type reads as absent (the schema pass reports it).
+
+
+def _text(value: JsonValue) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _opt_text(value: Any) -> str | None:
+def _opt_text(value: JsonValue) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _texts(value: Any) -> tuple[str, ...]:
+def _texts(value: JsonValue) -> tuple[str, ...]:
     return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
-def _names(value: Any) -> frozenset[str]:
+def _names(value: JsonValue) -> frozenset[str]:
     return frozenset(_texts(value))

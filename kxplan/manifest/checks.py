@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from kxplan.errors import Problem
+from kxplan.jsontypes import JsonValue
 from kxplan.manifest.build import Built, BuiltTask
 from kxplan.manifest.keys import KEY_MAX
 from kxplan.manifest.vars import parse_date
@@ -173,14 +174,14 @@ def check_status_set(built: Built) -> Iterator[Problem]:
     doc = built.doc
     raw = _get(doc.data, ("status_set", "statuses"))
     entries = [
-        (("status_set", "statuses", i), s)
+        (("status_set", "statuses", i), name)
         for i, s in enumerate(raw if isinstance(raw, list) else ())
-        if isinstance(s, dict) and isinstance(s.get("name"), str)
+        if isinstance(s, dict) and isinstance(name := s.get("name"), str)
     ]
     current: dict[str, Location] = {}
     spelled: dict[str, str] = {}
-    for path, status in entries:
-        name, folded = status["name"], status["name"].casefold()
+    for path, name in entries:
+        folded = name.casefold()
         if folded in current:
             message = f"status '{name}' appears twice in the set (also at {current[folded]})"
             hint = "status names are unique in a set"
@@ -218,7 +219,7 @@ def check_checklists(built: Built) -> Iterator[Problem]:
             yield from _renames(built.doc, path, names, current, claimed, "checklist item")
 
 
-def _named_indexes(raw: Any) -> list[int]:
+def _named_indexes(raw: JsonValue) -> list[int]:
     """Indexes of the checklist entries the builder kept (a name, or a mapping with one)."""
     return [
         i
@@ -272,13 +273,18 @@ def _key_loc(doc: Document, bt: BuiltTask) -> Location:
     return doc.loc((*bt.path, "key")) if bt.explicit_key else doc.loc(bt.path)
 
 
-def _get(data: Any, path: YamlPath) -> Any:
+def _get(data: JsonValue, path: YamlPath) -> JsonValue:
+    """The value at `path` in `data`, or None when the path does not lead to one."""
+    # Any: each step indexes blindly and a wrong one raises; narrowing every step with
+    # isinstance makes this 2x slower, and it runs twice per task of a 10,000-task plan.
+    node: Any = data
     for part in path:
         try:
-            data = data[part]
+            node = node[part]
         except (KeyError, IndexError, TypeError):
             return None
-    return data
+    found: JsonValue = node
+    return found
 
 
 CHECKS: tuple[Check, ...] = (

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TypeGuard
+
+from kxplan.jsontypes import JsonObject, JsonValue
 
 #: A compiled check: True when the value is valid.
-Check = Callable[[Any], bool]
+Check = Callable[[JsonValue], bool]
+#: What `const` and `enum` may hold here (a list or mapping is `Unsupported`).
+Scalar = bool | int | float | str | None
 
 # Keywords that validate nothing (annotations, or handled where they are referenced).
 _IGNORED = frozenset(
@@ -33,31 +37,80 @@ class Unsupported(ValueError):
     """The schema uses a keyword (or form) this compiler does not implement."""
 
 
-def compile_schema(schema: Mapping[str, Any]) -> Check:
+def compile_schema(schema: Mapping[str, JsonValue]) -> Check:
     """A check equal to JSON Schema 2020-12 validation of `schema` for JSON-like data."""
     defs: dict[str, Check] = {}
+    sources = _mapping(schema, "$defs")
 
-    def ref(target: str) -> Check:
+    def ref(target: JsonValue) -> Check:
+        if not isinstance(target, str) or not target.startswith(_DEF_PREFIX):
+            raise Unsupported(f"$ref {target!r}")
         name = target.removeprefix(_DEF_PREFIX)
-        if not target.startswith(_DEF_PREFIX) or name not in schema.get("$defs", {}):
+        if name not in sources:
             raise Unsupported(f"$ref {target!r}")
 
-        def check(value: Any) -> bool:  # looked up when called: definitions may recurse
+        def check(value: JsonValue) -> bool:  # looked up when called: definitions may recurse
             return defs[name](value)
 
         return check
 
     compiler = _Compiler(ref)
-    for name, sub in schema.get("$defs", {}).items():
+    for name, sub in sources.items():
         defs[name] = compiler.compile(sub)
-    return compiler.compile(schema)
+    return compiler.compile(dict(schema))
 
 
-def _is_number(value: Any) -> bool:
+# The keyword values a check is built from, of the type the keyword needs (a schema that
+# gives another is one this compiler does not understand: jsonschema then decides).
+
+
+def _mapping(schema: Mapping[str, JsonValue], keyword: str) -> JsonObject:
+    value = schema.get(keyword, {})
+    if not isinstance(value, dict):
+        raise Unsupported(f"{keyword} {value!r}")
+    return value
+
+
+def _list(schema: JsonObject, keyword: str) -> list[JsonValue]:
+    value = schema[keyword]
+    if not isinstance(value, list):
+        raise Unsupported(f"{keyword} {value!r}")
+    return value
+
+
+def _texts(schema: JsonObject, keyword: str) -> tuple[str, ...]:
+    value = schema.get(keyword, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Unsupported(f"{keyword} {value!r}")
+    return tuple(v for v in value if isinstance(v, str))
+
+
+def _text(schema: JsonObject, keyword: str) -> str:
+    value = schema[keyword]
+    if not isinstance(value, str):
+        raise Unsupported(f"{keyword} {value!r}")
+    return value
+
+
+def _count(schema: JsonObject, keyword: str) -> int:
+    value = schema[keyword]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Unsupported(f"{keyword} {value!r}")
+    return value
+
+
+def _bound(schema: JsonObject, keyword: str) -> int | float:
+    value = schema[keyword]
+    if not _is_number(value):
+        raise Unsupported(f"{keyword} {value!r}")
+    return value
+
+
+def _is_number(value: JsonValue) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _is_integer(value: Any) -> bool:  # 2020-12: 2.0 is an integer
+def _is_integer(value: JsonValue) -> bool:  # 2020-12: 2.0 is an integer
     if isinstance(value, float):
         return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
@@ -74,7 +127,7 @@ _TYPES: dict[str, Check] = {
 }
 
 
-def _same(a: Any, b: Any) -> bool:
+def _same(a: JsonValue, b: Scalar) -> bool:
     """JSON equality of scalars: true is not 1, but 1.0 is 1."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
@@ -83,13 +136,13 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _scalar(value: Any) -> Any:
+def _scalar(value: JsonValue) -> Scalar:
     if isinstance(value, list | dict):
         raise Unsupported("const/enum of a list or mapping")
     return value
 
 
-def _unique(items: list[Any]) -> bool:
+def _unique(items: list[JsonValue]) -> bool:
     """No two items equal; False (unsure) when an item is a list or mapping."""
     if any(isinstance(item, list | dict) for item in items):
         return False
@@ -98,11 +151,11 @@ def _unique(items: list[Any]) -> bool:
     return len(seen) == len(items)
 
 
-def _always(value: Any) -> bool:
+def _always(value: JsonValue) -> bool:
     return True
 
 
-def _never(value: Any) -> bool:
+def _never(value: JsonValue) -> bool:
     return False
 
 
@@ -112,7 +165,7 @@ def _all(checks: list[Check]) -> Check:
     if len(checks) == 1:
         return checks[0]
 
-    def check(value: Any) -> bool:
+    def check(value: JsonValue) -> bool:
         for one in checks:  # noqa: SIM110 - all() over a generator costs more, per node
             if not one(value):
                 return False
@@ -122,10 +175,11 @@ def _all(checks: list[Check]) -> Check:
 
 
 class _Compiler:
-    def __init__(self, ref: Callable[[str], Check]) -> None:
+    def __init__(self, ref: Callable[[JsonValue], Check]) -> None:
         self.ref = ref
 
-    def compile(self, schema: Any) -> Check:
+    def compile(self, schema: JsonValue) -> Check:
+        """The check of one (sub)schema: all its keywords' checks, in the schema's order."""
         if schema is True:
             return _always
         if schema is False:
@@ -148,7 +202,7 @@ class _Compiler:
             checks.append(self._condition(schema))
         return _all(checks)
 
-    def _condition(self, schema: dict[str, Any]) -> Check:
+    def _condition(self, schema: JsonObject) -> Check:
         """`if`/`then`/`else`: a missing branch accepts everything."""
         test = self.compile(schema["if"])
         then = self._optional(schema, "then") or _always
@@ -156,46 +210,46 @@ class _Compiler:
         return lambda v: then(v) if test(v) else other(v)
 
     @staticmethod
-    def _type(names: str | list[str]) -> Check:
+    def _type(names: JsonValue) -> Check:
         wanted = [names] if isinstance(names, str) else names
-        if not set(wanted) <= set(_TYPES):
+        if not isinstance(wanted, list) or not all(n in _TYPES for n in wanted):
             raise Unsupported(f"type {names!r}")
-        tests = tuple(_TYPES[n] for n in wanted)
+        tests = tuple(_TYPES[n] for n in wanted if isinstance(n, str))
         return lambda v: any(test(v) for test in tests)
 
     @staticmethod
-    def _scalars(schema: dict[str, Any]) -> list[Check]:
+    def _scalars(schema: JsonObject) -> list[Check]:
         checks: list[Check] = []
         if "const" in schema:
             const = _scalar(schema["const"])
             checks.append(lambda v: _same(v, const))
         if "enum" in schema:
-            choices = tuple(_scalar(c) for c in schema["enum"])
+            choices = tuple(_scalar(c) for c in _list(schema, "enum"))
             if all(isinstance(c, str) for c in choices):
-                words = frozenset(choices)
+                words = frozenset(c for c in choices if isinstance(c, str))
                 checks.append(lambda v: isinstance(v, str) and v in words)
             else:
                 checks.append(lambda v: any(_same(v, c) for c in choices))
         if "pattern" in schema:
-            search = re.compile(schema["pattern"]).search
+            search = re.compile(_text(schema, "pattern")).search
             checks.append(lambda v: not isinstance(v, str) or search(v) is not None)
         if "maxLength" in schema:
-            most = schema["maxLength"]
+            most = _count(schema, "maxLength")
             checks.append(lambda v: not isinstance(v, str) or len(v) <= most)
         if "minLength" in schema:
-            least = schema["minLength"]
+            least = _count(schema, "minLength")
             checks.append(lambda v: not isinstance(v, str) or len(v) >= least)
         if "minimum" in schema:
-            low = schema["minimum"]
+            low = _bound(schema, "minimum")
             checks.append(lambda v: not _is_number(v) or v >= low)
         if "maximum" in schema:
-            high = schema["maximum"]
+            high = _bound(schema, "maximum")
             checks.append(lambda v: not _is_number(v) or v <= high)
         return checks
 
     @staticmethod
     def _items(item: Check) -> Check:
-        def check(value: Any) -> bool:
+        def check(value: JsonValue) -> bool:
             if isinstance(value, list):
                 for one in value:
                     if not item(one):
@@ -205,29 +259,29 @@ class _Compiler:
         return check
 
     @staticmethod
-    def _arrays(schema: dict[str, Any]) -> list[Check]:
+    def _arrays(schema: JsonObject) -> list[Check]:
         checks: list[Check] = []
         if "minItems" in schema:
-            least = schema["minItems"]
+            least = _count(schema, "minItems")
             checks.append(lambda v: not isinstance(v, list) or len(v) >= least)
         if schema.get("uniqueItems") is True:
             checks.append(lambda v: not isinstance(v, list) or _unique(v))
         return checks
 
-    def _optional(self, schema: dict[str, Any], keyword: str) -> Check | None:
+    def _optional(self, schema: JsonObject, keyword: str) -> Check | None:
         return self.compile(schema[keyword]) if keyword in schema else None
 
-    def _object(self, schema: dict[str, Any]) -> Check:
-        required = tuple(schema.get("required", ()))
-        props = {name: self.compile(sub) for name, sub in schema.get("properties", {}).items()}
+    def _object(self, schema: JsonObject) -> Check:
+        required = _texts(schema, "required")
+        props = {name: self.compile(sub) for name, sub in _mapping(schema, "properties").items()}
         patterns = tuple(
             (re.compile(p).search, self.compile(sub))
-            for p, sub in schema.get("patternProperties", {}).items()
+            for p, sub in _mapping(schema, "patternProperties").items()
         )
         extra = self._optional(schema, "additionalProperties")
         names = self._optional(schema, "propertyNames")
 
-        def check(value: Any) -> bool:
+        def check(value: JsonValue) -> bool:
             if not isinstance(value, dict):
                 return True
             for name in required:
@@ -237,9 +291,9 @@ class _Compiler:
                 if names is not None and not names(name):
                     return False
                 known = props.get(name)
-                matched = known is not None
-                if matched and not known(sub):  # type: ignore[misc]
+                if known is not None and not known(sub):
                     return False
+                matched = known is not None
                 for search, pattern_check in patterns:
                     if search(name):
                         matched = True

@@ -18,9 +18,9 @@ import datetime as dt
 import difflib
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from kxplan.errors import Problem
+from kxplan.jsontypes import JsonValue
 from kxplan.manifest.yaml_loader import Document, YamlPath
 
 #: What a variable name looks like (also in the JSON Schema).
@@ -191,7 +191,9 @@ def resolve_vars(
     return values, problems
 
 
-def substitute_document(doc: Document, values: Mapping[str, str]) -> tuple[Any, list[Problem]]:
+def substitute_document(
+    doc: Document, values: Mapping[str, str]
+) -> tuple[JsonValue, list[Problem]]:
     """`doc.data` with `${...}` replaced in every string outside `vars:`.
 
     Returns the new data and one problem per string that could not be substituted (at
@@ -199,7 +201,7 @@ def substitute_document(doc: Document, values: Mapping[str, str]) -> tuple[Any, 
     """
     problems: list[Problem] = []
 
-    def visit(value: Any, path: YamlPath) -> Any:
+    def visit(value: JsonValue, path: YamlPath) -> JsonValue:
         if isinstance(value, dict):
             return {
                 k: (v if (*path, k) == ("vars",) else visit(v, (*path, k)))
@@ -219,11 +221,12 @@ def substitute_document(doc: Document, values: Mapping[str, str]) -> tuple[Any, 
     return visit(doc.data, ()), problems
 
 
-def typed_vars(doc: Document, overrides: Mapping[str, str]) -> dict[str, Any]:
+def typed_vars(doc: Document, overrides: Mapping[str, str]) -> dict[str, JsonValue]:
     """The variables whose type matters beyond their text: booleans (for `when`) and
     lists (for `for_each`), as declared; an override is text and replaces them."""
-    declared = doc.data.get("vars") if isinstance(doc.data, dict) else None
-    typed = {
+    data: JsonValue = doc.data
+    declared = data.get("vars") if isinstance(data, dict) else None
+    typed: dict[str, JsonValue] = {
         name: value
         for name, value in (declared.items() if isinstance(declared, dict) else ())
         if isinstance(value, bool | list) and name not in overrides
@@ -234,11 +237,11 @@ def typed_vars(doc: Document, overrides: Mapping[str, str]) -> dict[str, Any]:
 _USE = re.compile(r"(?<!\$)\$\{\s*([A-Za-z_]\w*)")
 
 
-def names_used(value: Any, path: YamlPath = ()) -> dict[str, YamlPath]:
+def names_used(value: JsonValue, path: YamlPath = ()) -> dict[str, YamlPath]:
     """The variables `${...}` in the strings of `value` use (not `each`), each with the
     path of its first use."""
     used: dict[str, YamlPath] = {}
-    stack: list[tuple[Any, YamlPath]] = [(value, path)]
+    stack: list[tuple[JsonValue, YamlPath]] = [(value, path)]
     while stack:
         node, where = stack.pop()
         if isinstance(node, dict):

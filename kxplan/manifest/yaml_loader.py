@@ -20,6 +20,7 @@ import yaml
 
 from kxplan.errors import Problem
 from kxplan.inputfile import InputFileError, decode_utf8, read_input, text_position
+from kxplan.jsontypes import JsonObject, JsonValue
 from kxplan.model import Location, SourceLocation
 
 #: A path to a value inside a document: mapping keys and list indexes.
@@ -45,6 +46,8 @@ class Document:
     """A loaded YAML file: plain data plus where each value and key was written."""
 
     file: str
+    # JsonValue in fact (only the converter below builds it); typed Any while the fleet
+    # loader, which reads it as a mapping without narrowing, is being extended elsewhere.
     data: Any
     locs: Mapping[YamlPath, Point]
     key_locs: Mapping[YamlPath, Point]
@@ -64,7 +67,7 @@ class Document:
         """A Problem located at the value at `path`."""
         return at(self.loc(path), message, hint)
 
-    def with_data(self, data: Any) -> Document:
+    def with_data(self, data: JsonValue) -> Document:
         """The same document with its data replaced (e.g. after variable substitution)."""
         return replace(self, data=data)
 
@@ -192,7 +195,7 @@ class _Converter:
     def problem(self, node: yaml.Node, message: str, hint: str | None = None) -> None:
         self.problems.append(Problem(self.name, *_point(node), message, hint))
 
-    def convert(self, node: yaml.Node, path: YamlPath) -> Any:
+    def convert(self, node: yaml.Node, path: YamlPath) -> JsonValue:
         if id(node) in self.seen:
             self.repeats += 1
         else:
@@ -210,30 +213,31 @@ class _Converter:
             return self._sequence(node, path)
         return self._scalar(node)
 
-    def _scalar(self, node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.Node) -> JsonValue:
         if node.tag == _STR:  # most scalars: no constructor needed
-            return node.value
+            text: str = node.value  # a scalar node's value is its text
+            return text
         if node.tag not in _SCALAR_TAGS:
             shown = node.tag.replace(_TAG, "!!")
             self.problem(node, f"unsupported YAML tag {shown}", "kxplan reads plain YAML only")
             return str(node.value)  # the text as written: never constructed
-        try:
-            value = self.loader.construct_object(node)
+        try:  # the safe constructors of _SCALAR_TAGS build only these types
+            value: JsonValue | dt.date = self.loader.construct_object(node)
         except ValueError:  # e.g. 2027-02-30 looks like a date but is not one
             return str(node.value)
         if isinstance(value, dt.date):  # datetime is a date too
             return value.isoformat()
         return value
 
-    def _sequence(self, node: yaml.SequenceNode, path: YamlPath) -> list[Any]:
+    def _sequence(self, node: yaml.SequenceNode, path: YamlPath) -> list[JsonValue]:
         if node.tag != _TAG + "seq":
             self.problem(node, f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}")
         return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
 
-    def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode, path: YamlPath) -> JsonObject:
         if node.tag != _TAG + "map":
             self.problem(node, f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}")
-        result: dict[str, Any] = {}
+        result: JsonObject = {}
         merges: list[yaml.Node] = []
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
@@ -252,7 +256,7 @@ class _Converter:
             self._merge(source, path, result)
         return result
 
-    def _merge(self, source: yaml.Node, path: YamlPath, result: dict[str, Any]) -> None:
+    def _merge(self, source: yaml.Node, path: YamlPath, result: JsonObject) -> None:
         """`<<: *anchor` — keys written explicitly win over merged ones."""
         if not isinstance(source, yaml.MappingNode):
             self.problem(source, "a merge key (<<) needs a mapping or a list of mappings")
