@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from kxplan._runtime import tune_gc  # noqa: E402
 from kxplan.apply import apply_plan  # noqa: E402
+from kxplan.changes.batches import BULK_LIMIT  # noqa: E402
 from kxplan.client import KantataClient  # noqa: E402
 from kxplan.live import read_live  # noqa: E402
 from kxplan.manifest import load_manifest  # noqa: E402
@@ -117,7 +118,7 @@ def fresh_apply(url: str, total: int, workdir: Path) -> dict[str, Any]:
         result = apply_plan(plan, client)
         seconds = time.perf_counter() - start
         by_method = client.requests_by_method
-    bound = sum(math.ceil(n / 300) for n in level_sizes(total))
+    bound = sum(math.ceil(n / BULK_LIMIT) for n in level_sizes(total))
     return {
         "tasks": total,
         "levels": level_sizes(total),

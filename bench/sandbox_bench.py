@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from kxplan.changes.batches import BULK_LIMIT
 from kxplan.sandbox import SandboxServer
 
 INCLUDES = "parent,story_tasks,tags,external_references"
@@ -35,11 +36,11 @@ def _story(ws: str, i: int) -> dict[str, Any]:
 
 
 def bulk_create(client: httpx.Client, ws: str, n: int) -> tuple[float, int]:
-    """Create n stories 300 at a time; (seconds, requests)."""
+    """Create n stories BULK_LIMIT at a time; (seconds, requests)."""
     started = time.perf_counter()
     requests = 0
-    for start in range(0, n, 300):
-        items = [_story(ws, i) for i in range(start, min(start + 300, n))]
+    for start in range(0, n, BULK_LIMIT):
+        items = [_story(ws, i) for i in range(start, min(start + BULK_LIMIT, n))]
         r = client.post("/stories", json={"stories": items})
         r.raise_for_status()
         requests += 1

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kxplan.apply import _checklist, _creates, _statuses, _tasks
 from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress, Run
+from kxplan.changes import stages
 from kxplan.changes.base import WAVES, Change, Kind
-from kxplan.changes.checklist import ChecklistItemCreate, ChecklistItemDelete, ChecklistItemUpdate
-from kxplan.changes.status import (
-    StatusCreate,
-    StatusDelete,
-    StatusReplace,
-    StatusSetCreate,
-    StatusUpdate,
-)
-from kxplan.changes.task import TaskAdopt, TaskCreate, TaskDelete, TaskMove, TaskUpdate
-from kxplan.changes.workspace import WorkspaceUpdate
+from kxplan.changes.stages import STAGES, Stage, stage_of
+from kxplan.changes.task import TaskAdopt, TaskCreate
 from kxplan.errors import ApplyError, KxplanError
 from kxplan.plan import Plan
 
@@ -156,50 +149,38 @@ def _each(fn: Callable[[Run, Change], None]) -> _Handler:
     return handler
 
 
-_DELETE_WAVE = WAVES.index("delete")
+def _create_and_adopt(run: Run, changes: Sequence[Change]) -> None:
+    """The bulk creates first, then the adoptions (a PUT on a story that exists)."""
+    creates = [c for c in changes if isinstance(c, TaskCreate)]
+    adoptions = [c for c in changes if isinstance(c, TaskAdopt)]
+    if creates:
+        _creates.create_tasks(run, creates)
+    if adoptions:
+        _tasks.adopt_tasks(run, adoptions)
 
 
-def _any(c: Change) -> bool:
-    return True
-
-
-def _early(c: Change) -> bool:
-    """A status delete that frees a name runs among the other status changes (wave 0)."""
-    return c.wave < _DELETE_WAVE
-
-
-def _late(c: Change) -> bool:
-    """Status deletes after task deletes: a status is in use until its tasks are gone."""
-    return c.wave >= _DELETE_WAVE
-
-
-def _early_status(c: Change) -> bool:
-    return not isinstance(c, StatusDelete) or _early(c)
-
-
-_STATUSES = (StatusCreate, StatusUpdate, StatusReplace, StatusDelete)
-_ITEMS = (ChecklistItemCreate, ChecklistItemUpdate, ChecklistItemDelete)
-
-#: The applier's one table: inside a wave, (change types, which of them, handler) in
-#: execution order. A new kind of change = its types (kxplan.changes) + one row here.
-_STEPS: tuple[tuple[tuple[type[Change], ...], Callable[[Change], bool], _Handler], ...] = (
-    ((StatusSetCreate,), _any, _each(_statuses.create_set)),
-    (_STATUSES, _early_status, _statuses.apply_statuses),
-    ((WorkspaceUpdate,), _any, _each(_statuses.assign_set)),
-    ((TaskCreate,), _any, _creates.create_tasks),
-    ((TaskAdopt,), _any, _tasks.adopt_tasks),
-    ((TaskUpdate, TaskMove), _any, _tasks.update_and_move_tasks),
-    (_ITEMS, _any, _checklist.apply_checklist),
-    ((TaskDelete,), _any, _tasks.delete_tasks),
-    ((StatusDelete,), _late, _statuses.apply_statuses),
-)
+#: The handler of each stage that makes calls (kxplan.changes.stages.STAGES is the order).
+#: A new kind of change = its types (kxplan.changes), its stage, and one handler here.
+HANDLERS: Mapping[Stage, _Handler] = {
+    stages.STATUS_SET: _each(_statuses.create_set),
+    stages.STATUSES: _statuses.apply_statuses,
+    stages.SET_ASSIGNMENT: _each(_statuses.assign_set),
+    stages.CREATES: _create_and_adopt,
+    stages.UPDATES: _tasks.update_and_move_tasks,
+    stages.CHECKLIST: _checklist.apply_checklist,
+    stages.TASK_DELETES: _tasks.delete_tasks,
+    stages.STATUS_DELETES: _statuses.apply_statuses,
+}
 
 
 def _run_wave(run: Run, changes: list[Change]) -> None:
     handled: set[int] = set()
-    for types, when, handler in _STEPS:
+    for stage in STAGES:
+        handler = HANDLERS.get(stage)
+        if handler is None:
+            continue  # a stage of changes that make no call
         done = {id(c) for c in run.applied}  # e.g. deletes a stuck move needed early
-        picked = [c for c in changes if isinstance(c, types) and when(c)]
+        picked = [c for c in changes if stage_of(c) is stage]
         chosen = [c for c in picked if id(c) not in done]
         if chosen:
             handler(run, chosen)

@@ -10,16 +10,19 @@ from kxplan.apply._grace import look_again
 from kxplan.apply._guard import guarded_create
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label
-from kxplan.changes.base import Action, Change, Kind, expect
+from kxplan.changes.base import Change, expect
+from kxplan.changes.batches import (
+    bulk_sizes,
+    create_levels,
+    has_moves,
+    split_deferred,
+)
 from kxplan.changes.task import TaskCreate, TaskMove
 from kxplan.errors import ApplyError, TransportError
 from kxplan.ids import id_order, result_ids
 from kxplan.live import BATCH, ITEM_PARAMS, find_tasks_by_marker, task_from_api
 from kxplan.model import LiveTask
 from kxplan.planner.placement import FIRST, learn_placement
-
-#: Kantata's limit on objects in one bulk `POST /stories`.
-BULK_LIMIT = 300
 
 #: Asked for with every create: checklist items (to complete the ones created done) and the
 #: markers, which say which created story is which task (never the order of `results`).
@@ -30,27 +33,6 @@ CREATE_INCLUDES = "story_tasks,external_references"
 GUESSED_PLACEMENT = FIRST
 
 
-def create_levels(changes: Sequence[Change]) -> list[list[Change]]:
-    """Creates grouped so every parent is created in an earlier group than its children.
-
-    Computed from the parent keys rather than trusting `depth`, so a plan built by any
-    version of the planner still creates parents first.
-    """
-    by_key = {c.key: c for c in changes}
-    memo: dict[str, int] = {}
-
-    def level(c: Change) -> int:
-        if c.key not in memo:
-            parent = by_key.get(c.parent) if c.parent else None
-            memo[c.key] = 0 if parent is None else level(parent) + 1
-        return memo[c.key]
-
-    levels: dict[int, list[Change]] = {}
-    for c in changes:
-        levels.setdefault(level(c), []).append(c)
-    return [levels[n] for n in sorted(levels)]
-
-
 def create_tasks(run: Run, changes: Sequence[Change]) -> None:
     """Create tasks top-down, up to BULK_LIMIT per request, each with marker, checklist, tags.
 
@@ -59,40 +41,16 @@ def create_tasks(run: Run, changes: Sequence[Change]) -> None:
     waits until after the moves (`run.deferred`): under the task's old place it could be
     refused as too deep.
     """
-    now, run.deferred = _split_deferred(run, changes)
+    now, run.deferred = split_deferred(changes, has_moves(run.plan.actionable))
     create_now(run, now)
-
-
-def _split_deferred(run: Run, changes: Sequence[Change]) -> tuple[list[Change], list[Change]]:
-    """(creates to send now, creates to send after the moves).
-
-    When the plan moves tasks, a create under an existing task waits (with its new
-    descendants): the existing parent, or one of its ancestors, may be moving, and only
-    after the moves is its depth final.
-    """
-    moves = any(c.kind is Kind.TASK and c.action is Action.MOVE for c in run.plan.actionable)
-    if not moves:
-        return list(changes), []
-    created = {c.key for c in changes}
-    waiting: set[str] = set()
-    now: list[Change] = []
-    later: list[Change] = []
-    for level in create_levels(changes):  # parents first, so `waiting` grows down the tree
-        for c in level:
-            if c.parent is not None and (c.parent not in created or c.parent in waiting):
-                waiting.add(c.key)
-                later.append(c)
-            else:
-                now.append(c)
-    return now, later
 
 
 def create_now(run: Run, changes: Sequence[Change]) -> None:
     for level in create_levels(changes):
         left = list(level)
-        while left:
+        for size in bulk_sizes(len(level)):  # the sizes the plan's estimate counts
             # Decided per batch: the first response may have taught the placement.
-            batch = send_order(run, left)[:BULK_LIMIT]
+            batch = send_order(run, left)[:size]
             _create_batch(run, batch)
             sent = {id(c) for c in batch}
             left = [c for c in left if id(c) not in sent]

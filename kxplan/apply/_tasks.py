@@ -10,6 +10,7 @@ from kxplan.apply._depth import Move, Round, Tree, deletes_first, next_round, tr
 from kxplan.apply._payload import marker, merge_reference, story_attributes, unwritable
 from kxplan.apply._run import Run, about, delete_quietly, label
 from kxplan.changes.base import Action, Change, Kind, expect
+from kxplan.changes.batches import by_depth
 from kxplan.changes.task import TaskFieldChange, TaskMove
 from kxplan.errors import ApplyError, ValidationError
 from kxplan.live import read_tasks
@@ -175,12 +176,12 @@ def _pending_deletes(run: Run) -> list[Change]:
 def _place(run: Run, moves: list[Change], along: list[Change]) -> None:
     """Moves and waiting creates, shallowest desired depth first."""
     waiting, run.deferred = run.deferred, []
-    depths = sorted({c.depth for c in moves} | {c.depth for c in waiting})
-    for depth in depths:
+    creates = by_depth(waiting)  # as the plan's estimate counts them (kxplan.changes.batches)
+    for depth in sorted({c.depth for c in moves} | set(creates)):
         here = [c for c in moves if c.depth == depth]
         if here:
             update_tasks(run, here + _riding(run, along, here))
-        create_now(run, [c for c in waiting if c.depth == depth])
+        create_now(run, creates.get(depth, []))
 
 
 def update_tasks(run: Run, changes: Sequence[Change]) -> None:

@@ -10,8 +10,10 @@ read them). One module per kind says what each of its changes carries:
 - `codec`: the JSON boundary (saved plans, `--format json`), REGISTRY (kind, action) -> type.
 
 A new kind of change (workspaces, posts, dependencies...) goes in a new module here,
-`kxplan/changes/<kind>.py`, listed in `codec.CHANGE_TYPES`, plus its handler in the
-applier's table (`kxplan.apply._core._STEPS`), and its `kind` in schemas/plan.schema.json
+`kxplan/changes/<kind>.py`, listed in `codec.CHANGE_TYPES`, plus its stage in the one
+table of the apply order (`stages.STAGES`: wave, types, sort inside the stage) and that
+stage's handler in the applier (`kxplan.apply._core.HANDLERS`), and its `kind` in
+schemas/plan.schema.json
 (tests/unit/test_change_types.py checks the schema against the types).
 """
 

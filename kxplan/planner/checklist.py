@@ -19,9 +19,10 @@ from kxplan.changes.checklist import (
     ChecklistItemUpdate,
     ItemFields,
 )
+from kxplan.changes.stages import CHECKLIST
 from kxplan.model import DesiredChecklistItem, DesiredTask, LiveChecklistItem, LiveTask
 from kxplan.planner.memory import Memory
-from kxplan.planner.order import W_CHECKLIST, Step, step
+from kxplan.planner.order import Step, place
 from kxplan.planner.positions import to_place
 
 # Inside a task's checklist: deletes free names and places, then updates, then creates.
@@ -237,4 +238,4 @@ def _update(
 
 def _step(change: Change, task: DesiredTask, rank: int, path: str, phase: int, pos: int) -> Step:
     placed = replace(change, depth=task.depth, path=f"{path}[{change.key}]")
-    return step(placed, W_CHECKLIST, 0, rank, phase * 100_000 + pos)
+    return place(CHECKLIST, placed, rank=rank, phase=phase, position=pos)

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kxplan.changes.base import Action, Change, Kind, ReasonCode
+from kxplan.changes.stages import KEPT, TASK_DELETES
 from kxplan.changes.task import GoneTask, TaskBlocked, TaskDelete, TaskKeep
 from kxplan.errors import UnsafePlanError
 from kxplan.model import LiveTask
 from kxplan.planner.context import Context
 from kxplan.planner.duplicates import people_work
-from kxplan.planner.order import W_DELETE, Step, step
+from kxplan.planner.order import Step, place
 
 #: The mass-delete guard: more than this share of managed tasks, and at least MIN tasks.
 MASS_DELETE_SHARE = 0.10
@@ -72,10 +73,10 @@ def _orphan_step(
         )
 
     if _protected(ctx, task):
-        return step(fate(TaskBlocked, PROTECTED_REASON, ReasonCode.PROTECTED), W_DELETE, 8, 0)
+        return place(KEPT, fate(TaskBlocked, PROTECTED_REASON, ReasonCode.PROTECTED))
     if not ctx.prune:
         kept = "removed from the manifest; kept (delete with --prune)"
-        return step(fate(TaskKeep, kept, ReasonCode.REMOVED_KEPT), W_DELETE, 8, 0)
+        return place(KEPT, fate(TaskKeep, kept, ReasonCode.REMOVED_KEPT))
     copies = _staying_copies(ctx).get(key, 0)
     blocker = _blocker(ctx, task, doomed, memo)
     if copies:
@@ -83,10 +84,10 @@ def _orphan_step(
         blocker = f"{copies} other stor{'ies carry' if copies > 1 else 'y carries'} its marker"
     if blocker is not None:
         blocked = fate(TaskBlocked, f"not deleted: {blocker}", ReasonCode.DELETE_BLOCKED)
-        return step(blocked, W_DELETE, 8, 0)
+        return place(KEPT, blocked)
     delete = fate(TaskDelete, "removed from the manifest (prune)", ReasonCode.PRUNED)
     # Deepest first, so children go before their parents.
-    return step(delete, W_DELETE, 0, 10 - depth)
+    return place(TASK_DELETES, delete, depth=depth)
 
 
 def _staying_copies(ctx: Context) -> dict[str, int]:

@@ -26,12 +26,13 @@ from typing import Any
 
 from kxplan.changes.base import ReasonCode
 from kxplan.changes.note import CopyJson, Note
+from kxplan.changes.stages import NOTES, TASK_DELETES
 from kxplan.changes.task import TaskDelete
 from kxplan.ids import id_order
 from kxplan.model import LiveTask
 from kxplan.plan import Plan
 from kxplan.planner.context import Context
-from kxplan.planner.order import W_DELETE, Step, step
+from kxplan.planner.order import Step, place
 
 #: The key of the one note that lists a plan's duplicate markers.
 DUPLICATES_KEY = "duplicate markers"
@@ -92,7 +93,7 @@ def plan_duplicates(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[
         before={"copies": [c.to_json() for c in copies]},
         path=DUPLICATES_KEY,
     )
-    return [*steps, step(note, W_DELETE, 9, 0)]
+    return [*steps, place(NOTES, note)]
 
 
 def _copy(ctx: Context, key: str, task: LiveTask) -> Copy:
@@ -149,7 +150,7 @@ def _delete(ctx: Context, copy: Copy) -> Step:
         code=ReasonCode.DUPLICATE_COPY,
         path=f"{copy.key} (copy)",
     )
-    return step(change, W_DELETE, 0, 0, 0, f"{copy.key} {copy.id}")  # before other deletes
+    return place(TASK_DELETES, change, f"{copy.key} {copy.id}", copy=1)  # before other deletes
 
 
 def _reason(copies: Sequence[Copy]) -> str:

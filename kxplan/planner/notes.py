@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from kxplan.changes.base import ReasonCode
 from kxplan.changes.note import Note
+from kxplan.changes.stages import NOTES, UNMANAGED, Stage
 from kxplan.ids import IdOrder, id_order
 from kxplan.model import LiveTask
 from kxplan.planner.context import Context, title_path
 from kxplan.planner.duplicates import plan_duplicates
-from kxplan.planner.order import W_DELETE, Step, step
+from kxplan.planner.order import Step, place
 
 
 def plan_notes(ctx: Context, in_scope: Callable[[LiveTask], bool]) -> list[Step]:
@@ -29,10 +30,10 @@ def _warn(
     *,
     id: str | None = None,
     path: str = "",
-    group: int = 9,
+    stage: Stage = NOTES,
 ) -> Step:
     change = Note(key=key, id=id, reason=reason, code=code, path=path or key)
-    return step(change, W_DELETE, group, 0)
+    return place(stage, change)
 
 
 def _unmanaged(ctx: Context, task: LiveTask) -> Step:
@@ -42,7 +43,7 @@ def _unmanaged(ctx: Context, task: LiveTask) -> Step:
         ReasonCode.UNMANAGED,
         id=task.id,
         path=title_path(task, ctx.live_by_id),
-        group=10,
+        stage=UNMANAGED,
     )
 
 

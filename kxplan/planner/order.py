@@ -1,26 +1,22 @@
-"""Ordering changes into waves, and estimating what the applier will send.
+"""Ordering changes into the apply order, and estimating what the applier will send.
 
-Every planner step carries a sort key `(wave, group, a, b, text)`; sorting by it gives the
-apply order, and the same inputs always give the same order (never dict or id order).
+Every planner step is placed in a stage of kxplan.changes.stages (the one table of the apply
+order) with named sort values; sorting by `(wave, stage, values, text)` gives the apply
+order, and the same inputs always give the same order (never dict or id order).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from kxplan.changes.base import Action, Change, Kind
+from kxplan.changes.batches import create_posts, has_moves
+from kxplan.changes.stages import Stage, stage_number
 from kxplan.changes.status import StatusReplace, StatusUpdate
 from kxplan.changes.task import TaskCreate
 
-SortKey = tuple[int, int, int, int, str]
-
-#: Bulk creates carry at most this many stories (docs/kantata-api.md).
-BULK_CREATE_LIMIT = 300
-
-# Wave numbers, as in kxplan.plan.WAVES.
-W_STATUS, W_WORKSPACE, W_CREATE, W_UPDATE, W_CHECKLIST, W_DELETE = range(6)
+SortKey = tuple[int, int, tuple[int, ...], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +27,14 @@ class Step:
     change: Change
 
 
-def step(change: Change, wave: int, group: int = 0, a: int = 0, b: int = 0, text: str = "") -> Step:
-    """A Step whose change records its wave."""
-    return Step((wave, group, a, b, text or change.key), replace(change, wave=wave))
+def place(stage: Stage, change: Change, text: str = "", **by: int) -> Step:
+    """`change` placed in `stage` (kxplan.changes.stages), sorted inside it by the stage's
+    `by` values (named, e.g. `depth=2, rank=7`); the change records the stage's wave."""
+    placed = replace(change, wave=stage.wave_number)
+    if not stage.takes(placed):
+        raise TypeError(f"kxplan bug: {type(change).__name__} placed in stage {stage.name!r}")
+    order = (stage.wave_number, stage_number(stage), stage.sort_values(by), text or change.key)
+    return Step(order, placed)
 
 
 def arrange(steps: Iterable[Step]) -> tuple[Change, ...]:
@@ -72,29 +73,17 @@ def _story_puts(tasks: list[Change]) -> int:
 
 
 def _create_writes(tasks: list[Change]) -> int:
-    """Bulk creates, parents before children, plus one PUT per checklist item created done.
-
-    As the applier does: with moves in the plan, a create under an existing task (and its new
-    subtasks) waits until the moves are done, and those are sent depth by depth.
-    """
+    """The bulk creates the applier sends (kxplan.changes.batches: the same functions it
+    sends with), plus one PUT per checklist item created done."""
     creates = [c for c in tasks if c.action is Action.CREATE]
-    moves = any(c.action is Action.MOVE for c in tasks)
-    created = {c.key for c in creates}
-    waiting: set[str] = set()
-    level: dict[str, int] = {}
-    batches: dict[tuple[bool, int], int] = {}
-    done_items = 0
-    for c in sorted(creates, key=lambda c: c.depth):  # parents first
-        if moves and c.parent is not None and (c.parent not in created or c.parent in waiting):
-            waiting.add(c.key)
-            group = (True, c.depth)
-        else:
-            level[c.key] = level[c.parent] + 1 if c.parent in level else 0
-            group = (False, level[c.key])
-        batches[group] = batches.get(group, 0) + 1
-        if isinstance(c, TaskCreate):
-            done_items += sum(1 for i in c.after.get("checklist", []) if i["completed"])
-    return done_items + sum(math.ceil(n / BULK_CREATE_LIMIT) for n in batches.values())
+    done_items = sum(
+        1
+        for c in creates
+        if isinstance(c, TaskCreate)
+        for item in c.after.get("checklist", [])
+        if item["completed"]
+    )
+    return create_posts(creates, has_moves(tasks)) + done_items
 
 
 def _other_writes(c: Change) -> int:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kxplan.changes.base import Change, Kind, ReasonCode
+from kxplan.changes.stages import KEPT, SET_ASSIGNMENT, STATUS_DELETES, STATUS_SET, STATUSES
 from kxplan.changes.status import (
     StatusBefore,
     StatusCreate,
@@ -44,7 +45,7 @@ from kxplan.model import (
     LiveStatusSet,
     LiveTask,
 )
-from kxplan.planner.order import W_DELETE, W_STATUS, W_WORKSPACE, Step, step
+from kxplan.planner.order import Step, place
 from kxplan.planner.positions import to_place
 
 #: Said in every change to an existing set whose other users were not counted.
@@ -104,7 +105,7 @@ def plan_statuses(
     assign = _assign(desired.name, live, live_set)
     if live_set is None:
         create = StatusSetCreate(key=desired.name, after={"name": desired.name})
-        steps = [step(create, W_STATUS, 0), *_new_set_steps(desired), *assign]
+        steps = [place(STATUS_SET, create), *_new_set_steps(desired), *assign]
         return StatusOutcome(tuple(steps), {}, switches_set=True)
     steps = _existing_set_steps(desired, live, live_set, prune)
     in_use = live.workspace.task_status_set_id == live_set.id
@@ -167,7 +168,7 @@ def _new_set_steps(desired: DesiredStatusSet) -> list[Step]:
                 f"becomes '{wanted.name}' (renamed unless Kantata already names it so)",
                 code=ReasonCode.NEW_SET_DEFAULT,
             )
-        steps.append(step(change, W_STATUS, 2, position))
+        steps.append(place(STATUSES, change, position=position))
     for position, category in enumerate(CATEGORIES, start=len(desired.statuses) + 1):
         if category not in taken:
             change = StatusDelete(
@@ -178,7 +179,7 @@ def _new_set_steps(desired: DesiredStatusSet) -> list[Step]:
                 "the manifest has no status in this category",
                 code=ReasonCode.NEW_SET_DEFAULT,
             )
-            steps.append(step(change, W_DELETE, 5, position))
+            steps.append(place(STATUS_DELETES, change, position=position))
     return steps
 
 
@@ -271,7 +272,7 @@ def _status_steps(
         change = StatusCreate(
             key=wanted.name, parent=set_name, after=after, reason=note, code=shared
         )
-        return [step(change, W_STATUS, 2, position)]
+        return [place(STATUSES, change, position=position)]
     if old.category != wanted.category:
         ids = sorted((t.id for t in users.get(old.name, ())), key=id_order)
         change = StatusReplace(
@@ -285,7 +286,7 @@ def _status_steps(
             f"in this workspace are put back on it" + (f"; {note}" if note else ""),
             code=ReasonCode.CATEGORY_CHANGED,
         )
-        return [step(change, W_STATUS, 2, position)]
+        return [place(STATUSES, change, position=position)]
     fields = []
     if old.name != wanted.name:
         fields.append("name")
@@ -311,7 +312,7 @@ def _status_steps(
         reason=note,
         code=shared,
     )
-    return [step(change, W_STATUS, 2, position)]
+    return [place(STATUSES, change, position=position)]
 
 
 def _delete(
@@ -333,7 +334,7 @@ def _delete(
         code=ReasonCode.PRUNED,
     )
     # After the tasks: they can move to their new statuses before Kantata resets them.
-    return step(change, W_DELETE, 5, status.position)
+    return place(STATUS_DELETES, change, position=status.position)
 
 
 #: Why a status the manifest dropped stays without --prune.
@@ -352,7 +353,7 @@ def _keep(set_name: str, status: LiveStatus) -> Step:
         reason=KEEP_STATUS_REASON,
         code=ReasonCode.REMOVED_KEPT,
     )
-    return step(change, W_DELETE, 8, status.position)
+    return place(KEPT, change, position=status.position)
 
 
 def _assign(set_name: str, live: LiveState, live_set: LiveStatusSet | None) -> list[Step]:
@@ -367,7 +368,7 @@ def _assign(set_name: str, live: LiveState, live_set: LiveStatusSet | None) -> l
         reason="use the manifest's status set in this workspace",
         code=ReasonCode.USE_SET,
     )
-    return [step(change, W_WORKSPACE)]
+    return [place(SET_ASSIGNMENT, change)]
 
 
 def _tasks_by_status(

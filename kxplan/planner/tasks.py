@@ -15,6 +15,7 @@ from typing import Any
 
 from kxplan.changes.base import Action, Change, Kind, ReasonCode
 from kxplan.changes.note import Note
+from kxplan.changes.stages import CREATES, NOTES, UPDATES
 from kxplan.changes.task import (
     NewTask,
     TaskAdopt,
@@ -38,7 +39,7 @@ from kxplan.planner.memory import (
     value_digest,
 )
 from kxplan.planner.normalize import COMPARED_FIELDS, desired_value, live_value, same, unique_tags
-from kxplan.planner.order import W_CREATE, W_DELETE, W_UPDATE, Step, step
+from kxplan.planner.order import Step, place
 
 #: Fields sent on create when the manifest writes them (title, type, parent always are).
 CREATE_FIELDS: tuple[str, ...] = tuple(
@@ -119,7 +120,7 @@ def _create(ctx: Context, task: DesiredTask) -> Step:
     if task.protect:
         after["protect"] = True  # the marker is written protected
     change = TaskCreate(key=task.key, parent=task.parent_key, after=after)
-    return step(_place(ctx, change, task), W_CREATE, 0, task.depth, ctx.rank[task.key])
+    return place(CREATES, _place(ctx, change, task), depth=task.depth, rank=ctx.rank[task.key])
 
 
 def _update(ctx: Context, task: DesiredTask, live: LiveTask, memory: Memory | None) -> list[Step]:
@@ -137,7 +138,15 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask, memory: Memory | No
             # The applier rewrites a renamed or adopted marker without the flag: the flag
             # gets its own change after it (for a renamed key, merged into the same PUT).
             rank = ctx.rank[task.key]
-            steps.append(step(_place(ctx, protect, task), W_UPDATE, 1, task.depth, rank))
+            steps.append(
+                place(
+                    UPDATES,
+                    _place(ctx, protect, task),
+                    flag_after_marker=1,
+                    depth=task.depth,
+                    rank=rank,
+                )
+            )
     elif protect is not None:
         fields.append("protect")
         before["protect"] = protect.before["protect"]
@@ -165,8 +174,8 @@ def _update(ctx: Context, task: DesiredTask, live: LiveTask, memory: Memory | No
         code=code,
         origin=origin,
     )
-    wave = W_CREATE if adopted else W_UPDATE
-    steps.append(step(_place(ctx, change, task), wave, 0, task.depth, ctx.rank[task.key]))
+    stage = CREATES if adopted else UPDATES
+    steps.append(place(stage, _place(ctx, change, task), depth=task.depth, rank=ctx.rank[task.key]))
     return steps
 
 
@@ -276,9 +285,9 @@ def _move(ctx: Context, task: DesiredTask, live: LiveTask) -> list[Step]:
         code=ReasonCode.NONE if placed else ReasonCode.NEW_PARENT_FIRST,
     )
     # Moves run shallowest first (desired depth), so a parent is in place before its child.
-    return [step(_place(ctx, change, task), W_UPDATE, 0, task.depth, ctx.rank[task.key])]
+    return [place(UPDATES, _place(ctx, change, task), depth=task.depth, rank=ctx.rank[task.key])]
 
 
 def _note(ctx: Context, task: DesiredTask, reason: str) -> Step:
     change = Note(key=task.key, reason=reason, code=ReasonCode.ROLLED_UP)
-    return step(_place(ctx, change, task), W_DELETE, 9, 0, ctx.rank[task.key])
+    return place(NOTES, _place(ctx, change, task), rank=ctx.rank[task.key])

@@ -7,9 +7,9 @@ import pytest
 
 from kxplan.apply import ApplyFailed, apply_plan
 from kxplan.changes import TaskDelete, TaskUpdate
+from kxplan.changes.stages import TASK_DELETES, UPDATES
 from kxplan.client import KantataClient
 from kxplan.plan import Change, Plan
-from kxplan.planner.order import W_DELETE, W_UPDATE
 from kxplan.sandbox import SandboxServer
 from tests.e2e.helpers import TOKEN
 
@@ -25,7 +25,7 @@ def _apply(server: SandboxServer, change: Change) -> ApplyFailed:
 
 def test_an_update_without_a_value_for_a_changed_field_is_not_sent(sandbox: SandboxServer) -> None:
     change = TaskUpdate(
-        key="a", id="500001", fields=("due_date",), before={}, after={}, wave=W_UPDATE
+        key="a", id="500001", fields=("due_date",), before={}, after={}, wave=UPDATES.wave_number
     )
     failed = _apply(sandbox, change)
     assert "task 'a': the plan changes due_date but holds no value" in failed.format()
@@ -33,7 +33,7 @@ def test_an_update_without_a_value_for_a_changed_field_is_not_sent(sandbox: Sand
 
 
 def test_a_delete_without_a_story_id_is_an_error(sandbox: SandboxServer) -> None:
-    change = TaskDelete(key="gone", before={"title": "Gone"}, wave=W_DELETE)
+    change = TaskDelete(key="gone", before={"title": "Gone"}, wave=TASK_DELETES.wave_number)
     failed = _apply(sandbox, change)
     assert "task 'gone': the planned delete names no story id" in failed.format()
     assert sandbox.log.count("DELETE") == 0

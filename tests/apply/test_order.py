@@ -4,10 +4,11 @@ and a failure report names what was not applied."""
 from __future__ import annotations
 
 from kxplan.apply import ApplyFailed
-from kxplan.apply._creates import BULK_LIMIT, create_levels
+from kxplan.apply._creates import create_levels
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._tasks import delete_heights
 from kxplan.changes import ChecklistItemCreate, TaskCreate, TaskDelete
+from kxplan.changes.batches import BULK_LIMIT
 from kxplan.errors import ServerError
 from kxplan.plan import Change
 from kxplan.planner.memory import decode
