@@ -8,8 +8,9 @@ and tags), updates and moves (concurrently), checklist items, then deletes (chil
 
 Nothing is created twice: a create whose outcome is unknown (the connection dropped after the
 request was sent) is looked up by its identity — a task by its marker, a checklist item by its
-task and name, a status by its set and name — before anything is re-sent. A run killed part-way
-leaves markers behind, so the next plan starts from what was really applied.
+task and name, a status by its set and name — before anything is re-sent (every create goes
+through `kxplan.apply._once.create_once`). A run killed part-way leaves markers behind, so the
+next plan starts from what was really applied.
 
 On a hard failure `apply_plan` raises `ApplyFailed` (an `ApplyError`) that says what was
 applied and what was not.
@@ -20,7 +21,6 @@ from __future__ import annotations
 from kxplan.apply._core import ApplyFailed, ApplyResult, apply_plan
 from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress
-from kxplan.apply._stale import check_binding, check_fresh
 
 __all__ = [
     "ApplyFailed",
@@ -28,6 +28,4 @@ __all__ = [
     "CreateGuard",
     "Progress",
     "apply_plan",
-    "check_binding",
-    "check_fresh",
 ]

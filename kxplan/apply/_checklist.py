@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kxplan.apply._grace import look_again
-from kxplan.apply._payload import marker
-from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly
+from kxplan.apply._once import create_once
+from kxplan.apply._payload import item_create, item_update, marker, story_marker
+from kxplan.apply._run import Run, about, delete_quietly
 from kxplan.changes.base import Action, Change, Kind
 from kxplan.changes.checklist import (
     ChecklistItemCreate,
@@ -15,7 +15,7 @@ from kxplan.changes.checklist import (
     ChecklistItemUpdate,
     NewItem,
 )
-from kxplan.errors import ApplyError, TransportError
+from kxplan.errors import ApplyError
 from kxplan.ids import result_ids
 from kxplan.live import ITEM_PARAMS, find_tasks_by_marker
 
@@ -91,9 +91,7 @@ def _write_memory(run: Run, key: str) -> None:
         return
     ref = marker(run.stack, key, memory=str(memory["text"]))
     with about(f"the memory on task {key!r}'s marker"):
-        run.client.request(
-            "PUT", f"/stories/{memory['id']}", json={"story": {"external_reference": ref}}
-        )
+        run.client.request("PUT", f"/stories/{memory['id']}", json=story_marker(ref))
 
 
 #: Task changes whose PUT carries the task's memory (kxplan.apply._tasks).
@@ -115,46 +113,33 @@ def _apply_item(run: Run, story_id: str, change: Change) -> None:
     if isinstance(change, ChecklistItemDelete):
         delete_quietly(run.client, f"/story_tasks/{change.id}")
     elif isinstance(change, ChecklistItemUpdate):
-        after = change.after
-        body = {f: after.get(f) for f in change.fields if f in _ITEM_FIELDS and f in after}
-        if not body:
+        body = item_update(change.after, change.fields)
+        if body is None:
             raise ApplyError(
                 f"update checklist item {change.parent}/{change.key!r}: the plan changes no "
                 f"field this kxplan can write ({', '.join(change.fields) or 'none'})",
                 hint="make a new plan with this version of kxplan",
             )
-        run.client.request("PUT", f"/story_tasks/{change.id}", json={"story_task": body})
+        run.client.request("PUT", f"/story_tasks/{change.id}", json=body)
     else:
         raise ApplyError(
             f"this kxplan cannot {change.action.value} a checklist item ({change.key!r})"
         )
 
 
-#: What an item update may write.
-_ITEM_FIELDS = ("name", "position", "completed")
-
-
 def _create_item(run: Run, story_id: str, after: NewItem) -> None:
-    body: dict[str, Any] = {"story_id": int(story_id), "name": after["name"]}
-    body["completed"] = bool(after.get("completed", False))
-    if after.get("position") is not None:
-        body["position"] = after["position"]
-    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
-        try:
-            run.client.request("POST", "/story_tasks", json={"story_task": body})
-            return
-        except TransportError as err:
-            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
-                raise
-            # Identity is (task, name): if the item is there (now, or after a grace period
-            # in case it commits late), the create went through.
-            if look_again(
-                lambda names: _items_named(run, story_id, names),
-                [body["name"]],
-                f"creating checklist item {body['name']!r}",
-            ):
-                run.count_recovered()
-                return
+    """Create the item once (`create_once`): its identity is (task, name), so when the answer
+    is lost, an item of that name on the story means the create went through."""
+    name = after["name"]
+    body = item_create(story_id, name, bool(after.get("completed", False)), after.get("position"))
+
+    def send(_: list[str]) -> Mapping[str, Any]:
+        return run.client.request("POST", "/story_tasks", json=body)
+
+    def find(names: list[str]) -> dict[str, dict[str, Any]]:
+        return _items_named(run, story_id, names)
+
+    create_once(run, send, find, [name], f"creating checklist item {name!r}")
 
 
 def _items_named(run: Run, story_id: str, names: list[str]) -> dict[str, dict[str, Any]]:

@@ -6,10 +6,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kxplan.apply._grace import look_again
 from kxplan.apply._guard import guarded_create
-from kxplan.apply._payload import completed_names, create_item
-from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, label
+from kxplan.apply._once import create_once
+from kxplan.apply._payload import completed_names, create_item, item_completed, stories_create
+from kxplan.apply._run import Run, about, label
 from kxplan.changes.base import Change, expect
 from kxplan.changes.batches import (
     bulk_sizes,
@@ -18,7 +18,7 @@ from kxplan.changes.batches import (
     split_deferred,
 )
 from kxplan.changes.task import TaskCreate, TaskMove
-from kxplan.errors import ApplyError, TransportError
+from kxplan.errors import ApplyError
 from kxplan.ids import id_order, result_ids
 from kxplan.live import BATCH, ITEM_PARAMS, find_tasks_by_marker, task_from_api
 from kxplan.model import LiveTask
@@ -78,23 +78,25 @@ def _create_batch(run: Run, batch: list[Change]) -> None:
 
 
 def _create_pending(run: Run, batch: list[Change]) -> None:
-    pending = batch
-    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
-        items = [_item(run, c) for c in pending]
-        try:
-            response = run.client.request(
-                "POST", "/stories", params={"include": CREATE_INCLUDES}, json={"stories": items}
-            )
-        except TransportError as err:
-            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
-                raise
-            # The server may have created them: look them up by marker before re-sending.
-            pending = _recover(run, pending)
-            if not pending:
-                return
-            continue
-        _created(run, pending, response)
-        return
+    """One bulk `POST /stories` for `batch`, sent once (`create_once`): on a lost answer the
+    stories are looked up by marker and only the missing ones are sent again."""
+    by_key = {c.key: c for c in batch}
+
+    def send(keys: list[str]) -> Mapping[str, Any]:
+        items = [_item(run, by_key[k]) for k in keys]
+        return run.client.request(
+            "POST", "/stories", params={"include": CREATE_INCLUDES}, json=stories_create(items)
+        )
+
+    def find(keys: list[str]) -> dict[str, LiveTask]:
+        return find_tasks_by_marker(run.client, run.workspace_id, run.stack, keys)
+
+    def what(keys: list[str]) -> str:
+        return f"creating {label([by_key[k] for k in keys])}"
+
+    once = create_once(run, send, find, by_key, what, lambda f: _recovered(run, batch, f))
+    if once.answer is not None:
+        _created(run, [c for c in batch if c.key not in once.found], once.answer)
 
 
 def _item(run: Run, change: Change) -> dict[str, Any]:
@@ -221,18 +223,10 @@ def read_items(run: Run, story_id: str) -> dict[str, str]:
     return {tasks[i]["name"]: i for i in result_ids(data) if i in tasks}
 
 
-def _recover(run: Run, pending: list[Change]) -> list[Change]:
-    """Look up by marker the creates of a batch whose outcome is unknown; return the missing.
-
-    A create may commit after its answer was lost: the look-up is repeated over a grace
-    period before anything is called missing (`look_again`)."""
-
-    def find(keys: list[str]) -> dict[str, LiveTask]:
-        return find_tasks_by_marker(run.client, run.workspace_id, run.stack, keys)
-
-    found = look_again(find, [c.key for c in pending], f"creating {label(pending)}")
-    created = [c for c in pending if c.key in found]
-    run.count_recovered(len(created))
+def _recovered(run: Run, batch: list[Change], found: Mapping[str, LiveTask]) -> None:
+    """Creates of `batch` whose answer was lost but that a look-up by marker found: learn
+    their ids, complete the checklist items created done, and count them applied."""
+    created = [c for c in batch if c.key in found]
     run.learn_ids({c.key: found[c.key].id for c in created})
     todo: list[tuple[str, str]] = []
     for change in created:
@@ -241,7 +235,6 @@ def _recover(run: Run, pending: list[Change]) -> list[Change]:
         )
     _complete_items(run, todo)
     run.done(created)
-    return [c for c in pending if c.key not in found]
 
 
 def _still_open(task: LiveTask, names: Iterable[str]) -> list[tuple[str, str]]:
@@ -253,9 +246,7 @@ def _complete_items(run: Run, todo: list[tuple[str, str]]) -> None:
     """Mark created checklist items completed: Kantata's `checklist` strings create them open."""
 
     def complete(pair: tuple[str, str]) -> None:
-        run.client.request(
-            "PUT", f"/story_tasks/{pair[1]}", json={"story_task": {"completed": True}}
-        )
+        run.client.request("PUT", f"/story_tasks/{pair[1]}", json=item_completed())
 
     run.map(complete, todo)
     run.count_extra(len(todo))

@@ -1,4 +1,10 @@
-"""Translate plan values into Kantata request bodies (the one place that knows API field names)."""
+"""Every request body kxplan sends to change Kantata: the one place that knows the API's
+field names and envelopes (docs/kantata-api.md). Callers say what to write; the functions
+here say how Kantata spells it.
+
+Sections: stories (tasks), story tasks (checklist items), status sets and statuses,
+workspaces.
+"""
 
 from __future__ import annotations
 
@@ -102,6 +108,31 @@ def unwritable(values: Mapping[str, Any], fields: tuple[str, ...] | None) -> lis
     return out
 
 
+def stories_create(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A bulk `POST /stories` of `items` (each from `create_item`)."""
+    return {"stories": items}
+
+
+def story_update(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A `PUT /stories/{id}` writing these story attributes."""
+    return {"story": dict(attributes)}
+
+
+def story_lift() -> dict[str, Any]:
+    """A `PUT /stories/{id}` that moves a story to the top level of its workspace."""
+    return story_update({"parent_id": None})
+
+
+def story_marker(ref: dict[str, str]) -> dict[str, Any]:
+    """A `PUT /stories/{id}` that writes only the story's marker (see `marker`)."""
+    return story_update({"external_reference": ref})
+
+
+def story_status(name: str) -> dict[str, Any]:
+    """A `PUT /stories/{id}` that puts the story on the status `name`."""
+    return story_update({"status": name})
+
+
 def create_item(
     stack: str, key: str, after: Mapping[str, Any], workspace_id: str, parent_id: str | None
 ) -> dict[str, Any]:
@@ -138,3 +169,68 @@ def completed_names(after: Mapping[str, Any]) -> tuple[str, ...]:
 
 def _item_name(item: Any) -> str:
     return str(item["name"]) if isinstance(item, Mapping) else str(item)
+
+
+# --------------------------------------------------------------------------- checklist items
+
+#: What a checklist item update may write (story task attributes of the same names).
+ITEM_FIELDS = ("name", "position", "completed")
+
+
+def item_create(story_id: str, name: str, completed: bool, position: int | None) -> dict[str, Any]:
+    """A `POST /story_tasks`: the item `name` on the story `story_id` (at `position`)."""
+    body: dict[str, Any] = {"story_id": int(story_id), "name": name, "completed": completed}
+    if position is not None:
+        body["position"] = position
+    return {"story_task": body}
+
+
+def item_update(values: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any] | None:
+    """A `PUT /story_tasks/{id}` writing `fields` from `values`; None when none of them is an
+    item attribute kxplan can write (ITEM_FIELDS)."""
+    body = {f: values.get(f) for f in fields if f in ITEM_FIELDS and f in values}
+    return {"story_task": body} if body else None
+
+
+def item_completed() -> dict[str, Any]:
+    """A `PUT /story_tasks/{id}` that marks the item completed."""
+    return {"story_task": {"completed": True}}
+
+
+# --------------------------------------------------------------------------- statuses
+
+
+def status_set_create(name: str) -> dict[str, Any]:
+    """A `POST /task_status_sets` of a set named `name`."""
+    return {"task_status_set": {"name": name}}
+
+
+def status_create(name: str, category: str, set_id: str) -> dict[str, Any]:
+    """A `POST /custom_task_statuses`: the status `name` of `category` in the set `set_id`."""
+    body = {"status": name, "category": category, "status_set_id": int(set_id)}
+    return {"custom_task_status": body}
+
+
+def status_rename(name: str) -> dict[str, Any]:
+    """A `PUT /custom_task_statuses/{id}` that renames the status."""
+    return {"custom_task_status": {"status": name}}
+
+
+def status_position(position: int) -> dict[str, Any]:
+    """A `PUT /custom_task_statuses/{id}` that moves the status to `position` in its set."""
+    return {"custom_task_status": {"position": position}}
+
+
+def set_assignment(workspace_id: str, set_id: str) -> dict[str, Any]:
+    """A `PUT /workspace_task_status_sets/bulk_update`: the workspace uses the set `set_id`."""
+    entry = {"workspace_id": int(workspace_id), "status_set_id": int(set_id)}
+    return {"workspace_task_status_sets": [entry]}
+
+
+# --------------------------------------------------------------------------- workspaces
+
+
+def workspace_create(title: str) -> dict[str, Any]:
+    """A `POST /workspaces`: a new workspace titled `title`, its creator a maven (only
+    `kxplan apply --sandbox` creates workspaces)."""
+    return {"workspace": {"title": title, "creator_role": "maven"}}

@@ -20,8 +20,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kxplan.apply._grace import look_again
-from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly
+from kxplan.apply._once import create_once
+from kxplan.apply._payload import (
+    set_assignment,
+    status_create,
+    status_position,
+    status_rename,
+    status_set_create,
+    story_status,
+)
+from kxplan.apply._run import Run, about, delete_quietly
 from kxplan.changes.base import Action, Change, expect
 from kxplan.changes.status import (
     StatusCreate,
@@ -30,7 +38,7 @@ from kxplan.changes.status import (
     StatusUpdate,
 )
 from kxplan.changes.workspace import WorkspaceUpdate
-from kxplan.errors import ApplyError, TransportError
+from kxplan.errors import ApplyError
 from kxplan.ids import result_ids
 from kxplan.live import read_status_sets, status_set_from
 from kxplan.model import LiveStatus, LiveStatusSet
@@ -76,31 +84,26 @@ def _read_set(run: Run, sid: str) -> LiveStatusSet:
 def create_set(run: Run, change: Change) -> None:
     """Create a status set, and learn its default statuses by category from the answer
     (or, when the answer does not list them, from one read of the set)."""
-    found: LiveStatusSet | None = None
-    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
-        try:
-            data = run.client.request(
-                "POST",
-                "/task_status_sets",
-                params={"include": "custom_task_statuses"},
-                json={"task_status_set": {"name": change.key}},
-            )
-            sid = result_ids(data)[0]
-            found = status_set_from(data, sid)
-            break
-        except TransportError as err:
-            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
-                raise
-            # The create may have gone through, or commit late: look (again) before re-sending.
-            found = look_again(
-                lambda names: {n: s for n, s in read_sets(run).items() if n in names},
-                [change.key],
-                f"creating status set {change.key!r}",
-            ).get(change.key)
-            if found is not None:
-                sid = found.id
-                run.count_recovered()
-                break
+
+    def send(_: list[str]) -> Mapping[str, Any]:
+        return run.client.request(
+            "POST",
+            "/task_status_sets",
+            params={"include": "custom_task_statuses"},
+            json=status_set_create(change.key),
+        )
+
+    def find(names: list[str]) -> dict[str, LiveStatusSet]:
+        return {n: s for n, s in read_sets(run).items() if n in names}
+
+    once = create_once(run, send, find, [change.key], f"creating status set {change.key!r}")
+    found: LiveStatusSet | None
+    if once.answer is not None:
+        sid = result_ids(once.answer)[0]
+        found = status_set_from(once.answer, sid)
+    else:
+        found = once.found[change.key]
+        sid = found.id
     if found is None or not found.statuses:
         found = _read_set(run, sid)
     run.set_ids[change.key] = sid
@@ -235,8 +238,7 @@ def _status(run: Run, st: _Set, change: StatusUpdate | StatusReplace) -> LiveSta
 
 def _rename(run: Run, st: _Set, status: LiveStatus, name: str, change: Change) -> None:
     _free(run, st, name, status.id, change)
-    body = {"custom_task_status": {"status": name}}
-    run.client.request("PUT", f"/custom_task_statuses/{status.id}", json=body)
+    run.client.request("PUT", f"/custom_task_statuses/{status.id}", json=status_rename(name))
     st.statuses[status.id] = LiveStatus(status.id, name, status.category, status.position)
 
 
@@ -248,7 +250,7 @@ def _free(run: Run, st: _Set, name: str, but: str, change: Change) -> None:
         return
     if holder.id in st.targets:
         temporary = f"kxplan-{holder.id}"
-        body = {"custom_task_status": {"status": temporary}}
+        body = status_rename(temporary)
         run.client.request("PUT", f"/custom_task_statuses/{holder.id}", json=body)
         run.count_extra()
         st.statuses[holder.id] = LiveStatus(holder.id, temporary, holder.category, holder.position)
@@ -270,27 +272,16 @@ def _create(run: Run, st: _Set, change: Change, name: str, category: str) -> Non
 
 def _create_status(run: Run, st: _Set, change: Change, name: str, category: str) -> str:
     _free(run, st, name, "", change)
-    body = {"status": name, "category": category, "status_set_id": int(st.id)}
-    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
-        try:
-            data = run.client.request(
-                "POST", "/custom_task_statuses", json={"custom_task_status": body}
-            )
-            new_id = result_ids(data)[0]
-            break
-        except TransportError as err:
-            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
-                raise
-            # The create may have gone through, or commit late: look (again) before re-sending.
-            got = look_again(
-                lambda names: _exactly_named(run, st, names),
-                [name],
-                f"creating status {name!r}",
-            ).get(name)
-            if got is not None:
-                run.count_recovered()
-                new_id = got.id
-                break
+
+    def send(_: list[str]) -> Mapping[str, Any]:
+        body = status_create(name, category, st.id)
+        return run.client.request("POST", "/custom_task_statuses", json=body)
+
+    def find(names: list[str]) -> dict[str, LiveStatus]:
+        return _exactly_named(run, st, names)
+
+    once = create_once(run, send, find, [name], f"creating status {name!r}")
+    new_id = result_ids(once.answer)[0] if once.answer is not None else once.found[name].id
     st.statuses[new_id] = LiveStatus(new_id, name, category, 1 << 30)
     return new_id
 
@@ -313,7 +304,7 @@ def _replace(run: Run, st: _Set, old: LiveStatus, change: StatusReplace) -> None
     task_ids = [str(i) for i in after["task_ids"]]
 
     def restore(story_id: str) -> None:
-        run.client.request("PUT", f"/stories/{story_id}", json={"story": {"status": first}})
+        run.client.request("PUT", f"/stories/{story_id}", json=story_status(first))
 
     run.map(restore, task_ids)
     run.count_extra(len(task_ids))
@@ -343,7 +334,7 @@ def _fix_positions(run: Run, st: _Set, changes: list[Change]) -> None:
                 hint=_REPLAN,
             )
         if status.position != position:
-            body = {"custom_task_status": {"position": position}}
+            body = status_position(position)
             run.client.request("PUT", f"/custom_task_statuses/{status_id}", json=body)
             run.count_extra()
             st.refresh(_read_set(run, st.id))
@@ -385,20 +376,18 @@ def _record_write(run: Run, set_name: str, sid: str) -> None:
 
 
 def _send_record(run: Run, sid: str, write: Mapping[str, Any]) -> None:
-    """Send the record; when the outcome of a send is unknown, look for it (it may commit
-    late) before sending it again (create_or_update of the same reference writes the same
-    record, so even a re-sent one duplicates nothing)."""
-    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
+    """Send the record, once (`create_once`): when the outcome of a send is unknown, look
+    for it (it may commit late) before sending it again (create_or_update of the same
+    reference writes the same record, so even a re-sent one duplicates nothing)."""
+
+    def send(_: list[str]) -> None:
         run.count_extra()
-        try:
-            write_record(run.client, run.plan.workspace, run.stack, sid, write)
-            return
-        except TransportError as err:
-            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
-                raise
-            if look_again(lambda keys: _recorded(run, sid, write, keys), [sid], "recording"):
-                run.count_recovered()
-                return
+        write_record(run.client, run.plan.workspace, run.stack, sid, write)
+
+    def find(keys: list[str]) -> dict[str, bool]:
+        return _recorded(run, sid, write, keys)
+
+    create_once(run, send, find, [sid], "recording")
 
 
 def _recorded(run: Run, sid: str, write: Mapping[str, Any], keys: list[str]) -> dict[str, bool]:
@@ -422,10 +411,6 @@ def assign_set(run: Run, change: Change) -> None:
             f"update workspace {change.key!r}: the plan names no status set to assign",
             hint="make a new plan with this version of kxplan",
         )
-    entry = {"workspace_id": int(run.workspace_id), "status_set_id": int(set_id(run, name))}
-    run.client.request(
-        "PUT",
-        "/workspace_task_status_sets/bulk_update",
-        json={"workspace_task_status_sets": [entry]},
-    )
+    body = set_assignment(run.workspace_id, set_id(run, name))
+    run.client.request("PUT", "/workspace_task_status_sets/bulk_update", json=body)
     run.done((change,))

@@ -7,7 +7,14 @@ from typing import Any
 
 from kxplan.apply._creates import create_deferred, create_now, parent_id
 from kxplan.apply._depth import Move, Round, Tree, deletes_first, next_round, tree_from_plan
-from kxplan.apply._payload import marker, merge_reference, story_attributes, unwritable
+from kxplan.apply._payload import (
+    marker,
+    merge_reference,
+    story_attributes,
+    story_lift,
+    story_update,
+    unwritable,
+)
 from kxplan.apply._run import Run, about, delete_quietly, label
 from kxplan.changes.base import Action, Change, Kind, expect
 from kxplan.changes.batches import by_depth
@@ -157,8 +164,7 @@ def _lift(run: Run, moves: list[Change]) -> None:
     def lift(change: Change) -> None:
         story_id = _story_id(run, change)
         with about(f"{label((change,))} (id {story_id})"):
-            body = {"story": {"parent_id": None}}
-            run.client.request("PUT", f"/stories/{story_id}", json=body)
+            run.client.request("PUT", f"/stories/{story_id}", json=story_lift())
 
     run.map(lift, moves)
     run.count_lifts(len(moves))
@@ -221,7 +227,7 @@ def _put_story(run: Run, story_id: str, changes: list[Change]) -> ValidationErro
     _add_memory(run, body, changes)
     with about(f"{label(changes)} (id {story_id})"):
         try:
-            run.client.request("PUT", f"/stories/{story_id}", json={"story": body})
+            run.client.request("PUT", f"/stories/{story_id}", json=story_update(body))
         except ValidationError as err:
             if any(c.action is Action.MOVE for c in changes):
                 return err  # maybe only the order: retried after the other moves

@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from kxplan.apply import ApplyResult, CreateGuard, apply_plan, check_binding, check_fresh
+from kxplan.apply import ApplyResult, CreateGuard, apply_plan
+from kxplan.apply._payload import workspace_create
 from kxplan.cli import cli
 from kxplan.cli.cmd_plan import save_plan, show_plans, use_colour
 from kxplan.cli.locking import (
@@ -41,8 +42,8 @@ from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import find_workspace, workspace_from_api
 from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
-from kxplan.planner.fingerprints import manifest_digest
 from kxplan.render import render_text
+from kxplan.saved_plans import check_binding, check_fresh, manifest_digest
 
 #: Applies with at least this many changes get a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 20
@@ -246,8 +247,7 @@ def _ensure_sandbox_workspaces(
                     f"{manifest.path}: workspace id {ref} does not exist in the sandbox",
                     hint="give the workspace by title so --sandbox can create it",
                 )
-            body = {"workspace": {"title": str(ref), "creator_role": "maven"}}
-            data = client.request("POST", "/workspaces", json=body)
+            data = client.request("POST", "/workspaces", json=workspace_create(str(ref)))
             existing = workspace_from_api(data["workspaces"][result_ids(data)[0]])
             click.echo(f'Created workspace "{ref}" in the sandbox ({SANDBOX_DATA}).')
         found[str(ref)] = existing

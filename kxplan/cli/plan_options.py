@@ -231,7 +231,7 @@ def make_plans(
 
 def bind(plan: Plan, manifest: Manifest, live: LiveState, api: str, flags: PlanFlags) -> Plan:
     """`plan` as it is saved with --out: fingerprinted, bound, its --var values kept."""
-    from kxplan.planner.fingerprints import binding_for, fingerprints_for
+    from kxplan.saved_plans import binding_for, fingerprints_for
 
     return replace(
         plan,

@@ -1,14 +1,16 @@
 """Planning the checklist items of a task that exists.
 
-Items are identified by name within their task (`renamed_from` renames). `completed` is
-progress people record: written on create, later only when the task enforces `completed`.
-Positions are written only for the items the applier's placement must move (replayed by
-kxplan.planner.positions), so a list that Kantata numbers differently but in the same order
-shows no change, and an item pushed off its place by the inserts before it is moved back.
+Items are identified by name within their task (`renamed_from` renames), paired as statuses
+are (kxplan.planner.pairing). `completed` is progress people record: written on create,
+later only when the task enforces `completed`. Positions are written only for the items the
+applier's placement must move (kxplan.planner.pairing.positions_to_write), so a list that
+Kantata numbers differently but in the same order shows no change, and an item pushed off
+its place by the inserts before it is moved back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import replace
 
 from kxplan.changes.base import Change, ReasonCode
@@ -23,7 +25,7 @@ from kxplan.changes.stages import CHECKLIST
 from kxplan.model import DesiredChecklistItem, DesiredTask, LiveChecklistItem, LiveTask
 from kxplan.planner.memory import Memory
 from kxplan.planner.order import Step, place
-from kxplan.planner.positions import to_place
+from kxplan.planner.pairing import pair_by_name, positions_to_write
 
 # Inside a task's checklist: deletes free names and places, then updates, then creates.
 _DELETE, _UPDATE, _CREATE = 0, 1, 2
@@ -46,7 +48,7 @@ def plan_checklist(
     """
     if "checklist" not in task.fields or "checklist" in task.ignore_changes:
         return []
-    pairs = _match(task.checklist, live.checklist)
+    pairs = pair_by_name(task.checklist, live.checklist)
     matched = {item.id for item in pairs.values()}
     fates = {i.id: _fate(i, memory, prune) for i in live.checklist if i.id not in matched}
     staying = [i for i in live.checklist if fates.get(i.id) != "delete"]
@@ -156,32 +158,12 @@ def _layout(
     return layout
 
 
-def _match(
-    desired: tuple[DesiredChecklistItem, ...], live: tuple[LiveChecklistItem, ...]
-) -> dict[int, LiveChecklistItem]:
-    pairs: dict[int, LiveChecklistItem] = {}
-    free = list(live)  # by position: with duplicate names the first one is the item
-    for i, d in enumerate(desired):
-        found = next((item for item in free if item.name == d.name), None)
-        if found is not None:
-            pairs[i] = found
-            free.remove(found)
-    names = {d.name for d in desired}
-    for i, d in enumerate(desired):
-        for old in d.renamed_from:
-            found = next((item for item in free if item.name == old), None)
-            if i not in pairs and found is not None and old not in names:
-                pairs[i] = found
-                free.remove(found)
-    return pairs
-
-
 def _to_move(
     staying: list[LiveChecklistItem],
     layout: list[Slot],
     pairs: dict[int, LiveChecklistItem],
     target: dict[object, int],
-) -> set[object]:
+) -> set[Hashable]:
     """Ids of the listed live items whose position the applier must write.
 
     When the order or the membership changes: every item whose position number is not its
@@ -198,11 +180,10 @@ def _to_move(
             old = pairs.get(ref)  # type: ignore[call-overload]
             wanted.append(old.id if old is not None else ("new", ref))
     start = [item.id for item in staying]
-    if start == wanted:
-        return set()
-    numbered = {old.id for i, old in pairs.items() if old.position != target[i]}
+    numbered: set[Hashable] = {old.id for i, old in pairs.items() if old.position != target[i]}
     listed = {item.id for item in pairs.values()}
-    return {i for i in numbered | to_place(start, wanted) if i in listed}
+    writes = positions_to_write(start, wanted, numbered, unchanged=start == wanted)
+    return {i for i in writes if i in listed}
 
 
 def _update(

@@ -1,8 +1,9 @@
 """Planning the custom task status set: the set, its statuses, and the workspace's assignment.
 
 Statuses are identified by name inside their set (`renamed_from` renames; a name that differs
-only in case is the same status, renamed). A status whose category changes is replaced
-(Kantata cannot change a category): its tasks are put back on it.
+only in case is the same status, renamed), paired as checklist items are
+(kxplan.planner.pairing). A status whose category changes is replaced (Kantata cannot
+change a category): its tasks are put back on it.
 
 A set created by the plan starts with Kantata's four default statuses, one per category. How
 Kantata spells them is not documented (docs/apply.md, "A new status set"), so the plan never
@@ -18,7 +19,7 @@ whenever it may have moved), so one apply converges whatever Kantata does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kxplan.changes.base import Change, Kind, ReasonCode
@@ -46,7 +47,7 @@ from kxplan.model import (
     LiveTask,
 )
 from kxplan.planner.order import Step, place
-from kxplan.planner.positions import to_place
+from kxplan.planner.pairing import pair_by_name, positions_to_write
 
 #: Said in every change to an existing set whose other users were not counted.
 SHARED_NOTE = (
@@ -118,7 +119,7 @@ def _existing_set_steps(
 ) -> list[Step]:
     statuses = live_set.statuses
     in_use = live.workspace.task_status_set_id == live_set.id
-    pairs = _match(desired.statuses, statuses)
+    pairs = pair_by_name(desired.statuses, statuses, ignore_case=True)
     users = _tasks_by_status(live, live_set) if in_use else {}
     moved = _to_move(desired.statuses, statuses, pairs)
     note = SHARED_NOTE
@@ -138,7 +139,7 @@ def _existing_set_steps(
 
 def _renames(desired: DesiredStatusSet, live_set: LiveStatusSet) -> dict[str, str]:
     """Live status name -> its name after the plan, for the statuses the plan keeps."""
-    pairs = _match(desired.statuses, live_set.statuses)
+    pairs = pair_by_name(desired.statuses, live_set.statuses, ignore_case=True)
     return {old.name: desired.statuses[i].name for i, old in pairs.items()}
 
 
@@ -196,39 +197,11 @@ def changed_sets(changes: Iterable[Change], live: LiveState) -> tuple[str, ...]:
     return tuple(sorted(ids))
 
 
-def _match(
-    desired: tuple[DesiredStatus, ...], live: tuple[LiveStatus, ...]
-) -> dict[int, LiveStatus]:
-    """Desired index -> live status: same name, else a `renamed_from` name, else the same
-    name ignoring case (Kantata may match names ignoring case: it is renamed)."""
-    by_name = {s.name: s for s in live}
-    pairs: dict[int, LiveStatus] = {}
-    taken: set[str] = set()
-    for i, d in enumerate(desired):
-        if d.name in by_name:
-            pairs[i] = by_name[d.name]
-            taken.add(d.name)
-    desired_names = {d.name for d in desired}
-    for i, d in enumerate(desired):
-        for old in d.renamed_from:
-            if i not in pairs and old in by_name and old not in taken | desired_names:
-                pairs[i] = by_name[old]
-                taken.add(old)
-    for i, d in enumerate(desired):
-        if i in pairs:
-            continue
-        folded = [s for s in live if s.name.casefold() == d.name.casefold()]
-        if folded and folded[0].name not in taken | desired_names:
-            pairs[i] = folded[0]
-            taken.add(folded[0].name)
-    return pairs
-
-
 def _to_move(
     desired: tuple[DesiredStatus, ...],
     live: tuple[LiveStatus, ...],
     pairs: Mapping[int, LiveStatus],
-) -> set[object]:
+) -> set[Hashable]:
     """Ids of the live statuses whose position the applier must write (as for checklists,
     kxplan.planner.checklist): when the order or the membership changes, every status whose
     number is not its target, plus every status the applier's placement would leave pushed
@@ -238,8 +211,6 @@ def _to_move(
     """
     kept = {s.id for i, s in pairs.items() if s.category == desired[i].category}
     in_order = [s.id for s in live] == [pairs[i].id for i in range(len(desired)) if i in pairs]
-    if len(kept) == len(desired) == len(live) and in_order:
-        return set()
     replaced = _ids(pairs) - kept
     start: list[object] = [s.id for s in live if s.id not in replaced]
     start += [("new", i) for i in range(len(desired)) if i not in pairs or pairs[i].id not in kept]
@@ -247,8 +218,11 @@ def _to_move(
         pairs[i].id if i in pairs and pairs[i].id in kept else ("new", i)
         for i in range(len(desired))
     ]
-    numbered = {s.id for i, s in pairs.items() if s.id in kept and s.position != i + 1}
-    return numbered | to_place(start, wanted)
+    numbered: set[Hashable] = {
+        s.id for i, s in pairs.items() if s.id in kept and s.position != i + 1
+    }
+    unchanged = len(kept) == len(desired) == len(live) and in_order
+    return positions_to_write(start, wanted, numbered, unchanged)
 
 
 def _ids(pairs: Mapping[int, LiveStatus]) -> set[str]:

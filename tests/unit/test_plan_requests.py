@@ -9,7 +9,7 @@ from test_plan_support import live_from, manifest_from
 from kxplan.model import PlanOptions
 from kxplan.plan import fingerprint
 from kxplan.planner import build_plan
-from kxplan.planner.fingerprints import fingerprints_for
+from kxplan.saved_plans import fingerprints_for
 
 
 def test_bulk_creates_take_one_request_per_300_at_each_depth() -> None:

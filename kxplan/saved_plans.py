@@ -1,22 +1,109 @@
-"""Is a saved plan still true? Check where it was made, then re-read what it touches and
-compare fingerprints (docs/apply.md, "Saved plans")."""
+"""Saved plans: what one records when it is made, and the check that it is still true
+when it is applied (docs/apply.md, "Saved plans" and "What a saved plan is bound to").
+
+`kxplan plan --out PLANFILE` records, beside the changes:
+- `binding_for`: where the plan was made: the API, the workspace, the stack and a digest
+  of the resolved manifest (`manifest_digest`);
+- `fingerprints_for`: a digest (`kxplan.plan.fingerprint`) of every live object the plan
+  touches, keyed "task:<id>", "status:<id>", "status_set:<id>", "workspace:<id>",
+  "checklist_item:<id>".
+
+`kxplan apply PLANFILE` refuses the plan (StalePlanError, naming every difference) unless
+`check_binding` finds it is applied where it was made and `check_fresh`, re-reading those
+objects, finds every digest the same and no planned create already done.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kxplan.changes.base import Action, Change, Kind
+from kxplan.changes.checklist import ChecklistItemCreate
 from kxplan.changes.codec import values_of
 from kxplan.changes.status import StatusDelete, StatusKeep, StatusReplace, StatusUpdate
 from kxplan.errors import StalePlanError
 from kxplan.live import find_tasks_by_marker, find_workspace, read_status_sets, read_tasks
-from kxplan.model import LiveTask
+from kxplan.model import LiveChecklistItem, LiveState, LiveTask, Manifest
 from kxplan.plan import Plan, fingerprint
 from kxplan.planner.normalize import COMPARED_FIELDS
 
 if TYPE_CHECKING:
     from kxplan.client import KantataClient
+
+# --------------------------------------------------------------------------- when it is made
+
+#: Manifest fields that say where something was written, not what: left out of the digest
+#: so a moved comment or another checkout directory does not count as a change.
+_WHERE = frozenset({"loc", "path"})
+
+
+def binding_for(plan: Plan, manifest: Manifest, api: str) -> dict[str, Any]:
+    """What a saved plan is bound to: API root, workspace, stack, resolved manifest."""
+    return {
+        "api": api,
+        "workspace": {"id": plan.workspace.get("id"), "title": plan.workspace.get("title")},
+        "stack": plan.stack,
+        "manifest_digest": manifest_digest(manifest),
+    }
+
+
+def manifest_digest(manifest: Manifest) -> str:
+    """A digest of what the resolved manifest says (variables substituted), not where."""
+    return fingerprint(_what(manifest))
+
+
+def _what(obj: Any) -> Any:
+    if hasattr(obj, "__dataclass_fields__"):
+        return {n: _what(getattr(obj, n)) for n in obj.__dataclass_fields__ if n not in _WHERE}
+    if isinstance(obj, (list, tuple)):
+        return [_what(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return sorted(_what(v) for v in obj)
+    return obj
+
+
+def fingerprints_for(plan: Plan, live: LiveState) -> dict[str, str]:
+    """`<kind>:<id>` -> `fingerprint(live object)` for every live object `plan` changes."""
+    tasks = {t.id: t for t in live.tasks}
+    items = {i.id: (i, t) for t in live.tasks for i in t.checklist}
+    objects: dict[str, object] = {}
+    for change in plan.actionable:
+        for name, obj in _touched(change, live, tasks, items):
+            objects[name] = obj
+    return {name: fingerprint(obj) for name, obj in sorted(objects.items())}
+
+
+def _touched(
+    change: Change,
+    live: LiveState,
+    tasks: dict[str, LiveTask],
+    items: dict[str, tuple[LiveChecklistItem, LiveTask]],
+) -> Iterator[tuple[str, object]]:
+    if change.kind is Kind.TASK and change.id in tasks:
+        yield f"task:{change.id}", tasks[change.id]
+    elif change.kind is Kind.WORKSPACE:
+        yield f"workspace:{live.workspace.id}", live.workspace
+    elif change.kind is Kind.STATUS:
+        live_set = live.status_set_named(change.parent or "")
+        if live_set is not None:
+            yield f"status_set:{live_set.id}", live_set
+            for status in live_set.statuses:
+                if status.id == change.id:
+                    yield f"status:{status.id}", status
+    elif change.kind is Kind.CHECKLIST_ITEM:
+        task_id = change.after["task_id"] if isinstance(change, ChecklistItemCreate) else ""
+        if change.id in items:
+            item, owner = items[change.id]
+            task_id = owner.id
+            yield f"checklist_item:{item.id}", item
+        if task_id in tasks:
+            yield f"task:{task_id}", tasks[task_id]
+
+
+# --------------------------------------------------------------------------- when it is applied
+
+Obj = TypeVar("Obj")  # a live object a saved plan fingerprinted
 
 #: The plan's compared task fields are LiveTask attributes of the same names.
 _TASK_ATTRS = COMPARED_FIELDS
@@ -126,16 +213,31 @@ def _changes_by_id(changes: Iterable[Change]) -> dict[tuple[str, str], Change]:
 def _tasks_changed(
     wanted: Mapping[str, str], live: Mapping[str, LiveTask], by_id: Mapping[tuple[str, str], Change]
 ) -> Iterable[str]:
-    for task_id, digest in sorted(
-        wanted.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0
-    ):
+    def label(task_id: str) -> str:
         change = by_id.get(("task", task_id))
-        label = f"task {change.key!r} (id {task_id})" if change else f"task id {task_id}"
-        task = live.get(task_id)
-        if task is None:
-            yield f"{label}: deleted"
-        elif fingerprint(task) != digest:
-            yield f"{label}: {_what_changed(change, task)}"
+        return f"task {change.key!r} (id {task_id})" if change else f"task id {task_id}"
+
+    def how(task_id: str, task: LiveTask) -> str:
+        return _what_changed(by_id.get(("task", task_id)), task)
+
+    ordered = sorted(wanted.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
+    yield from _differences(ordered, live, label, how)
+
+
+def _differences(
+    wanted: Iterable[tuple[str, str]],
+    live: Mapping[str, Obj],
+    label: Callable[[str], str],
+    how: Callable[[str, Obj], str],
+) -> Iterator[str]:
+    """`<label>: deleted`, or `<label>: <how it changed>`, for each (id, digest) of `wanted`
+    whose object is gone from `live` or no longer has that digest."""
+    for obj_id, digest in wanted:
+        obj = live.get(obj_id)
+        if obj is None:
+            yield f"{label(obj_id)}: deleted"
+        elif fingerprint(obj) != digest:
+            yield f"{label(obj_id)}: {how(obj_id, obj)}"
 
 
 def _what_changed(change: Change | None, task: LiveTask) -> str:
@@ -179,14 +281,15 @@ def _items_changed(
         owners = {c.parent for c in plan.changes if c.kind is Kind.CHECKLIST_ITEM and c.parent}
         found = find_tasks_by_marker(client, workspace_id, plan.stack, sorted(owners))
         items.update({i.id: i for t in found.values() for i in t.checklist})
-    for item_id, digest in sorted(wanted.items()):
+
+    def label(item_id: str) -> str:
         change = by_id.get(("checklist_item", item_id))
-        label = f"checklist item {change.parent}/{change.key!r}" if change else f"item {item_id}"
-        item = items.get(item_id)
-        if item is None:
-            yield f"{label}: deleted"
-        elif fingerprint(item) != digest:
-            yield f"{label}: now {item.name!r}, completed={item.completed}"
+        return f"checklist item {change.parent}/{change.key!r}" if change else f"item {item_id}"
+
+    def how(_: str, item: LiveChecklistItem) -> str:
+        return f"now {item.name!r}, completed={item.completed}"
+
+    yield from _differences(sorted(wanted.items()), items, label, how)
 
 
 def _workspace_changed(client: KantataClient, wanted: Mapping[str, str]) -> Iterable[str]:
