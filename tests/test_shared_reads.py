@@ -7,6 +7,7 @@ W × (⌈N/200⌉ + 1) + ⌈W/200⌉ + 3 requests, of which at most ⌈W/200⌉ 
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from pathlib import Path
@@ -19,7 +20,7 @@ from kxplan.cli.plan_options import PlanFlags, make_plans
 from kxplan.client import KantataClient
 from kxplan.errors import PlanError
 from kxplan.live import SharedReads, read_live
-from kxplan.manifest import load_fleet
+from kxplan.manifest import load_fleet, load_manifests
 from kxplan.model import LiveWorkspace
 from kxplan.sandbox import Faults, SandboxServer
 from tests.e2e.helpers import TOKEN, kxplan, write_manifest
@@ -197,26 +198,29 @@ def test_fleet_workspaces_are_planned_concurrently_each_isolated(
 def test_a_429_storm_on_get_workspaces_neither_fails_nor_narrows_story_reads(
     make_sandbox: Any, tmp_path: Path
 ) -> None:
-    storm = Faults(workspaces_rate_limit=2.0, workspaces_burst=1, retry_after=0.05)
-    server = make_sandbox(faults=storm)
-    for i in range(450):  # three pages of workspaces, each page after the first meets a 429
+    ticks = itertools.count()
+    # One token a second on the workspaces bucket, the sandbox's clock 0.05 s a request:
+    # about 20 requests between two that get through, however fast the machine is.
+    storm = Faults(workspaces_rate_limit=1.0, workspaces_burst=1, retry_after=0.05)
+    server = make_sandbox(faults=storm, fault_clock=lambda: next(ticks) * 0.05)
+    for i in range(250):  # two pages of workspaces: the second meets the storm
         server.model.create_workspace(f"Filler {i:03d}")
     titles = ["Acme", "Globex"]
     for title in titles:
         ws = server.model.create_workspace(title)
-        server.model.create_stories(ws["id"], [{"title": f"T{i}"} for i in range(450)])
+        server.model.create_stories(ws["id"], [{"title": f"T{i}"} for i in range(201)])
     manifests = [write_manifest(tmp_path / f"{t}.yaml", _manifest(t, 0)) for t in titles]
-    from kxplan.manifest import load_manifests
 
-    with KantataClient(server.url, TOKEN) as client:
+    with KantataClient(server.url, TOKEN, sleep=lambda _s: None) as client:
         plans = make_plans(load_manifests(manifests), client, PlanFlags())
         story_limit = client.limit.limit
 
     assert [p.workspace["title"] for p in plans] == titles
-    assert _count(server, "/workspaces", status=429) >= 2  # the storm happened
-    assert _count(server, "/workspaces", status=200) == 3  # one index, each page once
-    assert _count(server, "/stories") == _count(server, "/stories", status=200) == 2 * 3
-    assert story_limit == client.max_concurrency  # the 429s never halved story traffic
+    assert _count(server, "/workspaces", status=429) >= 10  # the storm
+    assert _count(server, "/workspaces", status=200) == 2  # one index, each page once
+    # Every story page got through at its first attempt, at the full concurrency.
+    assert _count(server, "/stories") == _count(server, "/stories", status=200) == 2 * 2
+    assert story_limit == client.max_concurrency
 
 
 # --------------------------------------------------------------------------- SharedReads itself
@@ -275,3 +279,27 @@ def test_status_sets_are_read_once_however_many_workspaces_ask_at_once(
         outcomes = shared.each(read, ids)
     assert [o.value for o in outcomes] == [0] * len(ids)
     assert _count(sandbox, "/task_status_sets") == 1
+
+
+def test_apply_sandbox_creates_several_workspaces_with_one_list_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the embedded sandbox keeps its data in .kxplan/
+    monkeypatch.delenv("KANTATA_TOKEN", raising=False)
+    paths = [
+        write_manifest(tmp_path / f"{t}.yaml", {**_manifest(t, 2), "name": t.lower()})
+        for t in ("Acme", "Globex")
+    ]
+
+    result = kxplan("apply", *paths, "--sandbox", "--auto-approve", "--log-level", "debug")
+
+    assert result.code == 0, result.text
+    assert result.out.count("Created workspace") == 2
+    assert "Verified: the workspace matches the manifest." in result.out
+    listings = [
+        line for line in result.err.splitlines() if "GET " in line and "/workspaces?" in line
+    ]
+    # One list for both titles before the writes (the created ones join it), one for the
+    # verification afterwards; never a `matching` lookup per title.
+    assert len(listings) == 2, listings
+    assert not any("matching=" in line for line in listings)
