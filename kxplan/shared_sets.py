@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kxplan.changes.base import Action, Change, Kind
 from kxplan.changes.status import StatusDelete, StatusReplace, StatusUpdate
@@ -26,6 +26,9 @@ from kxplan.client import KantataClient
 from kxplan.errors import PlanError
 from kxplan.model import DesiredStatusSet, LiveState, LiveStatusSet, Manifest
 from kxplan.plan import Plan, SharedSet, fingerprint
+
+if TYPE_CHECKING:
+    from kxplan.live.shared import SharedReads
 
 #: The external references that record who last wrote a status set.
 RECORD_SERVICE = "kxplan-status-set"
@@ -143,14 +146,21 @@ def changed_statuses(changes: Iterable[Change], set_name: str) -> tuple[str, ...
     return tuple(names)
 
 
-def guard_plan(client: KantataClient, manifest: Manifest, plan: Plan, live: LiveState) -> Plan:
+def guard_plan(
+    client: KantataClient,
+    manifest: Manifest,
+    plan: Plan,
+    live: LiveState,
+    shared: SharedReads | None = None,
+) -> Plan:
     """`plan` with its shared sets counted and its set writes to record; PlanError when
     another stack last wrote a set this plan changes with other statuses.
 
-    Makes requests only when the plan changes the statuses of an existing set: one page of
+    Makes requests only when the plan changes the statuses of an existing set: the pages of
     workspaces, one read of the set's records, one story count (when other workspaces use
     it and the plan renames, replaces or deletes a status). Plans once: the counts are
-    added to the plan made without them.
+    added to the plan made without them. With `shared` (a run's `SharedReads`), the
+    workspaces are counted in the run's one index, paged at most once for every manifest.
     """
     from kxplan.live import count_set_usage, count_tasks_holding
     from kxplan.planner.statuses import changed_sets
@@ -166,17 +176,18 @@ def guard_plan(client: KantataClient, manifest: Manifest, plan: Plan, live: Live
     live_set = live.status_set_named(desired.name)
     if not set_ids or live_set is None or live_set.id not in set_ids:
         return plan
-    before = client.requests
-    (_, others), *_ = count_set_usage(client, live.workspace.id, [live_set.id])
-    records = read_records(client, live_set.id)
-    _refuse_disagreement(manifest, live, live_set, others, last_write(records))
-    names = changed_statuses(plan.changes, desired.name)
-    tasks = count_tasks_holding(client, others, names) if others else 0
+    with client.tally() as tally:
+        index = shared.workspaces().workspaces if shared is not None else None
+        (_, others), *_ = count_set_usage(client, live.workspace.id, [live_set.id], index)
+        records = read_records(client, live_set.id)
+        _refuse_disagreement(manifest, live, live_set, others, last_write(records))
+        names = changed_statuses(plan.changes, desired.name)
+        tasks = count_tasks_holding(client, others, names) if others else 0
     generation = max((r.generation for r in records), default=0) + 1
     write = {"set": desired.name, "digest": desired_digest(desired), "generation": generation}
     requests = {
         **_one_more_write(plan.requests),
-        "read": int(plan.requests.get("read", 0)) + client.requests - before,
+        "read": int(plan.requests.get("read", 0)) + tally.requests,
     }
     counted = with_usage(plan, desired.name, live_set.id, len(others), tasks)
     return replace(counted, set_writes=(write,), requests=requests)

@@ -39,7 +39,7 @@ from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
 from kxplan.ids import result_ids
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
-from kxplan.live import find_workspace, workspace_from_api
+from kxplan.live import SharedReads, workspace_from_api
 from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.render import render_text
@@ -112,26 +112,30 @@ def apply_command(
     manifests = () if saved is not None else load_for_plan(inputs, flags)
     api = api_of(api_url, sandbox)
     with open_client(api_url, token_file, sandbox, log_level) as client:
+        # The lookups for the locks and the first plans share one run's reads.
+        shared = SharedReads(client, expect=[workspace_of(m, flags) for m in manifests])
         if saved is not None:
             bound, checks = _bound_saved_plan(saved, api, client)
             found: dict[str, LiveWorkspace] = {}
             workspaces = [_workspace_of_plan(bound)]
         else:
             if sandbox:
-                found = _ensure_sandbox_workspaces(client, manifests, flags)
+                found = _ensure_sandbox_workspaces(shared, manifests, flags)
             else:
-                found = _existing_workspaces(client, manifests, flags)
+                found = _existing_workspaces(shared, manifests, flags)
             workspaces = list(found.values())
         locks = peek_locks(client, workspaces, lock_timeout)
 
-        def planned(known: Mapping[str, LiveWorkspace]) -> list[Plan]:
+        def planned(known: Mapping[str, LiveWorkspace], reads: SharedReads | None) -> list[Plan]:
             if saved is not None:
                 return [_fresh_saved_plan(bound, checks, client)]
-            return make_plans(manifests, client, flags, api=api, found=known)
+            return make_plans(manifests, client, flags, api=api, found=known, shared=reads)
 
-        def reviewed(known: Mapping[str, LiveWorkspace]) -> list[Plan] | None:
+        def reviewed(
+            known: Mapping[str, LiveWorkspace], reads: SharedReads | None = None
+        ) -> list[Plan] | None:
             """The plans, shown, gated and approved; None when there is nothing to do."""
-            plans = planned(known)
+            plans = planned(known, reads)
             _show(plans, flags)
             if not any(p.has_changes for p in plans):
                 return None
@@ -140,7 +144,7 @@ def apply_command(
             _confirm(auto_approve)
             return plans
 
-        plans = reviewed(found)  # the workspaces just found for the lock: not read again
+        plans = reviewed(found, shared)  # the workspaces just found for the lock: not read again
         if plans is None:
             return
         with hold_workspaces(locks, lock_timeout) as changed:
@@ -222,33 +226,34 @@ def _workspace_of_plan(plan: Plan) -> LiveWorkspace:
 
 
 def _existing_workspaces(
-    client: KantataClient, manifests: Sequence[Manifest], flags: PlanFlags
+    shared: SharedReads, manifests: Sequence[Manifest], flags: PlanFlags
 ) -> dict[str, LiveWorkspace]:
     """The workspaces the manifests plan against, by the reference each gives, to lock and
-    then plan them (one read each); one that does not exist is left to planning, which
-    says so."""
+    then plan them (found through the run's shared reads: several titles cost one index of
+    workspaces); one that does not exist is left to planning, which says so."""
     refs = dict.fromkeys(str(workspace_of(m, flags)) for m in manifests)
-    found = {ref: find_workspace(client, ref) for ref in refs}
+    found = {ref: shared.workspace(ref) for ref in refs}
     return {ref: w for ref, w in found.items() if w is not None}
 
 
 def _ensure_sandbox_workspaces(
-    client: KantataClient, manifests: Sequence[Manifest], flags: PlanFlags
+    shared: SharedReads, manifests: Sequence[Manifest], flags: PlanFlags
 ) -> dict[str, LiveWorkspace]:
     """Each manifest's workspace in the sandbox, by the reference it gives (as
     `_existing_workspaces`): created if it is not there yet, saying so."""
     found: dict[str, LiveWorkspace] = {}
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
-        existing = found.get(str(ref)) or find_workspace(client, ref)
+        existing = found.get(str(ref)) or shared.workspace(ref)
         if existing is None:
             if isinstance(ref, int) or str(ref).isdigit():
                 raise UsageError(
                     f"{manifest.path}: workspace id {ref} does not exist in the sandbox",
                     hint="give the workspace by title so --sandbox can create it",
                 )
-            data = client.request("POST", "/workspaces", json=workspace_create(str(ref)))
+            data = shared.client.request("POST", "/workspaces", json=workspace_create(str(ref)))
             existing = workspace_from_api(data["workspaces"][result_ids(data)[0]])
+            shared.add_workspace(existing)
             click.echo(f'Created workspace "{ref}" in the sandbox ({SANDBOX_DATA}).')
         found[str(ref)] = existing
     return found

@@ -23,7 +23,7 @@ from kxplan.cli.plan_options import (
 from kxplan.client import KantataClient
 from kxplan.connection import connection_options, open_client
 from kxplan.errors import PlanError, UsageError
-from kxplan.live import find_workspace, read_status_sets
+from kxplan.live import SharedReads
 from kxplan.model import LiveState, LiveWorkspace, Manifest
 from kxplan.plan import Plan
 from kxplan.planner import build_plan
@@ -91,20 +91,21 @@ def _sandbox_plans(
 ) -> list[Plan]:
     """Like make_plans, but a workspace the sandbox does not have yet is planned as an empty
     one (`apply --sandbox` creates it), so a first `plan --sandbox` shows the whole tree."""
+    shared = SharedReads(client, expect=[workspace_of(m, flags) for m in manifests])
     plans: list[Plan] = []
     for manifest in manifests:
         ref = workspace_of(manifest, flags)
-        found = find_workspace(client, ref)
+        found = shared.workspace(ref)
         if found is not None or str(ref).isdigit():
             known = {str(ref): found} if found is not None else None
-            plans.extend(make_plans([manifest], client, flags, api=api, found=known))
+            plans.extend(make_plans([manifest], client, flags, api=api, found=known, shared=shared))
             continue
         click.echo(
             f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
             "(kxplan apply --sandbox creates it).",
             err=True,
         )
-        live = LiveState(LiveWorkspace("", str(ref)), (), read_status_sets(client))
+        live = LiveState(LiveWorkspace("", str(ref)), (), shared.status_sets())
         one = build_plan(manifest, live, flags.options())
         plans.append(bind(one, manifest, live, api, flags) if flags.out is not None else one)
     return plans

@@ -22,6 +22,7 @@ import click
 
 from kxplan.client import KantataClient
 from kxplan.errors import UsageError
+from kxplan.live.shared import SharedReads
 from kxplan.model import LiveState, LiveWorkspace, Manifest, PlanOptions
 from kxplan.plan import Plan
 from kxplan.planner.duplicates import Copy
@@ -197,12 +198,16 @@ def make_plans(
     api: str | None = None,
     found: Mapping[str, LiveWorkspace] | None = None,
     planner: Planner | None = None,
+    shared: SharedReads | None = None,
 ) -> list[Plan]:
     """One plan per manifest, in order, each against its live workspace.
 
     `found`: workspaces the caller has just looked up, by the reference the manifest gives
     (`str(workspace_of(...))`); they are not looked up again. `planner`: what builds each
-    plan (default `kxplan.planner.build_plan`; called once per manifest).
+    plan (default `kxplan.planner.build_plan`; called once per manifest). `shared`: the
+    run's `SharedReads` (default: a new one for these manifests): the manifests share one
+    workspace index, one read of the status sets and the client's one request budget, and
+    are read and planned concurrently; the first failure (in manifest order) is raised.
 
     With `flags.out`, plans carry the fingerprints of every live object they touch and are
     bound to where they were made: `api` (default: the client's API root, see `api_of`),
@@ -218,15 +223,20 @@ def make_plans(
     from kxplan.shared_sets import guard_plan
 
     build = planner or build_plan
-    plans = []
-    for manifest in manifests:
-        ref = workspace_of(manifest, flags)
-        live = read_live(client, (found or {}).get(str(ref), ref))
-        plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live)
+    known = found or {}
+    refs = [workspace_of(m, flags) for m in manifests]
+    reads = shared or SharedReads(client)
+    reads.expect(r for r in refs if str(r) not in known)
+
+    def one(item: tuple[Manifest, str | int]) -> Plan:
+        manifest, ref = item
+        live = read_live(client, known.get(str(ref), ref), reads)
+        plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live, reads)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)
-        plans.append(plan)
-    return plans
+        return plan
+
+    return client.map_concurrent(one, list(zip(manifests, refs, strict=True)))
 
 
 def bind(plan: Plan, manifest: Manifest, live: LiveState, api: str, flags: PlanFlags) -> Plan:

@@ -3,11 +3,13 @@ request counting and paging that neither double-counts nor misses records."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,6 +37,35 @@ DEADLINE = 120.0
 #: Default time a request may keep meeting 429s before kxplan gives up: rate limits are not
 #: published, so a run slows down rather than fails.
 RATE_LIMIT_BUDGET = 900.0
+
+
+class Tally:
+    """Requests sent within one `KantataClient.tally()` block, on whichever threads its
+    work ran (`map_concurrent` and `in_context` carry the block along); thread-safe."""
+
+    def __init__(self, parent: Tally | None) -> None:
+        self.requests = 0
+        self._parent = parent
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        tally: Tally | None = self
+        while tally is not None:
+            with tally._lock:
+                tally.requests += 1
+            tally = tally._parent
+
+
+#: The innermost open tally of the current context (None outside any).
+_TALLY: contextvars.ContextVar[Tally | None] = contextvars.ContextVar("kxplan_tally", default=None)
+
+
+def in_context(fn: Callable[..., R]) -> Callable[..., R]:
+    """`fn`, to run once on another thread inside the caller's context (so its requests
+    count in the caller's open tally). One copy of the context per call: two threads
+    cannot run in the same copy at once."""
+    context = contextvars.copy_context()
+    return lambda *args: context.run(fn, *args)
 
 
 @dataclass(slots=True)
@@ -142,6 +173,18 @@ class KantataClient:
         """Requests sent so far, per HTTP method."""
         return self._counts.by_method()
 
+    @contextmanager
+    def tally(self) -> Iterator[Tally]:
+        """Count the requests sent by the work inside the block (retries included), even
+        while other threads of the run send requests of their own: what one workspace's
+        read cost when several are read at once."""
+        tally = Tally(_TALLY.get())
+        token = _TALLY.set(tally)
+        try:
+            yield tally
+        finally:
+            _TALLY.reset(token)
+
     # ------------------------------------------------------------------ requests
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -220,6 +263,9 @@ class KantataClient:
         slot = call.lane.limit.acquire()
         rate_limited = False
         self._counts.add(call.method, retry=call.attempt > 0)
+        tally = _TALLY.get()
+        if tally is not None:
+            tally.add()
         try:
             response = self._transport.send(call.method, call.path, call.query, call.json)
             rate_limited = response.status_code == 429
@@ -248,6 +294,7 @@ class KantataClient:
 
     def map_concurrent(self, fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """`[fn(x) for x in items]`, run on threads under the adaptive limit; order kept.
+        Each runs in the caller's context (its requests count in the caller's tally).
 
         The first failure cancels what has not started and is raised.
         """
@@ -255,7 +302,7 @@ class KantataClient:
         if len(todo) <= 1:
             return [fn(x) for x in todo]
         pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(todo)))
-        futures: list[Future[R]] = [pool.submit(fn, x) for x in todo]
+        futures: list[Future[R]] = [pool.submit(in_context(fn), x) for x in todo]
         try:
             return [f.result() for f in futures]
         finally:

@@ -25,6 +25,8 @@ The modules (see docs/client.md, "Where the code is"):
     _parsing.py   API objects -> LiveTask, LiveWorkspace, LiveStatusSet (pure)
     _checks.py    ids in a listing that point at nothing
     _params.py    the query parameters of story reads, and the batch size
+    shared.py     SharedReads: one run's workspace index, status sets and request budget,
+                  shared by every workspace the run plans
 """
 
 from kxplan.live._lookups import (
@@ -33,15 +35,20 @@ from kxplan.live._lookups import (
     find_tasks_by_marker,
     find_workspace,
     read_tasks,
+    read_workspace_index,
     stories_by_marker,
 )
 from kxplan.live._params import BATCH, ITEM_PARAMS
 from kxplan.live._parsing import status_set_from, task_from_api, workspace_from_api
 from kxplan.live._reading import read_live, read_status_sets
+from kxplan.live.shared import Outcome, SharedReads, WorkspaceIndex
 
 __all__ = [
     "BATCH",
     "ITEM_PARAMS",
+    "Outcome",
+    "SharedReads",
+    "WorkspaceIndex",
     "count_set_usage",
     "count_tasks_holding",
     "find_tasks_by_marker",
@@ -49,6 +56,7 @@ __all__ = [
     "read_live",
     "read_status_sets",
     "read_tasks",
+    "read_workspace_index",
     "status_set_from",
     "stories_by_marker",
     "task_from_api",

@@ -52,44 +52,61 @@ def workspace_by_title(client: KantataClient, title: str) -> LiveWorkspace | Non
     """The one workspace titled exactly `title` (archived too); None when there is none.
     PlanError when several have it, or only ones differing in case (a likely typo)."""
     records = client.get_all("/workspaces", {"matching": title, "include_archived": True})
-    exact = [w for w in records if w.get("title") == title]
+    return pick_titled([workspace_from_api(w) for w in records], title)
+
+
+def pick_titled(workspaces: Sequence[LiveWorkspace], title: str) -> LiveWorkspace | None:
+    """The one of `workspaces` titled exactly `title`; None when none is. PlanError when
+    several have it, or only ones differing in case (a likely typo). No I/O."""
+    exact = [w for w in workspaces if w.title == title]
     if len(exact) > 1:
-        listing = ", ".join(f"{w['id']} ({w.get('title')!r})" for w in exact)
+        listing = ", ".join(f"{w.id} ({w.title!r})" for w in exact)
         raise PlanError(
             f"workspace title {title!r} is ambiguous: {len(exact)} workspaces have it: {listing}",
-            hint=f"give the workspace id instead, e.g. --workspace {exact[0]['id']}",
+            hint=f"give the workspace id instead, e.g. --workspace {exact[0].id}",
         )
     if exact:
-        return workspace_from_api(exact[0])
-    near = [w for w in records if str(w.get("title", "")).casefold() == title.casefold()]
+        return exact[0]
+    near = [w for w in workspaces if w.title.casefold() == title.casefold()]
     if near:
         raise PlanError(
             f"no workspace is titled exactly {title!r}",
             hint="titles match exactly; did you mean "
-            + ", ".join(f"{w.get('title')!r} (id {w['id']})" for w in near)
+            + ", ".join(f"{w.title!r} (id {w.id})" for w in near)
             + "?",
         )
     return None
 
 
+def read_workspace_index(client: KantataClient) -> tuple[LiveWorkspace, ...]:
+    """Every workspace on the account (archived too), 200 a page, in id order. GET
+    /workspaces has its own, stricter rate limit: the client sends its pages one at a time."""
+    records = client.get_all("/workspaces", {"include_archived": True})
+    return tuple(sorted((workspace_from_api(w) for w in records), key=lambda w: id_order(w.id)))
+
+
 def count_set_usage(
-    client: KantataClient, workspace_id: str, set_ids: Iterable[str]
+    client: KantataClient,
+    workspace_id: str,
+    set_ids: Iterable[str],
+    index: Sequence[LiveWorkspace] | None = None,
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """(set id, ids of the workspaces other than `workspace_id` that use it), for each of
     `set_ids`, ids in numeric order.
 
     Kantata has no filter by status set and GET /workspaces has its own, stricter rate
-    limit, so this pages every workspace (archived too) once, 200 per page, and counts
-    here. Call it only when a plan changes an existing set (see kxplan.cli.shared_sets).
+    limit, so this counts in `index` (every workspace, e.g. a run's `SharedReads`), or
+    pages every workspace (archived too) once, 200 per page, when none is given. Call it
+    only when a plan changes an existing set (see kxplan.shared_sets).
     """
     wanted = sorted(set(set_ids), key=id_order)
     if not wanted:
         return ()
     users: dict[str, list[str]] = {sid: [] for sid in wanted}
-    for ws in client.get_all("/workspaces", {"include_archived": True}):
-        set_id = str(ws.get("task_status_set_id") or "")
-        if set_id in users and str(ws.get("id")) != str(workspace_id):
-            users[set_id].append(str(ws.get("id")))
+    for ws in read_workspace_index(client) if index is None else index:
+        set_id = ws.task_status_set_id or ""
+        if set_id in users and ws.id != str(workspace_id):
+            users[set_id].append(ws.id)
     return tuple((sid, tuple(sorted(users[sid], key=id_order))) for sid in wanted)
 
 

@@ -3,52 +3,70 @@ requests sent together where they can be."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
 from kxplan.client import KantataClient, Records
+from kxplan.client._client import in_context
 from kxplan.errors import ApiError
 from kxplan.live._checks import status_set_problems, story_check
-from kxplan.live._lookups import workspace_by_id, workspace_by_title, workspace_not_found
+from kxplan.live._lookups import find_workspace, workspace_not_found
 from kxplan.live._params import STORY_PARAMS
 from kxplan.live._parsing import status_sets_from_records, tasks_from_records
 from kxplan.model import LiveState, LiveStatusSet, LiveWorkspace
 
+if TYPE_CHECKING:
+    from kxplan.live.shared import SharedReads
 
-def read_live(client: KantataClient, workspace: str | int | LiveWorkspace) -> LiveState:
+#: How a workspace reference is looked up: `find_workspace`, or a run's `SharedReads`.
+Lookup = Callable[[str | int], LiveWorkspace | None]
+
+
+def read_live(
+    client: KantataClient,
+    workspace: str | int | LiveWorkspace,
+    shared: SharedReads | None = None,
+) -> LiveState:
     """The whole live picture for one workspace (by id, exact title, or as already found).
 
     The status sets are read alongside; given an id, so are the stories, saving round trips.
-    A workspace already found (e.g. to lock it) is not looked up again.
+    A workspace already found (e.g. to lock it) is not looked up again. With `shared` (a
+    run's `SharedReads`), the workspace is looked up and the status sets are read through
+    it, so several workspaces of one run share those reads.
     Raises PlanError when no workspace matches, or when a title matches several.
     """
-    before = client.requests
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        sets = pool.submit(read_status_sets, client)
+    with client.tally() as tally, ThreadPoolExecutor(max_workers=2) as pool:
+        if shared is not None:
+            sets = pool.submit(in_context(shared.status_sets))
+            lookup: Lookup = shared.workspace
+        else:
+            sets = pool.submit(in_context(read_status_sets), client)
+            lookup = lambda ref: find_workspace(client, ref)  # noqa: E731
         if isinstance(workspace, LiveWorkspace):
             found, records = workspace, read_stories(client, workspace.id)
         else:
-            found, records = _workspace_and_stories(client, workspace, pool)
+            found, records = _workspace_and_stories(client, workspace, pool, lookup)
         status_sets = sets.result()
     tasks = tasks_from_records(records)
-    return LiveState(found, tasks, status_sets, requests=client.requests - before)
+    return LiveState(found, tasks, status_sets, requests=tally.requests)
 
 
 def _workspace_and_stories(
-    client: KantataClient, ref: str | int, pool: ThreadPoolExecutor
+    client: KantataClient, ref: str | int, pool: ThreadPoolExecutor, lookup: Lookup
 ) -> tuple[LiveWorkspace, Records]:
     text = str(ref).strip()
     if isinstance(ref, int) or text.isdigit():
         # An id needs no lookup before the stories can be listed: ask for both at once.
-        stories = pool.submit(read_stories, client, text)
-        found = workspace_by_id(client, text)
-        if found is not None:
+        stories = pool.submit(in_context(read_stories), client, text)
+        found = lookup(ref)
+        if found is not None and found.id == text:
             return found, stories.result()
         with suppress(ApiError):
-            stories.result()  # the guess was wrong; let it finish
-        if isinstance(ref, int):
-            raise workspace_not_found(ref)
-    found = workspace_by_title(client, text)
+            stories.result()  # the guess was wrong (an all-digit title); let it finish
+    else:
+        found = lookup(text)
     if found is None:
         raise workspace_not_found(ref)
     return found, read_stories(client, found.id)

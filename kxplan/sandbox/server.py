@@ -45,6 +45,7 @@ class SandboxServer:
         port: int = 0,
         faults: Faults | None = None,
         variants: Variants | None = None,
+        fault_clock: Callable[[], float] | None = None,
     ) -> None:
         self.model = SandboxModel(data, variants=variants)
         self.token = token
@@ -53,7 +54,10 @@ class SandboxServer:
         self.log = RequestLog()
         self.on_response: Callable[[Exchange], None] | None = None
         self.crashes: list[str] = []  # tracebacks of 500s (sandbox bugs); tests assert none
-        self._injector = FaultInjector(faults or Faults())
+        #: The clock the rate-limit buckets run on (default: time.monotonic); a test passes
+        #: one that advances per request to make 429s independent of the machine's speed.
+        self._fault_clock = fault_clock
+        self._injector = self._new_injector(faults)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._late: list[threading.Timer] = []  # pending late commits (Faults.p_commit_late)
@@ -65,7 +69,12 @@ class SandboxServer:
 
     @faults.setter
     def faults(self, value: Faults | None) -> None:
-        self._injector = FaultInjector(value or Faults())
+        self._injector = self._new_injector(value)
+
+    def _new_injector(self, faults: Faults | None) -> FaultInjector:
+        if self._fault_clock is None:
+            return FaultInjector(faults or Faults())
+        return FaultInjector(faults or Faults(), clock=self._fault_clock)
 
     @property
     def variants(self) -> Variants:
