@@ -12,7 +12,7 @@ read them). One module per kind says what each of its changes carries:
 A new kind of change (workspaces, posts, dependencies...) goes in a new module here,
 `kxplan/changes/<kind>.py`, listed in `codec.CHANGE_TYPES`, plus its handler in the
 applier's table (`kxplan.apply._core._STEPS`), and its `kind` in schemas/plan.schema.json
-(tests/unit/test_change_types.py checks the schema against the types).
+(tests/changes/test_change_types.py checks the schema against the types).
 """
 
 from kxplan.changes.base import WAVES, Action, Change, Kind, ReasonCode

@@ -11,7 +11,7 @@ from kxplan.client import KantataClient
 from kxplan.plan import Change, Plan
 from kxplan.planner.order import W_DELETE, W_UPDATE
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN
+from tests.support import TOKEN
 
 
 def _apply(server: SandboxServer, change: Change) -> ApplyFailed:

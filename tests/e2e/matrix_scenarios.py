@@ -22,9 +22,9 @@ import yaml
 from kxplan.client import KantataClient
 from kxplan.manifest import load_manifest
 from kxplan.sandbox import Faults, SandboxServer
+from tests.support import Result, kxplan, tree, write_manifest
 
 from . import scenario
-from .helpers import Result, kxplan, tree, write_manifest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PERSON_TOKEN = "a-person-in-the-kantata-ui"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import TOKEN, kxplan, read, tree, write_manifest
+from tests.support import TOKEN, kxplan, read, tree, write_manifest
 
 SIZES = (10, 40, 150, 300, 500)  # tasks per level: 1,000 in all
 

@@ -24,8 +24,7 @@ from kxplan.manifest import load_manifests
 from kxplan.plan import Plan
 from kxplan.planner import build_plan
 from kxplan.sandbox import Faults, SandboxServer
-
-from .helpers import TOKEN, kxplan, read, tree, write_manifest
+from tests.support import TOKEN, kxplan, read, tree, write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = (6, 18)  # two levels: 24 tasks, two create batches

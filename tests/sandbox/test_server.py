@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from kxplan.sandbox import Faults, SandboxServer
-from tests.sandbox.helpers import api, create, ids
+from tests.support import api, create, ids
 
 MakeSandbox = Callable[..., SandboxServer]
 REPO = Path(__file__).resolve().parents[2]
