@@ -4,52 +4,32 @@
 - `make_sandbox(**kwargs)`: a factory for more (or differently configured) sandboxes;
   kwargs go to `SandboxServer` (`data=`, `token=`, `faults=`...).
 - `sandbox_workspace`: `(server, workspace_id)` — a sandbox holding one empty workspace.
+- `connect(server, token=..., **kw)`: `KantataClient`s on a sandbox (closed after the test),
+  with no real sleeping between retries; `seed_workspace(server, n)`: a workspace of `n`
+  stories (`tests.support.seed`); `stack`: the stack name the seeded markers use.
 
 Every sandbox they start has the conformance checker attached: at the end of the test,
 any response (or request body) that departs from Kantata's documented schemas, and any
-500 (a sandbox bug), fails the test.
+500 (a sandbox bug), fails the test. Plain helpers (no fixtures) live in tests/support/.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kxplan.client import KantataClient
 from kxplan.sandbox import SandboxServer
 
-# The repository root, so `tests.sandbox.conformance` imports however pytest was started.
+# The repository root, so `tests.support` imports however pytest was started.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.sandbox.conformance import ConformanceChecker
-
-MakeSandbox = Callable[..., SandboxServer]
-
-
-def _problems(server: SandboxServer, checker: ConformanceChecker) -> list[str]:
-    return checker.violations + [f"sandbox crashed (500):\n{tb}" for tb in server.crashes]
-
-
-def _fail_on(problems: list[str]) -> None:
-    if problems:
-        shown = "\n".join(problems[:20])
-        pytest.fail(f"{len(problems)} sandbox conformance problem(s):\n{shown}", pytrace=False)
-
-
-@contextmanager
-def checked_sandbox(**kwargs: Any) -> Iterator[SandboxServer]:
-    """A started sandbox with the conformance checker, for places a fixture cannot reach
-    (Hypothesis tests, module-scoped fixtures): fails on any violation when it stops."""
-    server = SandboxServer(**kwargs)
-    checker = ConformanceChecker()
-    server.on_response = checker
-    with server:
-        yield server
-    _fail_on(_problems(server, checker))
+from tests.support import SEED_STACK, MakeSandbox, Seed, checked, fail_on, seed
 
 
 @pytest.fixture
@@ -58,19 +38,15 @@ def make_sandbox() -> Iterator[MakeSandbox]:
     started: list[tuple[SandboxServer, ConformanceChecker]] = []
 
     def make(**kwargs: Any) -> SandboxServer:
-        server = SandboxServer(**kwargs)
-        checker = ConformanceChecker()
-        server.on_response = checker
+        server, checker = checked(**kwargs)
         server.start()
         started.append((server, checker))
         return server
 
     yield make
-    problems: list[str] = []
-    for server, checker in started:
+    for server, _ in started:
         server.stop()
-        problems += _problems(server, checker)
-    _fail_on(problems)
+    fail_on(started)
 
 
 @pytest.fixture
@@ -84,3 +60,31 @@ def sandbox_workspace(sandbox: SandboxServer) -> tuple[SandboxServer, str]:
     """A sandbox with one empty workspace: `(server, workspace_id)`."""
     workspace = sandbox.model.create_workspace("Sandbox workspace")
     return sandbox, str(workspace["id"])
+
+
+@pytest.fixture
+def connect() -> Iterator[Callable[..., KantataClient]]:
+    """Open clients to a sandbox (closed after the test); no real sleeping between retries."""
+    opened: list[KantataClient] = []
+
+    def make(server: Any, token: str = "test-token", **kw: Any) -> KantataClient:
+        kw.setdefault("sleep", lambda s: None)
+        client = KantataClient(server.url, token, seed=1, **kw)
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.close()
+
+
+@pytest.fixture
+def seed_workspace() -> Seed:
+    """`seed_workspace(server, n, title=...)`: see `tests.support.seed`."""
+    return seed
+
+
+@pytest.fixture
+def stack() -> str:
+    """The stack name the seeded markers use."""
+    return SEED_STACK

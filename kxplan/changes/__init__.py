@@ -14,7 +14,7 @@ A new kind of change (workspaces, posts, dependencies...) goes in a new module h
 table of the apply order (`stages.STAGES`: wave, types, sort inside the stage) and that
 stage's handler in the applier (`kxplan.apply._core.HANDLERS`), and its `kind` in
 schemas/plan.schema.json
-(tests/unit/test_change_types.py checks the schema against the types).
+(tests/changes/test_change_types.py checks the schema against the types).
 """
 
 from kxplan.changes.base import WAVES, Action, Change, Kind, ReasonCode

@@ -10,7 +10,7 @@ one source of every message, only when the answer is no.
 It understands exactly the keywords `schemas/manifest.schema.json` uses; a schema with any
 other keyword raises `Unsupported`, and then jsonschema does all the work. When unsure
 (`uniqueItems` over mappings or lists) it says no, never yes: a wrong "no" only costs
-time. tests/unit/test_manifest_fastpath.py holds it to jsonschema's answer with Hypothesis.
+time. tests/manifest/test_manifest_fastpath.py holds it to jsonschema's answer with Hypothesis.
 """
 
 from __future__ import annotations

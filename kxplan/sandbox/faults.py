@@ -25,6 +25,9 @@ class Faults:
     """What to inject. Probabilities are 0..1; `rate_limit` is requests/second (None: off).
 
     `retry_after=None` sends 429s without a Retry-After header (Kantata documents none).
+    `every_429`: every `every_429`-th request (counted from 1 since these faults were set)
+    answers 429 whatever the buckets hold, so a run sees 429s however slowly it goes (the
+    buckets depend on the wall clock); 0: off. It draws no random number.
     `workspaces_rate_limit`/`workspaces_burst`: a second token bucket that only
     `GET /workspaces` and `POST /workspaces` draw from (on top of the general one), as
     Kantata documents their own, stricter limit.
@@ -60,6 +63,7 @@ class Faults:
     hide_markers: bool = False
     p_commit_late: float = 0.0
     commit_late_s: float = 1.0
+    every_429: int = 0
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Faults:
@@ -96,6 +100,7 @@ class FaultInjector:
         self._rng = random.Random(faults.seed)
         self._clock = clock
         self._lock = threading.Lock()
+        self._requests = 0
         now = clock()
         self._general = _Bucket(faults.rate_limit, faults.burst, now, float(faults.burst))
         ws_burst = faults.workspaces_burst
@@ -114,6 +119,9 @@ class FaultInjector:
             late = self._rng.random() < f.p_commit_late if f.p_commit_late > 0 else False
             now = self._clock()
             limited = not self._general.take(now)
+            self._requests += 1
+            if f.every_429 > 0 and self._requests % f.every_429 == 0:
+                limited = True
             if route == "/workspaces" and not self._workspaces.take(now):
                 limited = True
         delay = max(0.0, f.latency_ms + f.jitter_ms * (2 * jitter - 1)) / 1000.0

@@ -28,9 +28,9 @@ from kxplan.sandbox.handlers.base import Handler, Request, Response
 from kxplan.sandbox.log import RequestLog
 from kxplan.sandbox.models import SandboxModel
 from kxplan.sandbox.variants import Variants
-from kxplan.sandbox.wire import API_PREFIX, Exchange, RequestHandler
+from kxplan.sandbox.wire import API_PREFIX, Arrival, Exchange, RequestHandler
 
-__all__ = ["API_PREFIX", "Exchange", "SandboxServer"]
+__all__ = ["API_PREFIX", "Arrival", "Exchange", "SandboxServer"]
 
 
 class SandboxServer:
@@ -53,6 +53,9 @@ class SandboxServer:
         self.port = port
         self.log = RequestLog()
         self.on_response: Callable[[Exchange], None] | None = None
+        # Called with each API request as it arrives, in its own thread, before faults and
+        # handler; it may block that request (tests use it as a barrier between processes).
+        self.on_request: Callable[[Arrival], None] | None = None
         self.crashes: list[str] = []  # tracebacks of 500s (sandbox bugs); tests assert none
         #: The clock the rate-limit buckets run on (default: time.monotonic); a test passes
         #: one that advances per request to make 429s independent of the machine's speed.

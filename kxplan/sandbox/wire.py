@@ -1,6 +1,7 @@
 """One HTTP request on the wire: the stdlib request handler behind `SandboxServer`.
 
-A request goes: faults (latency, 429, 503) -> auth (401) -> route (404) -> body (400)
+A request goes: the `on_request` hook -> faults (latency, 429, 503) -> auth (401) -> route
+(404) -> body (400)
 -> maybe drop before the write -> handler inside one store transaction -> maybe drop
 after the commit -> JSON response -> request log and the `on_response` hook. (A create
 chosen to commit late is dropped at once and handled `commit_late_s` later: see Faults.)
@@ -42,6 +43,17 @@ class Exchange:
     status: int
     response_body: Any
     form: bool = False  # the request body came form-encoded (its values are all strings)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An API request as the `on_request` hook sees it, before anything is done with it.
+    `token` is the bearer token it carries (None: none), so a test can tell its clients apart."""
+
+    method: str
+    route: str
+    params: dict[str, str]
+    token: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +126,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._serve_control(method, parts.path[len(CONTROL_PREFIX) :], raw)
             return
         incoming = self._incoming(method, parts, raw)
+        self._arrived(incoming)
         done, decision = self._process(incoming)
         status = done.resp.status if done.resp else None
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -142,6 +155,14 @@ class RequestHandler(BaseHTTPRequestHandler):
             route = parts.path
         form = is_form(self.headers.get("Content-Type"))
         return Incoming(method, route, handler, oid, params, raw, form)
+
+    def _arrived(self, incoming: Incoming) -> None:
+        """Hand the request to the server's `on_request` hook (API routes only); it may block."""
+        hook = self.sandbox.on_request
+        if hook is not None and incoming.handler is not None:
+            scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+            token = value.strip() if scheme.lower() == "bearer" and value.strip() else None
+            hook(Arrival(incoming.method, incoming.route, incoming.params, token))
 
     def _report(self, incoming: Incoming, done: Outcome, resp: Response) -> None:
         """Hand the exchange to the server's `on_response` hook (API routes only)."""

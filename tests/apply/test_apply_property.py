@@ -19,7 +19,7 @@ from kxplan.manifest import load_manifest
 from kxplan.model import LiveState, PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer
-from tests.conftest import checked_sandbox
+from tests.support import checked_sandbox
 
 STACK = "prop"
 WORKSPACE = "Property"

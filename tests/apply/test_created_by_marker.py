@@ -16,7 +16,7 @@ from kxplan.manifest import load_manifest
 from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN, duplicates, write_manifest
+from tests.support import TOKEN, duplicates, write_manifest
 
 STACK = "marked"
 

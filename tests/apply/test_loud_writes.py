@@ -11,7 +11,7 @@ from kxplan.changes.stages import TASK_DELETES, UPDATES
 from kxplan.client import KantataClient
 from kxplan.plan import Change, Plan
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN
+from tests.support import TOKEN
 
 
 def _apply(server: SandboxServer, change: Change) -> ApplyFailed:

@@ -20,7 +20,7 @@ from kxplan.errors import InconsistentReadError
 from kxplan.live import read_live
 from kxplan.live._checks import story_check, story_problems
 from kxplan.sandbox import Faults
-from tests.e2e.helpers import kxplan
+from tests.support import kxplan
 
 TOKEN = "consistency-token"
 WRITES = ("POST", "PUT", "DELETE", "PATCH")

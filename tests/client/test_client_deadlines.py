@@ -12,7 +12,7 @@ import pytest
 from kxplan.client import KantataClient
 from kxplan.errors import TransportError
 from kxplan.sandbox import Faults
-from tests.e2e.helpers import kxplan
+from tests.support import kxplan
 
 Connect = Callable[..., KantataClient]
 

@@ -21,7 +21,7 @@ from kxplan.client._limit import AdaptiveLimit
 from kxplan.live import count_set_usage
 from kxplan.sandbox import Faults
 from kxplan.sandbox.variants import Variants
-from tests.e2e.helpers import kxplan
+from tests.support import kxplan
 
 TOKEN = "rate-token"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from kxplan.sandbox import SandboxServer
+from tests.support import TOKEN
 
-from .helpers import TOKEN
 from .scenario import WORKSPACE
 
 

@@ -22,9 +22,9 @@ import yaml
 from kxplan.client import KantataClient
 from kxplan.manifest import load_manifest
 from kxplan.sandbox import Faults, SandboxServer
+from tests.support import Result, kxplan, tree, write_manifest
 
 from . import scenario
-from .helpers import Result, kxplan, tree, write_manifest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PERSON_TOKEN = "a-person-in-the-kantata-ui"
@@ -482,7 +482,9 @@ def export_adopt(run: Run) -> None:
 
 
 def fault_mix(seed: int, retry_after: float | None) -> Faults:
-    """The usual mix: 503s, a tight rate limit (429s) and writes dropped after they commit."""
+    """The usual mix: 503s, a tight rate limit (429s) and writes dropped after they commit.
+    The rate limit follows the wall clock (a slow run never empties the bucket), so every
+    15th request also answers 429: each apply meets 429s however loaded the machine."""
     return Faults(
         seed=seed,
         p_503=0.2,
@@ -490,6 +492,7 @@ def fault_mix(seed: int, retry_after: float | None) -> Faults:
         burst=3,
         retry_after=retry_after,
         p_drop_after=0.1,
+        every_429=15,
     )
 
 

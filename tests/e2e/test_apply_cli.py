@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from kxplan.client import KantataClient
+from tests.support import TOKEN, Result, duplicates, kxplan, read, snapshot, write_manifest
 
-from .helpers import TOKEN, Result, duplicates, kxplan, read, snapshot, write_manifest
 from .scenario import STACK, WORKSPACE, base, edited
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from kxplan.sandbox import Faults
+from tests.support import TOKEN, duplicates, kxplan, read, snapshot, write_manifest
 
-from .helpers import TOKEN, duplicates, kxplan, read, snapshot, write_manifest
 from .scenario import STACK, WORKSPACE, base, edited
 
 ROOT = Path(__file__).resolve().parents[2]

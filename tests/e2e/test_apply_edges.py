@@ -15,8 +15,8 @@ from kxplan.live import read_live
 from kxplan.manifest import load_manifest
 from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
+from tests.support import TOKEN, duplicates, kxplan, read, snapshot, write_manifest
 
-from .helpers import TOKEN, duplicates, kxplan, read, snapshot, write_manifest
 from .scenario import STACK, WORKSPACE, base, edited
 
 

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from kxplan.manifest import load_manifest
-
-from .helpers import TOKEN, duplicates, kxplan, read
+from tests.support import TOKEN, duplicates, kxplan, read
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
 

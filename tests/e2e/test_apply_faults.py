@@ -17,9 +17,8 @@ from kxplan.manifest import load_manifest
 from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import Faults
-from tests.conftest import checked_sandbox
+from tests.support import TOKEN, checked_sandbox, duplicates, read, snapshot, write_manifest
 
-from .helpers import TOKEN, duplicates, read, snapshot, write_manifest
 from .scenario import STACK, WORKSPACE, base, edited
 
 SEEDS = range(20)

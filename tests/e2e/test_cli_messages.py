@@ -11,8 +11,8 @@ import pytest
 
 from kxplan.resources import load_schema
 from kxplan.sandbox import SandboxServer
+from tests.support import kxplan, write_manifest
 
-from .helpers import kxplan, write_manifest
 from .scenario import STACK, WORKSPACE, base
 
 

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from kxplan.manifest import load_manifests
 from kxplan.plan import Plan
 from kxplan.planner import build_plan
 from kxplan.sandbox import Faults, SandboxServer
-
-from .helpers import TOKEN, kxplan, read, tree, write_manifest
+from kxplan.sandbox.wire import Arrival
+from tests.support import TOKEN, kxplan, read, tree, write_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = (6, 18)  # two levels: 24 tasks, two create batches
@@ -45,10 +46,12 @@ class Finished:
         return self.out + self.err
 
 
-def _start(url: str, manifest: Path, *flags: str, ttl: str = "30") -> subprocess.Popen[bytes]:
+def _start(
+    url: str, manifest: Path, *flags: str, ttl: str = "30", token: str = TOKEN
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "KANTATA_TOKEN": TOKEN,
+        "KANTATA_TOKEN": token,
         "PYTHONPATH": str(ROOT),
         "KXPLAN_LOCK_TTL": ttl,
     }
@@ -78,10 +81,78 @@ def _lock_written(server: SandboxServer) -> bool:
     return server.log.count("POST", LOCK_ROUTE) > 0
 
 
+class _Turns:
+    """A barrier the test holds so that two applies certainly meet, however loaded the
+    machine: on the sandbox's `on_request` hook, each process known by its own token.
+
+    A run reads the lock before it plans (its first lock read) and again to acquire it,
+    after its plan (its second). The first run to acquire goes on; the other's acquiring
+    read waits until the first run's first create arrives (it then holds the lock), so the
+    two never acquire at once. That create waits until the other run has had its answer
+    (it sent anything after that read) or has gone (it yielded): the other run planned
+    before any create landed and saw the lock held."""
+
+    def __init__(self, server: SandboxServer, tokens: tuple[str, str]) -> None:
+        self._tokens = tokens
+        self._reads = dict.fromkeys(tokens, 0)
+        self._first: str | None = None
+        self._mutex = threading.Lock()
+        self._answered = {t: threading.Event() for t in tokens}
+        self._creating = {t: threading.Event() for t in tokens}
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.met = False  # the first create waited for the other run, and not in vain
+        server.on_request = self
+
+    def start(self, url: str, manifest: Path, *flags: str) -> list[subprocess.Popen[bytes]]:
+        """Both applies, at once, each with its own token."""
+        self._procs = {t: _start(url, manifest, *flags, token=t) for t in self._tokens}
+        return list(self._procs.values())
+
+    def __call__(self, arrival: Arrival) -> None:
+        token = arrival.token
+        if token not in self._reads:
+            return
+        other = self._tokens[1 - self._tokens.index(token)]
+        with self._mutex:
+            if self._reads[token] >= 2:
+                self._answered[token].set()
+            acquiring = _is_lock_read(arrival) and self._reads[token] == 1
+            self._reads[token] += _is_lock_read(arrival)
+            self._first = self._first or (token if acquiring else None)
+            second = acquiring and self._first == other
+            create = arrival.method == "POST" and arrival.route == "/stories"
+            first_create = create and not self._creating[token].is_set()
+            if create:
+                self._creating[token].set()
+        if second:
+            self._wait(self._creating[other], other)
+        elif first_create and self._first == token:
+            self.met = self._wait(self._answered[other], other)
+
+    def _wait(self, event: threading.Event, other: str) -> bool:
+        """Until `event` or the `other` run's end (True), or a safety net's end (False)."""
+        deadline = time.monotonic() + 45
+        while not event.wait(0.02):
+            proc = self._procs.get(other)
+            if proc is not None and proc.poll() is not None:
+                return True
+            if time.monotonic() > deadline:
+                return False
+        return True
+
+
+def _is_lock_read(arrival: Arrival) -> bool:
+    return (
+        arrival.method == "GET"
+        and arrival.route == "/external_references"
+        and arrival.params.get("service_name") == "kxplan-lock"
+    )
+
+
 @pytest.fixture
 def race(make_sandbox: Any, tmp_path: Path) -> tuple[SandboxServer, Path]:
-    """A sandbox whose every request takes 20 ms (so two applies overlap), an empty
-    workspace "Big", and a 24-task manifest for it."""
+    """A sandbox whose every request takes 20 ms, an empty workspace "Big", and a 24-task
+    manifest for it."""
     server = make_sandbox(faults=Faults(latency_ms=20))
     server.model.create_workspace("Big")
     return server, write_manifest(tmp_path / "big.yaml", tree(SIZES))
@@ -95,8 +166,10 @@ def test_two_applies_started_together_leave_one_task_per_key(
     for round_ in range(3):
         workspace = f"Race {round_}"
         manifest = _manifest(server, tmp_path / f"race-{round_}.yaml", workspace)
-        procs = [_start(server.url, manifest) for _ in range(2)]
-        results = [_finish(p) for p in procs]
+        tokens = (f"{TOKEN}-{round_}-a", f"{TOKEN}-{round_}-b")
+        turns = _Turns(server, tokens)
+        results = [_finish(p) for p in turns.start(server.url, manifest)]
+        assert turns.met, [r.text for r in results]
         counts = _per_key(server.url, workspace)
         assert len(counts) == KEYS and set(counts.values()) == {1}, (round_, counts)
         assert any(r.code == 0 for r in results), [r.text for r in results]
@@ -123,8 +196,10 @@ def test_with_lock_timeout_the_second_waits_then_finds_nothing_to_do(
 ) -> None:
     server, _ = race
     manifest = _manifest(server, tmp_path / "wait.yaml", "Waiting")
-    procs = [_start(server.url, manifest, "--lock-timeout", "60s") for _ in range(2)]
-    results = [_finish(p) for p in procs]
+    tokens = (f"{TOKEN}-a", f"{TOKEN}-b")
+    turns = _Turns(server, tokens)
+    results = [_finish(p) for p in turns.start(server.url, manifest, "--lock-timeout", "60s")]
+    assert turns.met, [r.text for r in results]
     assert [r.code for r in results] == [0, 0], [r.text for r in results]
     applied = [r for r in results if f"Apply complete: {KEYS} added" in r.out]
     assert len(applied) == 1, [r.text for r in results]

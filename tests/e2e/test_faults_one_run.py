@@ -21,8 +21,8 @@ from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import Faults
 from kxplan.sandbox.variants import Variants
+from tests.support import TOKEN, duplicates, read, write_manifest
 
-from .helpers import TOKEN, duplicates, read, write_manifest
 from .scenario import STACK, WORKSPACE, base, edited
 
 SEEDS = range(6)

@@ -8,8 +8,8 @@ from pathlib import Path
 from kxplan.apply._payload import create_item
 from kxplan.client import KantataClient
 from kxplan.sandbox import Faults, SandboxServer
+from tests.support import TOKEN, duplicates, kxplan, read, write_manifest
 
-from .helpers import TOKEN, duplicates, kxplan, read, write_manifest
 from .scenario import STACK, WORKSPACE, base, edited
 
 #: Every create commits this long after it arrived, its answer dropped at once: the first

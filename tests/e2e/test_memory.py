@@ -13,7 +13,7 @@ import pytest
 
 from kxplan.client import KantataClient
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN, kxplan, read, write_manifest
+from tests.support import TOKEN, kxplan, read, write_manifest
 
 STACK = "memory"
 

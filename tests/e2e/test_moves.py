@@ -17,8 +17,8 @@ from kxplan.manifest import load_manifest
 from kxplan.model import LiveState, PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer
+from tests.support import TOKEN, write_manifest
 
-from .helpers import TOKEN, write_manifest
 from .scenario import STACK, WORKSPACE, base
 
 WRITES = ("POST", "PUT", "DELETE")

@@ -19,7 +19,7 @@ from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
 from kxplan.resources import load_schema
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN, kxplan
+from tests.support import TOKEN, kxplan
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "first.yaml"
 WORKSPACE = "Northwind — Website Audit"

@@ -17,7 +17,7 @@ from kxplan.model import LiveState, Manifest, PlanOptions
 from kxplan.plan import Plan
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN, kxplan, write_manifest
+from tests.support import TOKEN, kxplan, write_manifest
 
 STATUSES = [
     {"name": "Backlog", "category": "not started"},

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN, kxplan, read, write_manifest
+from tests.support import TOKEN, kxplan, read, write_manifest
 
 STACK = "contracts"
 

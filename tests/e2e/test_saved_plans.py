@@ -11,8 +11,8 @@ import pytest
 
 from kxplan.resources import load_schema
 from kxplan.sandbox import SandboxServer
+from tests.support import Result, kxplan, read, write_manifest
 
-from .helpers import Result, kxplan, read, write_manifest
 from .scenario import STACK, WORKSPACE, base
 
 WRITES = ("POST", "PUT", "DELETE")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN, kxplan, write_manifest
+from tests.support import TOKEN, kxplan, write_manifest
 
 STATUSES = [
     {"name": "Backlog", "category": "not started"},

@@ -13,8 +13,7 @@ import pytest
 from kxplan.client import KantataClient
 from kxplan.model import LiveTask
 from kxplan.sandbox import SandboxServer
-from tests.e2e.helpers import TOKEN, kxplan, read, write_manifest
-from tests.e2e.test_apply_terminal import _run_on_terminal
+from tests.support import TOKEN, kxplan, read, run_on_terminal, write_manifest
 
 STACK = "site"
 OLD, NEW = "audit/content-inventory", "audit/content-audit"
@@ -100,7 +99,7 @@ def test_apply_refuses_before_any_write_and_names_both_ways_out(
 def test_on_a_terminal_apply_refuses_before_asking(env: tuple[SandboxServer, str, Path]) -> None:
     server, _, path = env
     writes = _writes(server)
-    code, seen = _run_on_terminal(["apply", str(path), "--api-url", str(server.url)], "y")
+    code, seen = run_on_terminal(["apply", str(path), "--api-url", str(server.url)], "y")
     assert code == 1, seen
     assert "refusing to apply" in seen and "Apply these changes?" not in seen
     assert _writes(server) == writes

@@ -20,9 +20,9 @@ import pytest
 
 from kxplan.sandbox import Variants
 from kxplan.sandbox.variants import QUESTIONS, matrix
+from tests.support import TOKEN
 
 from . import matrix_scenarios as s
-from .helpers import TOKEN
 
 ROWS = matrix()
 # A tree of more than one page (slower): where paging, `results` order or placement matter.

@@ -17,8 +17,7 @@ from kxplan.model import LiveState
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer
 from kxplan.sandbox.variants import QUESTIONS, Variants
-
-from .helpers import TOKEN, duplicates, kxplan, read, write_manifest
+from tests.support import TOKEN, duplicates, kxplan, read, write_manifest
 
 ONBOARDING = Path(__file__).resolve().parents[2] / "examples" / "client-onboarding.yaml"
 MINE = ("status_names", "set_switch", "status_delete", "name_match")

@@ -20,8 +20,7 @@ from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer
 from kxplan.sandbox.variants import Variants
-
-from .helpers import TOKEN, duplicates, kxplan, read, write_manifest
+from tests.support import TOKEN, duplicates, kxplan, read, write_manifest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "software-implementation.yaml"
 MakeSandbox = Callable[..., SandboxServer]

@@ -18,7 +18,7 @@ import yaml
 from kxplan.client import KantataClient
 from kxplan.live import read_live
 from kxplan.model import LiveState
-from tests.e2e.helpers import kxplan
+from tests.support import kxplan
 
 TOKEN = "export-test-token"
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from kxplan.sandbox import Faults, SandboxServer
-from tests.sandbox.helpers import api
+from tests.support import api
 
 
 def _titles(c: httpx.Client, workspace_id: str) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kxplan.sandbox import SandboxServer
-from tests.sandbox.helpers import api, create, ids
+from tests.support import api, create, ids
 
 Sandbox = tuple[SandboxServer, str]
 

@@ -14,8 +14,7 @@ import httpx
 
 from kxplan.sandbox import SandboxServer
 from kxplan.sandbox.store import SANDBOX_USER_ID
-from tests.conftest import MakeSandbox
-from tests.sandbox.helpers import api, create, ids
+from tests.support import MakeSandbox, api, create, ids
 
 Sandbox = tuple[SandboxServer, str]
 USER = str(SANDBOX_USER_ID)

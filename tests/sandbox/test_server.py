@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from kxplan.sandbox import Faults, SandboxServer
-from tests.sandbox.helpers import api, create, ids
+from tests.support import api, create, ids
 
 MakeSandbox = Callable[..., SandboxServer]
 REPO = Path(__file__).resolve().parents[2]
@@ -72,8 +72,9 @@ def test_503s_follow_the_seed_deterministically(make_sandbox: MakeSandbox) -> No
 
 
 def test_rate_limit_answers_429_with_or_without_retry_after(make_sandbox: MakeSandbox) -> None:
-    plain = make_sandbox(faults=Faults(rate_limit=0.5, burst=3))
-    hinted = make_sandbox(faults=Faults(rate_limit=0.5, burst=1, retry_after=2))
+    # One token per 100 s: no refill during the test, however loaded the machine.
+    plain = make_sandbox(faults=Faults(rate_limit=0.01, burst=3))
+    hinted = make_sandbox(faults=Faults(rate_limit=0.01, burst=1, retry_after=2))
     with api(plain) as c:
         statuses = [c.get("/workspaces") for _ in range(5)]
     with api(hinted) as c:
@@ -84,6 +85,19 @@ def test_rate_limit_answers_429_with_or_without_retry_after(make_sandbox: MakeSa
     assert statuses[3].json()["errors"][0]["message"] == "Rate limit exceeded"
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "2"
     assert plain.log.count(route="/workspaces") == 5
+
+
+def test_every_nth_request_answers_429_however_slow_the_client(make_sandbox: MakeSandbox) -> None:
+    server = make_sandbox(faults=Faults(every_429=3, retry_after=1, seed=5, p_503=0.2))
+    seeded = make_sandbox(faults=Faults(seed=5, p_503=0.2))
+    statuses = _outcomes(server, 9)
+    assert [s for i, s in enumerate(statuses) if i % 3 == 2] == [429, 429, 429]
+    assert 429 not in [s for i, s in enumerate(statuses) if i % 3 != 2]
+    # No random number is drawn for it: the seeded 503s fall where they fall without it.
+    plain = _outcomes(seeded, 9)
+    assert [s for i, s in enumerate(statuses) if i % 3 != 2] == [
+        s for i, s in enumerate(plain) if i % 3 != 2
+    ]
 
 
 def test_a_drop_after_commit_keeps_the_row_while_the_client_sees_no_response(

@@ -9,7 +9,7 @@ import httpx
 
 from kxplan.sandbox import SandboxServer
 from kxplan.sandbox.variants import Variants
-from tests.sandbox.helpers import api, create, ids
+from tests.support import api, create, ids
 
 Sandbox = tuple[SandboxServer, str]
 

@@ -12,7 +12,7 @@ import pytest
 from kxplan.sandbox import SandboxServer
 from kxplan.sandbox.store import SCHEMA, Store
 from kxplan.sandbox.variants import Variants
-from tests.sandbox.helpers import api, create, ids
+from tests.support import api, create, ids
 
 Sandbox = tuple[SandboxServer, str]
 

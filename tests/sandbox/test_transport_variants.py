@@ -10,8 +10,7 @@ import httpx
 
 from kxplan.sandbox import Faults
 from kxplan.sandbox.variants import Variants
-
-from .helpers import api, create
+from tests.support import api, create
 
 
 def test_meta_absent_leaves_count_results_and_typed_maps(

@@ -16,8 +16,7 @@ import pytest
 
 from kxplan.sandbox import Faults, SandboxServer, Variants
 from kxplan.sandbox.variants import QUESTIONS
-from tests.e2e.helpers import kxplan
-from tests.sandbox.helpers import api
+from tests.support import api, kxplan
 
 MakeSandbox = Callable[..., SandboxServer]
 REPO = Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ from kxplan.manifest.vars import resolve_vars, substitute_document
 from kxplan.manifest.yaml_loader import read_document
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = sorted((ROOT / "tests" / "manifest_invalid").glob("*.yaml")) + sorted(
+DOCUMENTS = sorted((ROOT / "tests" / "manifest" / "invalid").glob("*.yaml")) + sorted(
     (ROOT / "examples").glob("*.yaml")
 )
 

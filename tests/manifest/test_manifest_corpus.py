@@ -1,4 +1,4 @@
-"""Every file in tests/manifest_invalid/ is rejected by `kxplan validate` with exit 1 and
+"""Every file in tests/manifest/invalid/ is rejected by `kxplan validate` with exit 1 and
 exactly the problems its header announces, each at the line it names:
 
     # expect: 7: due_date 2027-01-04 is before start_date 2027-01-10
@@ -6,8 +6,8 @@ exactly the problems its header announces, each at the line it names:
     # expect: includes/qa.yaml:3:5: ...        (a problem in an included file)
     # chain: included from CASE.yaml:6:5       (a line of the chain under the problem above)
 
-Included files live in tests/manifest_invalid/includes/ (not cases themselves); paths in
-`expect:`/`chain:` lines are relative to tests/manifest_invalid/.
+Included files live in tests/manifest/invalid/includes/ (not cases themselves); paths in
+`expect:`/`chain:` lines are relative to tests/manifest/invalid/.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import pytest
 
 from kxplan.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "tests" / "manifest_invalid"
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = Path(__file__).resolve().parent / "invalid"
 CASES = sorted(CORPUS.glob("*.yaml"))
 _EXPECT = re.compile(r"^# expect: (?:(?P<file>[\w./-]+\.yaml):)?(\d+)(?::(\d+))?: (.+)$")
 _CHAIN = re.compile(r"^# chain: (.+)$")

@@ -1,8 +1,8 @@
-"""Golden files for the text and Markdown renderers (tests/golden/).
+"""Golden files for the text and Markdown renderers (tests/render/golden/).
 
 To accept a deliberate change in the output, regenerate them and review the diff:
 
-    KXPLAN_UPDATE_GOLDEN=1 python -m pytest tests/unit/test_render_golden.py
+    KXPLAN_UPDATE_GOLDEN=1 python -m pytest tests/render/test_render_golden.py
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_plan_support import live_from, manifest_from, options_from
 
 from kxplan.model import LiveState, LiveTask, Manifest
 from kxplan.plan import Plan
 from kxplan.planner import build_plan
 from kxplan.render import render_markdown, render_text
+from tests.support import live_from, manifest_from, options_from
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("KXPLAN_UPDATE_GOLDEN") == "1"
 
 #: One plan with every kind of change, kept and blocked tasks, and warnings.

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from test_plan_support import live_from, manifest_from
-
 from kxplan.model import PlanOptions
 from kxplan.plan import fingerprint
 from kxplan.planner import build_plan
 from kxplan.saved_plans import fingerprints_for
+from tests.support import live_from, manifest_from
 
 
 def test_bulk_creates_take_one_request_per_300_at_each_depth() -> None:

@@ -1,8 +1,8 @@
-"""Builders for planner tests: compact dicts (as written in tests/cases/*.yaml) -> model values.
+"""Builders for planner tests: compact dicts (as written in tests/planner/cases/*.yaml) -> model
+values.
 
 This is deliberately independent of the manifest loader: the planner's cases describe the
 *resolved* desired state, so they keep working whatever the YAML front end does.
-No tests here; the module name keeps it unique in the suite.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Table-driven planner cases: tests/cases/*.yaml (desired, live, expected changes or error).
+"""Table-driven planner cases: tests/planner/cases/*.yaml (desired, live, expected changes or
+error).
 
 Each case lists every change that makes a call, or is kept/blocked, in plan order as
 `[action, kind, key]` rows (optionally `{field: expected}` checked as a subset), plus
@@ -17,7 +18,6 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from test_plan_support import live_from, manifest_from, options_from, with_case_usage
 
 from kxplan import errors
 from kxplan.model import LiveState, LiveTask, Manifest
@@ -25,8 +25,9 @@ from kxplan.plan import Action, Change, Plan
 from kxplan.planner import build_plan
 from kxplan.render import render_json, render_markdown, render_text
 from kxplan.resources import load_schema
+from tests.support import live_from, manifest_from, options_from, with_case_usage
 
-CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+CASES_DIR = Path(__file__).resolve().parent / "cases"
 
 
 def _load_cases() -> list[Any]:

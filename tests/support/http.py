@@ -8,10 +8,10 @@ import httpx
 
 from kxplan.sandbox import SandboxServer
 
-TOKEN = "sandbox-test-token"
+HTTP_TOKEN = "sandbox-test-token"
 
 
-def api(server: SandboxServer, token: str | None = TOKEN) -> httpx.Client:
+def api(server: SandboxServer, token: str | None = HTTP_TOKEN) -> httpx.Client:
     """An httpx client on the sandbox's API URL, authenticated unless `token` is None."""
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     return httpx.Client(base_url=server.url, headers=headers, timeout=10)

@@ -1,9 +1,16 @@
-"""Helpers for end-to-end tests: run the CLI in-process, write manifests, snapshot a workspace."""
+"""Run the CLI as a user would (in-process, or on a terminal), write manifests, and look at
+what a run left in a sandbox workspace (snapshot, duplicates)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +24,7 @@ from kxplan.live import read_live
 from kxplan.model import LiveState
 
 TOKEN = "e2e-test-token"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -107,3 +115,43 @@ def tree(sizes: tuple[int, ...]) -> dict[str, Any]:
                 levels[-1][i % len(levels[-1])].setdefault("children", []).append(task)
         levels.append(row)
     return {"version": 1, "name": "big", "workspace": "Big", "tasks": levels[0]}
+
+
+def run_on_terminal(args: list[str], answer: str, timeout: float = 60.0) -> tuple[int, str]:
+    """Run `kxplan ARGS` with a pseudo-terminal as stdin/stdout/stderr; type `answer` at the
+    prompt. Returns (exit code, everything it printed)."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "KANTATA_TOKEN": TOKEN, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kxplan", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+        close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+    answered = False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            if not answered and b"Apply these changes?" in seen:
+                os.write(leader, answer.encode() + b"\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        return proc.wait(timeout=5), seen.decode("utf-8", "replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)

@@ -23,7 +23,7 @@ from kxplan.live import SharedReads, read_live
 from kxplan.manifest import load_fleet, load_manifests
 from kxplan.model import LiveWorkspace
 from kxplan.sandbox import Faults, SandboxServer
-from tests.e2e.helpers import TOKEN, kxplan, write_manifest
+from tests.support import TOKEN, kxplan, write_manifest
 
 STACK = "onboarding"
 

@@ -26,11 +26,11 @@ from kxplan.model import LiveState, LiveTask, Manifest
 from kxplan.plan import Plan
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer, Variants
-from tests.conftest import checked_sandbox
-from tests.e2e import matrix_scenarios as s
-from tests.e2e import scenario
-from tests.e2e.helpers import TOKEN
-from tests.unit.test_plan_support import _memory_text, manifest_from, options_from
+from tests.support import TOKEN, checked_sandbox, manifest_from, options_from
+from tests.support.builders import _memory_text
+
+from . import matrix_scenarios as s
+from . import scenario
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 WRITES = ("POST", "PUT", "DELETE")

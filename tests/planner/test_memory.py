@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from test_plan_support import live_from, manifest_from, options_from
-
 from kxplan.planner import build_plan
 from kxplan.planner.memory import (
     MAX_LENGTH,
@@ -15,6 +13,7 @@ from kxplan.planner.memory import (
     item_digest,
     remember,
 )
+from tests.support import live_from, manifest_from, options_from
 
 
 def test_a_memory_reads_back_what_was_written() -> None:
