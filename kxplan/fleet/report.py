@@ -26,11 +26,19 @@ def heading(outcome: Outcome) -> str:
     return f'Workspace "{title}" ' + (f"(id {wid})" if wid else "(not created yet)")
 
 
+#: A table's status cell shows at most this much of a failure's reason (its section and
+#: the JSON document have all of it).
+REASON_WIDTH = 60
+
+
 def status_of(outcome: Outcome) -> str:
-    """`ok`, `no changes`, or `failed: <reason>` (the reason's first line)."""
-    if outcome.status == FAILED:
-        return f"{FAILED}: {outcome.reason.splitlines()[0] if outcome.reason else 'error'}"
-    return outcome.status
+    """`ok`, `no changes`, or `failed: <reason>` (its first line, cut at REASON_WIDTH)."""
+    if outcome.status != FAILED:
+        return outcome.status
+    reason = outcome.reason.splitlines()[0] if outcome.reason else "error"
+    if len(reason) > REASON_WIDTH:
+        reason = reason[:REASON_WIDTH].rsplit(" ", 1)[0] + " …"
+    return f"{FAILED}: {reason}"
 
 
 def render_fleet(
