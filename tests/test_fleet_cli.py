@@ -145,3 +145,20 @@ def test_a_fleet_with_other_manifests_is_refused(site: tuple, tmp_path: Path) ->
     result = kxplan("plan", other, fleet, "--api-url", server.url)
     assert result.code == 1
     assert "is a fleet (workspaces:): it is planned and applied on its own" in result.err
+
+
+def test_apply_format_json_prints_one_document_and_talks_on_stderr(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fleet_site(sandbox, monkeypatch, tmp_path)
+    fleet = write_fleet(tmp_path / "fleet.yaml", (*CLIENTS[:2], "Hooli"))
+    result = kxplan("apply", fleet, "--api-url", sandbox.url, "--auto-approve", "--format", "json")
+    assert result.code == 1, result.text
+    doc = json.loads(result.out)
+    assert [w["status"] for w in doc["workspaces"]] == ["ok", "ok", "failed"]
+    assert [w["applied"] for w in doc["workspaces"][:2]] == [
+        {"create": 3, "update": 0, "move": 0, "delete": 0, "adopt": 0, "keep": 0}
+    ] * 2
+    assert doc["workspaces"][2]["reason"] == "workspace 'Hooli — Onboarding' was not found"
+    assert doc["summary"]["failed"] == 1 and doc["summary"]["create"] == 6
+    assert '=== Workspace "Acme — Onboarding"' in result.err
