@@ -36,9 +36,7 @@ from kxplan.cli.rename_gate import AcceptNew, accept_new_options, gate_suspected
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
-from kxplan.fleet.command import Connection, fleet_input
-from kxplan.fleet.command import apply_command as fleet_apply
-from kxplan.fleet.runner import Gates
+from kxplan.fleet.detect import fleet_input
 from kxplan.ids import result_ids
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import find_workspace, workspace_from_api
@@ -110,6 +108,10 @@ def apply_command(
         )
     fleet = fleet_input(inputs)
     if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
+        from kxplan.fleet.command import Connection
+        from kxplan.fleet.command import apply_command as fleet_apply
+        from kxplan.fleet.runner import Gates
+
         conn = Connection(api_url, token_file, sandbox, log_level)
         gates = Gates(allow_shared, accept, lock_timeout)
         fleet_apply(fleet, flags, conn, gates, auto_approve)

@@ -23,7 +23,7 @@ from kxplan.cli.plan_options import (
 from kxplan.client import KantataClient
 from kxplan.connection import connection_options, open_client
 from kxplan.errors import PlanError, UsageError
-from kxplan.fleet.command import Connection, fleet_input, plan_command
+from kxplan.fleet.detect import fleet_input
 from kxplan.live import find_workspace, read_status_sets
 from kxplan.model import LiveState, LiveWorkspace, Manifest
 from kxplan.plan import Plan
@@ -65,6 +65,8 @@ def plan(
     """
     fleet = fleet_input(manifests)
     if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
+        from kxplan.fleet.command import Connection, plan_command
+
         code = plan_command(fleet, flags, Connection(api_url, token_file, sandbox, log_level))
         click.get_current_context().exit(code)
     loaded = load_for_plan(manifests, flags)

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,9 +19,9 @@ from kxplan.apply import check_binding
 from kxplan.cli.plan_options import PlanFlags, api_of, refuse_plan_flags
 from kxplan.connection import open_client
 from kxplan.errors import ApplyError, KxplanError, ManifestError, PlanError, UsageError
+from kxplan.fleet.detect import FLEET_FORMAT, peek
 from kxplan.fleet.reads import SharedReads
 from kxplan.fleet.report import (
-    FLEET_FORMAT,
     fleet_document,
     render_fleet,
     render_fleet_json,
@@ -39,7 +38,6 @@ from kxplan.fleet.runner import (
     gate,
     plan_fleet,
 )
-from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.manifest import load_fleet
 from kxplan.model import Fleet, Manifest
 from kxplan.plan import Plan
@@ -61,45 +59,6 @@ class Connection:
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def fleet_input(inputs: Sequence[str | Path]) -> Path | None:
-    """The one input if it is a fleet (a `workspaces:` manifest or a saved fleet plan),
-    else None. A fleet given with other inputs is a UsageError."""
-    fleets = [Path(p) for p in inputs if _is_fleet(Path(p))]
-    if not fleets:
-        return None
-    if len(inputs) > 1:
-        raise UsageError(
-            f"{fleets[0]} is a fleet (workspaces:): it is planned and applied on its own",
-            hint=f"run kxplan with {fleets[0]} alone, and the other manifests in another run",
-        )
-    return fleets[0]
-
-
-def _is_fleet(path: Path) -> bool:
-    data = _peek(path)
-    if isinstance(data, dict):
-        return "workspaces" in data or data.get("fleet_format") == FLEET_FORMAT
-    return False
-
-
-def _peek(path: Path) -> Any:
-    """The top level of a manifest or JSON plan, or None when it cannot be read (the
-    ordinary loaders then say why)."""
-    try:
-        text = decode_utf8(read_input(path, "manifest"))
-    except (InputFileError, OSError):
-        return None
-    if text.lstrip().startswith("{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return None
-    from kxplan.manifest.yaml_loader import read_document
-
-    doc, _ = read_document(path)
-    return doc.data if doc is not None else None
 
 
 def _load(path: Path, flags: PlanFlags) -> Fleet:
@@ -245,7 +204,7 @@ def _confirm(auto_approve: bool, n: int) -> None:
 
 
 def _saved(path: Path) -> dict[str, Any] | None:
-    data = _peek(path)
+    data = peek(path)
     if isinstance(data, dict) and data.get("fleet_format") == FLEET_FORMAT:
         if not isinstance(data.get("workspaces"), list) or not isinstance(data.get("fleet"), dict):
             raise UsageError(

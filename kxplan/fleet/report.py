@@ -11,12 +11,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from kxplan.fleet.detect import FLEET_FORMAT
 from kxplan.fleet.runner import FAILED, NO_CHANGES, OK, Outcome
 from kxplan.plan import FORMAT_VERSION
 from kxplan.render import render_markdown
-
-#: `fleet_format` of the fleet document (and of a saved fleet plan).
-FLEET_FORMAT = "fleet/1"
 
 
 def heading(outcome: Outcome) -> str:
