@@ -162,3 +162,12 @@ def test_apply_format_json_prints_one_document_and_talks_on_stderr(
     assert doc["workspaces"][2]["reason"] == "workspace 'Hooli — Onboarding' was not found"
     assert doc["summary"]["failed"] == 1 and doc["summary"]["create"] == 6
     assert '=== Workspace "Acme — Onboarding"' in result.err
+
+
+def test_apply_with_nothing_to_do_shows_the_table_once_and_asks_nothing(site: tuple) -> None:
+    server, _, fleet = site
+    assert kxplan("apply", fleet, "--api-url", server.url, "--auto-approve").code == 0
+    result = kxplan("apply", fleet, "--api-url", server.url)  # no terminal: nothing to ask
+    assert result.code == 0, result.text
+    assert result.out.count("Fleet 'onboarding': plan:\n  WORKSPACE") == 1
+    assert "Fleet: 3 workspaces, 0 ok, 3 no changes, 0 failed;" in result.out

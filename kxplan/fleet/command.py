@@ -160,12 +160,15 @@ def apply_command(
         stack, manifest = _names(fleet, saved, path)
         human = sys.stderr if flags.fmt == "json" else sys.stdout
         shown = "text" if flags.fmt == "json" else flags.fmt
-        review = render_fleet(outcomes, shown, _title(stack, False), applied=False, table=False)
+        todo = sum(1 for o in outcomes if o.status not in (NO_CHANGES, FAILED))
+        # The one aggregate table comes after the apply; with nothing to apply, here.
+        title = _title(stack, False)
+        review = render_fleet(outcomes, shown, title, applied=False, table=not todo)
         click.echo(review, file=human)
         if flags.out is not None:
             _save(_document(fleet, outcomes, api, flags), flags.out)
-        if any(o.status not in (NO_CHANGES, FAILED) for o in outcomes):
-            _confirm(auto_approve, sum(1 for o in outcomes if o.status not in (NO_CHANGES, FAILED)))
+        if todo:
+            _confirm(auto_approve, todo)
             outcomes = apply_fleet(run, outcomes, gates, saved=saved is not None)
             if flags.fmt != "json":
                 click.echo(render_fleet(outcomes, flags.fmt, _title(stack, True), applied=True))
