@@ -14,6 +14,7 @@ SECTIONS = (
     "manifest.md",
     "plan.md",
     "apply.md",
+    "fleet.md",
     "export.md",
     "client.md",
     "kantata-api.md",

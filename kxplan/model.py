@@ -196,11 +196,14 @@ class FleetMember:
 
 @dataclass(frozen=True, slots=True)
 class Fleet:
-    """A validated fleet manifest: one template, one member per listed workspace."""
+    """A validated fleet manifest: one template, one member per listed workspace.
+    `marked`: a fleet by marker (`workspaces: {marked: true}`), whose members are the
+    workspaces carrying the stack's workspace marker (docs/fleet.md)."""
 
     path: str
     name: str
     members: tuple[FleetMember, ...]
+    marked: bool = False
 
 
 @dataclass(frozen=True, slots=True)

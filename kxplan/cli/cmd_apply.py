@@ -37,6 +37,7 @@ from kxplan.cli.rename_gate import AcceptNew, accept_new_options, gate_suspected
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
+from kxplan.fleet.detect import fleet_input
 from kxplan.ids import result_ids
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import SharedReads, workspace_from_api
@@ -106,6 +107,16 @@ def apply_command(
             "(or had none to apply) and 1 on any error",
             hint="to learn whether changes are pending, run `kxplan plan --detailed-exitcode`",
         )
+    fleet = fleet_input(inputs)
+    if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
+        from kxplan.fleet.command import Connection
+        from kxplan.fleet.command import apply_command as fleet_apply
+        from kxplan.fleet.runner import Gates
+
+        conn = Connection(api_url, token_file, sandbox, log_level)
+        gates = Gates(allow_shared, accept, lock_timeout)
+        fleet_apply(fleet, flags, conn, gates, auto_approve)
+        return
     saved = _saved_plan(inputs)
     if saved is not None:
         refuse_plan_flags(inputs[0], flags)

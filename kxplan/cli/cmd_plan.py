@@ -23,6 +23,7 @@ from kxplan.cli.plan_options import (
 from kxplan.client import KantataClient
 from kxplan.connection import connection_options, open_client
 from kxplan.errors import PlanError, UsageError
+from kxplan.fleet.detect import fleet_input
 from kxplan.live import SharedReads
 from kxplan.model import LiveState, LiveWorkspace, Manifest
 from kxplan.plan import Plan
@@ -62,6 +63,12 @@ def plan(
       kxplan plan onboarding.yaml --format markdown > plan.md
       kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
     """
+    fleet = fleet_input(manifests)
+    if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
+        from kxplan.fleet.command import Connection, plan_command
+
+        code = plan_command(fleet, flags, Connection(api_url, token_file, sandbox, log_level))
+        click.get_current_context().exit(code)
     loaded = load_for_plan(manifests, flags)
     api = api_of(api_url, sandbox)
     with open_client(api_url, token_file, sandbox, log_level) as client:

@@ -76,14 +76,24 @@ def load_manifests(
     return tuple(b.manifest for b in built)
 
 
-def load_fleet(path: str | Path, overrides: Mapping[str, str] = _NO_OVERRIDES) -> Fleet:
+def load_fleet(
+    path: str | Path,
+    overrides: Mapping[str, str] = _NO_OVERRIDES,
+    *,
+    marked_ids: Sequence[str] | None = None,
+) -> Fleet:
     """Load and validate a fleet manifest (`workspaces:`): one member per entry, each with
     its workspace and the template expanded with its variables (precedence: `--var`
     `overrides`, then the entry's `vars:`, then the template's `vars:` defaults).
 
+    A fleet by marker (`workspaces: {marked: true, vars}`) has `marked` set: its members
+    are the workspaces `marked_ids` (found by the caller through the stack's workspace
+    marker), each with the marked form's vars; without `marked_ids` it has one member,
+    the template checked against a stand-in workspace (kxplan.manifest.fleet).
+
     Raises ManifestError with every problem of every entry (each at file:line:col).
     """
-    from kxplan.manifest.fleet import fleet_members, not_a_fleet
+    from kxplan.manifest.fleet import fleet_members, is_marked, not_a_fleet
 
     with gc_paused():
         doc, problems = read_document(path)
@@ -91,6 +101,16 @@ def load_fleet(path: str | Path, overrides: Mapping[str, str] = _NO_OVERRIDES) -
             raise ManifestError(problems)
         if not isinstance(doc.data, dict) or "workspaces" not in doc.data:
             raise ManifestError([*problems, not_a_fleet(doc)])
+        marked = is_marked(doc.data)
+        if marked:
+            refs: list[str | int] | None = None
+            if marked_ids is not None:
+                refs = [int(i) if str(i).isdigit() else i for i in marked_ids]
+            if refs == []:  # nothing marked yet: the template is still checked
+                load_fleet(path, overrides)
+                return Fleet(doc.file, str(doc.data.get("name") or ""), (), marked=True)
+            doc, found = _marked(doc, refs)
+            problems.extend(found)
         members, found = fleet_members(doc, overrides)
     problems.extend(found)
     problems.extend(_unknown_overrides([b for _, b in members], overrides))
@@ -98,7 +118,21 @@ def load_fleet(path: str | Path, overrides: Mapping[str, str] = _NO_OVERRIDES) -
     if problems:
         raise ManifestError(problems)
     name = doc.data.get("name")
-    return Fleet(doc.file, name if isinstance(name, str) else "", tuple(m for m, _ in members))
+    stack = name if isinstance(name, str) else ""
+    return Fleet(doc.file, stack, tuple(m for m, _ in members), marked=marked)
+
+
+def _marked(doc: Document, refs: list[str | int] | None) -> tuple[Document, list[Problem]]:
+    """A fleet by marker as a listed fleet of `refs` (None: the stand-in workspace), and
+    the problems of its `workspaces:` mapping."""
+    from kxplan.manifest.fleet import (
+        marked_document,
+        marked_placeholder,
+        marked_shape_problems,
+    )
+
+    problems = marked_shape_problems(doc)
+    return marked_document(doc, refs if refs is not None else [marked_placeholder(doc)]), problems
 
 
 def _load(
@@ -109,22 +143,24 @@ def _load(
         return [], problems
     if isinstance(doc.data, dict) and "workspaces" in doc.data:
         if not allow_fleets:
-            return [], [*problems, _fleet_not_wired(doc)]
-        from kxplan.manifest.fleet import fleet_members
+            return [], [*problems, _fleet_alone(doc)]
+        from kxplan.manifest.fleet import fleet_members, is_marked
 
+        if is_marked(doc.data):
+            doc, shape = _marked(doc, None)
+            problems.extend(shape)
         members, found = fleet_members(doc, overrides)
         return [b for _, b in members], [*problems, *found]
     built, found = build_document(doc, overrides)
     return [built], [*problems, *found]
 
 
-def _fleet_not_wired(doc: Document) -> Problem:
+def _fleet_alone(doc: Document) -> Problem:
     return at(
         doc.key_loc(("workspaces",)),
-        "this manifest is a fleet (workspaces:); the fleet runner is not wired into "
-        "plan and apply yet",
-        "`kxplan validate` checks every entry; to plan one workspace now, copy the template "
-        "with workspace: instead of workspaces:",
+        "this manifest is a fleet (workspaces:): it is planned and applied on its own, "
+        "not together with other manifests",
+        f"run `kxplan plan {doc.file}` alone; it plans every workspace of the fleet",
     )
 
 

@@ -36,6 +36,46 @@ def not_a_fleet(doc: Document) -> Problem:
     )
 
 
+#: Service model ref of a stack's workspace marker (external reference on the Workspace).
+WORKSPACE_MARKER_REF = "workspace"
+
+
+def is_marked(data: Any) -> bool:
+    """True for a fleet by marker: `workspaces: {marked: true, vars: {...}}`."""
+    return isinstance(data, dict) and isinstance(data.get("workspaces"), dict)
+
+
+def marked_placeholder(doc: Document) -> str:
+    """The stand-in workspace a fleet by marker is validated with before any request."""
+    name = doc.data.get("name") if isinstance(doc.data, dict) else None
+    return f"every workspace marked by stack {name!r}"
+
+
+def marked_shape_problems(doc: Document) -> list[Problem]:
+    """The `workspaces: {marked: true, vars}` mapping against the schema (its vars are
+    checked with the template, in each entry's document)."""
+    spec = dict(doc.data["workspaces"])
+    if isinstance(spec.get("vars"), dict):
+        spec["vars"] = {}
+    return check_schema(doc.with_data({"version": 1, "name": "f", "tasks": [], "workspaces": spec}))
+
+
+def marked_document(doc: Document, refs: list[str | int]) -> Document:
+    """The fleet by marker `doc` as a listed fleet: one entry per workspace in `refs`, each
+    with the vars the marked form gives; those vars stay located where they were written."""
+    spec = doc.data["workspaces"]
+    given = _mapping(spec.get("vars"))
+    entries = [{"workspace": ref, "vars": dict(given)} for ref in refs]
+    locs = dict(doc.locs)
+    key_locs = dict(doc.key_locs)
+    for table in (locs, key_locs):
+        for path, point in list(table.items()):
+            if len(path) >= 2 and path[:2] == ("workspaces", "vars"):
+                for i in range(len(refs)):
+                    table[("workspaces", i, *path[1:])] = point
+    return Document(doc.file, {**doc.data, "workspaces": entries}, locs, key_locs)
+
+
 def fleet_members(
     doc: Document, overrides: Mapping[str, str]
 ) -> tuple[list[tuple[FleetMember, Built]], list[Problem]]:

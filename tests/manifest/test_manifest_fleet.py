@@ -166,11 +166,13 @@ def test_a_fleet_entry_with_an_unknown_field(tmp_path: Path) -> None:
     ]
 
 
-def test_plan_and_apply_refuse_a_fleet_clearly_until_the_runner_lands(tmp_path: Path) -> None:
+def test_a_fleet_loaded_as_one_of_several_manifests_is_refused_at_workspaces(
+    tmp_path: Path,
+) -> None:
     path = write(tmp_path / "fleet.yaml", FLEET)
     (problem,) = problems_of(path)
     assert problem.line == 7
-    assert "the fleet runner is not wired into plan and apply yet" in problem.message
+    assert "it is planned and applied on its own" in problem.message
     assert len(load_manifests([path], allow_fleets=True)) == 3
 
 

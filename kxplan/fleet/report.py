@@ -1,0 +1,185 @@
+"""How a fleet run is shown: one section per workspace, then ONE aggregate summary.
+
+Text and Markdown: each workspace's section headed with its title and id, then a table
+(workspace, add, change, move, delete, status). JSON: one document, the fleet document
+(docs/fleet.md, "Output"), which is also the saved fleet plan's format (with `--out`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from kxplan.fleet.detect import FLEET_FORMAT
+from kxplan.fleet.runner import FAILED, NO_CHANGES, OK, Outcome
+from kxplan.plan import FORMAT_VERSION
+from kxplan.render import render_markdown
+
+
+def heading(outcome: Outcome) -> str:
+    """`Workspace "Acme — Onboarding" (id 41001)`; `(not created yet)` without an id."""
+    title = outcome.workspace.get("title") or str(outcome.target.ref)
+    wid = outcome.workspace.get("id")
+    return f'Workspace "{title}" ' + (f"(id {wid})" if wid else "(not created yet)")
+
+
+#: A table's status cell shows at most this much of a failure's reason (its section and
+#: the JSON document have all of it).
+REASON_WIDTH = 60
+
+
+def status_of(outcome: Outcome) -> str:
+    """`ok`, `no changes`, or `failed: <reason>` (its first line, cut at REASON_WIDTH)."""
+    if outcome.status != FAILED:
+        return outcome.status
+    reason = outcome.reason.splitlines()[0] if outcome.reason else "error"
+    if len(reason) > REASON_WIDTH:
+        reason = reason[:REASON_WIDTH].rsplit(" ", 1)[0] + " …"
+    return f"{FAILED}: {reason}"
+
+
+def render_fleet(
+    outcomes: Sequence[Outcome], fmt: str, title: str, *, applied: bool, table: bool = True
+) -> str:
+    """The sections and the aggregate, in `fmt` (text or markdown). A section holds the
+    workspace's plan (and what came of it: its error, or after apply what was applied);
+    `applied`: the sections of an apply, after the plans were shown. Without `table` the
+    aggregate is its totals line only (apply's review before it asks: the one table
+    comes after the apply)."""
+    if fmt == "markdown":
+        return _markdown(outcomes, title, applied, table)
+    parts = [f"=== {heading(o)} ===\n{_body(o, applied)}" for o in outcomes]
+    parts.append(_table_text(outcomes, title, applied) if table else _totals(outcomes, applied))
+    return "\n".join(parts)
+
+
+def _body(o: Outcome, applied: bool) -> str:
+    lines = [n.rstrip("\n") + "\n" for n in o.notes]
+    if applied:
+        lines.append(o.result or ("No changes.\n" if o.status == NO_CHANGES else ""))
+    else:
+        lines.append(o.text if not o.failed or o.plan is not None else "")
+        lines.append(o.result if o.failed else "")
+    text = "".join(lines)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
+    rows = []
+    for o in outcomes:
+        c = o.counts()
+        title = o.workspace.get("title") or str(o.target.ref)
+        wid = o.workspace.get("id") or "-"
+        rows.append([title, str(wid), *(str(c[k]) for k in _COUNTS), status_of(o)])
+    return rows
+
+
+_COUNTS = ("create", "update", "move", "delete")
+_HEADERS = ["WORKSPACE", "ID", "ADD", "CHANGE", "MOVE", "DELETE", "STATUS"]
+
+
+def _table_text(outcomes: Sequence[Outcome], title: str, applied: bool) -> str:
+    rows = [_HEADERS, *_rows(outcomes)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADERS) - 1)]
+    lines = [f"{title}:"]
+    for row in rows:
+        cells = [
+            row[i].ljust(widths[i]) if i < 2 else row[i].rjust(widths[i])
+            for i in range(len(widths))
+        ]
+        lines.append("  " + "  ".join(cells) + "  " + row[-1])
+    lines.append(_totals(outcomes, applied))
+    return "\n".join(lines) + "\n"
+
+
+def _totals(outcomes: Sequence[Outcome], applied: bool) -> str:
+    n = {s: sum(1 for o in outcomes if o.status == s) for s in (OK, NO_CHANGES, FAILED)}
+    t = {k: sum(o.counts()[k] for o in outcomes) for k in ("create", "update", "move", "delete")}
+    counts = (
+        f"{t['create']} added, {t['update']} changed, {t['move']} moved, {t['delete']} deleted"
+        if applied
+        else f"{t['create']} to add, {t['update']} to change, {t['move']} to move, "
+        f"{t['delete']} to delete"
+    )
+    plural = "" if len(outcomes) == 1 else "s"
+    return (
+        f"Fleet: {len(outcomes)} workspace{plural}, {n[OK]} ok, {n[NO_CHANGES]} no changes, "
+        f"{n[FAILED]} failed; {counts}."
+    )
+
+
+def _markdown(outcomes: Sequence[Outcome], title: str, applied: bool, table: bool) -> str:
+    parts = []
+    for o in outcomes:
+        if o.plan is not None and not applied:
+            body = render_markdown(o.plan)
+            if o.failed:
+                body += "\n```\n" + o.result.rstrip("\n") + "\n```\n"
+        else:
+            body = "```\n" + _body(o, applied).rstrip("\n") + "\n```\n"
+        parts.append(f"## {heading(o)}\n\n{body}")
+    if not table:
+        return "\n".join([*parts, _totals(outcomes, applied) + "\n"])
+    rows = [
+        f"## {title}",
+        "",
+        "| Workspace | ID | Add | Change | Move | Delete | Status |",
+        "|---|---|--:|--:|--:|--:|---|",
+    ]
+    for row in _rows(outcomes):
+        cells = [c.replace("|", "\\|") for c in row]
+        rows.append("| " + " | ".join(cells) + " |")
+    rows += ["", _totals(outcomes, applied)]
+    parts.append("\n".join(rows) + "\n")
+    return "\n".join(parts)
+
+
+def fleet_document(
+    outcomes: Sequence[Outcome],
+    *,
+    manifest: str,
+    stack: str,
+    marked: bool,
+    api: str | None = None,
+    vars: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The JSON document of a fleet run (and, with `api`, a saved fleet plan)."""
+    fleet: dict[str, Any] = {"manifest": manifest, "stack": stack, "marked": marked}
+    if api is not None:
+        fleet["api"] = api
+        fleet["vars"] = dict(sorted((vars or {}).items()))
+    return {
+        "format_version": FORMAT_VERSION,
+        "fleet_format": FLEET_FORMAT,
+        "fleet": fleet,
+        "workspaces": [_entry(o) for o in outcomes],
+        "summary": _summary(outcomes),
+    }
+
+
+def _entry(o: Outcome) -> dict[str, Any]:
+    return {
+        "entry": o.target.ref,
+        "workspace": dict(o.workspace),
+        "status": o.status,
+        "reason": o.reason or None,
+        "counts": o.counts(),
+        "applied": o.applied,
+        "notes": list(o.notes),
+        "result": o.result or None,
+        "plan": o.plan.to_json() if o.plan is not None else None,
+    }
+
+
+def _summary(outcomes: Sequence[Outcome]) -> dict[str, int]:
+    out = {"workspaces": len(outcomes), "ok": 0, "no_changes": 0, "failed": 0}
+    for o in outcomes:
+        out[o.status.replace(" ", "_")] += 1
+    for key in ("create", "update", "move", "delete"):
+        out[key] = sum(o.counts()[key] for o in outcomes)
+    return out
+
+
+def render_fleet_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
