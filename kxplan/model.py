@@ -300,10 +300,16 @@ class LiveStatusSet:
 
 @dataclass(frozen=True, slots=True)
 class LiveWorkspace:
+    """A workspace as Kantata has it (`id` "" while it does not exist yet: a plan that
+    creates it is made against an empty one)."""
+
     id: str
     title: str
     task_status_set_id: str | None = None
     updated_at: str = ""
+    description: str | None = None
+    start_date: str | None = None
+    due_date: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

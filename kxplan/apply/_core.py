@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kxplan.apply import _checklist, _creates, _statuses, _tasks
+from kxplan.apply import _checklist, _creates, _statuses, _tasks, _workspace
 from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress, Run
 from kxplan.changes.base import WAVES, Change, Kind
@@ -20,7 +20,7 @@ from kxplan.changes.status import (
     StatusUpdate,
 )
 from kxplan.changes.task import TaskAdopt, TaskCreate, TaskDelete, TaskMove, TaskUpdate
-from kxplan.changes.workspace import WorkspaceUpdate
+from kxplan.changes.workspace import WorkspaceCreate, WorkspaceUpdate
 from kxplan.errors import ApplyError, KxplanError
 from kxplan.plan import Plan
 
@@ -40,6 +40,7 @@ class ApplyResult:
     recovered: int = 0  # creates with an unknown outcome that a look-up found done
     lifts: int = 0  # moves that needed a lift to the top level first (one extra PUT each)
     refused: int = 0  # move PUTs Kantata refused at first and that were sent again later
+    created_workspace: tuple[str, str] | None = None  # (id, title) of the workspace created
 
     def summary(self) -> dict[str, int]:
         """Counts of applied changes, as in `Plan.summary()`."""
@@ -104,13 +105,20 @@ def apply_plan(
     Raises `ApplyFailed` on a hard failure (after recording what was applied).
     """
     workspace_id = plan.workspace.get("id")
-    if workspace_id is None:
+    creates = any(isinstance(c, WorkspaceCreate) for c in plan.changes)
+    if not workspace_id and not creates:
         raise ApplyError(
             f"workspace {plan.workspace.get('title')!r} does not exist",
-            hint="create it in Kantata (or use --sandbox, which creates it) and plan again",
+            hint="add `create: true` to the manifest's workspace: mapping (or use --sandbox, "
+            "which creates it), or create it in Kantata, and plan again",
         )
+    # A workspace the plan creates gets its id from the create (wave 0, first of all).
     run = Run(
-        plan=plan, client=client, workspace_id=str(workspace_id), progress=progress, guard=guard
+        plan=plan,
+        client=client,
+        workspace_id=str(workspace_id or ""),
+        progress=progress,
+        guard=guard,
     )
     before = client.requests
     todo = [c for c in plan.actionable if c.kind is not Kind.NOTE]
@@ -133,7 +141,13 @@ def apply_plan(
         recovered=run.recovered,
         lifts=run.lifts,
         refused=run.refused,
+        created_workspace=_created_workspace(run),
     )
+
+
+def _created_workspace(run: Run) -> tuple[str, str] | None:
+    made = [c for c in run.applied if isinstance(c, WorkspaceCreate)]
+    return (run.workspace_id, made[0].after["title"]) if made else None
 
 
 def _failed(cause: KxplanError, run: Run, todo: list[Change]) -> ApplyFailed:
@@ -173,6 +187,15 @@ def _late(c: Change) -> bool:
     return c.wave >= _DELETE_WAVE
 
 
+def _set_assignment(c: Change) -> bool:
+    return isinstance(c, WorkspaceUpdate) and c.assigns_set
+
+
+def _own_fields(c: Change) -> bool:
+    """The workspace's own fields (description, dates, title): before its status set."""
+    return isinstance(c, WorkspaceUpdate) and not c.assigns_set
+
+
 def _early_status(c: Change) -> bool:
     return not isinstance(c, StatusDelete) or _early(c)
 
@@ -183,9 +206,11 @@ _ITEMS = (ChecklistItemCreate, ChecklistItemUpdate, ChecklistItemDelete)
 #: The applier's one table: inside a wave, (change types, which of them, handler) in
 #: execution order. A new kind of change = its types (kxplan.changes) + one row here.
 _STEPS: tuple[tuple[tuple[type[Change], ...], Callable[[Change], bool], _Handler], ...] = (
+    ((WorkspaceCreate,), _any, _each(_workspace.create_workspace)),
+    ((WorkspaceUpdate,), _own_fields, _each(_workspace.update_workspace)),
     ((StatusSetCreate,), _any, _each(_statuses.create_set)),
     (_STATUSES, _early_status, _statuses.apply_statuses),
-    ((WorkspaceUpdate,), _any, _each(_statuses.assign_set)),
+    ((WorkspaceUpdate,), _set_assignment, _each(_statuses.assign_set)),
     ((TaskCreate,), _any, _creates.create_tasks),
     ((TaskAdopt,), _any, _tasks.adopt_tasks),
     ((TaskUpdate, TaskMove), _any, _tasks.update_and_move_tasks),

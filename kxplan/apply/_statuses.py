@@ -391,7 +391,8 @@ def _send_record(run: Run, sid: str, write: Mapping[str, Any]) -> None:
     for attempt in range(MAX_UNKNOWN_ATTEMPTS):
         run.count_extra()
         try:
-            write_record(run.client, run.plan.workspace, run.stack, sid, write)
+            workspace = {"id": run.workspace_id, "title": run.plan.workspace.get("title")}
+            write_record(run.client, workspace, run.stack, sid, write)
             return
         except TransportError as err:
             if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:

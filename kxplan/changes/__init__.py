@@ -40,7 +40,7 @@ from kxplan.changes.task import (
     TaskMove,
     TaskUpdate,
 )
-from kxplan.changes.workspace import WorkspaceUpdate
+from kxplan.changes.workspace import WorkspaceCreate, WorkspaceUpdate
 
 __all__ = [
     "WAVES",
@@ -66,5 +66,6 @@ __all__ = [
     "TaskKeep",
     "TaskMove",
     "TaskUpdate",
+    "WorkspaceCreate",
     "WorkspaceUpdate",
 ]

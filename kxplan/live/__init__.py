@@ -28,12 +28,14 @@ The modules (see docs/client.md, "Where the code is"):
 """
 
 from kxplan.live._lookups import (
+    WorkspaceNotFound,
     count_set_usage,
     count_tasks_holding,
     find_tasks_by_marker,
     find_workspace,
     read_tasks,
     stories_by_marker,
+    workspace_not_found,
 )
 from kxplan.live._params import BATCH, ITEM_PARAMS
 from kxplan.live._parsing import status_set_from, task_from_api, workspace_from_api
@@ -42,6 +44,7 @@ from kxplan.live._reading import read_live, read_status_sets
 __all__ = [
     "BATCH",
     "ITEM_PARAMS",
+    "WorkspaceNotFound",
     "count_set_usage",
     "count_tasks_holding",
     "find_tasks_by_marker",
@@ -53,4 +56,5 @@ __all__ = [
     "stories_by_marker",
     "task_from_api",
     "workspace_from_api",
+    "workspace_not_found",
 ]

@@ -30,11 +30,22 @@ def find_workspace(client: KantataClient, ref: str | int) -> LiveWorkspace | Non
     return workspace_by_title(client, text)
 
 
-def workspace_not_found(ref: str | int) -> PlanError:
-    """The error for a workspace reference that matches nothing."""
-    return PlanError(
+class WorkspaceNotFound(PlanError):
+    """No workspace has this id or exact title (archived ones included)."""
+
+
+def workspace_not_found(ref: str | int) -> WorkspaceNotFound:
+    """The error for a workspace reference that matches nothing: what to do about it."""
+    by_title = not (isinstance(ref, int) or str(ref).strip().isdigit())
+    create = (
+        "add `create: true` to the manifest's workspace: mapping (workspace: {title: ..., "
+        "create: true}) to create it, or give"
+        if by_title
+        else "give"
+    )
+    return WorkspaceNotFound(
         f"workspace {ref!r} was not found",
-        hint="give the workspace id, or its exact title (archived workspaces count too)",
+        hint=f"{create} the workspace id, or its exact title (archived workspaces count too)",
     )
 
 

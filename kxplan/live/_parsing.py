@@ -40,6 +40,9 @@ def workspace_from_api(obj: Mapping[str, Any]) -> LiveWorkspace:
         title=str(obj.get("title", "")),
         task_status_set_id=None if set_id in (None, "") else str(set_id),
         updated_at=str(obj.get("updated_at") or ""),
+        description=_opt_str(obj.get("description")),
+        start_date=_date(obj.get("start_date")),
+        due_date=_date(obj.get("due_date")),
     )
 
 

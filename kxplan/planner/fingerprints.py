@@ -67,7 +67,7 @@ def _touched(
 ) -> Iterator[tuple[str, object]]:
     if change.kind is Kind.TASK and change.id in tasks:
         yield f"task:{change.id}", tasks[change.id]
-    elif change.kind is Kind.WORKSPACE:
+    elif change.kind is Kind.WORKSPACE and live.workspace.id:
         yield f"workspace:{live.workspace.id}", live.workspace
     elif change.kind is Kind.STATUS:
         live_set = live.status_set_named(change.parent or "")
