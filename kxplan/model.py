@@ -44,6 +44,9 @@ PROGRESS_FIELDS: tuple[str, ...] = ("status", "percentage_complete", "completed"
 #: The marker's service_name on every object kxplan owns.
 SERVICE_NAME = "kxplan"
 
+#: service_model_ref of a workspace's marker (service_model is the stack).
+WORKSPACE_MARKER_REF = "workspace"
+
 #: The marker's `external_status` on a task kxplan must never delete (`protect: true`).
 #: Written on Kantata itself, so protection survives the task leaving the manifest.
 PROTECTED = "protected"
@@ -310,6 +313,8 @@ class LiveWorkspace:
     description: str | None = None
     start_date: str | None = None
     due_date: str | None = None
+    #: The stacks whose workspace marker it carries (read with include=external_references).
+    marked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

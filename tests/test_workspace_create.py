@@ -225,3 +225,20 @@ def test_the_sandbox_flag_creates_through_the_same_path(env: Path) -> None:
     assert f'Created workspace "{TITLE}" in the sandbox' in result.out
     again = kxplan("plan", "--sandbox", "--detailed-exitcode", manifest)
     assert again.code == 0, again.text
+
+
+def test_an_existing_workspace_managed_by_the_mapping_gets_the_marker_once(
+    make_sandbox: Any, env: Path
+) -> None:
+    server = make_sandbox()
+    ws = server.model.create_workspace(TITLE, description="Onboarding for Globex")
+    doc = base()
+    doc["workspace"] = {"title": TITLE, "description": "Onboarding for Globex"}
+    manifest = write_manifest(env / "m.yaml", doc)
+    plan = kxplan("plan", manifest, "--api-url", server.url)
+    assert f'~ workspace "{TITLE}"  (#{ws["id"]})' in plan.out
+    assert f'marker  null -> "{doc["name"]}"' in plan.out
+    assert _apply(server, manifest).code == 0
+    assert _markers(server, int(ws["id"])) == [("kxplan", doc["name"], "workspace")]
+    again = kxplan("plan", manifest, "--api-url", server.url, "--detailed-exitcode")
+    assert again.code == 0, again.text

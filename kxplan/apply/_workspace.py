@@ -25,10 +25,7 @@ from kxplan.changes.workspace import WORKSPACE_FIELDS, WorkspaceCreate, Workspac
 from kxplan.errors import ApplyError, TransportError, ValidationError
 from kxplan.ids import result_ids
 from kxplan.live import find_workspace
-from kxplan.model import SERVICE_NAME, LiveWorkspace
-
-#: service_model_ref of the workspace marker (service_model is the stack).
-WORKSPACE_MARKER_REF = "workspace"
+from kxplan.model import SERVICE_NAME, WORKSPACE_MARKER_REF, LiveWorkspace
 
 #: creator_role values, in the order they are tried (see the module docstring).
 CREATOR_ROLES = ("consultant", "maven")
@@ -129,7 +126,7 @@ def _created(data: Mapping[str, Any]) -> LiveWorkspace:
     obj = (data.get("workspaces") or {}).get(ids[0]) if ids else None
     if obj is None:
         raise ApplyError("Kantata's answer to POST /workspaces did not include the workspace")
-    return workspace_from_api(obj)
+    return workspace_from_api(obj, data.get("external_references"))
 
 
 def _marked(data: Mapping[str, Any], workspace_id: str, stack: str) -> bool:

@@ -8,7 +8,9 @@
 - `WorkspaceUpdate`: key = id = the workspace id. Either the status set assignment
   (fields == ("status_set",), before {"status_set": name | None}, after {"status_set":
   name}; wave 1), or the workspace's own fields the manifest's mapping sets (fields ⊆
-  WORKSPACE_FIELDS, path = the title; `PUT /workspaces/{id}`; wave 0, before the status set).
+  WORKSPACE_FIELDS, path = the title; `PUT /workspaces/{id}`; wave 0, before the status set),
+  and "marker" (before None, after the stack) when it does not carry the stack's workspace
+  marker yet (the PUT writes it: every field update carries it).
 """
 
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ class WorkspaceValues(TypedDict, total=False):
     description: str | None
     start_date: str | None
     due_date: str | None
+    marker: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

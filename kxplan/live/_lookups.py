@@ -49,20 +49,25 @@ def workspace_not_found(ref: str | int) -> WorkspaceNotFound:
     )
 
 
+#: Workspaces are read with their external references: the stack's workspace marker.
+_WITH_MARKERS = {"include": "external_references"}
+
+
 def workspace_by_id(client: KantataClient, wid: str) -> LiveWorkspace | None:
     """The workspace with this id (archived too); None when there is none."""
     try:
-        env = client.get(f"/workspaces/{wid}", {"include_archived": True})
+        env = client.get(f"/workspaces/{wid}", {"include_archived": True, **_WITH_MARKERS})
     except NotFoundError:
         return None
     objs = primary(env)
-    return workspace_from_api(objs[0]) if objs else None
+    return workspace_from_api(objs[0], env.get("external_references")) if objs else None
 
 
 def workspace_by_title(client: KantataClient, title: str) -> LiveWorkspace | None:
     """The one workspace titled exactly `title` (archived too); None when there is none.
     PlanError when several have it, or only ones differing in case (a likely typo)."""
-    records = client.get_all("/workspaces", {"matching": title, "include_archived": True})
+    params = {"matching": title, "include_archived": True, **_WITH_MARKERS}
+    records = client.get_all("/workspaces", params)
     exact = [w for w in records if w.get("title") == title]
     if len(exact) > 1:
         listing = ", ".join(f"{w['id']} ({w.get('title')!r})" for w in exact)
@@ -71,7 +76,7 @@ def workspace_by_title(client: KantataClient, title: str) -> LiveWorkspace | Non
             hint=f"give the workspace id instead, e.g. --workspace {exact[0]['id']}",
         )
     if exact:
-        return workspace_from_api(exact[0])
+        return workspace_from_api(exact[0], records.included.get("external_references"))
     near = [w for w in records if str(w.get("title", "")).casefold() == title.casefold()]
     if near:
         raise PlanError(

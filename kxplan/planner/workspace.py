@@ -31,7 +31,7 @@ def plan_workspace(manifest: Manifest, live: LiveState) -> list[Step]:
         return [step(_create(live.workspace.title, desired), W_STATUS, _FIRST)]
     if desired is None:
         return []
-    update = _update(desired, live.workspace)
+    update = _update(desired, live.workspace, manifest.name)
     return [] if update is None else [step(update, W_STATUS, _FIRST)]
 
 
@@ -57,9 +57,11 @@ def _create(title: str, desired: DesiredWorkspace | None) -> WorkspaceCreate:
     return WorkspaceCreate(key=title, path=title, after=after)
 
 
-def _update(desired: DesiredWorkspace, live: LiveWorkspace) -> WorkspaceUpdate | None:
+def _update(desired: DesiredWorkspace, live: LiveWorkspace, stack: str) -> WorkspaceUpdate | None:
     before: WorkspaceValues = {}
     after: WorkspaceValues = {}
+    if stack not in live.marked:
+        before["marker"], after["marker"] = None, stack
     for name, v in desired_values(desired).items():
         have = getattr(live, name)
         if _same(have, v):
@@ -68,7 +70,7 @@ def _update(desired: DesiredWorkspace, live: LiveWorkspace) -> WorkspaceUpdate |
         after[name] = v  # type: ignore[literal-required]
     if not after:
         return None
-    fields = tuple(n for n in WORKSPACE_FIELDS if n in after)
+    fields = tuple(n for n in (*WORKSPACE_FIELDS, "marker") if n in after)
     return WorkspaceUpdate(
         key=live.id,
         id=live.id,
@@ -76,8 +78,14 @@ def _update(desired: DesiredWorkspace, live: LiveWorkspace) -> WorkspaceUpdate |
         before=before,
         after=after,
         fields=fields,
-        reason="the manifest's workspace mapping sets these fields",
+        reason=_why(after),
     )
+
+
+def _why(after: WorkspaceValues) -> str:
+    if set(after) == {"marker"}:
+        return "the workspace the manifest manages gets this stack's workspace marker"
+    return "the manifest's workspace mapping sets these fields"
 
 
 def _same(have: str | None, want: str | None) -> bool:
