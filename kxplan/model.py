@@ -44,6 +44,9 @@ PROGRESS_FIELDS: tuple[str, ...] = ("status", "percentage_complete", "completed"
 #: The marker's service_name on every object kxplan owns.
 SERVICE_NAME = "kxplan"
 
+#: service_model_ref of a workspace's marker (service_model is the stack).
+WORKSPACE_MARKER_REF = "workspace"
+
 #: The marker's `external_status` on a task kxplan must never delete (`protect: true`).
 #: Written on Kantata itself, so protection survives the task leaving the manifest.
 PROTECTED = "protected"
@@ -303,10 +306,18 @@ class LiveStatusSet:
 
 @dataclass(frozen=True, slots=True)
 class LiveWorkspace:
+    """A workspace as Kantata has it (`id` "" while it does not exist yet: a plan that
+    creates it is made against an empty one)."""
+
     id: str
     title: str
     task_status_set_id: str | None = None
     updated_at: str = ""
+    description: str | None = None
+    start_date: str | None = None
+    due_date: str | None = None
+    #: The stacks whose workspace marker it carries (read with include=external_references).
+    marked: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,12 +162,13 @@ class Plan:
 
     def summary(self) -> dict[str, int]:
         """Counts for `Plan: N to add, N to change, N to move, N to delete.`; `keep` counts
-        the managed tasks kept (no longer in the manifest, not deleted without --prune)."""
+        the managed tasks kept (no longer in the manifest, not deleted without --prune).
+        The workspace's own create is not counted: the summary line says it apart."""
         keep = sum(1 for c in self.changes if c.action is Action.KEEP and c.kind is Kind.TASK)
         counts = {"create": 0, "update": 0, "move": 0, "delete": 0, "adopt": 0, "keep": keep}
         for c in self.actionable:
-            if c.kind is Kind.NOTE:
-                continue
+            if c.kind is Kind.NOTE or (c.kind is Kind.WORKSPACE and c.action is Action.CREATE):
+                continue  # the workspace's own create is said apart (render.common)
             if c.action is Action.REPLACE:
                 counts["update"] += 1
             elif c.action.value in counts:

@@ -22,6 +22,7 @@ from kxplan.changes.base import Action, Change, Kind
 from kxplan.changes.checklist import ChecklistItemCreate
 from kxplan.changes.codec import values_of
 from kxplan.changes.status import StatusDelete, StatusKeep, StatusReplace, StatusUpdate
+from kxplan.changes.workspace import WorkspaceCreate
 from kxplan.errors import StalePlanError
 from kxplan.live import find_tasks_by_marker, find_workspace, read_status_sets, read_tasks
 from kxplan.model import LiveChecklistItem, LiveState, LiveTask, Manifest
@@ -82,7 +83,7 @@ def _touched(
 ) -> Iterator[tuple[str, object]]:
     if change.kind is Kind.TASK and change.id in tasks:
         yield f"task:{change.id}", tasks[change.id]
-    elif change.kind is Kind.WORKSPACE:
+    elif change.kind is Kind.WORKSPACE and live.workspace.id:
         yield f"workspace:{live.workspace.id}", live.workspace
     elif change.kind is Kind.STATUS:
         live_set = live.status_set_named(change.parent or "")
@@ -147,16 +148,27 @@ def _workspace_mismatch(plan: Plan, client: KantataClient) -> Iterable[str]:
         yield "its workspace was edited after it was made"
         return
     if not wid.isdigit():
-        yield (
-            f"it was made for a workspace {title!r} that did not exist yet; apply the manifest "
-            "itself (`kxplan apply MANIFEST`)"
-        )
+        yield from _created_meanwhile(plan, client, title)
         return
     live = find_workspace(client, int(wid))
     if live is None:
         yield f"workspace id {wid} ({title!r}) does not exist at this API"
     elif live.title != title:
         yield f"workspace id {wid} is titled {live.title!r} here; the plan was made for {title!r}"
+
+
+def _created_meanwhile(plan: Plan, client: KantataClient, title: str) -> Iterable[str]:
+    """A plan made for a workspace that did not exist is still true while it does not (and
+    the plan creates it)."""
+    if not any(isinstance(c, WorkspaceCreate) for c in plan.changes):
+        yield (
+            f"it was made for a workspace {title!r} that did not exist yet; apply the manifest "
+            "itself (`kxplan apply MANIFEST`)"
+        )
+        return
+    live = find_workspace(client, title)
+    if live is not None:
+        yield f"it creates workspace {title!r}, which exists now (id {live.id}): plan again"
 
 
 def check_fresh(plan: Plan, client: KantataClient) -> int:

@@ -7,13 +7,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kxplan.apply import _checklist, _creates, _statuses, _tasks
+from kxplan.apply import _checklist, _creates, _statuses, _tasks, _workspace
 from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress, Run
 from kxplan.changes import stages
 from kxplan.changes.base import WAVES, Change, Kind
 from kxplan.changes.stages import STAGES, Stage, stage_of
 from kxplan.changes.task import TaskAdopt, TaskCreate
+from kxplan.changes.workspace import WorkspaceCreate
 from kxplan.errors import ApplyError, KxplanError
 from kxplan.plan import Plan
 
@@ -33,6 +34,7 @@ class ApplyResult:
     recovered: int = 0  # creates with an unknown outcome that a look-up found done
     lifts: int = 0  # moves that needed a lift to the top level first (one extra PUT each)
     refused: int = 0  # move PUTs Kantata refused at first and that were sent again later
+    created_workspace: tuple[str, str] | None = None  # (id, title) of the workspace created
 
     def summary(self) -> dict[str, int]:
         """Counts of applied changes, as in `Plan.summary()`."""
@@ -97,13 +99,20 @@ def apply_plan(
     Raises `ApplyFailed` on a hard failure (after recording what was applied).
     """
     workspace_id = plan.workspace.get("id")
-    if workspace_id is None:
+    creates = any(isinstance(c, WorkspaceCreate) for c in plan.changes)
+    if not workspace_id and not creates:
         raise ApplyError(
             f"workspace {plan.workspace.get('title')!r} does not exist",
-            hint="create it in Kantata (or use --sandbox, which creates it) and plan again",
+            hint="add `create: true` to the manifest's workspace: mapping (or use --sandbox, "
+            "which creates it), or create it in Kantata, and plan again",
         )
+    # A workspace the plan creates gets its id from the create (wave 0, first of all).
     run = Run(
-        plan=plan, client=client, workspace_id=str(workspace_id), progress=progress, guard=guard
+        plan=plan,
+        client=client,
+        workspace_id=str(workspace_id or ""),
+        progress=progress,
+        guard=guard,
     )
     before = client.requests
     todo = [c for c in plan.actionable if c.kind is not Kind.NOTE]
@@ -126,7 +135,13 @@ def apply_plan(
         recovered=run.recovered,
         lifts=run.lifts,
         refused=run.refused,
+        created_workspace=_created_workspace(run),
     )
+
+
+def _created_workspace(run: Run) -> tuple[str, str] | None:
+    made = [c for c in run.applied if isinstance(c, WorkspaceCreate)]
+    return (run.workspace_id, made[0].after["title"]) if made else None
 
 
 def _failed(cause: KxplanError, run: Run, todo: list[Change]) -> ApplyFailed:
@@ -162,6 +177,8 @@ def _create_and_adopt(run: Run, changes: Sequence[Change]) -> None:
 #: The handler of each stage that makes calls (kxplan.changes.stages.STAGES is the order).
 #: A new kind of change = its types (kxplan.changes), its stage, and one handler here.
 HANDLERS: Mapping[Stage, _Handler] = {
+    stages.WORKSPACE_CREATE: _each(_workspace.create_workspace),
+    stages.WORKSPACE_FIELDS: _each(_workspace.update_workspace),
     stages.STATUS_SET: _each(_statuses.create_set),
     stages.STATUSES: _statuses.apply_statuses,
     stages.SET_ASSIGNMENT: _each(_statuses.assign_set),

@@ -382,7 +382,8 @@ def _send_record(run: Run, sid: str, write: Mapping[str, Any]) -> None:
 
     def send(_: list[str]) -> None:
         run.count_extra()
-        write_record(run.client, run.plan.workspace, run.stack, sid, write)
+        workspace = {"id": run.workspace_id, "title": run.plan.workspace.get("title")}
+        write_record(run.client, workspace, run.stack, sid, write)
 
     def find(keys: list[str]) -> dict[str, bool]:
         return _recorded(run, sid, write, keys)

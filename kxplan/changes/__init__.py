@@ -42,7 +42,7 @@ from kxplan.changes.task import (
     TaskMove,
     TaskUpdate,
 )
-from kxplan.changes.workspace import WorkspaceUpdate
+from kxplan.changes.workspace import WorkspaceCreate, WorkspaceUpdate
 
 __all__ = [
     "WAVES",
@@ -68,5 +68,6 @@ __all__ = [
     "TaskKeep",
     "TaskMove",
     "TaskUpdate",
+    "WorkspaceCreate",
     "WorkspaceUpdate",
 ]

@@ -39,7 +39,7 @@ from kxplan.changes.task import (
     TaskMove,
     TaskUpdate,
 )
-from kxplan.changes.workspace import WorkspaceUpdate
+from kxplan.changes.workspace import WorkspaceCreate, WorkspaceUpdate
 
 _DELETE_WAVE = WAVES.index("delete")
 
@@ -93,6 +93,29 @@ def _other_note(change: Change) -> bool:
     return not _unmanaged(change)
 
 
+def _assigns_set(change: Change) -> bool:
+    return isinstance(change, WorkspaceUpdate) and change.assigns_set
+
+
+def _own_fields(change: Change) -> bool:
+    return isinstance(change, WorkspaceUpdate) and not change.assigns_set
+
+
+WORKSPACE_CREATE = Stage(
+    "workspace create",
+    "status_set",
+    (WorkspaceCreate,),
+    about="the workspace itself, first of all: everything else needs its id",
+)
+WORKSPACE_FIELDS = Stage(
+    "workspace fields",
+    "status_set",
+    (WorkspaceUpdate,),
+    when=_own_fields,
+    about="the workspace's own fields and marker, before its status set",
+)
+
+
 STATUS_SET = Stage("status set", "status_set", (StatusSetCreate,), about="the set first")
 STATUSES = Stage(
     "statuses",
@@ -102,7 +125,7 @@ STATUSES = Stage(
     when=_early,
     about="by manifest position; creates and renames, then replacements, then positions",
 )
-SET_ASSIGNMENT = Stage("set assignment", "workspace", (WorkspaceUpdate,))
+SET_ASSIGNMENT = Stage("set assignment", "workspace", (WorkspaceUpdate,), when=_assigns_set)
 CREATES = Stage(
     "creates and adoptions",
     "create",
@@ -151,6 +174,8 @@ UNMANAGED = Stage("unmanaged tasks", "delete", (Note,), when=_unmanaged, about="
 
 #: Every stage, in execution order (wave by wave). The one table of the apply order.
 STAGES: tuple[Stage, ...] = (
+    WORKSPACE_CREATE,
+    WORKSPACE_FIELDS,
     STATUS_SET,
     STATUSES,
     SET_ASSIGNMENT,

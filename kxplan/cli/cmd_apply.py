@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from kxplan.apply import ApplyResult, CreateGuard, apply_plan
-from kxplan.apply._payload import workspace_create
 from kxplan.cli import cli
 from kxplan.cli.cmd_plan import save_plan, show_plans, use_colour
 from kxplan.cli.locking import (
@@ -38,9 +37,8 @@ from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA, connection_options, open_client
 from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
 from kxplan.fleet.detect import fleet_input
-from kxplan.ids import result_ids
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
-from kxplan.live import SharedReads, workspace_from_api
+from kxplan.live import SharedReads
 from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.render import render_text
@@ -128,25 +126,37 @@ def apply_command(
         if saved is not None:
             bound, checks = _bound_saved_plan(saved, api, client)
             found: dict[str, LiveWorkspace] = {}
-            workspaces = [_workspace_of_plan(bound)]
+            missing: frozenset[str] = frozenset()
+            # A plan that creates its workspace has none to lock yet.
+            workspaces = [_workspace_of_plan(bound)] if bound.workspace.get("id") else []
         else:
-            if sandbox:
-                found = _ensure_sandbox_workspaces(shared, manifests, flags)
-            else:
-                found = _existing_workspaces(shared, manifests, flags)
+            found, missing = _existing_workspaces(shared, manifests, flags)
             workspaces = list(found.values())
         locks = peek_locks(client, workspaces, lock_timeout)
 
-        def planned(known: Mapping[str, LiveWorkspace], reads: SharedReads | None) -> list[Plan]:
+        def planned(
+            known: Mapping[str, LiveWorkspace], absent: frozenset[str], reads: SharedReads | None
+        ) -> list[Plan]:
             if saved is not None:
                 return [_fresh_saved_plan(bound, checks, client)]
-            return make_plans(manifests, client, flags, api=api, found=known, shared=reads)
+            return make_plans(
+                manifests,
+                client,
+                flags,
+                api=api,
+                found=known,
+                missing=absent,
+                create_missing=sandbox,
+                shared=reads,
+            )
 
         def reviewed(
-            known: Mapping[str, LiveWorkspace], reads: SharedReads | None = None
+            known: Mapping[str, LiveWorkspace],
+            absent: frozenset[str] = frozenset(),
+            reads: SharedReads | None = None,
         ) -> list[Plan] | None:
             """The plans, shown, gated and approved; None when there is nothing to do."""
-            plans = planned(known, reads)
+            plans = planned(known, absent, reads)
             _show(plans, flags)
             if not any(p.has_changes for p in plans):
                 return None
@@ -155,7 +165,8 @@ def apply_command(
             _confirm(auto_approve)
             return plans
 
-        plans = reviewed(found, shared)  # the workspaces just found for the lock: not read again
+        # The workspaces just looked up for the lock (found or not): not looked up again.
+        plans = reviewed(found, missing, shared)
         if plans is None:
             return
         with hold_workspaces(locks, lock_timeout) as changed:
@@ -168,9 +179,10 @@ def apply_command(
                     return
             guards = [guard_for(locks, p.workspace.get("id")) for p in plans]
             results = [_apply_one(p, client, g) for p, g in zip(plans, guards, strict=True)]
+            _say_created(results, sandbox)
             _summarise(results)
             report_guards(guards)
-            _verify(plans, saved is not None, manifests, client, flags)
+            _verify(plans, saved is not None, manifests, client, flags, create_missing=sandbox)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -238,36 +250,15 @@ def _workspace_of_plan(plan: Plan) -> LiveWorkspace:
 
 def _existing_workspaces(
     shared: SharedReads, manifests: Sequence[Manifest], flags: PlanFlags
-) -> dict[str, LiveWorkspace]:
+) -> tuple[dict[str, LiveWorkspace], frozenset[str]]:
     """The workspaces the manifests plan against, by the reference each gives, to lock and
     then plan them (found through the run's shared reads: several titles cost one index of
-    workspaces); one that does not exist is left to planning, which says so."""
+    workspaces), and the references no workspace has: those are left to planning, which
+    creates them (`create: true`, `--sandbox`) or says how to."""
     refs = dict.fromkeys(str(workspace_of(m, flags)) for m in manifests)
     found = {ref: shared.workspace(ref) for ref in refs}
-    return {ref: w for ref, w in found.items() if w is not None}
-
-
-def _ensure_sandbox_workspaces(
-    shared: SharedReads, manifests: Sequence[Manifest], flags: PlanFlags
-) -> dict[str, LiveWorkspace]:
-    """Each manifest's workspace in the sandbox, by the reference it gives (as
-    `_existing_workspaces`): created if it is not there yet, saying so."""
-    found: dict[str, LiveWorkspace] = {}
-    for manifest in manifests:
-        ref = workspace_of(manifest, flags)
-        existing = found.get(str(ref)) or shared.workspace(ref)
-        if existing is None:
-            if isinstance(ref, int) or str(ref).isdigit():
-                raise UsageError(
-                    f"{manifest.path}: workspace id {ref} does not exist in the sandbox",
-                    hint="give the workspace by title so --sandbox can create it",
-                )
-            data = shared.client.request("POST", "/workspaces", json=workspace_create(str(ref)))
-            existing = workspace_from_api(data["workspaces"][result_ids(data)[0]])
-            shared.add_workspace(existing)
-            click.echo(f'Created workspace "{ref}" in the sandbox ({SANDBOX_DATA}).')
-        found[str(ref)] = existing
-    return found
+    existing = {ref: w for ref, w in found.items() if w is not None}
+    return existing, frozenset(ref for ref, w in found.items() if w is None)
 
 
 # --------------------------------------------------------------------------- output
@@ -320,6 +311,17 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
         yield bar.update
 
 
+def _say_created(results: Sequence[ApplyResult], sandbox: bool) -> None:
+    """`Created workspace "Acme — Onboarding" (id 41001).` for each workspace an apply
+    created (with --sandbox: where the sandbox keeps it)."""
+    for r in results:
+        if r.created_workspace is None:
+            continue
+        wid, title = r.created_workspace
+        where = f" in the sandbox ({SANDBOX_DATA})" if sandbox else ""
+        click.echo(f'Created workspace "{title}"{where}: id {wid}.')
+
+
 def _summarise(results: Sequence[ApplyResult]) -> None:
     counts = {"create": 0, "update": 0, "move": 0, "delete": 0, "adopt": 0}
     for r in results:
@@ -347,6 +349,8 @@ def _verify(
     manifests: Sequence[Manifest],
     client: KantataClient,
     flags: PlanFlags,
+    *,
+    create_missing: bool = False,
 ) -> None:
     """Read the workspace again: the same plan must now have nothing left to do.
 
@@ -366,7 +370,7 @@ def _verify(
             )
             return
         manifests = found
-    after = make_plans(manifests, client, replace(flags, out=None))
+    after = make_plans(manifests, client, replace(flags, out=None), create_missing=create_missing)
     left = duplicates_left(after)
     if left is not None:
         summary, hint = left

@@ -13,21 +13,17 @@ from kxplan.cli import cli
 from kxplan.cli.plan_options import (
     PlanFlags,
     api_of,
-    bind,
     duplicates_left,
     load_for_plan,
     make_plans,
     plan_options,
-    workspace_of,
 )
 from kxplan.client import KantataClient
 from kxplan.connection import connection_options, open_client
 from kxplan.errors import PlanError, UsageError
 from kxplan.fleet.detect import fleet_input
-from kxplan.live import SharedReads
-from kxplan.model import LiveState, LiveWorkspace, Manifest
+from kxplan.model import Manifest
 from kxplan.plan import Plan
-from kxplan.planner import build_plan
 from kxplan.render import render, render_json
 
 #: Exit code of `plan --detailed-exitcode` when there are changes.
@@ -96,25 +92,17 @@ def plan(
 def _sandbox_plans(
     manifests: Sequence[Manifest], client: KantataClient, flags: PlanFlags, api: str
 ) -> list[Plan]:
-    """Like make_plans, but a workspace the sandbox does not have yet is planned as an empty
-    one (`apply --sandbox` creates it), so a first `plan --sandbox` shows the whole tree."""
-    shared = SharedReads(client, expect=[workspace_of(m, flags) for m in manifests])
-    plans: list[Plan] = []
-    for manifest in manifests:
-        ref = workspace_of(manifest, flags)
-        found = shared.workspace(ref)
-        if found is not None or str(ref).isdigit():
-            known = {str(ref): found} if found is not None else None
-            plans.extend(make_plans([manifest], client, flags, api=api, found=known, shared=shared))
-            continue
-        click.echo(
-            f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
-            "(kxplan apply --sandbox creates it).",
-            err=True,
-        )
-        live = LiveState(LiveWorkspace("", str(ref)), (), shared.status_sets())
-        one = build_plan(manifest, live, flags.options())
-        plans.append(bind(one, manifest, live, api, flags) if flags.out is not None else one)
+    """Like make_plans, but a workspace the sandbox does not have yet may be created (as
+    with `create: true`): planned as an empty one, so a first `plan --sandbox` shows the
+    workspace's create and the whole tree."""
+    plans = make_plans(manifests, client, flags, api=api, create_missing=True)
+    for one in plans:
+        if one.workspace.get("id") is None:
+            click.echo(
+                f'Workspace "{one.workspace.get("title")}" is not in the sandbox yet: planned as '
+                "an empty workspace (kxplan apply --sandbox creates it).",
+                err=True,
+            )
     return plans
 
 

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -199,6 +199,8 @@ def make_plans(
     found: Mapping[str, LiveWorkspace] | None = None,
     planner: Planner | None = None,
     shared: SharedReads | None = None,
+    missing: Collection[str] = (),
+    create_missing: bool = False,
 ) -> list[Plan]:
     """One plan per manifest, in order, each against its live workspace.
 
@@ -217,8 +219,13 @@ def make_plans(
     how many of their tasks would change status, counted after planning (each manifest is
     planned once); it is refused when another stack wrote the set last with other statuses
     (kxplan.shared_sets).
+
+    A workspace that does not exist is planned as an empty one, starting with its create
+    (`+ workspace`; `missing`: references the caller has just found to match no
+    workspace, not looked up again), when its manifest's `workspace:` mapping says `create: true` or
+    `create_missing` (`--sandbox`) allows it; otherwise it is an error, before any write,
+    saying how to fix it (see `live_for`).
     """
-    from kxplan.live import read_live
     from kxplan.planner import build_plan
     from kxplan.shared_sets import guard_plan
 
@@ -226,17 +233,69 @@ def make_plans(
     known = found or {}
     refs = [workspace_of(m, flags) for m in manifests]
     reads = shared or SharedReads(client)
-    reads.expect(r for r in refs if str(r) not in known)
+    reads.expect(r for r in refs if str(r) not in known and str(r) not in missing)
 
     def one(item: tuple[Manifest, str | int]) -> Plan:
         manifest, ref = item
-        live = read_live(client, known.get(str(ref), ref), reads)
+        live = live_for(
+            client,
+            manifest,
+            known.get(str(ref), ref),
+            reads,
+            create_missing=create_missing,
+            absent=str(ref) in missing,
+        )
         plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live, reads)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)
         return plan
 
     return client.map_concurrent(one, list(zip(manifests, refs, strict=True)))
+
+
+def live_for(
+    client: KantataClient,
+    manifest: Manifest,
+    ref: str | int | LiveWorkspace,
+    reads: SharedReads,
+    *,
+    create_missing: bool = False,
+    absent: bool = False,
+) -> LiveState:
+    """The live state to plan `manifest` against: the workspace `ref` read whole, or, when
+    no workspace has that title and it may be created, an empty one (id "") with every
+    status set (the planner then plans its create first). Read through the run's `reads`.
+
+    A workspace is found by its exact title, archived ones included; a title two workspaces
+    share is an error naming both ids (kxplan.live.find_workspace). WorkspaceNotFound when
+    it is missing and may not be created: the message says how to fix it."""
+    from kxplan.live import WorkspaceNotFound, read_live, workspace_not_found
+
+    desired = manifest.desired_workspace
+    allowed = create_missing or (desired is not None and desired.create)
+    by_title = isinstance(ref, str) and not ref.strip().isdigit()
+    if absent and not allowed and not isinstance(ref, LiveWorkspace):
+        raise workspace_not_found(ref)  # just looked up: no need to ask again
+    if not allowed or not by_title:
+        try:
+            return read_live(client, ref, reads)
+        except WorkspaceNotFound:
+            if not allowed:
+                raise
+            raise WorkspaceNotFound(
+                f"workspace id {ref} does not exist, so it cannot be created",
+                hint="give the workspace by its exact title (with create: true, or --sandbox) "
+                "so kxplan can create it",
+            ) from None
+    title = str(ref).strip()
+    with client.tally() as tally:
+        existing = None if absent else reads.workspace(title)
+        if existing is None:
+            sets = reads.status_sets()
+    if existing is not None:
+        live = read_live(client, existing, reads)
+        return replace(live, requests=live.requests + tally.requests)
+    return LiveState(LiveWorkspace("", title), (), sets, requests=tally.requests)
 
 
 def bind(plan: Plan, manifest: Manifest, live: LiveState, api: str, flags: PlanFlags) -> Plan:

@@ -19,16 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from kxplan.apply import ApplyFailed, CreateGuard, apply_plan
-from kxplan.cli.plan_options import PlanFlags, bind, duplicates_left
+from kxplan.cli.plan_options import PlanFlags, bind, duplicates_left, live_for
 from kxplan.cli.rename_gate import AcceptNew, gate_suspected_renames
 from kxplan.client import KantataClient
+from kxplan.connection import SANDBOX_DATA
 from kxplan.errors import KxplanError, UnsafePlanError
 from kxplan.fleet.reads import FleetReads
-from kxplan.ids import result_ids
-from kxplan.live import workspace_from_api
-from kxplan.live._lookups import workspace_not_found
 from kxplan.lock import WorkspaceLock, lock_ttl
-from kxplan.model import LiveState, LiveWorkspace, Manifest
+from kxplan.model import Manifest
 from kxplan.plan import Plan, PlanWorkspace
 from kxplan.planner import build_plan
 from kxplan.render import render_text
@@ -166,37 +164,25 @@ def _planned(target: Target, plan: Plan, notes: tuple[str, ...] = ()) -> Outcome
 
 
 def _plan(run: FleetRun, manifest: Manifest, ref: str | int, say: Callable[[str], None]) -> Plan:
-    found = run.reads.find_workspace(ref)
-    if found is None:
-        found = _missing(run, ref, say)
-    if found is None:  # plan --sandbox: planned as an empty workspace
-        live = LiveState(LiveWorkspace("", str(ref)), (), run.reads.status_sets())
-        plan = build_plan(manifest, live, run.flags.options())
-    else:
-        live = run.reads.read_live(found)
-        plan = guard_plan(
-            run.client, manifest, build_plan(manifest, live, run.flags.options()), live
-        )
-    if run.flags.out is not None:
-        plan = bind(plan, manifest, live, run.api, run.flags)
-    return plan
-
-
-def _missing(run: FleetRun, ref: str | int, say: Callable[[str], None]) -> LiveWorkspace | None:
-    """A workspace no lookup found: an error, except in the sandbox (created by apply,
-    planned as empty by plan)."""
-    if not run.sandbox or isinstance(ref, int) or str(ref).isdigit():
-        raise workspace_not_found(ref)
-    if not run.create_missing:
+    """One workspace's plan, through the single-workspace path: a workspace that does not
+    exist is planned as an empty one starting with its create when the entry says
+    `create: true` (or in the sandbox), else it is this workspace's error."""
+    live = live_for(run.client, manifest, ref, run.reads.shared, create_missing=run.sandbox)
+    plan = guard_plan(
+        run.client,
+        manifest,
+        build_plan(manifest, live, run.flags.options()),
+        live,
+        run.reads.shared,
+    )
+    if not live.workspace.id and run.sandbox:
         say(
             f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
             "(kxplan apply --sandbox creates it)."
         )
-        return None
-    body = {"workspace": {"title": str(ref), "creator_role": "maven"}}
-    data = run.client.request("POST", "/workspaces", json=body)
-    say(f'Created workspace "{ref}" in the sandbox.')
-    return workspace_from_api(data["workspaces"][result_ids(data)[0]])
+    if run.flags.out is not None:
+        plan = bind(plan, manifest, live, run.api, run.flags)
+    return plan
 
 
 # --------------------------------------------------------------------------- apply
@@ -246,17 +232,22 @@ def apply_one(run: FleetRun, outcome: Outcome, gates: Gates, *, saved: bool = Fa
     before = run.client.requests
     text = outcome.text
     try:
-        lock.peek(gates.lock_timeout)
-        try:
-            changed = lock.acquire(gates.lock_timeout)
-            plan, text = _current(run, outcome, plan, changed, saved, notes)
-            if not plan.has_changes:
-                return replace(outcome, status=NO_CHANGES, plan=plan, text=text, notes=tuple(notes))
-            result = apply_plan(plan, run.client, guard=CreateGuard(check_lock=lock.check))
-        finally:
-            note = lock.release()
-            if note:
-                notes.append(note)
+        if not wid:  # the plan creates its workspace first: there is nothing to lock yet
+            result = apply_plan(plan, run.client)
+        else:
+            lock.peek(gates.lock_timeout)
+            try:
+                changed = lock.acquire(gates.lock_timeout)
+                plan, text = _current(run, outcome, plan, changed, saved, notes)
+                if not plan.has_changes:
+                    return replace(
+                        outcome, status=NO_CHANGES, plan=plan, text=text, notes=tuple(notes)
+                    )
+                result = apply_plan(plan, run.client, guard=CreateGuard(check_lock=lock.check))
+            finally:
+                note = lock.release()
+                if note:
+                    notes.append(note)
     except ApplyFailed as err:
         applied = Plan("", "", plan.workspace, err.applied).summary()
         return failed(
@@ -269,6 +260,11 @@ def apply_one(run: FleetRun, outcome: Outcome, gates: Gates, *, saved: bool = Fa
             requests=run.client.requests - before,
         )  # fmt: skip
     done = _done_line(result.summary(), result.requests)
+    if result.created_workspace is not None:
+        created_id, created_title = result.created_workspace
+        where = f" in the sandbox ({SANDBOX_DATA})" if run.sandbox else ""
+        notes.append(f'Created workspace "{created_title}"{where}: id {created_id}.')
+        plan = replace(plan, workspace={"id": created_id, "title": created_title})
     verified = _verify(run, outcome.target, plan)
     requests = run.client.requests - before
     if isinstance(verified, KxplanError):

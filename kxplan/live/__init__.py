@@ -30,6 +30,7 @@ The modules (see docs/client.md, "Where the code is"):
 """
 
 from kxplan.live._lookups import (
+    WorkspaceNotFound,
     count_set_usage,
     count_tasks_holding,
     find_tasks_by_marker,
@@ -37,6 +38,7 @@ from kxplan.live._lookups import (
     read_tasks,
     read_workspace_index,
     stories_by_marker,
+    workspace_not_found,
 )
 from kxplan.live._params import BATCH, ITEM_PARAMS
 from kxplan.live._parsing import status_set_from, task_from_api, workspace_from_api
@@ -49,6 +51,7 @@ __all__ = [
     "Outcome",
     "SharedReads",
     "WorkspaceIndex",
+    "WorkspaceNotFound",
     "count_set_usage",
     "count_tasks_holding",
     "find_tasks_by_marker",
@@ -61,4 +64,5 @@ __all__ = [
     "stories_by_marker",
     "task_from_api",
     "workspace_from_api",
+    "workspace_not_found",
 ]

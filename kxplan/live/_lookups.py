@@ -30,29 +30,46 @@ def find_workspace(client: KantataClient, ref: str | int) -> LiveWorkspace | Non
     return workspace_by_title(client, text)
 
 
-def workspace_not_found(ref: str | int) -> PlanError:
-    """The error for a workspace reference that matches nothing."""
-    return PlanError(
-        f"workspace {ref!r} was not found",
-        hint="give the workspace id, or its exact title (archived workspaces count too)",
+class WorkspaceNotFound(PlanError):
+    """No workspace has this id or exact title (archived ones included)."""
+
+
+def workspace_not_found(ref: str | int) -> WorkspaceNotFound:
+    """The error for a workspace reference that matches nothing: what to do about it."""
+    by_title = not (isinstance(ref, int) or str(ref).strip().isdigit())
+    create = (
+        "add `create: true` to the manifest's workspace: mapping (workspace: {title: ..., "
+        "create: true}) to create it, or give"
+        if by_title
+        else "give"
     )
+    return WorkspaceNotFound(
+        f"workspace {ref!r} was not found",
+        hint=f"{create} the workspace id, or its exact title (archived workspaces count too)",
+    )
+
+
+#: Workspaces are read with their external references: the stack's workspace marker.
+_WITH_MARKERS = {"include": "external_references"}
 
 
 def workspace_by_id(client: KantataClient, wid: str) -> LiveWorkspace | None:
     """The workspace with this id (archived too); None when there is none."""
     try:
-        env = client.get(f"/workspaces/{wid}", {"include_archived": True})
+        env = client.get(f"/workspaces/{wid}", {"include_archived": True, **_WITH_MARKERS})
     except NotFoundError:
         return None
     objs = primary(env)
-    return workspace_from_api(objs[0]) if objs else None
+    return workspace_from_api(objs[0], env.get("external_references")) if objs else None
 
 
 def workspace_by_title(client: KantataClient, title: str) -> LiveWorkspace | None:
     """The one workspace titled exactly `title` (archived too); None when there is none.
     PlanError when several have it, or only ones differing in case (a likely typo)."""
-    records = client.get_all("/workspaces", {"matching": title, "include_archived": True})
-    return pick_titled([workspace_from_api(w) for w in records], title)
+    params = {"matching": title, "include_archived": True, **_WITH_MARKERS}
+    records = client.get_all("/workspaces", params)
+    markers = records.included.get("external_references")
+    return pick_titled([workspace_from_api(w, markers) for w in records], title)
 
 
 def pick_titled(workspaces: Sequence[LiveWorkspace], title: str) -> LiveWorkspace | None:
@@ -81,8 +98,10 @@ def pick_titled(workspaces: Sequence[LiveWorkspace], title: str) -> LiveWorkspac
 def read_workspace_index(client: KantataClient) -> tuple[LiveWorkspace, ...]:
     """Every workspace on the account (archived too), 200 a page, in id order. GET
     /workspaces has its own, stricter rate limit: the client sends its pages one at a time."""
-    records = client.get_all("/workspaces", {"include_archived": True})
-    return tuple(sorted((workspace_from_api(w) for w in records), key=lambda w: id_order(w.id)))
+    records = client.get_all("/workspaces", {"include_archived": True, **_WITH_MARKERS})
+    markers = records.included.get("external_references")
+    found = (workspace_from_api(w, markers) for w in records)
+    return tuple(sorted(found, key=lambda w: id_order(w.id)))
 
 
 def count_set_usage(

@@ -14,6 +14,8 @@ from kxplan.ids import id_order
 from kxplan.model import (
     PRIORITIES,
     PROTECTED,
+    SERVICE_NAME,
+    WORKSPACE_MARKER_REF,
     LiveChecklistItem,
     LiveMarker,
     LiveStatus,
@@ -32,14 +34,35 @@ Envelope = Mapping[str, Any]
 # --------------------------------------------------------------------------- workspaces
 
 
-def workspace_from_api(obj: Mapping[str, Any]) -> LiveWorkspace:
-    """A `LiveWorkspace` from a Kantata workspace object."""
+def workspace_from_api(
+    obj: Mapping[str, Any], references: Mapping[str, Mapping[str, Any]] | None = None
+) -> LiveWorkspace:
+    """A `LiveWorkspace` from a Kantata workspace object (`references`: the answer's
+    `external_references`, by id, when it was asked to include them)."""
     set_id = obj.get("task_status_set_id")
     return LiveWorkspace(
         id=str(obj["id"]),
         title=str(obj.get("title", "")),
         task_status_set_id=None if set_id in (None, "") else str(set_id),
         updated_at=str(obj.get("updated_at") or ""),
+        description=_opt_str(obj.get("description")),
+        start_date=_date(obj.get("start_date")),
+        due_date=_date(obj.get("due_date")),
+        marked=_workspace_markers(obj, references or {}),
+    )
+
+
+def _workspace_markers(
+    obj: Mapping[str, Any], references: Mapping[str, Mapping[str, Any]]
+) -> frozenset[str]:
+    """The stacks whose workspace marker the workspace carries."""
+    refs = [references.get(str(i)) for i in obj.get("external_reference_ids") or ()]
+    return frozenset(
+        str(r.get("service_model"))
+        for r in refs
+        if r is not None
+        and r.get("service_name") == SERVICE_NAME
+        and r.get("service_model_ref") == WORKSPACE_MARKER_REF
     )
 
 

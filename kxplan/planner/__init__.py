@@ -26,6 +26,7 @@ from kxplan.planner.renames import find_suspected_renames, mark_suspects
 from kxplan.planner.scope import live_filter, resolve_scope
 from kxplan.planner.statuses import plan_statuses
 from kxplan.planner.tasks import memory_after, plan_task
+from kxplan.planner.workspace import plan_workspace
 
 __all__ = ["Adopter", "build_plan"]
 
@@ -54,7 +55,7 @@ def build_plan(
     )
     scope = resolve_scope(ctx)
     inside = live_filter(ctx, scope)
-    steps: list[Step] = list(statuses.steps)
+    steps: list[Step] = [*plan_workspace(manifest, live), *statuses.steps]
     memory: dict[str, dict[str, str]] = {}
     for task in manifest.tasks:
         if scope.covers(task.key):
@@ -72,7 +73,7 @@ def build_plan(
     return Plan(
         stack=manifest.name,
         manifest=manifest.path,
-        workspace={"id": live.workspace.id, "title": live.workspace.title},
+        workspace={"id": live.workspace.id or None, "title": live.workspace.title},
         changes=mark_suspects(changes, suspects),
         requests={
             "read": live.requests,

@@ -35,7 +35,8 @@ def label(change: Change) -> str:
     if change.kind is Kind.STATUS_SET:
         return f'status set "{change.key}"'
     if change.kind is Kind.WORKSPACE:
-        return "workspace"
+        own = change.action is Action.CREATE or "status_set" not in change.fields
+        return f'workspace "{change.path}"' if own and change.path else "workspace"
     if change.kind is Kind.CHECKLIST_ITEM:
         return f'checklist item "{change.key}" of task {change.parent}'
     return change.path or change.key
@@ -83,6 +84,9 @@ def summary_line(plan: Plan) -> str:
     )
     if s["adopt"]:
         line += f" {s['adopt']} to adopt."
+    created = [c for c in plan.actionable if c.kind is Kind.WORKSPACE and c.action is Action.CREATE]
+    if created:
+        line += f' Workspace "{created[0].key}" is created first.'
     if kept:
         plural = "s" if kept != 1 else ""
         line += f" {kept} kept: managed task{plural} not in the manifest {_PRUNE}."

@@ -28,5 +28,12 @@ ISSUE_STATES = (
     "won't fix",
 )
 REFERENCE_STATUSES = ("pending", "successful", "failed")
-# The OpenAPI documents `maven`/`consultant` (provider team) and `buyer`/`client`.
+# The OpenAPI documents `maven`/`consultant` (provider team) and `buyer`/`client`; which
+# ones a server takes is the `creator_role` variant: its answer -> (accepted, default when
+# missing; None: required).
 CREATOR_ROLES = ("maven", "buyer", "consultant", "client")
+CREATOR_ROLE_RULES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "any": (CREATOR_ROLES, "maven"),
+    "enum": (("client", "consultant"), "consultant"),
+    "legacy": (("maven", "buyer"), None),
+}

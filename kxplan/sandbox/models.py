@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kxplan.sandbox import present
-from kxplan.sandbox.constants import MAX_BULK
+from kxplan.sandbox.constants import CREATOR_ROLE_RULES, MAX_BULK
 from kxplan.sandbox.context import Ctx, _utcnow
 from kxplan.sandbox.errors import found
 from kxplan.sandbox.params import Params
@@ -70,7 +70,8 @@ class SandboxModel:
     def create_workspace(self, title: str, **attrs: Any) -> dict[str, Any]:
         """Create a workspace and return it as the API presents it (`id` is a string)."""
         with self.store.transaction():
-            row = self.add_workspace({"title": title, "creator_role": "maven", **attrs})
+            role = CREATOR_ROLE_RULES[self.ctx.variants.creator_role][0][0]
+            row = self.add_workspace({"title": title, "creator_role": role, **attrs})
             return present.workspaces(self.store, [row])[str(row["id"])]
 
     def create_stories(self, workspace_id: str | int, items: list[dict[str, Any]]) -> list[str]:

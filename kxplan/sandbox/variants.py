@@ -134,6 +134,17 @@ QUESTIONS: tuple[Question, ...] = (
         ),
         "Whether a 429 carries `Retry-After`.",
     ),
+    Question(
+        "creator_role",
+        (
+            ("any", "POST /workspaces takes maven, consultant, buyer or client; missing: maven"),
+            ("enum", "it takes only client or consultant (the OpenAPI enum); missing: consultant"),
+            ("legacy", "it takes only maven or buyer, and requires it (older docs)"),
+        ),
+        "The values of `creator_role` on POST /workspaces: the OpenAPI enum lists `client`, "
+        "`consultant`; its description says `maven`/`consultant` and `buyer`/`client`, "
+        "'defaults to maven'; older docs say required, `maven|buyer`.",
+    ),
 )
 
 _BY_NAME: Mapping[str, Question] = {q.name: q for q in QUESTIONS}
@@ -153,6 +164,7 @@ class Variants:
     name_match: str = "exact"
     meta: str = "present"
     retry_after: str = "present"
+    creator_role: str = "any"
 
     def __post_init__(self) -> None:
         for f in fields(self):

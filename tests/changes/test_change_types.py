@@ -59,12 +59,25 @@ SAMPLES: tuple[Change, ...] = (
         before={"name": "Kept", "category": "completed"},
         code=ReasonCode.REMOVED_KEPT,
     ),
+    ch.WorkspaceCreate(
+        key="Acme — Onboarding",
+        path="Acme — Onboarding",
+        after={"title": "Acme — Onboarding", "description": "Onboarding", "due_date": None},
+    ),
     ch.WorkspaceUpdate(
         key="1",
         id="1",
         before={"status_set": None},
         after={"status_set": "Delivery"},
         code=ReasonCode.USE_SET,
+    ),
+    ch.WorkspaceUpdate(
+        key="1",
+        id="1",
+        path="Acme — Onboarding",
+        before={"description": None, "due_date": "2027-01-01"},
+        after={"description": "Onboarding", "due_date": "2027-02-01"},
+        fields=("description", "due_date"),
     ),
     ch.TaskCreate(
         key="kickoff",

@@ -62,7 +62,9 @@ def test_debug_log_traces_requests_without_the_token(
     )
     assert result.exit_code == 0, result.output
     assert "201 tasks in 4 requests" in result.stdout
-    assert f"GET {server.url}/workspaces/{ws_id}?include_archived=true -> 200" in result.stderr
+    query = "include_archived=true&include=external_references"
+    wanted = f"GET {server.url}/workspaces/{ws_id}?{query}"
+    assert f"{wanted} -> 200" in result.stderr
     assert result.stderr.count("/stories?") == 2
     assert TOKEN not in result.output
 

@@ -23,7 +23,7 @@ def test_the_example_fleet_bootstraps_three_workspaces_in_the_sandbox(
     applied = kxplan("apply", "fleet/template.yaml", "--sandbox", "--auto-approve")
     assert applied.code == 0, applied.text
     for client in ("Acme", "Globex", "Initech"):
-        assert f'Created workspace "{client} — Onboarding" in the sandbox.' in applied.out
+        assert f'Created workspace "{client} — Onboarding" in the sandbox' in applied.out
     assert "Fleet: 3 workspaces, 3 ok, 0 no changes, 0 failed; 21 added" in applied.out
     again = kxplan("plan", "fleet/template.yaml", "--sandbox", "--detailed-exitcode")
     assert again.code == 0, again.text

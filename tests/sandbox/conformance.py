@@ -18,6 +18,8 @@ Known imprecisions of the documents, tolerated explicitly:
   accepts both;
 - an `Error` may carry `field` (documented only in prose) and `index` (Brainstem, bulk);
 - statuses the documents do not list (429) are checked against the generic `Errors` schema;
+- `creator_role` on POST /workspaces: its enum lists `client`, `consultant`, its own
+  description `maven`/`consultant` and `buyer`/`client`: all four are accepted;
 - form-encoded request bodies (documented in the overview, not in the operation schemas,
   which are JSON) are not checked; their responses are.
 """
@@ -77,6 +79,17 @@ def _strict_components(doc: dict[str, Any]) -> None:
         story["properties"]["priority"] = {"type": ["integer", "string", "null"]}
 
 
+def _described_roles(doc: dict[str, Any]) -> None:
+    """POST /workspaces' creator_role takes what its description lists, not only its enum."""
+    op = doc.get("paths", {}).get("/workspaces", {}).get("post")
+    if op is None:
+        return
+    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    role = schema["properties"]["workspace"]["properties"].get("creator_role")
+    if role is not None:
+        role["enum"] = [*sorted({*role["enum"], "maven", "buyer"} - {None}), None]
+
+
 @cache
 def _load() -> tuple[Registry, dict[tuple[str, str], tuple[str, dict[str, Any]]]]:
     registry: Registry = Registry()
@@ -87,6 +100,7 @@ def _load() -> tuple[Registry, dict[tuple[str, str], tuple[str, dict[str, Any]]]
         doc = _walk(raw, uri)
         _strict_components(doc)
         registry = registry.with_resource(uri, Resource.from_contents(doc, DRAFT202012))
+        _described_roles(doc)
         for api_path, item in doc.get("paths", {}).items():
             for method in METHODS:
                 if method in item:

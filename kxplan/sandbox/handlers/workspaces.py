@@ -11,13 +11,34 @@ from kxplan.sandbox.store import Row
 
 
 def _body(model: SandboxModel, rows: list[Row], count: int, page: Page, params: Params) -> Response:
-    maps: present.Maps = {"workspaces": present.workspaces(model.store, rows)}
+    objs = present.workspaces(model.store, rows)
+    maps: present.Maps = {"workspaces": objs}
+    wanted = {w.strip() for w in str(params.get("include", "")).split(",")}
+    if "external_references" in wanted:
+        maps["external_references"] = _references(model, rows, objs)
     return ok(present.envelope("workspaces", rows, count, page, maps))
+
+
+def _references(
+    model: SandboxModel, rows: list[Row], objs: dict[str, present.Obj]
+) -> dict[str, present.Obj]:
+    """`include=external_references`: each workspace's references (its locks, set records
+    and markers), as the OpenAPI's include list offers them."""
+    out: dict[str, present.Obj] = {}
+    for row in rows:
+        refs = model.store.all(
+            "SELECT * FROM external_references WHERE subject_type = 'Workspace' "
+            "AND subject_id = ? ORDER BY id",
+            [row["id"]],
+        )
+        objs[str(row["id"])]["external_reference_ids"] = [str(r["id"]) for r in refs]
+        out.update({str(r["id"]): present.external_reference(r) for r in refs})
+    return out
 
 
 ROUTES: tuple[Route, ...] = (
     ("GET", "/workspaces", base.listing(SandboxModel.query_workspaces, _body)),
-    # title and creator_role are required
+    # title required; creator_role as the `creator_role` variant says
     ("POST", "/workspaces", base.creating("workspace", SandboxModel.add_workspace, _body)),
     ("GET", "/workspaces/{id}", base.showing(SandboxModel.get_workspace, _body)),
     ("PUT", "/workspaces/{id}", base.updating("workspace", SandboxModel.update_workspace, _body)),

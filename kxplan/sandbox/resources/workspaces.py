@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kxplan.sandbox.constants import CREATOR_ROLES
+from kxplan.sandbox.constants import CREATOR_ROLE_RULES
 from kxplan.sandbox.context import Ctx, as_bool, as_date, collect
 from kxplan.sandbox.errors import Problem, found, invalid
 from kxplan.sandbox.params import Page, Params, flag, order_sql, parse_page
+from kxplan.sandbox.resources.references import check_reference, upsert_reference
 from kxplan.sandbox.sql import Found, Where
 from kxplan.sandbox.store import Row
 
@@ -39,19 +40,25 @@ class WorkspaceRules:
 
     def add(self, attrs: dict[str, Any], status_set_id: int | None) -> Row:
         """POST /workspaces: title and creator_role are required (messages from the docs)."""
-        title = _check_new(attrs)
+        title, role = _check_new(attrs, self.ctx.variants.creator_role)
+        reference = _reference(attrs)
         now = self.ctx.now()
         row = {
             "title": title,
             "description": attrs.get("description"),
-            "creator_role": attrs["creator_role"],
+            "creator_role": role,
             "archived": int(as_bool(attrs.get("archived", False), "archived")),
             **{name: as_date(attrs.get(name), name) for name in DATES},
             "status_set_id": status_set_id,
             "created_at": now,
             "updated_at": now,
         }
-        return self.get(self.ctx.store.insert("workspaces", row))
+        workspace_id = self.ctx.store.insert("workspaces", row)
+        if reference is not None:
+            upsert_reference(
+                self.ctx, {**reference, "subject_type": "Workspace", "subject_id": workspace_id}
+            )
+        return self.get(workspace_id)
 
     def update(self, workspace_id: int, attrs: dict[str, Any]) -> Row:
         """PUT /workspaces/{id}: title, description, archived, dates."""
@@ -66,7 +73,12 @@ class WorkspaceRules:
         if "archived" in attrs:
             changes["archived"] = int(as_bool(attrs["archived"], "archived"))
         changes.update({name: as_date(attrs[name], name) for name in DATES if name in attrs})
+        reference = _reference(attrs)
         self.ctx.store.update("workspaces", workspace_id, {**changes, "updated_at": self.ctx.now()})
+        if reference is not None:
+            upsert_reference(
+                self.ctx, {**reference, "subject_type": "Workspace", "subject_id": workspace_id}
+            )
         return self.get(workspace_id)
 
     def titled(self, title: str) -> Row | None:
@@ -96,17 +108,28 @@ class WorkspaceRules:
         return Found(_slice(rows, page), len(rows), page)
 
 
-def _check_new(attrs: dict[str, Any]) -> str:
-    """The title of a workspace to create, or every problem with its required fields (422)."""
+def _check_new(attrs: dict[str, Any], variant: str) -> tuple[str, str]:
+    """The title and creator role of a workspace to create, or every problem with its
+    required fields (422). Which roles are taken is the `creator_role` variant."""
     problems = []
     title = attrs.get("title")
     if not isinstance(title, str) or not title.strip():
         problems.append(Problem("title", TITLE_NEEDED))
-    if attrs.get("creator_role") not in CREATOR_ROLES:
+    accepted, default = CREATOR_ROLE_RULES[variant]
+    role = attrs.get("creator_role", default)
+    if role not in accepted:
         problems.append(Problem("creator_role", "Please select a role for this project"))
     collect(problems)
-    assert isinstance(title, str)
-    return title.strip()
+    assert isinstance(title, str) and isinstance(role, str)
+    return title.strip(), role
+
+
+def _reference(attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """The `external_reference` a workspace create or update carries (the OpenAPI lists it
+    on both), checked; None when there is none."""
+    if "external_reference" not in attrs:
+        return None
+    return check_reference(attrs["external_reference"], None, subject=False)
 
 
 def _matches(title: str, query: str) -> bool:
