@@ -1,5 +1,5 @@
 """The plan's estimate is what apply sends: `requests.write` = the POST/PUT/DELETE requests
-the sandbox logs while the plan is applied, for every plan case of tests/cases/*.yaml (its
+the sandbox logs while the plan is applied, for every plan case of tests/planner/cases/*.yaml (its
 live state seeded into a sandbox through the API) and for the e2e scenarios, on the
 default variant and with `delete_cascade=none` (docs/plan.md, "JSON").
 
@@ -32,7 +32,7 @@ from tests.support.builders import _memory_text
 from . import matrix_scenarios as s
 from . import scenario
 
-CASES_DIR = Path(__file__).resolve().parent / "cases"
+CASES_DIR = Path(__file__).resolve().parents[1] / "planner" / "cases"
 WRITES = ("POST", "PUT", "DELETE")
 VARIANTS = (Variants(), Variants(delete_cascade="none"))
 
