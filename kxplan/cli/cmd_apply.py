@@ -162,7 +162,7 @@ def apply_command(
                 return None
             _gate_shared_sets(plans, allow_shared)
             gate_suspected_renames(plans, accept)
-            _confirm(auto_approve)
+            confirm(auto_approve)
             return plans
 
         # The workspaces just looked up for the lock (found or not): not looked up again.
@@ -284,7 +284,8 @@ def _gate_shared_sets(plans: Sequence[Plan], allowed: bool) -> None:
         )
 
 
-def _confirm(auto_approve: bool) -> None:
+def confirm(auto_approve: bool, question: str = "Apply these changes?") -> None:
+    """Ask `question` unless --auto-approve; with no terminal to ask on, refuse."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
@@ -292,7 +293,7 @@ def _confirm(auto_approve: bool) -> None:
             "refusing to apply: there is no terminal to confirm the plan",
             hint="review it with `kxplan plan`, then run apply with --auto-approve",
         )
-    click.confirm("Apply these changes?", abort=True)
+    click.confirm(question, abort=True)
 
 
 def _apply_one(plan: Plan, client: KantataClient, guard: CreateGuard) -> ApplyResult:

@@ -117,8 +117,13 @@ def show_plans(plans: Sequence[Plan], fmt: str) -> None:
 
 def save_plan(one: Plan, path: Path) -> None:
     """Write `one` as a saved plan (JSON) for `kxplan apply PLANFILE`."""
+    write_plan_file(render_json(one), path)
+
+
+def write_plan_file(text: str, path: Path) -> None:
+    """Write a saved plan's JSON `text` to `path`; a UsageError that says why it cannot."""
     try:
-        path.write_text(render_json(one), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
     except OSError as err:
         raise UsageError(
             f"cannot write the plan to {str(path)!r}: {err.strerror}",

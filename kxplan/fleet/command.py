@@ -193,14 +193,9 @@ def _marked(fleet: Fleet | None, saved: dict[str, Any] | None) -> bool:
 
 
 def _confirm(auto_approve: bool, n: int) -> None:
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "refusing to apply: there is no terminal to confirm the plan",
-            hint="review it with `kxplan plan`, then run apply with --auto-approve",
-        )
-    click.confirm(f"Apply these changes to {n} workspace{'' if n == 1 else 's'}?", abort=True)
+    from kxplan.cli.cmd_apply import confirm
+
+    confirm(auto_approve, f"Apply these changes to {n} workspace{'' if n == 1 else 's'}?")
 
 
 # --------------------------------------------------------------------------- saved plans
@@ -297,13 +292,9 @@ def _show(
 
 
 def _save(document: dict[str, Any], path: Path) -> None:
-    try:
-        path.write_text(render_fleet_json(document), encoding="utf-8")
-    except OSError as err:
-        raise UsageError(
-            f"cannot write the plan to {str(path)!r}: {err.strerror}",
-            hint="check that the directory exists and is writable",
-        ) from None
+    from kxplan.cli.cmd_plan import write_plan_file
+
+    write_plan_file(render_fleet_json(document), path)
 
 
 def _raise_if_failed(outcomes: Sequence[Outcome], error: type[KxplanError], verb: str) -> None:

@@ -28,6 +28,8 @@ class Faults:
     `every_429`: every `every_429`-th request (counted from 1 since these faults were set)
     answers 429 whatever the buckets hold, so a run sees 429s however slowly it goes (the
     buckets depend on the wall clock); 0: off. It draws no random number.
+    `every_drop_after`: likewise, every `every_drop_after`-th write that is answered (not a
+    429 or a 503) is committed and then dropped without a response; 0: off.
     `workspaces_rate_limit`/`workspaces_burst`: a second token bucket that only
     `GET /workspaces` and `POST /workspaces` draw from (on top of the general one), as
     Kantata documents their own, stricter limit.
@@ -64,6 +66,7 @@ class Faults:
     p_commit_late: float = 0.0
     commit_late_s: float = 1.0
     every_429: int = 0
+    every_drop_after: int = 0
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Faults:
@@ -101,6 +104,7 @@ class FaultInjector:
         self._clock = clock
         self._lock = threading.Lock()
         self._requests = 0
+        self._writes = 0
         now = clock()
         self._general = _Bucket(faults.rate_limit, faults.burst, now, float(faults.burst))
         ws_burst = faults.workspaces_burst
@@ -133,10 +137,18 @@ class FaultInjector:
         return Decision(
             delay,
             drop_before=write and before < f.p_drop_before,
-            drop_after=write and after < f.p_drop_after,
+            drop_after=write and (after < f.p_drop_after or self._nth_write(f.every_drop_after)),
             commit_late=late and method.upper() == "POST",
             trickle_s=f.trickle_s if trickle < f.p_trickle else 0.0,
         )
+
+    def _nth_write(self, every: int) -> bool:
+        """Whether this answered write is the every-th one (`every_drop_after`)."""
+        if every <= 0:
+            return False
+        with self._lock:
+            self._writes += 1
+            return self._writes % every == 0
 
 
 @dataclass(slots=True)

@@ -484,7 +484,8 @@ def export_adopt(run: Run) -> None:
 def fault_mix(seed: int, retry_after: float | None) -> Faults:
     """The usual mix: 503s, a tight rate limit (429s) and writes dropped after they commit.
     The rate limit follows the wall clock (a slow run never empties the bucket), so every
-    15th request also answers 429: each apply meets 429s however loaded the machine."""
+    15th request also answers 429 and every 9th answered write is dropped after it commits:
+    each apply meets 429s and lost answers however loaded (or idle) the machine."""
     return Faults(
         seed=seed,
         p_503=0.2,
@@ -493,6 +494,7 @@ def fault_mix(seed: int, retry_after: float | None) -> Faults:
         retry_after=retry_after,
         p_drop_after=0.1,
         every_429=15,
+        every_drop_after=9,
     )
 
 
