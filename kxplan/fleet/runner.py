@@ -278,6 +278,7 @@ def apply_one(run: FleetRun, outcome: Outcome, gates: Gates, *, saved: bool = Fa
     return replace(
         outcome,
         status=OK,
+        workspace=plan.workspace,  # with its id when this apply created it
         plan=plan,
         text=text,
         result=done + verified,

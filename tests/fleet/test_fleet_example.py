@@ -25,6 +25,10 @@ def test_the_example_fleet_bootstraps_three_workspaces_in_the_sandbox(
     for client in ("Acme", "Globex", "Initech"):
         assert f'Created workspace "{client} — Onboarding" in the sandbox' in applied.out
     assert "Fleet: 3 workspaces, 3 ok, 0 no changes, 0 failed; 21 added" in applied.out
+    table = applied.out.split("applied:", 1)[1]
+    for client in ("Acme", "Globex", "Initech"):  # the table names the ids just created
+        row = next(line for line in table.splitlines() if f"{client} — Onboarding" in line)
+        assert row.split()[3].isdigit(), row
     again = kxplan("plan", "fleet/template.yaml", "--sandbox", "--detailed-exitcode")
     assert again.code == 0, again.text
     assert "Fleet: 3 workspaces, 0 ok, 3 no changes, 0 failed;" in again.out
