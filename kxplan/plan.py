@@ -91,7 +91,7 @@ class SharedSet:
         if self.tasks is None:
             held = f"an uncounted number of {its} tasks would change status"
         else:
-            held = f"{self.tasks} of {its} task{'' if self.tasks == 1 else 's'} would change status"
+            held = f"{self.tasks} of {its} tasks would change status"  # "1 of its tasks"
         names = ", ".join(repr(s) for s in self.statuses)
         on = f" (on {names})" if names and self.tasks != 0 else ""
         return (
