@@ -8,10 +8,11 @@ workspaces.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kxplan.model import PROTECTED, SERVICE_NAME, UNPROTECTED
+from kxplan.changes.workspace import WORKSPACE_FIELDS
+from kxplan.model import PROTECTED, SERVICE_NAME, UNPROTECTED, WORKSPACE_MARKER_REF
 from kxplan.planner.memory import encode, remember
 
 #: Plan task field -> story attribute, for fields written as they are.
@@ -230,7 +231,33 @@ def set_assignment(workspace_id: str, set_id: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- workspaces
 
 
-def workspace_create(title: str) -> dict[str, Any]:
-    """A `POST /workspaces`: a new workspace titled `title`, its creator a maven (only
-    `kxplan apply --sandbox` creates workspaces)."""
-    return {"workspace": {"title": title, "creator_role": "maven"}}
+def workspace_marker(stack: str) -> dict[str, str]:
+    """The stack's marker on a workspace it creates or manages."""
+    return {
+        "service_name": SERVICE_NAME,
+        "service_model": stack,
+        "service_model_ref": WORKSPACE_MARKER_REF,
+    }
+
+
+def workspace_create(values: Mapping[str, Any], role: str, stack: str) -> dict[str, Any]:
+    """A `POST /workspaces`: the planned workspace (`values`: title and the fields the
+    mapping sets), its creator's team `role`, and the stack's marker in the same call."""
+    body = {k: v for k, v in values.items() if v is not None}
+    return {
+        "workspace": {**body, "creator_role": role, "external_reference": workspace_marker(stack)}
+    }
+
+
+def workspace_update(
+    values: Mapping[str, Any], fields: Sequence[str], stack: str
+) -> dict[str, Any]:
+    """A `PUT /workspaces/{id}`: the `fields` the mapping manages, with the marker."""
+    body: dict[str, Any] = {n: values.get(n) for n in fields if n in WORKSPACE_FIELDS}
+    return {"workspace": {**body, "external_reference": workspace_marker(stack)}}
+
+
+def workspace_reference(workspace_id: str, stack: str) -> dict[str, Any]:
+    """A `POST /external_references/create_or_update`: the marker on an existing workspace."""
+    body: dict[str, Any] = {"subject_type": "Workspace", "subject_id": int(workspace_id)}
+    return {"external_reference": {**body, **workspace_marker(stack)}}

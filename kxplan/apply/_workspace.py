@@ -9,8 +9,7 @@ one resend with `maven` (a create refused by validation wrote nothing).
 
 A create whose answer was lost is looked up by its exact title (no workspace had it when
 the plan was made, and the plan refuses to create a title that exists) before anything is
-re-sent, so one create never makes two workspaces. This is the workspace's own
-look-up-before-resend; tasks have theirs in `_creates`.
+re-sent, so one create never makes two workspaces (the applier's one `create_once`).
 """
 
 from __future__ import annotations
@@ -18,26 +17,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kxplan.apply._grace import look_again
+from kxplan.apply._once import create_once
+from kxplan.apply._payload import (
+    workspace_create,
+    workspace_marker,
+    workspace_reference,
+    workspace_update,
+)
 from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about
 from kxplan.changes.base import Change, expect
-from kxplan.changes.workspace import WORKSPACE_FIELDS, WorkspaceCreate, WorkspaceUpdate
+from kxplan.changes.workspace import WorkspaceCreate, WorkspaceUpdate
 from kxplan.errors import ApplyError, TransportError, ValidationError
 from kxplan.ids import result_ids
 from kxplan.live import find_workspace
-from kxplan.model import SERVICE_NAME, WORKSPACE_MARKER_REF, LiveWorkspace
+from kxplan.model import LiveWorkspace
 
 #: creator_role values, in the order they are tried (see the module docstring).
 CREATOR_ROLES = ("consultant", "maven")
-
-
-def workspace_marker(stack: str) -> dict[str, str]:
-    """The stack's marker on a workspace it creates or manages."""
-    return {
-        "service_name": SERVICE_NAME,
-        "service_model": stack,
-        "service_model_ref": WORKSPACE_MARKER_REF,
-    }
 
 
 def create_workspace(run: Run, change: Change) -> None:
@@ -56,52 +52,46 @@ def create_workspace(run: Run, change: Change) -> None:
 def update_workspace(run: Run, change: Change) -> None:
     """PUT the workspace fields the manifest's mapping sets, with the marker."""
     update = expect(change, WorkspaceUpdate)
-    values: Mapping[str, Any] = update.after
-    body: dict[str, Any] = {n: values.get(n) for n in update.fields if n in WORKSPACE_FIELDS}
-    body["external_reference"] = workspace_marker(run.stack)
+    body = workspace_update(update.after, update.fields, run.stack)
     with about(f"updating workspace {update.path or run.workspace_id!r}"):
-        run.client.request("PUT", f"/workspaces/{run.workspace_id}", json={"workspace": body})
+        run.client.request("PUT", f"/workspaces/{run.workspace_id}", json=body)
     run.done((change,))
 
 
 def _create_once(run: Run, create: WorkspaceCreate) -> dict[str, Any]:
-    """The create's answer: sent, re-sent with the other creator_role when the first is
-    refused by name, looked up by title when an answer is lost."""
+    """The create's answer (or, when an answer was lost, `{"found": workspace}`): through
+    the applier's one create-once helper, the workspace found by its exact title."""
     title = create.after["title"]
-    roles = list(CREATOR_ROLES)
-    for attempt in range(MAX_UNKNOWN_ATTEMPTS):
+    roles = list(CREATOR_ROLES)  # a role refused once is not tried again on a resend
+    once = create_once(
+        run,
+        lambda _missing: _post(run, create, roles),
+        lambda keys: _titled(run, keys),
+        [title],
+        f"creating workspace {title!r}",
+    )
+    if once.answer is not None:
+        return once.answer
+    return {"results": [], "found": once.found[title]}
+
+
+def _post(run: Run, create: WorkspaceCreate, roles: list[str]) -> dict[str, Any]:
+    """POST the workspace with the first of `roles`; a refusal naming creator_role drops
+    that role and is answered by one resend with the next (see the module docstring)."""
+    while True:
         try:
-            return _post(run, create, roles[0])
+            return _send(run, create, roles[0])
         except ValidationError as err:
             if len(roles) < 2 or not _names_creator_role(err):
                 raise
             roles.pop(0)
             run.count_extra()
-        except TransportError as err:
-            if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
-                raise
-            found = look_again(
-                lambda keys: _titled(run, keys), [title], f"creating workspace {title!r}"
-            ).get(title)
-            if found is not None:
-                run.count_recovered()
-                return {"results": [], "found": found}
-    raise ApplyError(f"creating workspace {title!r}: no answer after {MAX_UNKNOWN_ATTEMPTS} tries")
 
 
-def _post(run: Run, create: WorkspaceCreate, role: str) -> dict[str, Any]:
-    values: Mapping[str, Any] = create.after
-    body = {
-        **{k: v for k, v in values.items() if v is not None},
-        "creator_role": role,
-        "external_reference": workspace_marker(run.stack),
-    }
-    return run.client.request(
-        "POST",
-        "/workspaces",
-        params={"include": "external_references"},
-        json={"workspace": body},
-    )
+def _send(run: Run, create: WorkspaceCreate, role: str) -> dict[str, Any]:
+    body = workspace_create(create.after, role, run.stack)
+    params = {"include": "external_references"}
+    return run.client.request("POST", "/workspaces", params=params, json=body)
 
 
 def _names_creator_role(err: ValidationError) -> bool:
@@ -143,14 +133,11 @@ def _marked(data: Mapping[str, Any], workspace_id: str, stack: str) -> bool:
 def _write_marker(run: Run, workspace_id: str) -> None:
     """create_or_update the marker (one reference per subject and service name: re-sending
     it after a lost answer writes the same reference again, never a second one)."""
-    body = {"subject_type": "Workspace", "subject_id": int(workspace_id)}
-    body.update(workspace_marker(run.stack))
+    body = workspace_reference(workspace_id, run.stack)
     run.count_extra()
     for attempt in range(MAX_UNKNOWN_ATTEMPTS):
         try:
-            run.client.post(
-                "/external_references/create_or_update", json={"external_reference": body}
-            )
+            run.client.post("/external_references/create_or_update", json=body)
             return
         except TransportError as err:
             if not err.outcome_unknown or attempt == MAX_UNKNOWN_ATTEMPTS - 1:
