@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from kxplan.apply import ApplyFailed, CreateGuard, apply_plan
-from kxplan.cli.plan_options import PlanFlags, bind, duplicates_left, live_for
+from kxplan.cli.plan_options import PlanFlags, duplicates_left, make_plans
 from kxplan.cli.rename_gate import AcceptNew, gate_suspected_renames
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA
@@ -28,10 +28,8 @@ from kxplan.fleet.reads import FleetReads
 from kxplan.lock import WorkspaceLock, lock_ttl
 from kxplan.model import Manifest
 from kxplan.plan import Plan, PlanWorkspace
-from kxplan.planner import build_plan
 from kxplan.render import render_text
 from kxplan.saved_plans import check_fresh
-from kxplan.shared_sets import guard_plan
 
 #: Outcome statuses, as the aggregate shows them.
 OK, NO_CHANGES, FAILED = "ok", "no changes", "failed"
@@ -164,24 +162,20 @@ def _planned(target: Target, plan: Plan, notes: tuple[str, ...] = ()) -> Outcome
 
 
 def _plan(run: FleetRun, manifest: Manifest, ref: str | int, say: Callable[[str], None]) -> Plan:
-    """One workspace's plan, through the single-workspace path: a workspace that does not
-    exist is planned as an empty one starting with its create when the entry says
-    `create: true` (or in the sandbox), else it is this workspace's error."""
-    live = live_for(run.client, manifest, ref, run.reads.shared, create_missing=run.sandbox)
-    plan = guard_plan(
-        run.client,
-        manifest,
-        build_plan(manifest, live, run.flags.options()),
-        live,
-        run.reads.shared,
+    """One workspace's plan, through the single-workspace path (`make_plans` against `ref`,
+    reading through the run's shared reads): a workspace that does not exist is planned as
+    an empty one starting with its create when the entry says `create: true` (or in the
+    sandbox), else it is this workspace's error."""
+    flags = replace(run.flags, workspace=str(ref))
+    shared = run.reads.shared
+    (plan,) = make_plans(
+        [manifest], run.client, flags, api=run.api, shared=shared, create_missing=run.sandbox
     )
-    if not live.workspace.id and run.sandbox:
+    if not plan.workspace.get("id") and run.sandbox:
         say(
             f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
             "(kxplan apply --sandbox creates it)."
         )
-    if run.flags.out is not None:
-        plan = bind(plan, manifest, live, run.api, run.flags)
     return plan
 
 
