@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from kxplan.changes.base import Change
 from kxplan.plan import Plan
 from kxplan.render.common import (
@@ -24,10 +26,28 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
+def comment_marker(plan: Plan) -> str:
+    """The hidden first line of a Markdown plan: an HTML comment naming the stack and the
+    workspace (its id, or its title while it does not exist yet), so that a CI step finds
+    the pull-request comment it wrote before and updates it instead of adding another.
+
+    Both values are percent-encoded, so no stack name or title can end the comment early.
+    """
+    where = plan.workspace.get("id") or plan.workspace.get("title") or ""
+    stack, workspace = quote(plan.stack, safe=""), quote(str(where), safe="")
+    return f"<!-- kxplan:plan stack={stack} workspace={workspace} -->"
+
+
 def render_markdown(plan: Plan) -> str:
     """Markdown for a pull-request comment."""
     calls, held, warns = split(plan)
-    lines = [f"#### {_cell(header(plan))}", "", f"**{summary_line(plan)}**", ""]
+    lines = [
+        comment_marker(plan),
+        f"#### {_cell(header(plan))}",
+        "",
+        f"**{summary_line(plan)}**",
+        "",
+    ]
     partial = targeting_warning(plan)
     if partial:
         lines += [f"> **Warning:** {partial}", ""]

@@ -104,3 +104,17 @@ def test_a_plan_with_only_notes_says_no_changes() -> None:
     assert render_text(_unmanaged_plan(1)).endswith(
         "No changes. The workspace matches the manifest.\n"
     )
+
+
+def test_markdown_starts_with_a_hidden_marker_no_name_can_close() -> None:
+    plan = Plan(
+        stack="evil --> <b>x</b>",
+        manifest="m.yaml",
+        workspace={"id": None, "title": "Acme -->"},
+        changes=(),
+    )
+    first = render_markdown(plan).splitlines()[0]
+    assert first == (
+        "<!-- kxplan:plan stack=evil%20--%3E%20%3Cb%3Ex%3C%2Fb%3E workspace=Acme%20--%3E -->"
+    )
+    assert first.count("-->") == 1
