@@ -104,7 +104,7 @@ class Events:
         kept = self.kept or []
 
         def of(kind: str) -> list[dict[str, Any]]:
-            return [{k: v for k, v in e.items() if k != "type"} for e in kept if e["type"] == kind]
+            return [e for e in kept if e["type"] == kind]
 
         summary = of("summary")
         return {

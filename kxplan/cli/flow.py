@@ -75,7 +75,7 @@ class Output:
     def shown(self) -> str:
         """The format a plan is shown in for people: with `--format json` the document is
         printed at the end, so the plan to review is text (on stderr)."""
-        return "text" if self.fmt == "json" and self.events is None else self.fmt
+        return "text" if self.fmt == "json" else self.fmt
 
     def say(self, text: str) -> None:
         click.echo(text, err=self.machine)
