@@ -25,7 +25,6 @@ from kxplan.cli.flow import (
     fresh_note,
     gate,
     not_applied,
-    refuse_two_jsons,
     reporting,
     verification_error,
 )
@@ -38,7 +37,6 @@ from kxplan.cli.locking import (
 )
 from kxplan.cli.plan_options import (
     PlanFlags,
-    api_of,
     duplicates_left,
     load_for_plan,
     make_plans,
@@ -48,7 +46,7 @@ from kxplan.cli.plan_options import (
 )
 from kxplan.cli.rename_gate import AcceptNew, accept_new_options
 from kxplan.client import KantataClient
-from kxplan.connection import connection_options, open_client
+from kxplan.connection import connection_options
 from kxplan.errors import KxplanError, ManifestError, UsageError
 from kxplan.fleet.command import Connection
 from kxplan.fleet.detect import fleet_input
@@ -133,7 +131,6 @@ def _refuse_apply_flags(flags: PlanFlags) -> None:
             "(or had none to apply) and 1 on any error",
             hint="to learn whether changes are pending, run `kxplan plan --detailed-exitcode`",
         )
-    refuse_two_jsons(flags)
 
 
 def _apply_manifests(
@@ -149,7 +146,7 @@ def _apply_manifests(
     if saved is not None:
         refuse_plan_flags(inputs[0], flags)
     manifests = () if saved is not None else load_for_plan(inputs, flags)
-    with open_client(conn.api_url, conn.token_file, conn.sandbox, conn.log_level) as client:
+    with conn.open() as client:
         run = _Single(client, flags, gates, auto_approve, conn, out, manifests)
         try:
             run.start(saved)
@@ -198,7 +195,7 @@ class _Single:
 
     @property
     def api(self) -> str:
-        return api_of(self.conn.api_url, self.conn.sandbox)
+        return self.conn.api
 
     def _targets(
         self, shared: SharedReads, saved: dict[str, Any] | None

@@ -11,17 +11,16 @@ from pathlib import Path
 import click
 
 from kxplan.cli import cli
-from kxplan.cli.flow import Output, refuse_two_jsons, reporting
+from kxplan.cli.flow import Output, reporting
 from kxplan.cli.plan_options import (
     PlanFlags,
-    api_of,
     duplicates_left,
     load_for_plan,
     make_plans,
     plan_options,
 )
 from kxplan.client import KantataClient
-from kxplan.connection import connection_options, open_client
+from kxplan.connection import connection_options
 from kxplan.errors import PlanError, UsageError
 from kxplan.fleet.command import Connection
 from kxplan.fleet.detect import fleet_input
@@ -77,10 +76,9 @@ def plan(
 
 def _plan(manifests: Sequence[str], flags: PlanFlags, conn: Connection, out: Output) -> int:
     """Load, plan, show (and save); the exit code (0, or 2 with --detailed-exitcode)."""
-    refuse_two_jsons(flags)
     loaded = load_for_plan(manifests, flags)
-    api = api_of(conn.api_url, conn.sandbox)
-    with open_client(conn.api_url, conn.token_file, conn.sandbox, conn.log_level) as client:
+    api = conn.api
+    with conn.open() as client:
         plans = (
             _sandbox_plans(loaded, client, flags, api)
             if conn.sandbox

@@ -81,9 +81,9 @@ class Output:
         click.echo(text, err=self.machine)
 
 
-def refuse_two_jsons(flags: PlanFlags) -> None:
+def refuse_two_jsons(out: Output) -> None:
     """--json and --format json would both print JSON on stdout: one of them, please."""
-    if flags.json and flags.fmt == "json":
+    if out.fmt == "json" and out.events is not None and out.events.kept is None:
         raise UsageError(
             "--json and --format json both print JSON on stdout",
             hint="use --json for the event stream (the plan is then shown on stderr, "
@@ -99,6 +99,7 @@ def reporting(out: Output, body: Callable[[], int]) -> int:
     if events is None:
         return body()
     try:
+        refuse_two_jsons(out)
         code = body()
     except KxplanError as err:
         events.error(err)
@@ -158,6 +159,7 @@ def apply_changes(
             events.not_applied(
                 plan.workspace, err.pending, why="stopped", err=err.cause, failed=err.failed
             )
+            events.no_calls(plan)
         raise
     if events is not None:
         events.no_calls(plan)

@@ -8,14 +8,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from kxplan.cli.flow import Gates, Output, confirm, refuse_two_jsons
+from kxplan.cli.flow import Gates, Output, confirm
 from kxplan.cli.plan_options import PlanFlags, api_of, refuse_plan_flags
+from kxplan.client import KantataClient
 from kxplan.connection import open_client
 from kxplan.errors import ApplyError, KxplanError, ManifestError, PlanError, UsageError
 from kxplan.fleet.detect import FLEET_FORMAT, peek
@@ -54,6 +56,15 @@ class Connection:
     token_file: Path | None
     sandbox: bool
     log_level: str
+
+    def open(self) -> AbstractContextManager[KantataClient]:
+        """The client of the run (kxplan.connection.open_client)."""
+        return open_client(self.api_url, self.token_file, self.sandbox, self.log_level)
+
+    @property
+    def api(self) -> str:
+        """Which API plans are made against, as saved plans record it (`api_of`)."""
+        return api_of(self.api_url, self.sandbox)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -96,10 +107,9 @@ def _pick(fleet: Fleet, pick: str, reads: FleetReads | None) -> list[Any]:
 
 def plan_command(path: Path, flags: PlanFlags, conn: Connection, out: Output) -> int:
     """`kxplan plan FLEET`: every workspace planned; the exit code (0, 1 or 2)."""
-    refuse_two_jsons(flags)
     fleet = _load(path, flags)
-    api = api_of(conn.api_url, conn.sandbox)
-    with open_client(conn.api_url, conn.token_file, conn.sandbox, conn.log_level) as client:
+    api = conn.api
+    with conn.open() as client:
         reads = FleetReads(client)
         run = FleetRun(client, reads, replace(flags, workspace=None), api, conn.sandbox, out=out)
         targets = _targets_for(fleet, flags, reads)
@@ -145,13 +155,12 @@ def apply_command(
 ) -> int:
     """`kxplan apply FLEET | FLEETPLAN`: plan (or take the saved plans), show them, ask
     once, apply every workspace with changes, verify each; the exit code (0 or 1)."""
-    refuse_two_jsons(flags)
     saved = _saved(path)
     if saved is not None:
         refuse_plan_flags(path, flags)
     fleet = None if saved is not None else _load(path, flags)
-    api = api_of(conn.api_url, conn.sandbox)
-    with open_client(conn.api_url, conn.token_file, conn.sandbox, conn.log_level) as client:
+    api = conn.api
+    with conn.open() as client:
         reads = FleetReads(client)
         run_flags = replace(flags, workspace=None, out=None)
         run = FleetRun(
