@@ -209,3 +209,22 @@ def test_json_and_format_json_together_are_refused(url: str, tmp_path: Path) -> 
     result = kxplan("plan", path, "--api-url", url, "--json", "--format", "json")
     assert result.code == 1
     assert "--json and --format json both print JSON on stdout" in result.err
+
+
+def test_a_saved_plan_applied_with_json_reports_its_changes_and_checks_on_stderr(
+    url: str, tmp_path: Path
+) -> None:
+    path = write_manifest(tmp_path / "m.yaml", manifest())
+    saved = tmp_path / "plan.json"
+    planned = kxplan("plan", path, "--api-url", url, "--out", saved, "--json")
+    assert planned.code == 0 and "Saved the plan to" in planned.err
+    assert of(events_of(planned), "plan")  # the stream, while the plan file is written
+
+    result = kxplan("apply", saved, "--api-url", url, "--json", "--auto-approve")
+    assert result.code == 0, result.err
+    events = events_of(result)
+    changes = json.loads(saved.read_text(encoding="utf-8"))["changes"]
+    assert [e["change"] for e in of(events, "change")] == changes
+    assert len(of(events, "apply")) == len(changes)
+    assert "The saved plan is still current" in result.err
+    assert "Not verified" not in result.err and "Verified:" in result.err
