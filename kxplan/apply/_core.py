@@ -45,11 +45,16 @@ class ApplyFailed(ApplyError):
     """Apply stopped part-way. `applied` and `pending` say exactly how far it got."""
 
     def __init__(
-        self, cause: KxplanError, applied: Sequence[Change], pending: Sequence[Change]
+        self,
+        cause: KxplanError,
+        applied: Sequence[Change],
+        pending: Sequence[Change],
+        failed: Sequence[Change] = (),
     ) -> None:
         self.cause = cause
         self.applied = tuple(applied)
         self.pending = tuple(pending)
+        self.failed = tuple(failed)  # the pending changes of the batch that raised `cause`
         super().__init__(_failure_message(cause, self.applied, self.pending), hint=_HINT)
 
 
@@ -90,8 +95,10 @@ def apply_plan(
     *,
     progress: Progress | None = None,
     guard: CreateGuard | None = None,
+    on_done: Callable[[tuple[Change, ...]], None] | None = None,
 ) -> ApplyResult:
-    """Apply `plan` with `client`; `progress(n)` is called as each batch of n changes finishes.
+    """Apply `plan` with `client`; `progress(n)` is called as each batch of n changes finishes
+    (and `on_done(batch)` with the changes themselves).
 
     With a `guard`, every create batch is checked against the workspace lock and the
     markers in Kantata first, and against duplicates made meanwhile after (`_guard`).
@@ -113,6 +120,7 @@ def apply_plan(
         workspace_id=str(workspace_id or ""),
         progress=progress,
         guard=guard,
+        on_done=on_done,
     )
     before = client.requests
     todo = [c for c in plan.actionable if c.kind is not Kind.NOTE]
@@ -120,6 +128,7 @@ def apply_plan(
         for wave in range(len(WAVES)):
             _run_wave(run, [c for c in todo if c.wave == wave])
         _run_wave(run, [c for c in todo if not 0 <= c.wave < len(WAVES)])
+        run.attempting = tuple(run.deferred)
         _creates.create_deferred(run)  # normally done right after the moves
     except KxplanError as err:
         raise _failed(err, run, todo) from err
@@ -146,7 +155,9 @@ def _created_workspace(run: Run) -> tuple[str, str] | None:
 
 def _failed(cause: KxplanError, run: Run, todo: list[Change]) -> ApplyFailed:
     done = {id(c) for c in run.applied}
-    return ApplyFailed(cause, run.applied, [c for c in todo if id(c) not in done])
+    pending = [c for c in todo if id(c) not in done]
+    tried = {id(c) for c in run.attempting}
+    return ApplyFailed(cause, run.applied, pending, [c for c in pending if id(c) in tried])
 
 
 def _is_task_create(change: Change) -> bool:
@@ -200,6 +211,7 @@ def _run_wave(run: Run, changes: list[Change]) -> None:
         picked = [c for c in changes if stage_of(c) is stage]
         chosen = [c for c in picked if id(c) not in done]
         if chosen:
+            run.attempting = tuple(chosen)
             handler(run, chosen)
         handled.update(id(c) for c in picked)
     unknown = [c for c in changes if id(c) not in handled]

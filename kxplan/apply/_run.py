@@ -38,6 +38,8 @@ class Run:
     workspace_id: str
     progress: Progress | None = None
     guard: CreateGuard | None = None  # checks around each create batch (kxplan.apply._guard)
+    on_done: Callable[[tuple[Change, ...]], None] | None = None  # each applied batch (--json)
+    attempting: tuple[Change, ...] = ()  # the batch being sent: failed with it if it raises
     task_ids: dict[str, str] = field(default_factory=dict)
     set_ids: dict[str, str] = field(default_factory=dict)
     # set name -> category -> id of the default status Kantata gave a set created in this run
@@ -71,6 +73,8 @@ class Run:
             self.applied.extend(batch)
         if self.progress is not None and batch:
             self.progress(len(batch))
+        if self.on_done is not None and batch:
+            self.on_done(batch)
 
     def learn_ids(self, ids: Mapping[str, str]) -> None:
         with self._lock:

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from kxplan.apply import ApplyResult, CreateGuard, apply_plan
+from kxplan.apply import ApplyResult
 from kxplan.cli import cli
 from kxplan.cli.cmd_plan import save_plan, show_plans, use_colour
+from kxplan.cli.flow import (
+    REPLANNED,
+    VERIFIED,
+    Gates,
+    Output,
+    apply_changes,
+    confirm,
+    counts_of,
+    created_note,
+    fresh_note,
+    gate,
+    not_applied,
+    reporting,
+    verification_error,
+)
 from kxplan.cli.locking import (
     guard_for,
     hold_workspaces,
@@ -24,7 +37,6 @@ from kxplan.cli.locking import (
 )
 from kxplan.cli.plan_options import (
     PlanFlags,
-    api_of,
     duplicates_left,
     load_for_plan,
     make_plans,
@@ -32,20 +44,19 @@ from kxplan.cli.plan_options import (
     refuse_plan_flags,
     workspace_of,
 )
-from kxplan.cli.rename_gate import AcceptNew, accept_new_options, gate_suspected_renames
+from kxplan.cli.rename_gate import AcceptNew, accept_new_options
 from kxplan.client import KantataClient
-from kxplan.connection import SANDBOX_DATA, connection_options, open_client
-from kxplan.errors import ApplyError, ManifestError, UnsafePlanError, UsageError
+from kxplan.connection import connection_options
+from kxplan.errors import KxplanError, ManifestError, UsageError
+from kxplan.fleet.command import Connection
 from kxplan.fleet.detect import fleet_input
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import SharedReads
+from kxplan.lock import WorkspaceLock
 from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.render import render_text
 from kxplan.saved_plans import check_binding, check_fresh, manifest_digest
-
-#: Applies with at least this many changes get a progress bar (on a terminal).
-PROGRESS_THRESHOLD = 20
 
 
 @cli.command("apply")
@@ -99,90 +110,200 @@ def apply_command(
       kxplan apply onboarding.yaml --var kickoff=2027-01-04
       kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
     """
+    _refuse_apply_flags(flags)
+    conn = Connection(api_url, token_file, sandbox, log_level)
+    gates = Gates(allow_shared, accept, lock_timeout)
+    fleet = fleet_input(inputs)
+    if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
+        from kxplan.fleet.command import apply_command as fleet_apply
+
+        out = Output.of(flags, "apply")  # a fleet prints its own one document
+        reporting(out, lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out))
+        return
+    out = Output.of(flags, "apply", document=flags.fmt == "json")
+    reporting(out, lambda: _apply_manifests(inputs, flags, conn, gates, auto_approve, out))
+
+
+def _refuse_apply_flags(flags: PlanFlags) -> None:
     if flags.detailed_exitcode:
         raise UsageError(
             "--detailed-exitcode is a plan option: apply exits 0 when it applied the changes "
             "(or had none to apply) and 1 on any error",
             hint="to learn whether changes are pending, run `kxplan plan --detailed-exitcode`",
         )
-    fleet = fleet_input(inputs)
-    if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
-        from kxplan.fleet.command import Connection
-        from kxplan.fleet.command import apply_command as fleet_apply
-        from kxplan.fleet.runner import Gates
 
-        conn = Connection(api_url, token_file, sandbox, log_level)
-        gates = Gates(allow_shared, accept, lock_timeout)
-        fleet_apply(fleet, flags, conn, gates, auto_approve)
-        return
+
+def _apply_manifests(
+    inputs: Sequence[Path],
+    flags: PlanFlags,
+    conn: Connection,
+    gates: Gates,
+    auto_approve: bool,
+    out: Output,
+) -> int:
+    """`kxplan apply MANIFEST... | PLANFILE`: the steps of `_Single`, in one client."""
     saved = _saved_plan(inputs)
     if saved is not None:
         refuse_plan_flags(inputs[0], flags)
     manifests = () if saved is not None else load_for_plan(inputs, flags)
-    api = api_of(api_url, sandbox)
-    with open_client(api_url, token_file, sandbox, log_level) as client:
+    with conn.open() as client:
+        run = _Single(client, flags, gates, auto_approve, conn, out, manifests)
+        try:
+            run.start(saved)
+        finally:
+            if out.events is not None:
+                out.events.requests = client.requests
+    return 0
+
+
+@dataclass(slots=True)
+class _Single:
+    """One apply of manifests (or a saved plan), step by step: find the workspaces and peek
+    at their locks, plan and review (show, gate, ask), hold the locks (planning again when
+    another apply wrote meanwhile), apply, report, verify."""
+
+    client: KantataClient
+    flags: PlanFlags
+    gates: Gates
+    auto_approve: bool
+    conn: Connection
+    out: Output
+    manifests: tuple[Manifest, ...]
+    saved: tuple[Plan, int] | None = None  # a saved plan, and the requests its binding took
+
+    def start(self, saved: dict[str, Any] | None) -> None:
         # The lookups for the locks and the first plans share one run's reads.
-        shared = SharedReads(client, expect=[workspace_of(m, flags) for m in manifests])
-        if saved is not None:
-            bound, checks = _bound_saved_plan(saved, api, client)
-            found: dict[str, LiveWorkspace] = {}
-            missing: frozenset[str] = frozenset()
-            # A plan that creates its workspace has none to lock yet.
-            workspaces = [_workspace_of_plan(bound)] if bound.workspace.get("id") else []
-        else:
-            found, missing = _existing_workspaces(shared, manifests, flags)
-            workspaces = list(found.values())
-        locks = peek_locks(client, workspaces, lock_timeout)
-
-        def planned(
-            known: Mapping[str, LiveWorkspace], absent: frozenset[str], reads: SharedReads | None
-        ) -> list[Plan]:
-            if saved is not None:
-                return [_fresh_saved_plan(bound, checks, client)]
-            return make_plans(
-                manifests,
-                client,
-                flags,
-                api=api,
-                found=known,
-                missing=absent,
-                create_missing=sandbox,
-                shared=reads,
-            )
-
-        def reviewed(
-            known: Mapping[str, LiveWorkspace],
-            absent: frozenset[str] = frozenset(),
-            reads: SharedReads | None = None,
-        ) -> list[Plan] | None:
-            """The plans, shown, gated and approved; None when there is nothing to do."""
-            plans = planned(known, absent, reads)
-            _show(plans, flags)
-            if not any(p.has_changes for p in plans):
-                return None
-            _gate_shared_sets(plans, allow_shared)
-            gate_suspected_renames(plans, accept)
-            confirm(auto_approve)
-            return plans
-
+        shared = SharedReads(self.client, expect=[self._ref(m) for m in self.manifests])
+        found, missing, workspaces = self._targets(shared, saved)
+        timeout = self.gates.lock_timeout
+        locks = peek_locks(self.client, workspaces, timeout)
         # The workspaces just looked up for the lock (found or not): not looked up again.
-        plans = reviewed(found, missing, shared)
+        plans = self._reviewed(found, missing, shared)
         if plans is None:
             return
-        with hold_workspaces(locks, lock_timeout) as changed:
+        with hold_workspaces(locks, timeout) as changed:
             if changed:  # another apply ran since the plan was made: plan again
-                click.echo(
-                    "Another apply wrote to the workspace since it was planned; planning again."
-                )
-                plans = reviewed({})  # another apply may have changed them: read afresh
+                self.out.say(REPLANNED)
+                plans = self._reviewed({})  # another apply may have changed them: read afresh
                 if plans is None:
                     return
-            guards = [guard_for(locks, p.workspace.get("id")) for p in plans]
-            results = [_apply_one(p, client, g) for p, g in zip(plans, guards, strict=True)]
-            _say_created(results, sandbox)
-            _summarise(results)
-            report_guards(guards)
-            _verify(plans, saved is not None, manifests, client, flags, create_missing=sandbox)
+            self._apply(plans, locks)
+            self._verify(plans)
+
+    def _ref(self, manifest: Manifest) -> str | int:
+        return workspace_of(manifest, self.flags)
+
+    @property
+    def api(self) -> str:
+        return self.conn.api
+
+    def _targets(
+        self, shared: SharedReads, saved: dict[str, Any] | None
+    ) -> tuple[dict[str, LiveWorkspace], frozenset[str], list[LiveWorkspace]]:
+        """The workspaces found (by reference), the references none has, and what to lock."""
+        if saved is not None:
+            self.saved = _bound_saved_plan(saved, self.api, self.client)
+            plan = self.saved[0]
+            # A plan that creates its workspace has none to lock yet.
+            return {}, frozenset(), [_workspace_of_plan(plan)] if plan.workspace.get("id") else []
+        found, missing = _existing_workspaces(shared, self.manifests, self.flags)
+        return found, missing, list(found.values())
+
+    def _planned(
+        self, known: Mapping[str, LiveWorkspace], absent: frozenset[str], reads: SharedReads | None
+    ) -> list[Plan]:
+        if self.saved is not None:
+            plan, checks = self.saved
+            self.out.say(fresh_note(checks + check_fresh(plan, self.client)))
+            return [plan]
+        return make_plans(
+            self.manifests,
+            self.client,
+            self.flags,
+            api=self.api,
+            found=known,
+            missing=absent,
+            create_missing=self.conn.sandbox,
+            shared=reads,
+        )
+
+    def _reviewed(
+        self,
+        known: Mapping[str, LiveWorkspace],
+        absent: frozenset[str] = frozenset(),
+        reads: SharedReads | None = None,
+    ) -> list[Plan] | None:
+        """The plans, shown, gated and approved; None when there is nothing to do."""
+        plans = self._planned(known, absent, reads)
+        self._show(plans)
+        if not any(p.has_changes for p in plans):
+            return None
+        try:
+            gate(plans, self.gates)
+            confirm(self.auto_approve, "Apply these changes?", self.out)
+        except KxplanError as err:
+            _skipped(plans, self.out, err, "refused")
+            raise
+        except click.exceptions.Abort:
+            _skipped(plans, self.out, KxplanError("the plan was not approved"), "not_approved")
+            raise
+        return plans
+
+    def _show(self, plans: Sequence[Plan]) -> None:
+        """Print the plans as `plan` would (and save the first with --out)."""
+        if self.out.events is not None:
+            for one in plans:
+                self.out.events.planned(one)
+        show_plans(plans, self.out.shown, err=self.out.machine)
+        if self.flags.out is not None:
+            save_plan(plans[0], self.flags.out)
+
+    def _apply(self, plans: Sequence[Plan], locks: Mapping[str, WorkspaceLock]) -> None:
+        guards = [guard_for(locks, p.workspace.get("id")) for p in plans]
+        results: list[ApplyResult] = []
+        for index, (one, guard) in enumerate(zip(plans, guards, strict=True)):
+            try:
+                results.append(apply_changes(one, self.client, guard, self.out))
+            except KxplanError as err:
+                _skipped(plans[index + 1 :], self.out, err, "stopped")
+                raise
+        for r in results:
+            note = created_note(r, self.conn.sandbox)
+            if note:
+                self.out.say(note)
+        _summarise(results, self.out.say)
+        report_guards(guards, self.out.say)
+
+    def _verify(self, plans: Sequence[Plan]) -> None:
+        """Read the workspace again: the same plan must now have nothing left to do.
+
+        After `apply PLANFILE` that is checked against the manifest the plan was made from,
+        and only when it still says what it said then (its digest is in the plan's binding)."""
+        flags, manifests = self.flags, self.manifests
+        if self.saved is not None:
+            flags = _saved_flags(plans[0], flags)
+            found = _manifests_of_saved(plans[0], flags)
+            unverified = _unverified(plans[0], found)
+            if unverified or found is None:
+                self.out.say(unverified)
+                return
+            manifests = found
+        after = make_plans(
+            manifests, self.client, replace(flags, out=None), create_missing=self.conn.sandbox
+        )
+        err = verification_error(after)
+        if err is None:
+            self.out.say(VERIFIED)
+            return
+        if duplicates_left(after) is None:  # changes pending: show them
+            for plan in (p for p in after if p.has_changes):
+                click.echo(render_text(plan, use_colour()), err=True)
+        raise err
+
+
+def _skipped(plans: Sequence[Plan], out: Output, err: KxplanError, why: str) -> None:
+    for one in plans:
+        not_applied(one, out, err, why)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -235,15 +356,6 @@ def _bound_saved_plan(data: dict[str, Any], api: str, client: KantataClient) -> 
     return plan, check_binding(plan, api, client)
 
 
-def _fresh_saved_plan(plan: Plan, checks: int, client: KantataClient) -> Plan:
-    """The saved plan, if it still describes the workspace (StalePlanError otherwise);
-    checked under the lock, before any write of the plan."""
-    requests = checks + check_fresh(plan, client)
-    plural = "s" if requests != 1 else ""
-    click.echo(f"The saved plan is still current (checked in {requests} request{plural}).")
-    return plan
-
-
 def _workspace_of_plan(plan: Plan) -> LiveWorkspace:
     return LiveWorkspace(str(plan.workspace.get("id")), str(plan.workspace.get("title") or ""))
 
@@ -264,133 +376,36 @@ def _existing_workspaces(
 # --------------------------------------------------------------------------- output
 
 
-def _show(plans: Sequence[Plan], flags: PlanFlags) -> None:
-    """Print the plans as `plan` would (and save the first with --out)."""
-    show_plans(plans, flags.fmt)
-    if flags.out is not None:
-        save_plan(plans[0], flags.out)
-
-
-def _gate_shared_sets(plans: Sequence[Plan], allowed: bool) -> None:
-    """UnsafePlanError, before any write, when a plan changes a status set other
-    workspaces use and --allow-shared-set-change was not given (docs/apply.md)."""
-    shared = [s for p in plans for s in p.shared_sets]
-    if shared and not allowed:
-        raise UnsafePlanError(
-            "; ".join(s.warning() for s in shared),
-            hint="status sets are account-wide: agree the change with the other workspaces "
-            "and re-run with --allow-shared-set-change, or give this manifest a status set "
-            "of its own (another status_set name)",
-        )
-
-
-def confirm(auto_approve: bool, question: str = "Apply these changes?") -> None:
-    """Ask `question` unless --auto-approve; with no terminal to ask on, refuse."""
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "refusing to apply: there is no terminal to confirm the plan",
-            hint="review it with `kxplan plan`, then run apply with --auto-approve",
-        )
-    click.confirm(question, abort=True)
-
-
-def _apply_one(plan: Plan, client: KantataClient, guard: CreateGuard) -> ApplyResult:
-    total = len(plan.actionable)
-    with _progress(total) as advance:
-        return apply_plan(plan, client, progress=advance, guard=guard)
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr when it is a terminal and the apply is long enough."""
-    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
-        yield bar.update
-
-
-def _say_created(results: Sequence[ApplyResult], sandbox: bool) -> None:
-    """`Created workspace "Acme — Onboarding" (id 41001).` for each workspace an apply
-    created (with --sandbox: where the sandbox keeps it)."""
-    for r in results:
-        if r.created_workspace is None:
-            continue
-        wid, title = r.created_workspace
-        where = f" in the sandbox ({SANDBOX_DATA})" if sandbox else ""
-        click.echo(f'Created workspace "{title}"{where}: id {wid}.')
-
-
-def _summarise(results: Sequence[ApplyResult]) -> None:
-    counts = {"create": 0, "update": 0, "move": 0, "delete": 0, "adopt": 0}
-    for r in results:
-        for name, n in r.summary().items():
-            counts[name] = counts.get(name, 0) + n
+def _summarise(results: Sequence[ApplyResult], say: Callable[[str], None]) -> None:
+    counts = counts_of(results)
     requests = sum(r.requests for r in results)
     seconds = sum(r.seconds for r in results)
     adopted = f", {counts['adopt']} adopted" if counts["adopt"] else ""
-    click.echo(
+    say(
         f"Apply complete: {counts['create']} added, {counts['update']} changed, "
         f"{counts['move']} moved, {counts['delete']} deleted{adopted} "
         f"in {requests} request{'s' if requests != 1 else ''} ({seconds:.1f} s)."
     )
     recovered = sum(r.recovered for r in results)
     if recovered:
-        click.echo(
+        say(
             f"{recovered} create{'s' if recovered != 1 else ''} whose answer was lost "
             "were found already done (not repeated)."
         )
 
 
-def _verify(
-    plans: Sequence[Plan],
-    saved: bool,
-    manifests: Sequence[Manifest],
-    client: KantataClient,
-    flags: PlanFlags,
-    *,
-    create_missing: bool = False,
-) -> None:
-    """Read the workspace again: the same plan must now have nothing left to do.
-
-    After `apply PLANFILE` that is checked against the manifest the plan was made from,
-    and only when it still says what it said then (its digest is in the plan's binding)."""
-    if saved:
-        flags = _saved_flags(plans[0], flags)
-        found = _manifests_of_saved(plans[0], flags)
-        if found is None:
-            click.echo("Not verified: the manifest the plan was made from is not here.")
-            return
-        if not found or manifest_digest(found[0]) != plans[0].binding.get("manifest_digest"):
-            click.echo(
-                f"Not verified: {plans[0].manifest} changed since the plan was made, so it no "
-                "longer describes what was applied. Run `kxplan plan "
-                f"{plans[0].manifest}` to see what it would change now."
-            )
-            return
-        manifests = found
-    after = make_plans(manifests, client, replace(flags, out=None), create_missing=create_missing)
-    left = duplicates_left(after)
-    if left is not None:
-        summary, hint = left
-        raise ApplyError(
-            f"verification found duplicates after apply: {summary}",
-            hint="made by something else than this apply (an older kxplan, a task copied in "
-            f"Kantata) or a create committed after its answer was lost: {hint}",
+def _unverified(plan: Plan, found: tuple[Manifest, ...] | None) -> str:
+    """Why a saved plan's apply cannot be verified ("" when it can): the manifest it was made
+    from is gone, or no longer says what it said then (its digest is in the binding)."""
+    if found is None:
+        return "Not verified: the manifest the plan was made from is not here."
+    if not found or manifest_digest(found[0]) != plan.binding.get("manifest_digest"):
+        return (
+            f"Not verified: {plan.manifest} changed since the plan was made, so it no "
+            "longer describes what was applied. Run `kxplan plan "
+            f"{plan.manifest}` to see what it would change now."
         )
-    pending = [p for p in after if p.has_changes]
-    if not pending:
-        click.echo("Verified: the workspace matches the manifest.")
-        return
-    for plan in pending:
-        click.echo(render_text(plan, use_colour()), err=True)
-    n = sum(len(p.actionable) for p in pending)
-    raise ApplyError(
-        f"verification found {n} change{'s' if n != 1 else ''} still pending after apply",
-        hint="someone may be editing the workspace; run `kxplan plan` to review, then apply",
-    )
+    return ""
 
 
 def _manifests_of_saved(plan: Plan, flags: PlanFlags) -> tuple[Manifest, ...] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -10,20 +11,21 @@ from pathlib import Path
 import click
 
 from kxplan.cli import cli
+from kxplan.cli.flow import Output, reporting
 from kxplan.cli.plan_options import (
     PlanFlags,
-    api_of,
     duplicates_left,
     load_for_plan,
     make_plans,
     plan_options,
 )
 from kxplan.client import KantataClient
-from kxplan.connection import connection_options, open_client
+from kxplan.connection import connection_options
 from kxplan.errors import PlanError, UsageError
+from kxplan.fleet.command import Connection
 from kxplan.fleet.detect import fleet_input
 from kxplan.model import Manifest
-from kxplan.plan import Plan
+from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.render import render, render_json
 
 #: Exit code of `plan --detailed-exitcode` when there are changes.
@@ -59,21 +61,47 @@ def plan(
       kxplan plan onboarding.yaml --format markdown > plan.md
       kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
     """
+    out = Output.of(flags, "plan")
+    conn = Connection(api_url, token_file, sandbox, log_level)
     fleet = fleet_input(manifests)
     if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
-        from kxplan.fleet.command import Connection, plan_command
+        from kxplan.fleet.command import plan_command
 
-        code = plan_command(fleet, flags, Connection(api_url, token_file, sandbox, log_level))
+        code = reporting(out, lambda: plan_command(fleet, flags, conn, out))
+    else:
+        code = reporting(out, lambda: _plan(manifests, flags, conn, out))
+    if code:
         click.get_current_context().exit(code)
+
+
+def _plan(manifests: Sequence[str], flags: PlanFlags, conn: Connection, out: Output) -> int:
+    """Load, plan, show (and save); the exit code (0, or 2 with --detailed-exitcode)."""
     loaded = load_for_plan(manifests, flags)
-    api = api_of(api_url, sandbox)
-    with open_client(api_url, token_file, sandbox, log_level) as client:
+    api = conn.api
+    with conn.open() as client:
         plans = (
             _sandbox_plans(loaded, client, flags, api)
-            if sandbox
+            if conn.sandbox
             else make_plans(loaded, client, flags, api=api)
         )
-    show_plans(plans, flags.fmt)
+        if out.events is not None:
+            out.events.requests = client.requests
+    _show(plans, flags, out)
+    left = duplicates_left(plans)
+    if left is not None:
+        summary, hint = left
+        raise PlanError(f"duplicates in the workspace: {summary}", hint=hint)
+    if flags.detailed_exitcode and any(p.has_changes for p in plans):
+        return EXIT_CHANGES
+    return 0
+
+
+def _show(plans: Sequence[Plan], flags: PlanFlags, out: Output) -> None:
+    """The plans on stdout (with --json: as events, and shown on stderr); saved with --out."""
+    if out.events is not None:
+        for one in plans:
+            out.events.planned(one)
+    show_plans(plans, flags.fmt, err=out.events is not None)
     if flags.out is not None:
         save_plan(plans[0], flags.out)
         click.echo(
@@ -81,12 +109,6 @@ def plan(
             f"kxplan apply {flags.out}",
             err=True,
         )
-    left = duplicates_left(plans)
-    if left is not None:
-        summary, hint = left
-        raise PlanError(f"duplicates in the workspace: {summary}", hint=hint)
-    if flags.detailed_exitcode and any(p.has_changes for p in plans):
-        click.get_current_context().exit(EXIT_CHANGES)
 
 
 def _sandbox_plans(
@@ -106,13 +128,24 @@ def _sandbox_plans(
     return plans
 
 
-def show_plans(plans: Sequence[Plan], fmt: str) -> None:
-    """Print the plans in `fmt`, one after the other with a blank line between."""
-    colour = use_colour()
+def show_plans(plans: Sequence[Plan], fmt: str, *, err: bool = False) -> None:
+    """Print the plans in `fmt` (on stderr with `err`), one after the other with a blank
+    line between; in JSON several plans are ONE document, `{"format_version", "plans"}`
+    (one plan is its own document)."""
+    if fmt == "json" and len(plans) > 1:
+        click.echo(render_plans_json(plans), nl=False, err=err)
+        return
+    colour = use_colour() and not err
     for index, one in enumerate(plans):
         if index:
-            click.echo("")
-        click.echo(render(one, fmt, color=colour), nl=False)
+            click.echo("", err=err)
+        click.echo(render(one, fmt, color=colour), nl=False, err=err)
+
+
+def render_plans_json(plans: Sequence[Plan]) -> str:
+    """Several plans as one JSON document (docs/plan.md, "Machine output")."""
+    doc = {"format_version": FORMAT_VERSION, "plans": [p.to_json() for p in plans]}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def save_plan(one: Plan, path: Path) -> None:

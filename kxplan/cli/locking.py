@@ -34,24 +34,32 @@ def lock_timeout_option(fn: F) -> F:
 
 
 def peek_locks(
-    client: KantataClient, workspaces: Sequence[LiveWorkspace], timeout: float
+    client: KantataClient,
+    workspaces: Sequence[LiveWorkspace],
+    timeout: float,
+    say: Callable[[str], None] | None = None,
 ) -> dict[str, WorkspaceLock]:
     """A lock per workspace (each once, in id order), read before planning: WorkspaceLocked
-    at once when another apply holds one and `timeout` is 0. Workspace id -> its lock."""
+    at once when another apply holds one and `timeout` is 0. Workspace id -> its lock.
+    What the locks have to say goes to `say` (default: stderr)."""
     ttl = lock_ttl()
     locks: dict[str, WorkspaceLock] = {}
     for ws in sorted({w.id: w for w in workspaces}.values(), key=lambda w: id_order(w.id)):
-        lock = WorkspaceLock(client, ws.id, ws.title, ttl=ttl, say=_say)
+        lock = WorkspaceLock(client, ws.id, ws.title, ttl=ttl, say=say or _say)
         lock.peek(timeout)
         locks[ws.id] = lock
     return locks
 
 
 @contextmanager
-def hold_workspaces(locks: Mapping[str, WorkspaceLock], timeout: float) -> Iterator[bool]:
+def hold_workspaces(
+    locks: Mapping[str, WorkspaceLock],
+    timeout: float,
+    say: Callable[[str], None] | None = None,
+) -> Iterator[bool]:
     """Hold every lock for the block and release them at its end, also on an error, Ctrl-C
     or SIGTERM. Yields True when another apply wrote a lock since it was peeked (the
-    workspace may have changed since it was planned)."""
+    workspace may have changed since it was planned). Release notes go to `say`."""
     held: list[WorkspaceLock] = []
     changed = False
     with _terminate_as_interrupt():
@@ -64,7 +72,7 @@ def hold_workspaces(locks: Mapping[str, WorkspaceLock], timeout: float) -> Itera
             for lock in held:
                 note = lock.release()
                 if note:
-                    _say(note)
+                    (say or _say)(note)
 
 
 def guard_for(locks: Mapping[str, WorkspaceLock], workspace_id: object) -> CreateGuard:
@@ -73,17 +81,17 @@ def guard_for(locks: Mapping[str, WorkspaceLock], workspace_id: object) -> Creat
     return CreateGuard(check_lock=lock.check if lock is not None else None)
 
 
-def report_guards(guards: Sequence[CreateGuard]) -> None:
+def report_guards(guards: Sequence[CreateGuard], say: Callable[[str], None]) -> None:
     """Say what the marker checks found: creates another apply had made (or made too)."""
     adopted = [k for g in guards for k in g.adopted]
     merged = [k for g in guards for k in g.merged]
     if adopted:
-        click.echo(
+        say(
             f"{_tasks(len(adopted))} had been created meanwhile by another apply "
             f"({_sample(adopted)}): not created again, the existing one is used."
         )
     if merged:
-        click.echo(
+        say(
             f"{_tasks(len(merged))} were created at the same moment by another apply "
             f"({_sample(merged)}): the older copy is kept, the one made here was deleted."
         )

@@ -7,7 +7,7 @@
     def plan(manifests, flags: PlanFlags, api_url, token_file, sandbox, log_level): ...
 
 `plan_options` adds `--workspace --var --format --detailed-exitcode --prune --target --out
---allow-mass-delete --adopt` and hands the command one `flags: PlanFlags` argument.
+--allow-mass-delete --adopt --json` and hands the command one `flags: PlanFlags` argument.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ _FLAG_NAMES = (
     "out",
     "allow_mass_delete",
     "adopt",
+    "json",
 )
 
 
@@ -59,6 +60,7 @@ class PlanFlags:
     out: Path | None = None
     allow_mass_delete: bool = False
     adopt: bool = False
+    json: bool = False  # --json: newline-delimited JSON events on stdout (kxplan.events)
 
     def options(self) -> PlanOptions:
         """The planner's options (a manifest's `prune: true` is added by the planner)."""
@@ -134,6 +136,13 @@ _OPTIONS = (
         is_flag=True,
         help="Take over unmanaged tasks whose title path matches a manifest task.",
     ),
+    click.option(
+        "--json",
+        "json",
+        is_flag=True,
+        help="Stream newline-delimited JSON events on stdout (schemas/events.schema.json); "
+        "human messages go to stderr.",
+    ),
 )
 
 
@@ -148,6 +157,7 @@ def _flags(
     out: Path | None,
     allow_mass_delete: bool,
     adopt: bool,
+    json: bool,
 ) -> PlanFlags:
     from kxplan.cli.cmd_validate import parse_vars
 
@@ -161,6 +171,7 @@ def _flags(
         out=out,
         allow_mass_delete=allow_mass_delete,
         adopt=adopt,
+        json=json,
     )
 
 
@@ -323,7 +334,7 @@ def api_of(api_url: str, sandbox: bool) -> str:
 
 
 #: Plan flags that only choose how a plan is shown: allowed with `apply PLANFILE`.
-DISPLAY_FLAGS = frozenset({"fmt"})
+DISPLAY_FLAGS = frozenset({"fmt", "json"})
 
 
 def refuse_plan_flags(planfile: Path, flags: PlanFlags) -> None:

@@ -7,15 +7,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
+from kxplan.cli.flow import Gates, Output, confirm
 from kxplan.cli.plan_options import PlanFlags, api_of, refuse_plan_flags
+from kxplan.client import KantataClient
 from kxplan.connection import open_client
 from kxplan.errors import ApplyError, KxplanError, ManifestError, PlanError, UsageError
 from kxplan.fleet.detect import FLEET_FORMAT, peek
@@ -29,12 +31,11 @@ from kxplan.fleet.runner import (
     FAILED,
     NO_CHANGES,
     FleetRun,
-    Gates,
     Outcome,
     Target,
     apply_fleet,
     failed,
-    gate,
+    gate_one,
     plan_fleet,
 )
 from kxplan.manifest import load_fleet
@@ -55,6 +56,15 @@ class Connection:
     token_file: Path | None
     sandbox: bool
     log_level: str
+
+    def open(self) -> AbstractContextManager[KantataClient]:
+        """The client of the run (kxplan.connection.open_client)."""
+        return open_client(self.api_url, self.token_file, self.sandbox, self.log_level)
+
+    @property
+    def api(self) -> str:
+        """Which API plans are made against, as saved plans record it (`api_of`)."""
+        return api_of(self.api_url, self.sandbox)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -95,17 +105,20 @@ def _pick(fleet: Fleet, pick: str, reads: FleetReads | None) -> list[Any]:
 # --------------------------------------------------------------------------- plan
 
 
-def plan_command(path: Path, flags: PlanFlags, conn: Connection) -> int:
+def plan_command(path: Path, flags: PlanFlags, conn: Connection, out: Output) -> int:
     """`kxplan plan FLEET`: every workspace planned; the exit code (0, 1 or 2)."""
     fleet = _load(path, flags)
-    api = api_of(conn.api_url, conn.sandbox)
-    with open_client(conn.api_url, conn.token_file, conn.sandbox, conn.log_level) as client:
+    api = conn.api
+    with conn.open() as client:
         reads = FleetReads(client)
-        run = FleetRun(client, reads, replace(flags, workspace=None), api, conn.sandbox)
+        run = FleetRun(client, reads, replace(flags, workspace=None), api, conn.sandbox, out=out)
         targets = _targets_for(fleet, flags, reads)
         outcomes = plan_fleet(run, targets)
+        _planned_events(out, outcomes)
+        if out.events is not None:
+            out.events.requests = client.requests
     document = _document(fleet, outcomes, api if flags.out is not None else None, flags)
-    _show(outcomes, flags.fmt, fleet, document, applied=False)
+    _show(outcomes, flags.fmt, fleet, document, applied=False, err=out.events is not None)
     if flags.out is not None:
         _save(document, flags.out)
         click.echo(
@@ -138,7 +151,7 @@ def _targets_for(fleet: Fleet, flags: PlanFlags, reads: FleetReads) -> list[Targ
 
 
 def apply_command(
-    path: Path, flags: PlanFlags, conn: Connection, gates: Gates, auto_approve: bool
+    path: Path, flags: PlanFlags, conn: Connection, gates: Gates, auto_approve: bool, out: Output
 ) -> int:
     """`kxplan apply FLEET | FLEETPLAN`: plan (or take the saved plans), show them, ask
     once, apply every workspace with changes, verify each; the exit code (0 or 1)."""
@@ -146,32 +159,36 @@ def apply_command(
     if saved is not None:
         refuse_plan_flags(path, flags)
     fleet = None if saved is not None else _load(path, flags)
-    api = api_of(conn.api_url, conn.sandbox)
-    with open_client(conn.api_url, conn.token_file, conn.sandbox, conn.log_level) as client:
+    api = conn.api
+    with conn.open() as client:
         reads = FleetReads(client)
         run_flags = replace(flags, workspace=None, out=None)
-        run = FleetRun(client, reads, run_flags, api, conn.sandbox, create_missing=conn.sandbox)
+        run = FleetRun(
+            client, reads, run_flags, api, conn.sandbox, create_missing=conn.sandbox, out=out
+        )
         if saved is not None:
             outcomes = _saved_outcomes(saved, run)
         else:
             assert fleet is not None
             outcomes = plan_fleet(run, _targets_for(fleet, flags, reads))
-        outcomes = [gate(o, gates) for o in outcomes]
+        _planned_events(out, outcomes)
+        outcomes = [gate_one(run, o, gates) for o in outcomes]
         stack, manifest = _names(fleet, saved, path)
-        human = sys.stderr if flags.fmt == "json" else sys.stdout
-        shown = "text" if flags.fmt == "json" else flags.fmt
         todo = sum(1 for o in outcomes if o.status not in (NO_CHANGES, FAILED))
         # The one aggregate table comes after the apply; with nothing to apply, here.
         title = _title(stack, False)
-        review = render_fleet(outcomes, shown, title, applied=False, table=not todo)
-        click.echo(review, file=human)
+        review = render_fleet(outcomes, out.shown, title, applied=False, table=not todo)
+        click.echo(review, err=out.machine)
         if flags.out is not None:
             _save(_document(fleet, outcomes, api, flags), flags.out)
         if todo:
-            _confirm(auto_approve, todo)
+            _confirm(auto_approve, todo, out)
             outcomes = apply_fleet(run, outcomes, gates, saved=saved is not None)
             if flags.fmt != "json":
-                click.echo(render_fleet(outcomes, flags.fmt, _title(stack, True), applied=True))
+                applied = render_fleet(outcomes, flags.fmt, _title(stack, True), applied=True)
+                click.echo(applied, err=out.machine)
+        if out.events is not None:
+            out.events.requests = client.requests
     if flags.fmt == "json":
         doc = fleet_document(outcomes, manifest=manifest, stack=stack, marked=_marked(fleet, saved))
         click.echo(render_fleet_json(doc), nl=False)
@@ -192,10 +209,22 @@ def _marked(fleet: Fleet | None, saved: dict[str, Any] | None) -> bool:
     return bool(((saved or {}).get("fleet") or {}).get("marked"))
 
 
-def _confirm(auto_approve: bool, n: int) -> None:
-    from kxplan.cli.cmd_apply import confirm
+def _confirm(auto_approve: bool, n: int, out: Output) -> None:
+    confirm(auto_approve, f"Apply these changes to {n} workspace{'' if n == 1 else 's'}?", out)
 
-    confirm(auto_approve, f"Apply these changes to {n} workspace{'' if n == 1 else 's'}?")
+
+def _planned_events(out: Output, outcomes: Sequence[Outcome]) -> None:
+    """With --json: each workspace's plan as events, in fleet order (a workspace that could
+    not be planned: its error, naming it)."""
+    if out.events is None:
+        return
+    for o in outcomes:
+        if o.plan is not None:
+            out.events.planned(o.plan)
+        elif o.failed:
+            out.events.diagnostic(
+                "error", o.reason, workspace=o.workspace, err=KxplanError(o.reason)
+            )
 
 
 # --------------------------------------------------------------------------- saved plans
@@ -284,11 +313,13 @@ def _show(
     document: dict[str, Any],
     *,
     applied: bool,
+    err: bool = False,
 ) -> None:
     if fmt == "json":
-        click.echo(render_fleet_json(document), nl=False)
+        click.echo(render_fleet_json(document), nl=False, err=err)
         return
-    click.echo(render_fleet(outcomes, fmt, _title(fleet.name, applied), applied=applied), nl=False)
+    text = render_fleet(outcomes, fmt, _title(fleet.name, applied), applied=applied)
+    click.echo(text, nl=False, err=err)
 
 
 def _save(document: dict[str, Any], path: Path) -> None:

@@ -2,6 +2,7 @@
 
     run = FleetRun(client, FleetReads(client), flags, api)
     outcomes = plan_fleet(run, members)            # one Outcome per workspace, in order
+    outcomes = [gate_one(run, o, gates) for o in outcomes]  # shared sets, renames
     outcomes = apply_fleet(run, outcomes, gates)   # the planned ones applied, each verified
 
 Each workspace goes through the ordinary single-workspace path (read, plan, shared-set
@@ -18,15 +19,26 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from kxplan.apply import ApplyFailed, CreateGuard, apply_plan
-from kxplan.cli.plan_options import PlanFlags, duplicates_left, make_plans
-from kxplan.cli.rename_gate import AcceptNew, gate_suspected_renames
+from kxplan.apply import ApplyFailed, ApplyResult
+from kxplan.cli.flow import (
+    REPLANNED,
+    VERIFIED,
+    Gates,
+    Output,
+    apply_changes,
+    counts_of,
+    created_note,
+    fresh_note,
+    gate,
+    not_applied,
+    verification_error,
+)
+from kxplan.cli.locking import guard_for, hold_workspaces, peek_locks
+from kxplan.cli.plan_options import PlanFlags, make_plans
 from kxplan.client import KantataClient
-from kxplan.connection import SANDBOX_DATA
-from kxplan.errors import KxplanError, UnsafePlanError
+from kxplan.errors import KxplanError
 from kxplan.fleet.reads import FleetReads
-from kxplan.lock import WorkspaceLock, lock_ttl
-from kxplan.model import Manifest
+from kxplan.model import LiveWorkspace, Manifest
 from kxplan.plan import Plan, PlanWorkspace
 from kxplan.render import render_text
 from kxplan.saved_plans import check_fresh
@@ -48,6 +60,7 @@ class FleetRun:
     api: str
     sandbox: bool = False
     create_missing: bool = False
+    out: Output = field(default_factory=Output)  # where events go (kxplan.cli.flow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +105,6 @@ class Outcome:
             "move": source.get("move", 0),
             "delete": source.get("delete", 0),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Gates:
-    """What `apply` checks before asking and writing, in every workspace."""
-
-    allow_shared: bool = False
-    accept: AcceptNew = field(default_factory=AcceptNew)
-    lock_timeout: float = 0.0
 
 
 def failed(
@@ -182,22 +186,18 @@ def _plan(run: FleetRun, manifest: Manifest, ref: str | int, say: Callable[[str]
 # --------------------------------------------------------------------------- apply
 
 
-def gate(outcome: Outcome, gates: Gates) -> Outcome:
-    """The checks apply makes before asking, in one workspace: a change to a shared status
-    set needs --allow-shared-set-change, a suspected rename --accept-new. A workspace that
-    fails them is not applied (the others are)."""
+def gate_one(run: FleetRun, outcome: Outcome, gates: Gates) -> Outcome:
+    """The checks apply makes before asking (kxplan.cli.flow.gate), in one workspace. A
+    workspace that fails them is not applied (the others are)."""
     plan = outcome.plan
     if outcome.failed or plan is None or not plan.has_changes:
         return outcome
     try:
-        if plan.shared_sets and not gates.allow_shared:
-            raise UnsafePlanError(
-                "; ".join(s.warning() for s in plan.shared_sets),
-                hint="agree the change with the other workspaces and re-run with "
-                "--allow-shared-set-change",
-            )
-        gate_suspected_renames([plan], gates.accept)
+        gate([plan], gates)
     except KxplanError as err:
+        not_applied(plan, run.out, err, "refused")
+        if run.out.events is not None:
+            run.out.events.error(err, plan.workspace)
         return failed(
             outcome.target, err, workspace=outcome.workspace, plan=plan, text=outcome.text
         )
@@ -214,93 +214,120 @@ def apply_fleet(
 
 def apply_one(run: FleetRun, outcome: Outcome, gates: Gates, *, saved: bool = False) -> Outcome:
     """Lock the workspace, (re-check a saved plan | re-plan if another apply wrote since),
-    apply, verify, release."""
+    apply, verify, release: the steps of `_Apply`."""
     plan = outcome.plan
     if outcome.failed or plan is None or not plan.has_changes:
         return outcome
-    notes = list(outcome.notes)
-    wid = str(plan.workspace.get("id") or "")
-    lock = WorkspaceLock(
-        run.client, wid, str(plan.workspace.get("title") or ""), ttl=lock_ttl(), say=notes.append
-    )
-    before = run.client.requests
-    text = outcome.text
-    try:
+    return _Apply(run, outcome, gates, saved, plan, outcome.text, list(outcome.notes)).go()
+
+
+@dataclass(slots=True)
+class _Apply:
+    """One workspace's apply, step by step; `plan`, `text` and `notes` as they are now."""
+
+    run: FleetRun
+    outcome: Outcome
+    gates: Gates
+    saved: bool
+    plan: Plan
+    text: str
+    notes: list[str]
+    before: int = 0
+
+    def go(self) -> Outcome:
+        self.before = self.run.client.requests
+        try:
+            result = self._locked_apply()
+        except ApplyFailed as err:
+            return self._failed(err, Plan("", "", self.plan.workspace, err.applied).summary())
+        except KxplanError as err:
+            not_applied(self.plan, self.run.out, err, "refused")
+            return self._failed(err)
+        if result is None:
+            return replace(
+                self.outcome,
+                status=NO_CHANGES,
+                plan=self.plan,
+                text=self.text,
+                notes=tuple(self.notes),
+            )
+        return self._verified(result)
+
+    def _locked_apply(self) -> ApplyResult | None:
+        """The apply under the workspace's lock; None when, planned again, it has nothing
+        left to do."""
+        run, plan = self.run, self.plan
+        wid = str(plan.workspace.get("id") or "")
         if not wid:  # the plan creates its workspace first: there is nothing to lock yet
-            result = apply_plan(plan, run.client)
-        else:
-            lock.peek(gates.lock_timeout)
-            try:
-                changed = lock.acquire(gates.lock_timeout)
-                plan, text = _current(run, outcome, plan, changed, saved, notes)
-                if not plan.has_changes:
-                    return replace(
-                        outcome, status=NO_CHANGES, plan=plan, text=text, notes=tuple(notes)
-                    )
-                result = apply_plan(plan, run.client, guard=CreateGuard(check_lock=lock.check))
-            finally:
-                note = lock.release()
-                if note:
-                    notes.append(note)
-    except ApplyFailed as err:
-        applied = Plan("", "", plan.workspace, err.applied).summary()
+            return apply_changes(plan, run.client, None, run.out, bar=False)
+        timeout = self.gates.lock_timeout
+        ws = LiveWorkspace(wid, str(plan.workspace.get("title") or ""))
+        locks = peek_locks(run.client, [ws], timeout, say=self.notes.append)
+        with hold_workspaces(locks, timeout, say=self.notes.append) as changed:
+            self._current(changed)
+            if not self.plan.has_changes:
+                return None
+            return apply_changes(self.plan, run.client, guard_for(locks, wid), run.out, bar=False)
+
+    def _current(self, changed: bool) -> None:
+        """The plan to apply, under the lock: a saved plan if it is still true
+        (StalePlanError otherwise); a fresh plan, gated again, when another apply wrote
+        since this one was planned."""
+        run, manifest = self.run, self.outcome.target.manifest
+        if self.saved:
+            self.notes.append(fresh_note(check_fresh(self.plan, run.client)))
+            return
+        if not changed or manifest is None:
+            return
+        self.notes.append(REPLANNED)
+        wid = self.plan.workspace.get("id") or ""
+        self.plan = _plan(run, manifest, wid, self.notes.append)
+        self.text = render_text(self.plan, False)
+        if run.out.events is not None:
+            run.out.events.planned(self.plan)
+        gate([self.plan], self.gates)
+
+    def _failed(self, err: KxplanError, applied: dict[str, int] | None = None) -> Outcome:
+        if self.run.out.events is not None:
+            self.run.out.events.error(err, self.plan.workspace)
         return failed(
-            outcome.target, err, workspace=plan.workspace, plan=plan, text=text,
-            applied=applied, notes=notes, requests=run.client.requests - before,
+            self.outcome.target, err, workspace=self.plan.workspace, plan=self.plan,
+            text=self.text, applied=applied, notes=self.notes,
+            requests=self.run.client.requests - self.before,
         )  # fmt: skip
-    except KxplanError as err:
-        return failed(
-            outcome.target, err, workspace=plan.workspace, plan=plan, text=text, notes=notes,
-            requests=run.client.requests - before,
-        )  # fmt: skip
-    done = _done_line(result.summary(), result.requests)
-    if result.created_workspace is not None:
-        created_id, created_title = result.created_workspace
-        where = f" in the sandbox ({SANDBOX_DATA})" if run.sandbox else ""
-        notes.append(f'Created workspace "{created_title}"{where}: id {created_id}.')
-        plan = replace(plan, workspace={"id": created_id, "title": created_title})
-    verified = _verify(run, outcome.target, plan)
-    requests = run.client.requests - before
-    if isinstance(verified, KxplanError):
+
+    def _verified(self, result: ApplyResult) -> Outcome:
+        """The outcome after the apply: verified (planned again), or failed verification."""
+        done = _done_line(counts_of([result]), result.requests)
+        note = created_note(result, self.run.sandbox)
+        if note is not None and result.created_workspace is not None:
+            self.notes.append(note)
+            created_id, created_title = result.created_workspace
+            self.plan = replace(self.plan, workspace={"id": created_id, "title": created_title})
+        verified = _verify(self.run, self.outcome.target, self.plan)
+        requests = self.run.client.requests - self.before
+        if isinstance(verified, KxplanError):
+            if self.run.out.events is not None:
+                self.run.out.events.error(verified, self.plan.workspace)
+            return replace(
+                failed(self.outcome.target, verified, workspace=self.plan.workspace,
+                       plan=self.plan, text=self.text),
+                applied=result.summary(),
+                result=done + verified.format() + "\n",
+                notes=tuple(self.notes),
+                requests=requests,
+            )  # fmt: skip
         return replace(
-            failed(outcome.target, verified, workspace=plan.workspace, plan=plan, text=text),
+            self.outcome,
+            status=OK,
+            workspace=self.plan.workspace,  # with its id when this apply created it
+            plan=self.plan,
+            text=self.text,
+            result=done + verified,
             applied=result.summary(),
-            result=done + verified.format() + "\n",
-            notes=tuple(notes),
+            notes=tuple(self.notes),
             requests=requests,
         )
-    return replace(
-        outcome,
-        status=OK,
-        workspace=plan.workspace,  # with its id when this apply created it
-        plan=plan,
-        text=text,
-        result=done + verified,
-        applied=result.summary(),
-        notes=tuple(notes),
-        requests=requests,
-    )
-
-
-def _current(
-    run: FleetRun,
-    outcome: Outcome,
-    plan: Plan,
-    changed: bool,
-    saved: bool,
-    notes: list[str],
-) -> tuple[Plan, str]:
-    """The plan to apply, under the lock: a saved plan if it is still true (StalePlanError
-    otherwise); a fresh plan when another apply wrote since this one was planned."""
-    if saved:
-        n = check_fresh(plan, run.client)
-        notes.append(f"The saved plan is still current (checked in {n} request{_s(n)}).")
-        return plan, outcome.text
-    if not changed or outcome.target.manifest is None:
-        return plan, outcome.text
-    notes.append("Another apply wrote to the workspace since it was planned; planning again.")
-    again = _plan(run, outcome.target.manifest, plan.workspace.get("id") or "", notes.append)
-    return again, render_text(again, False)
 
 
 def _verify(run: FleetRun, target: Target, plan: Plan) -> str | KxplanError:
@@ -310,16 +337,8 @@ def _verify(run: FleetRun, target: Target, plan: Plan) -> str | KxplanError:
     wid = plan.workspace.get("id") or ""
     flags = replace(run.flags, out=None)
     after = _plan(replace(run, flags=flags), target.manifest, wid, lambda _: None)
-    left = duplicates_left([after])
-    if left is not None:
-        return KxplanError(f"verification found duplicates after apply: {left[0]}", hint=left[1])
-    if after.has_changes:
-        n = len(after.actionable)
-        return KxplanError(
-            f"verification found {n} change{_s(n)} still pending after apply",
-            hint="someone may be editing the workspace; run `kxplan plan` to review, then apply",
-        )
-    return "Verified: the workspace matches the manifest.\n"
+    err = verification_error([after])
+    return VERIFIED + "\n" if err is None else err
 
 
 def _done_line(counts: dict[str, int], requests: int) -> str:

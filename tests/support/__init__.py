@@ -8,6 +8,8 @@ and constants, one module per concern:
   (`run_on_terminal`); write manifests (`write_manifest`, `tree`); read a workspace back with
   the API token tests use (`TOKEN`, `read`) and compare runs (`snapshot`, `duplicates`).
 - `http`: raw HTTP on a sandbox (`api`, `create`, `ids`).
+- `events`: `--json` output read line by line and checked against schemas/events.schema.json
+  (`events_of`, `of`, `event_validator`).
 - `sandboxes`: sandboxes checked against the OpenAPI documents outside fixtures
   (`checked_sandbox`, `MakeSandbox`) and workspaces seeded through the model (`seed`,
   `story_items`, `SEED_STACK`).
