@@ -266,7 +266,7 @@ def _existing_workspaces(
 
 def _show(plans: Sequence[Plan], flags: PlanFlags) -> None:
     """Print the plans as `plan` would (and save the first with --out)."""
-    show_plans(plans, flags.fmt)
+    show_plans(plans, flags.fmt, flags.max_chars)
     if flags.out is not None:
         save_plan(plans[0], flags.out)
 

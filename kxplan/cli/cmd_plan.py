@@ -24,7 +24,7 @@ from kxplan.errors import PlanError, UsageError
 from kxplan.fleet.detect import fleet_input
 from kxplan.model import Manifest
 from kxplan.plan import Plan
-from kxplan.render import render, render_json
+from kxplan.render import DEFAULT_MAX_CHARS, render, render_json
 
 #: Exit code of `plan --detailed-exitcode` when there are changes.
 EXIT_CHANGES = 2
@@ -73,7 +73,7 @@ def plan(
             if sandbox
             else make_plans(loaded, client, flags, api=api)
         )
-    show_plans(plans, flags.fmt)
+    show_plans(plans, flags.fmt, flags.max_chars)
     if flags.out is not None:
         save_plan(plans[0], flags.out)
         click.echo(
@@ -106,13 +106,15 @@ def _sandbox_plans(
     return plans
 
 
-def show_plans(plans: Sequence[Plan], fmt: str) -> None:
-    """Print the plans in `fmt`, one after the other with a blank line between."""
+def show_plans(plans: Sequence[Plan], fmt: str, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    """Print the plans in `fmt`, one after the other with a blank line between (Markdown:
+    `max_chars` for all of them, shared evenly)."""
     colour = use_colour()
+    share = (max_chars - len(plans) + 1) // max(len(plans), 1)
     for index, one in enumerate(plans):
         if index:
             click.echo("")
-        click.echo(render(one, fmt, color=colour), nl=False)
+        click.echo(render(one, fmt, color=colour, max_chars=share), nl=False)
 
 
 def save_plan(one: Plan, path: Path) -> None:

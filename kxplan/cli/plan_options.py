@@ -26,7 +26,7 @@ from kxplan.live.shared import SharedReads
 from kxplan.model import LiveState, LiveWorkspace, Manifest, PlanOptions
 from kxplan.plan import Plan
 from kxplan.planner.duplicates import Copy
-from kxplan.render import FORMATS
+from kxplan.render import DEFAULT_MAX_CHARS, FORMATS, MIN_MAX_CHARS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +43,7 @@ _FLAG_NAMES = (
     "out",
     "allow_mass_delete",
     "adopt",
+    "max_chars",
 )
 
 
@@ -59,6 +60,8 @@ class PlanFlags:
     out: Path | None = None
     allow_mass_delete: bool = False
     adopt: bool = False
+    #: `--max-chars`: the longest a Markdown plan may be (docs/plan.md).
+    max_chars: int = DEFAULT_MAX_CHARS
 
     def options(self) -> PlanOptions:
         """The planner's options (a manifest's `prune: true` is added by the planner)."""
@@ -134,6 +137,15 @@ _OPTIONS = (
         is_flag=True,
         help="Take over unmanaged tasks whose title path matches a manifest task.",
     ),
+    click.option(
+        "--max-chars",
+        type=click.IntRange(min=MIN_MAX_CHARS),
+        default=DEFAULT_MAX_CHARS,
+        show_default=True,
+        metavar="N",
+        help="Longest a Markdown plan may be: a summary first, the rest folded and cut to fit "
+        "(a GitHub comment holds 65536).",
+    ),
 )
 
 
@@ -148,6 +160,7 @@ def _flags(
     out: Path | None,
     allow_mass_delete: bool,
     adopt: bool,
+    max_chars: int,
 ) -> PlanFlags:
     from kxplan.cli.cmd_validate import parse_vars
 
@@ -161,6 +174,7 @@ def _flags(
         out=out,
         allow_mass_delete=allow_mass_delete,
         adopt=adopt,
+        max_chars=max_chars,
     )
 
 
@@ -323,7 +337,7 @@ def api_of(api_url: str, sandbox: bool) -> str:
 
 
 #: Plan flags that only choose how a plan is shown: allowed with `apply PLANFILE`.
-DISPLAY_FLAGS = frozenset({"fmt"})
+DISPLAY_FLAGS = frozenset({"fmt", "max_chars"})
 
 
 def refuse_plan_flags(planfile: Path, flags: PlanFlags) -> None:

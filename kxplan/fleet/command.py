@@ -105,7 +105,7 @@ def plan_command(path: Path, flags: PlanFlags, conn: Connection) -> int:
         targets = _targets_for(fleet, flags, reads)
         outcomes = plan_fleet(run, targets)
     document = _document(fleet, outcomes, api if flags.out is not None else None, flags)
-    _show(outcomes, flags.fmt, fleet, document, applied=False)
+    _show(outcomes, flags, fleet, document, applied=False)
     if flags.out is not None:
         _save(document, flags.out)
         click.echo(
@@ -163,7 +163,9 @@ def apply_command(
         todo = sum(1 for o in outcomes if o.status not in (NO_CHANGES, FAILED))
         # The one aggregate table comes after the apply; with nothing to apply, here.
         title = _title(stack, False)
-        review = render_fleet(outcomes, shown, title, applied=False, table=not todo)
+        review = render_fleet(
+            outcomes, shown, title, applied=False, table=not todo, **_md(stack, flags)
+        )
         click.echo(review, file=human)
         if flags.out is not None:
             _save(_document(fleet, outcomes, api, flags), flags.out)
@@ -171,7 +173,10 @@ def apply_command(
             _confirm(auto_approve, todo)
             outcomes = apply_fleet(run, outcomes, gates, saved=saved is not None)
             if flags.fmt != "json":
-                click.echo(render_fleet(outcomes, flags.fmt, _title(stack, True), applied=True))
+                done = render_fleet(
+                    outcomes, flags.fmt, _title(stack, True), applied=True, **_md(stack, flags)
+                )
+                click.echo(done)
     if flags.fmt == "json":
         doc = fleet_document(outcomes, manifest=manifest, stack=stack, marked=_marked(fleet, saved))
         click.echo(render_fleet_json(doc), nl=False)
@@ -279,16 +284,25 @@ def _document(
 
 def _show(
     outcomes: Sequence[Outcome],
-    fmt: str,
+    flags: PlanFlags,
     fleet: Fleet,
     document: dict[str, Any],
     *,
     applied: bool,
 ) -> None:
+    fmt = flags.fmt
     if fmt == "json":
         click.echo(render_fleet_json(document), nl=False)
         return
-    click.echo(render_fleet(outcomes, fmt, _title(fleet.name, applied), applied=applied), nl=False)
+    shown = render_fleet(
+        outcomes, fmt, _title(fleet.name, applied), applied=applied, **_md(fleet.name, flags)
+    )
+    click.echo(shown, nl=False)
+
+
+def _md(stack: str, flags: PlanFlags) -> dict[str, Any]:
+    """What a fleet's Markdown needs: the stack (for its marker) and --max-chars."""
+    return {"stack": stack, "max_chars": flags.max_chars}
 
 
 def _save(document: dict[str, Any], path: Path) -> None:
