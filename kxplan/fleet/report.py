@@ -143,9 +143,9 @@ def _markdown(
         rows if table else (),
         opener=f"## {inline(title)}\n\n" + _MD_TABLE_HEAD,
         closer="\n",
-        counted="table rows",
+        counted="table row",
     )
-    worst = {"table rows": (0, len(aggregate.items)), "workspace sections": (0, len(outcomes))}
+    worst = {"table row": (0, len(aggregate.items)), "workspace section": (0, len(outcomes))}
     reserve = reserve_for_left_out(worst, max_chars)
     budget = max_chars - len(head) - len(totals) - reserve
     summary, counts = fit([aggregate], budget)
@@ -158,7 +158,7 @@ def _markdown(
             sections.append(text)
             budget -= len(text)
             shown += 1
-    counts["workspace sections"] = (shown, len(outcomes))
+    counts["workspace section"] = (shown, len(outcomes))
     return head + summary + totals + "".join(sections) + left_out_line(counts, max_chars)
 
 

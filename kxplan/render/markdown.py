@@ -132,7 +132,7 @@ class Section:
     items: tuple[str, ...]
     opener: str = ""
     closer: str = ""
-    counted: str = "changes"  # what its items are, in the line that says what was left out
+    counted: str = "change"  # what its items are (singular), in the line saying what is left out
 
     def head(self, shown: int) -> str:
         """The opener for `shown` of the items (`{total}`, `{more}` filled in)."""
@@ -182,11 +182,11 @@ def _fit_one(section: Section, budget: int) -> tuple[str, int]:
 
 
 def left_out_line(counts: dict[str, tuple[int, int]], max_chars: int) -> str:
-    """`**3 of 2000 changes and 1 of 2 notes are not shown here** ...`; "" when nothing was
-    left out."""
+    """`**3 of 2000 changes and 1 of 2 notes are not shown here** ...` (`counts`: per kind
+    of item, singular, (shown, total)); "" when nothing was left out."""
     parts = [
-        f"{total - shown} of {total} {what}"
-        for what, (shown, total) in counts.items()
+        f"{total - shown} of {total} {what}{'s' if total != 1 else ''}"
+        for what, (shown, total) in sorted(counts.items(), key=_changes_first)
         if shown < total
     ]
     if not parts:
@@ -197,6 +197,10 @@ def left_out_line(counts: dict[str, tuple[int, int]], max_chars: int) -> str:
         f"{max_chars} characters, `--max-chars`). The full plan: `kxplan show PLANFILE` on the "
         "plan saved with `kxplan plan --out PLANFILE` (in CI: the plan artifact of this run).\n\n"
     )
+
+
+def _changes_first(item: tuple[str, tuple[int, int]]) -> int:
+    return 0 if item[0] == "change" else 1
 
 
 def _one(counts: dict[str, tuple[int, int]]) -> bool:
@@ -279,7 +283,7 @@ def _sections(plan: Plan) -> list[Section]:
     unmanaged = [c for c in warns if is_unmanaged(c)]
     plural = "s" if len(calls) != 1 else ""
     return [
-        Section(tuple(f"> **Warning:** {inline(w)}\n\n" for w in warnings if w), counted="notes"),
+        Section(tuple(f"> **Warning:** {inline(w)}\n\n" for w in warnings if w), counted="note"),
         _suspects(plan),
         Section(
             tuple(_row(c) + "\n" for c in calls),
@@ -316,7 +320,7 @@ def _suspects(plan: Plan) -> Section:
             f"  Keep it and its history: add {_code(s.line)} to the task{where}.\n"
             f"  Or create a new task: apply with {_code('--accept-new ' + s.key)}.\n"
         )
-    return Section(tuple(items), opener=f"**⚠️ {SUSPECTS_TITLE}**\n\n", closer="\n", counted="notes")
+    return Section(tuple(items), opener=f"**⚠️ {SUSPECTS_TITLE}**\n\n", closer="\n", counted="note")
 
 
 def _notes(notes: list[Change], unmanaged: list[Change]) -> Section:
@@ -330,7 +334,7 @@ def _notes(notes: list[Change], unmanaged: list[Change]) -> Section:
         tuple(items),
         opener="<details>\n<summary>" + summary + "{more}</summary>\n\n",
         closer="\n</details>\n\n",
-        counted="notes",
+        counted="note",
     )
 
 
