@@ -181,6 +181,22 @@ def test_fleet_markdown_keeps_to_max_chars(fleet: Any, tmp_path: Path) -> None:
     assert "not shown here" in out.out
 
 
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_a_saved_fleet_plan_with_a_failed_workspace_shows_its_error(
+    fleet: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    server, _ = fleet
+    path = write_fleet(tmp_path / "four.yaml", clients=("Acme", "Hooli <b>&</b>"))
+    saved = tmp_path / "fleet-plan.json"
+    planned = kxplan("plan", path, "--format", fmt, "--out", saved, "--api-url", server.url)
+    assert planned.code == 1 and "1 of 2 workspaces of the fleet failed" in planned.err
+    shown = _shown_offline(server, monkeypatch, saved, "--format", fmt)
+    assert shown.out == planned.out and shown.code == 0
+    if fmt == "markdown":
+        assert "<pre>\nError: workspace 'Hooli &lt;b&gt;&amp;&lt;/b&gt; — Onboarding'" in shown.out
+        assert "| Hooli &lt;b>&amp;&lt;/b> — Onboarding | - | 0 | 0 | 0 | 0 | failed:" in shown.out
+
+
 def test_gitlab_report_of_a_fleet_is_the_sum(
     fleet: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
