@@ -170,6 +170,9 @@ def fit(sections: Sequence[Section], budget: int) -> tuple[str, dict[str, tuple[
 def _fit_one(section: Section, budget: int) -> tuple[str, int]:
     if not section.items:
         return "", 0
+    whole = section.head(len(section.items)) + "".join(section.items) + section.closer
+    if len(whole) <= budget:
+        return whole, len(section.items)
     used, shown = section.frame(), 0
     for item in section.items:
         if used + len(item) > budget:
@@ -222,12 +225,11 @@ def render_markdown(plan: Plan, max_chars: int = DEFAULT_MAX_CHARS, *, marker: b
     head = _head(plan, marker)
     sections = _sections(plan)
     tail = _requests(plan)
-    totals = {s.counted: (0, 0) for s in sections}
-    for s in sections:
-        had = totals[s.counted]
-        totals[s.counted] = (0, had[1] + len(s.items))
-    budget = max_chars - len(head) - len(tail) - reserve_for_left_out(totals, max_chars)
-    body, counts = fit(sections, budget)
+    room = max_chars - len(head) - len(tail)
+    body, counts = fit(sections, room)
+    if any(shown < total for shown, total in counts.values()):  # cut: say so, in the room
+        totals = {what: (0, total) for what, (_, total) in counts.items()}
+        body, counts = fit(sections, room - reserve_for_left_out(totals, max_chars))
     return head + body + left_out_line(counts, max_chars) + tail
 
 

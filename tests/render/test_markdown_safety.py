@@ -194,3 +194,11 @@ def test_a_hostile_title_reads_as_text() -> None:
     out = render_markdown(_plan([title], [], [], "x"), DEFAULT_MAX_CHARS)
     row = next(line for line in out.splitlines() if line.startswith("| `+` | create | task t0"))
     assert "&lt;img src=x onerror=alert(1)> &lt;/details> \\| @\u200boctocat fixes #\u200b12" in row
+
+
+def test_a_plan_that_fits_is_whole_and_one_character_less_is_cut() -> None:
+    plan = _bootstrap(200)
+    whole = render_markdown(plan, 10**8)
+    assert render_markdown(plan, len(whole)) == whole
+    cut = render_markdown(plan, len(whole) - 1)
+    assert len(cut) < len(whole) and "of 200 changes is not shown here" in cut
