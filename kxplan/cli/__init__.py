@@ -36,6 +36,7 @@ def _register() -> None:
         cmd_export,
         cmd_plan,
         cmd_sandbox,
+        cmd_show,
         cmd_validate,
     )
 

@@ -254,7 +254,7 @@ class _Single:
         if self.out.events is not None:
             for one in plans:
                 self.out.events.planned(one)
-        show_plans(plans, self.out.shown, err=self.out.machine)
+        show_plans(plans, self.out.shown, self.flags.max_chars, err=self.out.machine)
         if self.flags.out is not None:
             save_plan(plans[0], self.flags.out)
 

@@ -26,7 +26,7 @@ from kxplan.fleet.command import Connection
 from kxplan.fleet.detect import fleet_input
 from kxplan.model import Manifest
 from kxplan.plan import FORMAT_VERSION, Plan
-from kxplan.render import render, render_json
+from kxplan.render import DEFAULT_MAX_CHARS, render, render_json
 
 #: Exit code of `plan --detailed-exitcode` when there are changes.
 EXIT_CHANGES = 2
@@ -101,7 +101,7 @@ def _show(plans: Sequence[Plan], flags: PlanFlags, out: Output) -> None:
     if out.events is not None:
         for one in plans:
             out.events.planned(one)
-    show_plans(plans, flags.fmt, err=out.events is not None)
+    show_plans(plans, flags.fmt, flags.max_chars, err=out.events is not None)
     if flags.out is not None:
         save_plan(plans[0], flags.out)
         click.echo(
@@ -128,24 +128,29 @@ def _sandbox_plans(
     return plans
 
 
-def show_plans(plans: Sequence[Plan], fmt: str, *, err: bool = False) -> None:
+def show_plans(
+    plans: Sequence[Plan], fmt: str, max_chars: int = DEFAULT_MAX_CHARS, *, err: bool = False
+) -> None:
     """Print the plans in `fmt` (on stderr with `err`), one after the other with a blank
     line between; in JSON several plans are ONE document, `{"format_version", "plans"}`
-    (one plan is its own document)."""
+    (one plan is its own document); in Markdown `max_chars` is for all of them, shared
+    evenly."""
     if fmt == "json" and len(plans) > 1:
         click.echo(render_plans_json(plans), nl=False, err=err)
         return
     colour = use_colour() and not err
+    share = (max_chars - len(plans) + 1) // max(len(plans), 1)
     for index, one in enumerate(plans):
         if index:
             click.echo("", err=err)
-        click.echo(render(one, fmt, color=colour), nl=False, err=err)
+        click.echo(render(one, fmt, color=colour, max_chars=share), nl=False, err=err)
 
 
 def render_plans_json(plans: Sequence[Plan]) -> str:
     """Several plans as one JSON document (docs/plan.md, "Machine output")."""
     doc = {"format_version": FORMAT_VERSION, "plans": [p.to_json() for p in plans]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "
+"
 
 
 def save_plan(one: Plan, path: Path) -> None:

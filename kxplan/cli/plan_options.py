@@ -26,7 +26,7 @@ from kxplan.live.shared import SharedReads
 from kxplan.model import LiveState, LiveWorkspace, Manifest, PlanOptions
 from kxplan.plan import Plan
 from kxplan.planner.duplicates import Copy
-from kxplan.render import FORMATS
+from kxplan.render import DEFAULT_MAX_CHARS, FORMATS, MIN_MAX_CHARS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,6 +44,7 @@ _FLAG_NAMES = (
     "allow_mass_delete",
     "adopt",
     "json",
+    "max_chars",
 )
 
 
@@ -61,6 +62,8 @@ class PlanFlags:
     allow_mass_delete: bool = False
     adopt: bool = False
     json: bool = False  # --json: newline-delimited JSON events on stdout (kxplan.events)
+    #: `--max-chars`: the longest a Markdown plan may be (docs/plan.md).
+    max_chars: int = DEFAULT_MAX_CHARS
 
     def options(self) -> PlanOptions:
         """The planner's options (a manifest's `prune: true` is added by the planner)."""
@@ -143,6 +146,15 @@ _OPTIONS = (
         help="Stream newline-delimited JSON events on stdout (schemas/events.schema.json); "
         "human messages go to stderr.",
     ),
+    click.option(
+        "--max-chars",
+        type=click.IntRange(min=MIN_MAX_CHARS),
+        default=DEFAULT_MAX_CHARS,
+        show_default=True,
+        metavar="N",
+        help="Longest a Markdown plan may be: a summary first, the rest folded and cut to fit "
+        "(a GitHub comment holds 65536).",
+    ),
 )
 
 
@@ -158,6 +170,7 @@ def _flags(
     allow_mass_delete: bool,
     adopt: bool,
     json: bool,
+    max_chars: int,
 ) -> PlanFlags:
     from kxplan.cli.cmd_validate import parse_vars
 
@@ -172,6 +185,7 @@ def _flags(
         allow_mass_delete=allow_mass_delete,
         adopt=adopt,
         json=json,
+        max_chars=max_chars,
     )
 
 
@@ -334,7 +348,7 @@ def api_of(api_url: str, sandbox: bool) -> str:
 
 
 #: Plan flags that only choose how a plan is shown: allowed with `apply PLANFILE`.
-DISPLAY_FLAGS = frozenset({"fmt", "json"})
+DISPLAY_FLAGS = frozenset({"fmt", "json", "max_chars"})
 
 
 def refuse_plan_flags(planfile: Path, flags: PlanFlags) -> None:

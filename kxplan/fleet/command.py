@@ -118,7 +118,7 @@ def plan_command(path: Path, flags: PlanFlags, conn: Connection, out: Output) ->
         if out.events is not None:
             out.events.requests = client.requests
     document = _document(fleet, outcomes, api if flags.out is not None else None, flags)
-    _show(outcomes, flags.fmt, fleet, document, applied=False, err=out.events is not None)
+    _show(outcomes, flags, fleet, document, applied=False, err=out.events is not None)
     if flags.out is not None:
         _save(document, flags.out)
         click.echo(
@@ -177,7 +177,9 @@ def apply_command(
         todo = sum(1 for o in outcomes if o.status not in (NO_CHANGES, FAILED))
         # The one aggregate table comes after the apply; with nothing to apply, here.
         title = _title(stack, False)
-        review = render_fleet(outcomes, out.shown, title, applied=False, table=not todo)
+        review = render_fleet(
+            outcomes, out.shown, title, applied=False, table=not todo, **_md(stack, flags)
+        )
         click.echo(review, err=out.machine)
         if flags.out is not None:
             _save(_document(fleet, outcomes, api, flags), flags.out)
@@ -185,8 +187,10 @@ def apply_command(
             _confirm(auto_approve, todo, out)
             outcomes = apply_fleet(run, outcomes, gates, saved=saved is not None)
             if flags.fmt != "json":
-                applied = render_fleet(outcomes, flags.fmt, _title(stack, True), applied=True)
-                click.echo(applied, err=out.machine)
+                done = render_fleet(
+                    outcomes, flags.fmt, _title(stack, True), applied=True, **_md(stack, flags)
+                )
+                click.echo(done, err=out.machine)
         if out.events is not None:
             out.events.requests = client.requests
     if flags.fmt == "json":
@@ -308,18 +312,26 @@ def _document(
 
 def _show(
     outcomes: Sequence[Outcome],
-    fmt: str,
+    flags: PlanFlags,
     fleet: Fleet,
     document: dict[str, Any],
     *,
     applied: bool,
     err: bool = False,
 ) -> None:
+    fmt = flags.fmt
     if fmt == "json":
         click.echo(render_fleet_json(document), nl=False, err=err)
         return
-    text = render_fleet(outcomes, fmt, _title(fleet.name, applied), applied=applied)
+    text = render_fleet(
+        outcomes, fmt, _title(fleet.name, applied), applied=applied, **_md(fleet.name, flags)
+    )
     click.echo(text, nl=False, err=err)
+
+
+def _md(stack: str, flags: PlanFlags) -> dict[str, Any]:
+    """What a fleet's Markdown needs: the stack (for its marker) and --max-chars."""
+    return {"stack": stack, "max_chars": flags.max_chars}
 
 
 def _save(document: dict[str, Any], path: Path) -> None:

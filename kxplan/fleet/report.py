@@ -1,7 +1,8 @@
 """How a fleet run is shown: one section per workspace, then ONE aggregate summary.
 
-Text and Markdown: each workspace's section headed with its title and id, then a table
-(workspace, add, change, move, delete, status). JSON: one document, the fleet document
+Text: each workspace's section headed with its title and id, then a table (workspace,
+add, change, move, delete, status). Markdown: the same, the table first, size-safe and
+escaped like a single plan's (kxplan.render.markdown). JSON: one document, the fleet document
 (docs/fleet.md, "Output"), which is also the saved fleet plan's format (with `--out`).
 """
 
@@ -14,7 +15,17 @@ from typing import Any
 from kxplan.fleet.detect import FLEET_FORMAT
 from kxplan.fleet.runner import FAILED, NO_CHANGES, OK, Outcome
 from kxplan.plan import FORMAT_VERSION
-from kxplan.render import render_markdown
+from kxplan.render import DEFAULT_MAX_CHARS, render_markdown
+from kxplan.render.markdown import (
+    FLEET_WORKSPACE,
+    Section,
+    fit,
+    inline,
+    left_out_line,
+    marker_line,
+    preformatted,
+    reserve_for_left_out,
+)
 
 
 def heading(outcome: Outcome) -> str:
@@ -40,15 +51,23 @@ def status_of(outcome: Outcome) -> str:
 
 
 def render_fleet(
-    outcomes: Sequence[Outcome], fmt: str, title: str, *, applied: bool, table: bool = True
+    outcomes: Sequence[Outcome],
+    fmt: str,
+    title: str,
+    *,
+    applied: bool,
+    table: bool = True,
+    stack: str = "",
+    max_chars: int = DEFAULT_MAX_CHARS,
 ) -> str:
     """The sections and the aggregate, in `fmt` (text or markdown). A section holds the
     workspace's plan (and what came of it: its error, or after apply what was applied);
     `applied`: the sections of an apply, after the plans were shown. Without `table` the
     aggregate is its totals line only (apply's review before it asks: the one table
-    comes after the apply)."""
+    comes after the apply). Markdown: the aggregate first, the marker of `stack`'s fleet
+    on the first line, at most `max_chars` characters."""
     if fmt == "markdown":
-        return _markdown(outcomes, title, applied, table)
+        return _markdown(outcomes, title, applied, table, stack, max_chars)
     parts = [f"=== {heading(o)} ===\n{_body(o, applied)}" for o in outcomes]
     parts.append(_table_text(outcomes, title, applied) if table else _totals(outcomes, applied))
     return "\n".join(parts)
@@ -109,30 +128,61 @@ def _totals(outcomes: Sequence[Outcome], applied: bool) -> str:
     )
 
 
-def _markdown(outcomes: Sequence[Outcome], title: str, applied: bool, table: bool) -> str:
-    parts = []
-    for o in outcomes:
-        if o.plan is not None and not applied:
-            body = render_markdown(o.plan)
-            if o.failed:
-                body += "\n```\n" + o.result.rstrip("\n") + "\n```\n"
-        else:
-            body = "```\n" + _body(o, applied).rstrip("\n") + "\n```\n"
-        parts.append(f"## {heading(o)}\n\n{body}")
-    if not table:
-        return "\n".join([*parts, _totals(outcomes, applied) + "\n"])
-    rows = [
-        f"## {title}",
-        "",
-        "| Workspace | ID | Add | Change | Move | Delete | Status |",
-        "|---|---|--:|--:|--:|--:|---|",
-    ]
-    for row in _rows(outcomes):
-        cells = [c.replace("|", "\\|") for c in row]
-        rows.append("| " + " | ".join(cells) + " |")
-    rows += ["", _totals(outcomes, applied)]
-    parts.append("\n".join(rows) + "\n")
-    return "\n".join(parts)
+def _markdown(
+    outcomes: Sequence[Outcome], title: str, applied: bool, table: bool, stack: str, max_chars: int
+) -> str:
+    """The fleet as one pull-request comment of at most `max_chars` characters: the marker
+    (`workspace=*`: the whole fleet), the aggregate table and totals first, then one
+    section per workspace, each given an even share of what is left (a share a workspace
+    does not use goes to the next); a section that does not fit its share is left out and
+    counted (docs/fleet.md, "Markdown")."""
+    head = marker_line(stack, FLEET_WORKSPACE) + "\n"
+    totals = _totals(outcomes, applied) + "\n\n"
+    rows = tuple("| " + " | ".join(inline(c) for c in row) + " |\n" for row in _rows(outcomes))
+    aggregate = Section(
+        rows if table else (),
+        opener=f"## {inline(title)}\n\n" + _MD_TABLE_HEAD,
+        closer="\n",
+        counted="table row",
+    )
+    worst = {"table row": (0, len(aggregate.items)), "workspace section": (0, len(outcomes))}
+    reserve = reserve_for_left_out(worst, max_chars)
+    budget = max_chars - len(head) - len(totals) - reserve
+    summary, counts = fit([aggregate], budget)
+    budget -= len(summary)
+    sections, shown = [], 0
+    for index, o in enumerate(outcomes):
+        share = budget // (len(outcomes) - index)
+        text = _section(o, applied, share)
+        if len(text) <= share:
+            sections.append(text)
+            budget -= len(text)
+            shown += 1
+    counts["workspace section"] = (shown, len(outcomes))
+    return head + summary + totals + "".join(sections) + left_out_line(counts, max_chars)
+
+
+_MD_TABLE_HEAD = (
+    "| Workspace | ID | Add | Change | Move | Delete | Status |\n|---|---|--:|--:|--:|--:|---|\n"
+)
+
+
+def _section(o: Outcome, applied: bool, room: int) -> str:
+    """One workspace's section, its plan's Markdown cut to `room` (without a marker)."""
+    top = f"## {inline(heading(o))}\n\n"
+    if o.plan is not None and not applied:
+        failure = _pre(o.result, room // 4) if o.failed else ""
+        return top + render_markdown(o.plan, room - len(top) - len(failure), marker=False) + failure
+    return top + _pre(_body(o, applied), room - len(top)) + "\n"
+
+
+def _pre(text: str, room: int) -> str:
+    """`text` as a <pre> block, its end cut (with `…`) to fit `room` when it can."""
+    block = preformatted(text)
+    if len(block) <= room:
+        return block
+    keep = max(room - len(preformatted("")) - 2, 0)
+    return preformatted(text[:keep] + "\n…")
 
 
 def fleet_document(

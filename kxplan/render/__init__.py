@@ -8,19 +8,28 @@ from __future__ import annotations
 
 from kxplan.plan import Plan
 from kxplan.render.jsonplan import render_json
-from kxplan.render.markdown import render_markdown
+from kxplan.render.markdown import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, render_markdown
 from kxplan.render.text import render_text
 
-__all__ = ["FORMATS", "render", "render_json", "render_markdown", "render_text"]
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "FORMATS",
+    "MIN_MAX_CHARS",
+    "render",
+    "render_json",
+    "render_markdown",
+    "render_text",
+]
 
 #: Values of `--format`.
 FORMATS: tuple[str, ...] = ("text", "json", "markdown")
 
 
-def render(plan: Plan, fmt: str, *, color: bool = False) -> str:
-    """Render `plan` in format `fmt` (one of FORMATS)."""
+def render(plan: Plan, fmt: str, *, color: bool = False, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """Render `plan` in format `fmt` (one of FORMATS); Markdown is at most `max_chars`
+    characters long (docs/plan.md, "Markdown for pull requests")."""
     if fmt == "json":
         return render_json(plan)
     if fmt == "markdown":
-        return render_markdown(plan)
+        return render_markdown(plan, max_chars)
     return render_text(plan, color)

@@ -80,7 +80,9 @@ def test_markdown_escapes_table_syntax() -> None:
         key="a", after={"title": "A | B\nC", "type": "task", "parent": None, "parent_id": None}
     )
     row = next(
-        line for line in render_markdown(_plan_with(change)).splitlines() if "create" in line
+        line
+        for line in render_markdown(_plan_with(change)).splitlines()
+        if line.startswith("| `+` | create")
     )
     # the pipe is escaped; the newline stays the JSON escape \n (its backslash escaped)
     assert "A \\| B\\\\nC" in row
