@@ -37,7 +37,9 @@ def drift_of(
         seen[id(manifest)] = live
         return build_plan(manifest, live, options)
 
-    plans = make_plans(manifests, client, flags, planner=planner, shared=shared)
+    plans = make_plans(
+        manifests, client, flags, planner=planner, shared=shared, status_history=False
+    )
     lives = [seen[id(m)] for m in manifests]
     drifts = [compare_workspace(m, lv, p) for m, lv, p in zip(manifests, lives, plans, strict=True)]
     tasks = {t.id: t for lv in lives for t in lv.tasks}
