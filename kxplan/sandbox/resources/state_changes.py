@@ -17,7 +17,8 @@ from kxplan.sandbox.resources.people import acting_user
 from kxplan.sandbox.sql import Found, Where, select_page
 from kxplan.sandbox.store import Row
 
-ORDER_FIELDS = {"created_at": "story_state_changes.created_at"}
+# Changes of one second keep the order they were made in, either way (ids grow with time).
+ORDER_FIELDS = {"created_at": "story_state_changes.created_at|story_state_changes.id"}
 TIME_FILTERS = (
     ("updated_after", ">", "updated_at"),
     ("updated_before", "<", "updated_at"),
