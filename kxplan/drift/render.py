@@ -29,13 +29,19 @@ ITEM_WORDS = {
     "removed_from_manifest": "removed from the manifest (kxplan created it)",
     "not_in_manifest": "in Kantata only; kxplan has no memory of who added it",
     "missing_in_kantata": "in the manifest only; kxplan has no memory of creating it",
+    "renamed_in_manifest": "renamed in the manifest (renamed_from)",
 }
 STATE_WORDS = {
     "missing": "not in Kantata: new in the manifest, or deleted in Kantata",
     "unmarked": "its kxplan marker is gone: a task with its title path carries none",
     "not_in_manifest": "this stack's task, no longer in the manifest",
 }
-_ITEM_SIGN = {"added_in_kantata": "+", "added_to_manifest": "+", "not_in_manifest": "+"}
+_ITEM_SIGN = {
+    "added_in_kantata": "+",
+    "added_to_manifest": "+",
+    "not_in_manifest": "+",
+    "renamed_in_manifest": "~",
+}
 _STATE_SIGN = {"changed": "~", "missing": "?", "unmarked": "?", "not_in_manifest": "-"}
 
 

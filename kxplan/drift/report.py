@@ -35,6 +35,7 @@ from kxplan.plan import Plan, PlanWorkspace
 from kxplan.planner.matching import Matching, match_tasks
 from kxplan.planner.memory import Memory, decode, field_origin
 from kxplan.planner.normalize import COMPARED_FIELDS, desired_value, live_value, same, unique_tags
+from kxplan.planner.pairing import pair_by_name
 
 #: Where a difference comes from (see the module doc).
 ORIGINS = ("kantata", "manifest", "both", "unknown")
@@ -48,6 +49,7 @@ ITEM_CHANGES = (
     "removed_from_manifest",  # kxplan created it, the manifest dropped it
     "not_in_manifest",  # in Kantata only, origin unknown (no memory)
     "missing_in_kantata",  # in the manifest only, origin unknown (no memory)
+    "renamed_in_manifest",  # renamed with `renamed_from` (named as the manifest now says)
 )
 
 
@@ -243,18 +245,36 @@ def _fields(
 
 
 def _items(task: DesiredTask, live: LiveTask, memory: Memory | None) -> list[ItemDrift]:
+    """Items paired as the plan pairs them (by name, then `renamed_from`); the rest are in
+    one side only."""
     if "checklist" not in task.fields or "checklist" in task.ignore_changes:
         return []
-    wanted = [i.name for i in task.checklist]
-    have = [i.name for i in live.checklist]
-    out = []
-    for name in sorted(set(have) - set(wanted)):
-        created = memory.created_item(name) if memory is not None else None
-        out.append(_item(name, created, "removed_from_manifest", "added_in_kantata", "not_in"))
-    for name in sorted(set(wanted) - set(have)):
-        created = memory.created_item(name) if memory is not None else None
-        out.append(_item(name, created, "removed_in_kantata", "added_to_manifest", "missing"))
+    pairs = pair_by_name(task.checklist, live.checklist)
+    paired = {id(item) for item in pairs.values()}
+    out = [
+        ItemDrift(task.checklist[i].name, "renamed_in_manifest", "manifest")
+        for i, item in sorted(pairs.items())
+        if item.name != task.checklist[i].name
+    ]
+    for item in live.checklist:
+        if id(item) not in paired:
+            created = memory.created_item(item.name) if memory is not None else None
+            out.append(
+                _item(item.name, created, "removed_from_manifest", "added_in_kantata", "not_in")
+            )
+    for i, wanted in enumerate(task.checklist):
+        if i not in pairs:  # kxplan created it under this name or one it was renamed from
+            created = _created(memory, (wanted.name, *wanted.renamed_from))
+            out.append(
+                _item(wanted.name, created, "removed_in_kantata", "added_to_manifest", "missing")
+            )
     return out
+
+
+def _created(memory: Memory | None, names: tuple[str, ...]) -> bool | None:
+    if memory is None or memory.items is None:
+        return None
+    return any(memory.created_item(n) for n in names)
 
 
 def _item(name: str, created: bool | None, ours: str, theirs: str, unknown: str) -> ItemDrift:

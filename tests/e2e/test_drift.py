@@ -223,3 +223,27 @@ def test_a_fleet_reports_each_workspace_and_the_aggregate(
     (task,) = drifted[0]["tasks"]
     assert task["fields"][0]["name"] == "due_date" and task["fields"][0]["origin"] == "kantata"
     assert _writes(sandbox, since) == []
+
+
+def test_checklist_items_a_person_removed_and_the_manifest_renamed(
+    site: tuple[SandboxServer, str, Path],
+) -> None:
+    server, workspace, path = site
+    url = str(server.url)
+    (item,) = _story(url, workspace, "build").checklist
+    headers = {"Authorization": f"Bearer {JANE['token']}"}
+    assert httpx.delete(f"{url}/story_tasks/{item.id}", headers=headers).status_code == 204
+    doc = _doc(workspace)
+    doc["tasks"][1]["checklist"] = [{"name": "Spec signed", "renamed_from": ["Spec read"]}]
+    doc["tasks"][0]["checklist"] = ["New step"]
+    write_manifest(path, doc)
+    result = kxplan("drift", path, "--api-url", url, "--format", "json")
+    assert result.code == 2, result.text
+    items = {t["key"]: t["items"] for t in json.loads(result.out)["workspaces"][0]["tasks"]}
+    # kxplan created it (as "Spec read", the memory says), and a person deleted it.
+    assert items["build"] == [
+        {"name": "Spec signed", "change": "removed_in_kantata", "origin": "kantata"}
+    ]
+    assert items["design"] == [
+        {"name": "New step", "change": "added_to_manifest", "origin": "manifest"}
+    ]
