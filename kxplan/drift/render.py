@@ -98,26 +98,28 @@ def workspace_name(w: WorkspaceDrift) -> str:
 
 
 def summary_text(w: WorkspaceDrift) -> str:
+    """ "Drift: 3 tasks differ: 2 fields changed in Kantata, 1 in the manifest, ..."."""
     if w.error is not None:
         return f"Drift: not compared: {w.error}"
     if not w.drifted:
         return "No drift. Kantata matches the manifest."
     c = w.counts()
-    parts = [f"{c['tasks']} task{'' if c['tasks'] == 1 else 's'} differ"]
-    words = (
-        ("changed_in_kantata", "changed in Kantata"),
-        ("changed_in_manifest", "changed in the manifest"),
-        ("unknown_origin", "of unknown origin"),
-        ("checklist_items", "checklist item(s)"),
-        ("missing_tasks", "missing in Kantata"),
-        ("not_in_manifest", "not in the manifest"),
-        ("statuses", "status set changes"),
-        ("workspace", "workspace changes"),
-    )
-    parts += [f"{c[k]} {w_}" for k, w_ in words if c[k]]
-    if c["tasks"] == 0:
-        parts = parts[1:]
-    return "Drift: " + ", ".join(parts) + "."
+    parts = [
+        _count(c["changed_in_kantata"], "field changed in Kantata", "fields changed in Kantata"),
+        _count(c["changed_in_manifest"], "in the manifest", "in the manifest"),
+        _count(c["unknown_origin"], "of unknown origin", "of unknown origin"),
+        _count(c["checklist_items"], "checklist item", "checklist items"),
+        _count(c["missing_tasks"], "task missing in Kantata", "tasks missing in Kantata"),
+        _count(c["not_in_manifest"], "task not in the manifest", "tasks not in the manifest"),
+        _count(c["statuses"], "status set change", "status set changes"),
+        _count(c["workspace"], "workspace change", "workspace changes"),
+    ]
+    head = _count(c["tasks"], "task differs", "tasks differ") or "the workspace differs"
+    return f"Drift: {head}: " + ", ".join(p for p in parts if p) + "."
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return "" if n == 0 else f"{n} {one if n == 1 else many}"
 
 
 # --------------------------------------------------------------------------- text
@@ -135,9 +137,8 @@ def render_text(report: DriftReport) -> str:
 
 
 def _text_workspace(w: WorkspaceDrift) -> list[str]:
-    out = [
-        f"Drift of stack {w.stack!r} in workspace {workspace_name(w)} (field: manifest -> Kantata)"
-    ]
+    where = f"Drift of stack {w.stack!r} in workspace {workspace_name(w)}"
+    out = [f"{where}; fields read manifest -> Kantata"]
     for t in w.tasks:
         ident = f" (#{t.id})" if t.id else ""
         if t.state != "changed":
