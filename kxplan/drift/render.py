@@ -10,6 +10,7 @@ from typing import Any
 
 from kxplan.drift.report import DriftReport, FieldDrift, ItemDrift, TaskDrift, WorkspaceDrift
 from kxplan.live import StatusChange
+from kxplan.live._history import utc_text
 from kxplan.render.common import value
 
 #: The JSON document's version (bumped on incompatible changes).
@@ -32,7 +33,8 @@ ITEM_WORDS = {
     "renamed_in_manifest": "renamed in the manifest (renamed_from)",
 }
 STATE_WORDS = {
-    "missing": "not in Kantata: new in the manifest, or deleted in Kantata",
+    "missing": "not in Kantata: new in the manifest, not applied yet",
+    "deleted": "deleted in Kantata",
     "unmarked": "its kxplan marker is gone: a task with its title path carries none",
     "not_in_manifest": "this stack's task, no longer in the manifest",
 }
@@ -42,7 +44,13 @@ _ITEM_SIGN = {
     "not_in_manifest": "+",
     "renamed_in_manifest": "~",
 }
-_STATE_SIGN = {"changed": "~", "missing": "?", "unmarked": "?", "not_in_manifest": "-"}
+_STATE_SIGN = {
+    "changed": "~",
+    "missing": "?",
+    "deleted": "?",
+    "unmarked": "?",
+    "not_in_manifest": "-",
+}
 
 
 def render_drift(report: DriftReport, fmt: str) -> str:
@@ -89,6 +97,12 @@ def field_text(task_or_none: TaskDrift | None, f: FieldDrift) -> str:
 def item_text(item: ItemDrift) -> str:
     sign = _ITEM_SIGN.get(item.change, "-")
     return f'{sign} checklist item "{item.name}"  ({ITEM_WORDS.get(item.change, item.change)})'
+
+
+def state_text(t: TaskDrift) -> str:
+    """What became of a task that is not there (or not in the manifest)."""
+    text = STATE_WORDS[t.state]
+    return f"{text} on {utc_text(t.deleted_at)}" if t.deleted_at else text
 
 
 def workspace_name(w: WorkspaceDrift) -> str:
@@ -142,7 +156,7 @@ def _text_workspace(w: WorkspaceDrift) -> list[str]:
     for t in w.tasks:
         ident = f" (#{t.id})" if t.id else ""
         if t.state != "changed":
-            out.append(f"{_STATE_SIGN[t.state]} task {t.path}{ident}: {STATE_WORDS[t.state]}")
+            out.append(f"{_STATE_SIGN[t.state]} task {t.path}{ident}: {state_text(t)}")
             continue
         out.append(f"~ task {t.path}{ident}")
         out += [f"    {field_text(t, f)}" for f in t.fields]
@@ -234,6 +248,7 @@ def _json_task(t: TaskDrift) -> dict[str, Any]:
         "items": [{"name": i.name, "change": i.change, "origin": i.origin} for i in t.items],
         "status_change": _json_change(t.status_change) if t.status_change else None,
         "history_read": t.history_read,
+        "deleted_at": t.deleted_at,
     }
 
 
@@ -279,7 +294,7 @@ def _md_table(w: WorkspaceDrift) -> list[str]:
     rows: list[tuple[str, str, str, str, str]] = []
     for t in w.tasks:
         if t.state != "changed":
-            rows.append((t.path, "(task)", "", "", STATE_WORDS[t.state]))
+            rows.append((t.path, "(task)", "", "", state_text(t)))
             continue
         for f in t.fields:
             extra = history_text(t.status_change, t.history_read) if f.name == "status" else ""

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kxplan.changes.base import Action, Change, Kind
-from kxplan.live import StatusChange
+from kxplan.live import DeletedTask, StatusChange
 from kxplan.model import PROGRESS_FIELDS, DesiredTask, LiveState, LiveTask, Manifest
 from kxplan.plan import Plan, PlanWorkspace
 from kxplan.planner.matching import Matching, match_tasks
@@ -40,8 +40,11 @@ from kxplan.planner.pairing import pair_by_name
 #: Where a difference comes from (see the module doc).
 ORIGINS = ("kantata", "manifest", "both", "unknown")
 
+#: The states of a manifest task no live story carries.
+MISSING = ("missing", "deleted", "unmarked")
+
 #: What happened to a task or a checklist item.
-TASK_STATES = ("changed", "missing", "unmarked", "not_in_manifest")
+TASK_STATES = ("changed", "missing", "deleted", "unmarked", "not_in_manifest")
 ITEM_CHANGES = (
     "added_in_kantata",  # a person added it (the memory says kxplan did not)
     "removed_in_kantata",  # kxplan created it, a person deleted it
@@ -87,6 +90,7 @@ class TaskDrift:
     items: tuple[ItemDrift, ...] = ()
     status_change: StatusChange | None = None
     history_read: bool = False
+    deleted_at: str | None = None
 
     def field(self, name: str) -> FieldDrift | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -135,7 +139,7 @@ class WorkspaceDrift:
             "changed_in_manifest": sum(1 for f in fields if f.origin in ("manifest", "both")),
             "unknown_origin": sum(1 for f in fields if f.origin == "unknown"),
             "checklist_items": sum(len(t.items) for t in self.tasks),
-            "missing_tasks": sum(1 for t in self.tasks if t.state in ("missing", "unmarked")),
+            "missing_tasks": sum(1 for t in self.tasks if t.state in MISSING),
             "not_in_manifest": sum(1 for t in self.tasks if t.state == "not_in_manifest"),
             "statuses": sum(1 for o in self.objects if o.kind != "workspace"),
             "workspace": sum(1 for o in self.objects if o.kind == "workspace"),
@@ -307,6 +311,17 @@ def _object(change: Change) -> ObjectDrift:
     )
     key = change.path or change.key
     return ObjectDrift(str(change.kind), key, str(change.action), change.reason, fields)
+
+
+def with_deleted(drift: WorkspaceDrift, deleted: Mapping[str, DeletedTask]) -> WorkspaceDrift:
+    """`drift` with its missing tasks that Kantata holds deleted (key -> deleted story)."""
+    tasks = tuple(
+        replace(t, state="deleted", id=deleted[t.key].id, deleted_at=deleted[t.key].deleted_at)
+        if t.state == "missing" and t.key in deleted
+        else t
+        for t in drift.tasks
+    )
+    return replace(drift, tasks=tasks)
 
 
 def with_history(

@@ -2,8 +2,9 @@
 
 Read-only by construction: the workspace and its tasks are read through `make_plans` (the
 plan is made and discarded, never applied, no lock taken), and the only other requests are
-`GET /story_state_changes`, one per task whose status drifted (kxplan.live._history), all
-sent together; none when no status drifted.
+`GET /story_state_changes`, one per task whose status drifted, and, when manifest tasks are
+missing, `GET /stories?only_deleted=true` by marker, one per 200 of them
+(kxplan.live._history); none when nothing is missing and no status drifted.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import replace
 
 from kxplan.cli.plan_options import PlanFlags, make_plans
 from kxplan.client import KantataClient
-from kxplan.drift.report import WorkspaceDrift, compare_workspace, with_history
-from kxplan.live import SharedReads, read_status_history
+from kxplan.drift.report import WorkspaceDrift, compare_workspace, with_deleted, with_history
+from kxplan.live import SharedReads, deleted_by_marker, read_status_history
 from kxplan.model import LiveState, LiveTask, Manifest, PlanOptions
 from kxplan.plan import Plan
 
@@ -42,8 +43,21 @@ def drift_of(
     )
     lives = [seen[id(m)] for m in manifests]
     drifts = [compare_workspace(m, lv, p) for m, lv, p in zip(manifests, lives, plans, strict=True)]
+    drifts = client.map_concurrent(lambda d: _deleted(client, d), drifts)
     tasks = {t.id: t for lv in lives for t in lv.tasks}
     return with_histories(client, drifts, tasks, sole_statuses(lives))
+
+
+def _deleted(client: KantataClient, drift: WorkspaceDrift) -> WorkspaceDrift:
+    """`drift` telling tasks deleted in Kantata from tasks never applied: one request per 200
+    missing tasks, none when none is missing (or the workspace does not exist yet)."""
+    missing = [t.key for t in drift.tasks if t.state == "missing"]
+    workspace_id = drift.workspace.get("id")
+    if not missing or not workspace_id:
+        return drift
+    with client.tally() as tally:
+        deleted = deleted_by_marker(client, str(workspace_id), drift.stack, missing)
+    return replace(with_deleted(drift, deleted), requests=drift.requests + tally.requests)
 
 
 def sole_statuses(lives: Sequence[LiveState]) -> frozenset[str]:

@@ -30,7 +30,12 @@ The modules (see docs/client.md, "Where the code is"):
                   shared by every workspace the run plans
 """
 
-from kxplan.live._history import StatusChange, read_status_history
+from kxplan.live._history import (
+    DeletedTask,
+    StatusChange,
+    deleted_by_marker,
+    read_status_history,
+)
 from kxplan.live._lookups import (
     WorkspaceNotFound,
     count_set_usage,
@@ -50,6 +55,7 @@ from kxplan.live.shared import Outcome, SharedReads, WorkspaceIndex
 __all__ = [
     "BATCH",
     "ITEM_PARAMS",
+    "DeletedTask",
     "Outcome",
     "SharedReads",
     "StatusChange",
@@ -57,6 +63,7 @@ __all__ = [
     "WorkspaceNotFound",
     "count_set_usage",
     "count_tasks_holding",
+    "deleted_by_marker",
     "find_tasks_by_marker",
     "find_workspace",
     "read_live",

@@ -20,13 +20,16 @@ None (the history does not say).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from kxplan.client import KantataClient
+from kxplan.client import KantataClient, Records
 from kxplan.ids import id_order, result_ids
+from kxplan.live._lookups import _marker_params
+from kxplan.live._params import chunks
+from kxplan.live._parsing import task_from_api
 from kxplan.model import LiveTask
 
 #: How sure kxplan is that a change set the task's current status.
@@ -50,19 +53,25 @@ class StatusChange:
 
     def when(self) -> str:
         """`at` for people: "2026-11-30 14:02 UTC" (the raw text when it is no datetime)."""
-        try:
-            moment = datetime.fromisoformat(self.at.replace("Z", "+00:00"))
-        except ValueError:
-            return self.at
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return utc_text(self.at)
 
     def who(self) -> str:
         """ "Jane Doe (#42)", "user #42" without a name, "an unknown user" without an id."""
         if self.user_id is None:
             return "an unknown user"
         return f"{self.user_name} (#{self.user_id})" if self.user_name else f"user #{self.user_id}"
+
+
+def utc_text(at: str) -> str:
+    """A timestamp for people, in UTC: "2026-11-30 14:02 UTC" (`at` as it is when it is no
+    ISO 8601 datetime)."""
+    try:
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        return at
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def read_status_history(
@@ -131,3 +140,43 @@ def _change(
         user_name=str(name) if name else None,
         match=match,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedTask:
+    """A soft-deleted story carrying a task's marker: its id, and when it was deleted."""
+
+    id: str
+    deleted_at: str
+
+
+def deleted_by_marker(
+    client: KantataClient, workspace_id: str, stack: str, keys: Collection[str]
+) -> dict[str, DeletedTask]:
+    """Key -> the newest deleted story carrying this stack's marker for it, for the keys of
+    manifest tasks no live story carries: were they deleted in Kantata, or never applied?
+
+    Deletes are soft (Stories API: "Soft deletes a task ... You can view soft deleted tasks
+    by fetching a list of tasks with the `only_deleted` filter set to `true`"), and a deleted
+    story keeps its external references. `GET /stories?only_deleted=true` with the marker
+    filters, 200 keys a request, concurrently; none when no key is given. The filters are a
+    convenience: each story's marker is checked here too."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+
+    def batch(chunk: Sequence[str]) -> Records:
+        refs = {"external_reference_service_model_refs": ",".join(chunk), "only_deleted": True}
+        return client.get_all("/stories", {**_marker_params(workspace_id, stack), **refs})
+
+    found: dict[str, DeletedTask] = {}
+    for records in client.map_concurrent(batch, chunks(wanted)):
+        for story in records:
+            when = story.get("deleted_at")
+            key = task_from_api(story, records.included).key_for(stack)
+            if key is None or key not in keys or not when:
+                continue
+            mine = DeletedTask(str(story["id"]), str(when))
+            if key not in found or id_order(found[key].id) < id_order(mine.id):
+                found[key] = mine
+    return found

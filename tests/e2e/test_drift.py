@@ -162,21 +162,46 @@ def test_a_custom_status_change_inside_one_category_under_both_answers(
         assert "(Kantata recorded the move to 'started', not the status)" in status
 
 
-def test_tasks_deleted_unmarked_and_dropped_are_reported(
+def test_tasks_deleted_new_and_dropped_are_told_apart(
     site: tuple[SandboxServer, str, Path],
 ) -> None:
     server, workspace, path = site
     url = str(server.url)
     ship = _story(url, workspace, "ship")
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {JANE['token']}"}
     assert httpx.delete(f"{url}/stories/{ship.id}", headers=headers).status_code == 204
     doc = _doc(workspace)
     doc["tasks"] = [t for t in doc["tasks"] if t["key"] != "build"]
+    doc["tasks"].append({"key": "celebrate", "title": "Celebrate"})
     write_manifest(path, doc)
+    since = len(server.log.entries)
+    asked: list[dict[str, str]] = []
+    server.on_request = lambda arrival: asked.append(dict(arrival.params))
     result = kxplan("drift", path, "--api-url", url)
     assert result.code == 2, result.text
-    assert "? task ship: not in Kantata: new in the manifest, or deleted in Kantata" in result.out
+    assert f"? task ship (#{ship.id}): deleted in Kantata on 20" in result.out
+    assert "? task celebrate: not in Kantata: new in the manifest, not applied yet" in result.out
     assert "- task build (#" in result.out and "no longer in the manifest" in result.out
+    # Two missing tasks: one look-up of deleted stories by marker, nothing written.
+    (deleted,) = [a for a in asked if a.get("only_deleted") == "true"]
+    assert deleted["external_reference_service_model_refs"] == "celebrate,ship"
+    assert _writes(server, since) == []
+
+
+def test_a_task_whose_marker_was_removed_is_reported_unmarked(
+    site: tuple[SandboxServer, str, Path],
+) -> None:
+    server, workspace, path = site
+    url = str(server.url)
+    ship = _story(url, workspace, "ship")
+    (marker,) = ship.markers
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert (
+        httpx.delete(f"{url}/external_references/{marker.id}", headers=headers).status_code == 204
+    )
+    result = kxplan("drift", path, "--api-url", url)
+    assert result.code == 2, result.text
+    assert f"? task ship (#{ship.id}): its kxplan marker is gone" in result.out
 
 
 def test_plan_names_who_moved_a_status_it_sets_back(
