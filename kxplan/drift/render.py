@@ -176,10 +176,8 @@ def aggregate_lines(report: DriftReport) -> list[str]:
     out = [f"Fleet {report.fleet!r}: drift"]
     for w in report.workspaces:
         verdict = "failed" if w.error else ("drifted" if w.drifted else "matches")
-        out.append(
-            f"  {workspace_name(w)}: {verdict}"
-            + (f" ({w.counts()['tasks']} tasks)" if w.drifted else "")
-        )
+        tasks = _count(w.counts()["tasks"], "task differs", "tasks differ")
+        out.append(f"  {workspace_name(w)}: {verdict}" + (f" ({tasks})" if tasks else ""))
     s = summary(report)
     out.append(f"{s['drifted']} of {s['workspaces']} workspaces drifted, {s['failed']} failed.")
     return out
@@ -279,8 +277,9 @@ def render_markdown(report: DriftReport) -> str:
     out: list[str] = []
     for w in report.workspaces:
         out += [f"### Drift of `{md(w.stack)}` in {md(workspace_name(w))}", ""]
-        out += _md_table(w)
-        out += ["", f"**{md(summary_text(w))}**", ""]
+        table = _md_table(w)
+        out += [*table, ""] if table else []
+        out += [f"**{md(summary_text(w))}**", ""]
     if report.fleet is not None:
         out += ["### Fleet", "", "| workspace | drift |", "|---|---|"]
         for w in report.workspaces:

@@ -272,3 +272,17 @@ def test_checklist_items_a_person_removed_and_the_manifest_renamed(
     assert items["design"] == [
         {"name": "New step", "change": "added_to_manifest", "origin": "manifest"}
     ]
+
+
+def test_a_fleet_workspace_that_cannot_be_compared_fails_alone(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fleet_site(sandbox, monkeypatch, tmp_path)
+    path = write_fleet(tmp_path / "fleet.yaml")
+    assert kxplan("apply", path, "--auto-approve", "--api-url", sandbox.url).code == 0
+    path = write_fleet(tmp_path / "fleet.yaml", (*CLIENTS, "Umbrella"))  # not in Kantata
+    result = kxplan("drift", path, "--api-url", sandbox.url)
+    assert result.code == 1
+    assert "Drift: not compared: " in result.out and "Umbrella" in result.out
+    assert f"0 of {len(CLIENTS) + 1} workspaces drifted, 1 failed." in result.out
+    assert "1 of 4 workspaces could not be compared" in result.err
