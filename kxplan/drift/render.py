@@ -94,6 +94,12 @@ def field_text(task_or_none: TaskDrift | None, f: FieldDrift) -> str:
     return f"{text}  ({ORIGIN_WORDS.get(f.origin, f.origin)})"
 
 
+def _object_field(f: FieldDrift) -> str:
+    """A status set's or workspace's field: its origin only when a memory tells it."""
+    text = f"{f.name}: {shown(f.manifest)} -> {shown(f.kantata)}"
+    return text if f.origin == "unknown" else f"{text}  ({ORIGIN_WORDS[f.origin]})"
+
+
 def item_text(item: ItemDrift) -> str:
     sign = _ITEM_SIGN.get(item.change, "-")
     return f'{sign} checklist item "{item.name}"  ({ITEM_WORDS.get(item.change, item.change)})'
@@ -162,11 +168,9 @@ def _text_workspace(w: WorkspaceDrift) -> list[str]:
         out += [f"    {field_text(t, f)}" for f in t.fields]
         out += [f"    {item_text(i)}" for i in t.items]
     for o in w.objects:
-        out.append(
-            f"! {o.kind.replace('_', ' ')} {o.key}: {o.action}"
-            + (f" ({o.reason})" if o.reason else "")
-        )
-        out += [f"    {field_text(None, f)}" for f in o.fields]
+        why = f" ({o.reason})" if o.reason else ""
+        out.append(f"! {o.label or o.key}: {o.action}{why}")
+        out += [f"    {_object_field(f)}" for f in o.fields]
     out += ["", summary_text(w)]
     return out
 
@@ -220,6 +224,7 @@ def _json_workspace(w: WorkspaceDrift) -> dict[str, Any]:
             {
                 "kind": o.kind,
                 "key": o.key,
+                "label": o.label,
                 "action": o.action,
                 "reason": o.reason,
                 "fields": [_json_field(f) for f in o.fields],
@@ -273,6 +278,10 @@ def md(text: str) -> str:
     return " ".join(escaped.split())
 
 
+def _known(origin: str) -> str:
+    return "" if origin == "unknown" else ORIGIN_WORDS[origin]
+
+
 def render_markdown(report: DriftReport) -> str:
     out: list[str] = []
     for w in report.workspaces:
@@ -309,16 +318,12 @@ def _md_table(w: WorkspaceDrift) -> list[str]:
         for i in t.items:
             rows.append((t.path, f"checklist: {i.name}", "", "", ITEM_WORDS[i.change]))
     for o in w.objects:
-        for f in o.fields or (FieldDrift("", None, None, "unknown"),):
-            rows.append(
-                (
-                    f"{o.kind} {o.key}",
-                    f.name or o.action,
-                    shown(f.manifest),
-                    shown(f.kantata),
-                    o.reason or ORIGIN_WORDS[f.origin],
-                )
-            )
+        what = o.label or f"{o.kind} {o.key}"
+        if not o.fields:
+            rows.append((what, o.action, "", "", o.reason))
+        for f in o.fields:
+            why = "; ".join(r for r in (o.reason, _known(f.origin)) if r)
+            rows.append((what, f.name, shown(f.manifest), shown(f.kantata), why))
     if not rows:
         return []
     head = ["| task | field | manifest | Kantata | why |", "|---|---|---|---|---|"]

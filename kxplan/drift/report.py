@@ -36,6 +36,7 @@ from kxplan.planner.matching import Matching, match_tasks
 from kxplan.planner.memory import Memory, decode, field_origin
 from kxplan.planner.normalize import COMPARED_FIELDS, desired_value, live_value, same, unique_tags
 from kxplan.planner.pairing import pair_by_name
+from kxplan.render.common import label
 
 #: Where a difference comes from (see the module doc).
 ORIGINS = ("kantata", "manifest", "both", "unknown")
@@ -111,6 +112,7 @@ class ObjectDrift:
     action: str
     reason: str = ""
     fields: tuple[FieldDrift, ...] = ()
+    label: str = ""  # as the plan names it: `status "QA" of set "Flow"`
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +312,8 @@ def _object(change: Change) -> ObjectDrift:
         FieldDrift(n, after.get(n), before.get(n), str(origins.get(n) or "unknown")) for n in names
     )
     key = change.path or change.key
-    return ObjectDrift(str(change.kind), key, str(change.action), change.reason, fields)
+    kind, action = str(change.kind), str(change.action)
+    return ObjectDrift(kind, key, action, change.reason, fields, label(change))
 
 
 def with_deleted(drift: WorkspaceDrift, deleted: Mapping[str, DeletedTask]) -> WorkspaceDrift:

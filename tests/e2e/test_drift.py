@@ -286,3 +286,43 @@ def test_a_fleet_workspace_that_cannot_be_compared_fails_alone(
     assert "Drift: not compared: " in result.out and "Umbrella" in result.out
     assert f"0 of {len(CLIENTS) + 1} workspaces drifted, 1 failed." in result.out
     assert "1 of 4 workspaces could not be compared" in result.err
+
+
+def test_drift_costs_what_a_no_change_plan_costs_plus_one_request_per_drifted_status(
+    site: tuple[SandboxServer, str, Path],
+) -> None:
+    server, workspace, path = site
+
+    def cost(*args: str) -> int:
+        since = len(server.log.entries)
+        kxplan(*args, path, "--api-url", server.url)
+        return len(server.log.entries) - since
+
+    plan = cost("plan")
+    assert cost("drift") == plan
+    for key in ("design", "build"):
+        story = _story(str(server.url), workspace, key)
+        _as_jane(server, "PUT", f"/stories/{story.id}", {"story": {"status": "Blocked"}})
+    assert cost("drift") == plan + 2
+
+
+def test_a_status_the_manifest_adds_is_drift_in_every_format(
+    site: tuple[SandboxServer, str, Path],
+) -> None:
+    import jsonschema
+
+    server, workspace, path = site
+    doc = _doc(workspace)
+    doc["status_set"]["statuses"].insert(3, {"name": "QA", "category": "started"})
+    write_manifest(path, doc)
+    text = kxplan("drift", path, "--api-url", server.url)
+    assert text.code == 2, text.text
+    assert '! status "QA" of set "Drift flow": create' in text.out
+    raw = kxplan("drift", path, "--api-url", server.url, "--format", "json")
+    report = json.loads(raw.out)
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "drift.schema.json").read_text())
+    jsonschema.validate(report, schema)
+    created = [o for o in report["workspaces"][0]["objects"] if o["action"] == "create"]
+    assert [(o["kind"], o["key"]) for o in created] == [("status", "QA")]
+    markdown = kxplan("drift", path, "--api-url", server.url, "--format", "markdown")
+    assert '| status "QA" of set "Drift flow" | create |' in markdown.out
