@@ -264,32 +264,36 @@ def _items(task: DesiredTask, live: LiveTask, memory: Memory | None) -> list[Ite
     ]
     for item in live.checklist:
         if id(item) not in paired:
-            created = memory.created_item(item.name) if memory is not None else None
-            out.append(
-                _item(item.name, created, "removed_from_manifest", "added_in_kantata", "not_in")
-            )
+            out.append(_extra(item.name, _created(memory, (item.name,))))
     for i, wanted in enumerate(task.checklist):
         if i not in pairs:  # kxplan created it under this name or one it was renamed from
-            created = _created(memory, (wanted.name, *wanted.renamed_from))
-            out.append(
-                _item(wanted.name, created, "removed_in_kantata", "added_to_manifest", "missing")
-            )
+            out.append(_lacking(wanted.name, _created(memory, (wanted.name, *wanted.renamed_from))))
     return out
 
 
 def _created(memory: Memory | None, names: tuple[str, ...]) -> bool | None:
+    """Whether kxplan created an item of one of these names (None: no item memory)."""
     if memory is None or memory.items is None:
         return None
     return any(memory.created_item(n) for n in names)
 
 
-def _item(name: str, created: bool | None, ours: str, theirs: str, unknown: str) -> ItemDrift:
+def _extra(name: str, created: bool | None) -> ItemDrift:
+    """An item in Kantata that the manifest does not list."""
     if created is None:
-        change = "not_in_manifest" if unknown == "not_in" else "missing_in_kantata"
-        return ItemDrift(name, change, "unknown")
+        return ItemDrift(name, "not_in_manifest", "unknown")
     if created:
-        return ItemDrift(name, ours, "manifest" if ours == "removed_from_manifest" else "kantata")
-    return ItemDrift(name, theirs, "kantata" if theirs == "added_in_kantata" else "manifest")
+        return ItemDrift(name, "removed_from_manifest", "manifest")
+    return ItemDrift(name, "added_in_kantata", "kantata")
+
+
+def _lacking(name: str, created: bool | None) -> ItemDrift:
+    """An item the manifest lists that Kantata does not have."""
+    if created is None:
+        return ItemDrift(name, "missing_in_kantata", "unknown")
+    if created:
+        return ItemDrift(name, "removed_in_kantata", "kantata")
+    return ItemDrift(name, "added_to_manifest", "manifest")
 
 
 def _objects(plan: Plan) -> list[ObjectDrift]:
