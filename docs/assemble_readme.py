@@ -13,6 +13,7 @@ DOCS = Path(__file__).resolve().parent
 SECTIONS = (
     "manifest.md",
     "plan.md",
+    "drift.md",
     "apply.md",
     "fleet.md",
     "export.md",

@@ -149,8 +149,7 @@ def show_plans(
 def render_plans_json(plans: Sequence[Plan]) -> str:
     """Several plans as one JSON document (docs/plan.md, "Machine output")."""
     doc = {"format_version": FORMAT_VERSION, "plans": [p.to_json() for p in plans]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "
-"
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def save_plan(one: Plan, path: Path) -> None:

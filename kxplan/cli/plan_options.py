@@ -226,8 +226,13 @@ def make_plans(
     shared: SharedReads | None = None,
     missing: Collection[str] = (),
     create_missing: bool = False,
+    status_history: bool = True,
 ) -> list[Plan]:
     """One plan per manifest, in order, each against its live workspace.
+
+    `status_history`: a planned status update that sets back a status people moved names
+    who moved it and when (kxplan.drift.notes; one request per such task). `kxplan drift`
+    reads the history itself and turns it off.
 
     `found`: workspaces the caller has just looked up, by the reference the manifest gives
     (`str(workspace_of(...))`); they are not looked up again. `planner`: what builds each
@@ -251,6 +256,7 @@ def make_plans(
     `create_missing` (`--sandbox`) allows it; otherwise it is an error, before any write,
     saying how to fix it (see `live_for`).
     """
+    from kxplan.drift.notes import with_status_history
     from kxplan.planner import build_plan
     from kxplan.shared_sets import guard_plan
 
@@ -271,6 +277,8 @@ def make_plans(
             absent=str(ref) in missing,
         )
         plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live, reads)
+        if status_history:
+            plan = with_status_history(client, plan, live)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)
         return plan

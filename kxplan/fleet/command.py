@@ -132,6 +132,11 @@ def plan_command(path: Path, flags: PlanFlags, conn: Connection, out: Output) ->
     return 0
 
 
+def targets_for(fleet: Fleet, flags: PlanFlags, reads: FleetReads) -> list[Target]:
+    """The workspaces of `fleet` to run (its marked ones looked up; `--workspace` picks one)."""
+    return _targets_for(fleet, flags, reads)
+
+
 def _targets_for(fleet: Fleet, flags: PlanFlags, reads: FleetReads) -> list[Target]:
     if fleet.marked:
         ids = reads.marked_workspaces(fleet.name)

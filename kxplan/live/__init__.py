@@ -21,6 +21,7 @@ workspace title that is not an id costs two more requests: the id lookup and a s
 The modules (see docs/client.md, "Where the code is"):
 
     _reading.py   read_live: the workspace, its stories and every status set, together
+    _history.py   read_status_history: who set a task's status, and when (state changes)
     _lookups.py   a workspace by id or title; tasks by id or marker; counts across workspaces
     _parsing.py   API objects -> LiveTask, LiveWorkspace, LiveStatusSet (pure)
     _checks.py    ids in a listing that point at nothing
@@ -29,6 +30,12 @@ The modules (see docs/client.md, "Where the code is"):
                   shared by every workspace the run plans
 """
 
+from kxplan.live._history import (
+    DeletedTask,
+    StatusChange,
+    deleted_by_marker,
+    read_status_history,
+)
 from kxplan.live._lookups import (
     WorkspaceNotFound,
     count_set_usage,
@@ -48,15 +55,19 @@ from kxplan.live.shared import Outcome, SharedReads, WorkspaceIndex
 __all__ = [
     "BATCH",
     "ITEM_PARAMS",
+    "DeletedTask",
     "Outcome",
     "SharedReads",
+    "StatusChange",
     "WorkspaceIndex",
     "WorkspaceNotFound",
     "count_set_usage",
     "count_tasks_holding",
+    "deleted_by_marker",
     "find_tasks_by_marker",
     "find_workspace",
     "read_live",
+    "read_status_history",
     "read_status_sets",
     "read_tasks",
     "read_workspace_index",

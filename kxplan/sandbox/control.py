@@ -1,5 +1,6 @@
 """The control endpoints under `/__sandbox` (no token, never faulted): stats, reset, faults,
-variants, and seeding a workspace. See docs/sandbox.md, "Control endpoints"."""
+variants, seeding a workspace, and registering a person. See docs/sandbox.md, "Control
+endpoints"."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def control(server: SandboxServer, method: str, path: str, body: Any) -> Respons
         return Response(200, {"faults": server.faults.to_json()})
     if method == "POST" and path == "/workspaces" and isinstance(body, dict):
         return _seed_workspace(server, body)
+    if method == "POST" and path == "/users" and isinstance(body, dict):
+        return _register_user(server, body)
     return NOT_FOUND
 
 
@@ -58,3 +61,11 @@ def _seed_workspace(server: SandboxServer, body: dict[str, Any]) -> Response:
     except SandboxError as err:
         return Response(err.status, err.body())
     return Response(200, {"workspace": ws})
+
+
+def _register_user(server: SandboxServer, body: dict[str, Any]) -> Response:
+    try:
+        user = server.model.register_user(body)
+    except SandboxError as err:
+        return Response(err.status, err.body())
+    return Response(200, {"user": user})

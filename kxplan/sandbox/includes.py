@@ -124,7 +124,9 @@ def _of_stories(store: Store, rows: Sequence[Row], sql: str) -> list[Row]:
 
 
 def _creator(store: Store, rows: Sequence[Row], maps: Maps) -> list[Row]:
-    maps["users"][str(SANDBOX_USER_ID)] = sandbox_user()
+    from kxplan.sandbox.resources.people import users_by_id
+
+    maps["users"].update(users_by_id(store, (r["creator_id"] for r in rows)))
     return []
 
 

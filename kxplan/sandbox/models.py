@@ -18,6 +18,7 @@ from kxplan.sandbox.constants import CREATOR_ROLE_RULES, MAX_BULK
 from kxplan.sandbox.context import Ctx, _utcnow
 from kxplan.sandbox.errors import found
 from kxplan.sandbox.params import Params
+from kxplan.sandbox.resources.people import register_user
 from kxplan.sandbox.resources.references import ReferenceRules
 from kxplan.sandbox.resources.set_assignment import SetAssignment
 from kxplan.sandbox.resources.state_changes import query_state_changes
@@ -73,6 +74,13 @@ class SandboxModel:
             role = CREATOR_ROLE_RULES[self.ctx.variants.creator_role][0][0]
             row = self.add_workspace({"title": title, "creator_role": role, **attrs})
             return present.workspaces(self.store, [row])[str(row["id"])]
+
+    def register_user(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Register a person (`full_name`, `token`, optional `email_address`, `id`) whose
+        token then acts as them; returns them as the API presents users."""
+        with self.store.transaction():
+            row = register_user(self.ctx, body)
+            return present.person(row)
 
     def create_stories(self, workspace_id: str | int, items: list[dict[str, Any]]) -> list[str]:
         """Create stories in a workspace directly (any number, MAX_BULK per transaction)."""

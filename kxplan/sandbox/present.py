@@ -92,6 +92,17 @@ def sandbox_user() -> Obj:
     }
 
 
+def person(row: Row) -> Obj:
+    """A person registered with `POST /__sandbox/users` (docs/sandbox.md, "People and tokens")."""
+    return {
+        "id": str(row["id"]),
+        "full_name": row["full_name"],
+        "email_address": row["email_address"],
+        "headline": None,
+        "photo_path": None,
+    }
+
+
 def _record(row: Row, fields: Obj) -> Obj:
     """An object: the string id, `fields`, then the two timestamps every object ends with."""
     return {
@@ -199,11 +210,14 @@ def custom_status(row: Row) -> Obj:
 
 
 def state_change(row: Row) -> Obj:
-    """A story state change (audit row)."""
-    fields = {
+    """A story state change (audit row). The docs say `story_id` and `user_id` come only with
+    `include=story` / `include=user`; like every single foreign key here (`parent_id`,
+    `workspace_id`), the sandbox always sends them (docs/sandbox.md, "Fidelity"), and kxplan
+    asks for `include=user` anyway."""
+    fields: Obj = {
         "story_id": str(row["story_id"]),
         "state": row["state"],
-        "formatted_state": row["state"].title(),
+        "formatted_state": row.get("formatted_state") or row["state"].title(),
         "user_id": str(row["user_id"]),
     }
     return _record(row, fields)

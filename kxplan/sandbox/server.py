@@ -7,7 +7,8 @@ Control endpoints live outside `/api/v1`, need no token and are never faulted:
 `GET /__sandbox/stats`, `POST /__sandbox/reset`, `PUT /__sandbox/faults`,
 `GET|PUT /__sandbox/variants` (which answer to each open question is played; see
 `kxplan.sandbox.variants`), `POST /__sandbox/workspaces` (`{"title": ...}`; creates a
-workspace). They are answered by `control.py`.
+workspace), `POST /__sandbox/users` (`{"full_name": ..., "token": ...}`; registers a person
+whose token then acts as them). They are answered by `control.py`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from kxplan.sandbox.faults import Decision, FaultInjector, Faults
 from kxplan.sandbox.handlers.base import Handler, Request, Response
 from kxplan.sandbox.log import RequestLog
 from kxplan.sandbox.models import SandboxModel
+from kxplan.sandbox.resources.people import acting_as, user_for_token
+from kxplan.sandbox.store import SANDBOX_USER_ID
 from kxplan.sandbox.variants import Variants
 from kxplan.sandbox.wire import API_PREFIX, Arrival, Exchange, RequestHandler
 
@@ -152,12 +155,19 @@ class SandboxServer:
     # ---- request processing (called from handler threads) ------------------------------
 
     def authorized(self, header: str | None) -> bool:
-        """Any non-empty bearer token, or exactly `token` when one was configured."""
-        scheme, _, value = (header or "").strip().partition(" ")
-        value = value.strip()
-        if scheme.lower() != "bearer" or not value:
+        """Any non-empty bearer token, or exactly `token` when one was configured (or the
+        token of a registered person)."""
+        value = _bearer(header)
+        if not value:
             return False
-        return self.token is None or hmac.compare_digest(value, self.token)
+        if self.token is None or hmac.compare_digest(value, self.token):
+            return True
+        return user_for_token(self.model.store, value) != SANDBOX_USER_ID
+
+    def acting_user(self, header: str | None) -> int:
+        """The user a request with this Authorization header acts as (its token's person,
+        else the sandbox user; docs/sandbox.md "People and tokens")."""
+        return user_for_token(self.model.store, _bearer(header))
 
     def decide(self, method: str, route: str = "") -> Decision:
         """This request's faults (`route`: the route template, e.g. `/workspaces`)."""
@@ -193,7 +203,7 @@ class SandboxServer:
     def handle(self, handler: Handler, req: Request) -> Response:
         """Run a handler in one transaction; errors become Kantata error bodies."""
         try:
-            with self.model.store.transaction():
+            with self.model.store.transaction(), acting_as(req.user_id):
                 answer = handler(self.model, req)
         except SandboxError as err:
             return Response(err.status, err.body())
@@ -203,6 +213,12 @@ class SandboxServer:
         if self.variants.meta == "absent":
             answer = replace(answer, body=present.without_meta(answer.body))
         return answer
+
+
+def _bearer(header: str | None) -> str:
+    """The token of a `Bearer` Authorization header ("" for none)."""
+    scheme, _, value = (header or "").strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
 
 
 class _HTTPServer(ThreadingHTTPServer):

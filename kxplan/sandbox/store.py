@@ -75,9 +75,14 @@ CREATE TABLE IF NOT EXISTS story_state_changes (
   story_id INTEGER NOT NULL, state TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ssc_story ON story_state_changes (story_id);
+CREATE TABLE IF NOT EXISTS users (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  full_name TEXT NOT NULL, email_address TEXT, token TEXT UNIQUE,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 """
 
-# The one user the sandbox knows: whoever holds the token (see docs/sandbox.md, "Fidelity").
+# The user behind every token that no registered person holds (see docs/sandbox.md,
+# "People and tokens").
 SANDBOX_USER_ID = 300_001
 
 # Columns added after the first release: (table, column, declaration). `Store` adds the
@@ -93,6 +98,7 @@ ADDED_COLUMNS = (
     ("story_state_changes", "user_id", f"INTEGER NOT NULL DEFAULT {SANDBOX_USER_ID}"),
     ("task_status_sets", "account_default", "INTEGER NOT NULL DEFAULT 0"),
     ("stories", "project_plan", "INTEGER NOT NULL DEFAULT 1"),
+    ("story_state_changes", "formatted_state", "TEXT"),
 )
 
 TABLES = (
@@ -107,6 +113,7 @@ TABLES = (
     "custom_task_statuses",
     "workspace_task_status_sets",
     "story_state_changes",
+    "users",
 )
 
 # First id minus one of each table (see `_seed_ids`).
@@ -120,6 +127,7 @@ ID_BASES = {
     "custom_task_statuses": 800,
     "workspace_task_status_sets": 20_000,
     "story_state_changes": 1_200_000,
+    "users": SANDBOX_USER_ID,  # people registered to act in tests come after the sandbox user
 }
 
 Row = dict[str, Any]

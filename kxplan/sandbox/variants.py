@@ -145,6 +145,19 @@ QUESTIONS: tuple[Question, ...] = (
         "`consultant`; its description says `maven`/`consultant` and `buyer`/`client`, "
         "'defaults to maven'; older docs say required, `maven|buyer`.",
     ),
+    Question(
+        "state_changes",
+        (
+            ("state", "a story state change is recorded when the state (category) changes"),
+            (
+                "status",
+                "also when only the custom status changes; `formatted_state` is its name",
+            ),
+        ),
+        "Whether a change of custom status inside one category records a story state change: "
+        "the docs say one is created 'when you set the state of a Story'; the object has "
+        "`state` and `formatted_state`, no status.",
+    ),
 )
 
 _BY_NAME: Mapping[str, Question] = {q.name: q for q in QUESTIONS}
@@ -165,6 +178,7 @@ class Variants:
     meta: str = "present"
     retry_after: str = "present"
     creator_role: str = "any"
+    state_changes: str = "state"
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -24,6 +24,7 @@ from kxplan.sandbox.faults import Decision
 from kxplan.sandbox.handlers.base import Handler, Request, Response
 from kxplan.sandbox.log import LogEntry
 from kxplan.sandbox.routes import match_route
+from kxplan.sandbox.store import SANDBOX_USER_ID
 
 if TYPE_CHECKING:
     from kxplan.sandbox.server import SandboxServer
@@ -68,9 +69,9 @@ class Incoming:
     raw: bytes
     form: bool  # the body is form-encoded (its values are all strings)
 
-    def request(self, body: Any) -> Request:
-        """What the handler sees, with the parsed body."""
-        return Request(self.method, self.route, self.params, body, self.oid)
+    def request(self, body: Any, user_id: int = SANDBOX_USER_ID) -> Request:
+        """What the handler sees, with the parsed body and the user it acts as."""
+        return Request(self.method, self.route, self.params, body, self.oid, user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,11 +209,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             return Outcome(Response(400, SandboxError("bad_json", message).body()), "error")
         if decision.drop_before:
             return Outcome(None, "dropped_before", body)
+        req = incoming.request(body, self.sandbox.acting_user(self.headers.get("Authorization")))
         if decision.commit_late:
             late = self.sandbox.faults.commit_late_s - decision.delay_s  # since it arrived
-            self.sandbox.commit_later(incoming.handler, incoming.request(body), late)
+            self.sandbox.commit_later(incoming.handler, req, late)
             return Outcome(None, "committed_late", body)
-        answer = self.sandbox.handle(incoming.handler, incoming.request(body))
+        answer = self.sandbox.handle(incoming.handler, req)
         if decision.drop_after:
             return Outcome(None, "dropped_after", body)
         return Outcome(answer, "ok" if answer.status < 400 else "error", body)

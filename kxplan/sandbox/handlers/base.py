@@ -12,18 +12,21 @@ from kxplan.sandbox.context import unwrap
 from kxplan.sandbox.models import SandboxModel
 from kxplan.sandbox.params import Page, Params, csv
 from kxplan.sandbox.sql import Found
-from kxplan.sandbox.store import Row
+from kxplan.sandbox.store import SANDBOX_USER_ID, Row
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """What a handler sees: method, route template, path id, query params and JSON body."""
+    """What a handler sees: method, route template, path id, query params and JSON body,
+    and the user the request acts as (its token's person, docs/sandbox.md "People and
+    tokens")."""
 
     method: str
     route: str
     params: Mapping[str, str]
     body: Any = None
     id: int | None = None
+    user_id: int = SANDBOX_USER_ID
 
     def params_with_body(self) -> dict[str, str]:
         """Query params plus `include`/`optional_fields` sent in a write's body (see

@@ -7,17 +7,22 @@ from kxplan.sandbox.handlers import base
 from kxplan.sandbox.handlers.base import Response, Route, keyed, ok
 from kxplan.sandbox.models import SandboxModel
 from kxplan.sandbox.params import Page, Params
+from kxplan.sandbox.resources.people import users_by_id
 from kxplan.sandbox.store import Row
 
 
 def _changes_body(
     model: SandboxModel, rows: list[Row], count: int, page: Page, params: Params
 ) -> Response:
+    wanted = base.includes(params)
     maps: present.Maps = {"story_state_changes": keyed(rows, present.state_change)}
-    if "user" in base.includes(params):
-        # Every change is made by the one sandbox user (docs/sandbox.md, "Fidelity").
-        user = present.sandbox_user()
-        maps["users"] = {user["id"]: user} if rows else {}
+    if "user" in wanted:
+        # The person each change was made as (docs/sandbox.md, "People and tokens").
+        maps["users"] = users_by_id(model.store, (r["user_id"] for r in rows))
+    if "story" in wanted:
+        ids = sorted({r["story_id"] for r in rows})
+        found = [s for i in ids if (s := model.store.by_id("stories", i)) is not None]
+        maps["stories"] = keyed(found, present.story)
     return ok(present.envelope("story_state_changes", rows, count, page, maps))
 
 

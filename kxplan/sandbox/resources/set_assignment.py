@@ -86,8 +86,10 @@ class SetAssignment:
                     "custom_task_status_id": match["id"],
                     "state": match["category"],
                 }
-                if match["category"] != s["state"]:
-                    record_state_change(self.ctx, s["id"], match["category"], now)
+                if match["category"] != s["state"] or (
+                    self.ctx.variants.state_changes == "status" and match["status"] != s["status"]
+                ):
+                    record_state_change(self.ctx, s["id"], match["category"], now, match["status"])
             else:
                 change = {"status": s["state"], "custom_task_status_id": None}
             store.update("stories", s["id"], change)

@@ -12,12 +12,17 @@ from typing import Any
 from kxplan.sandbox.constants import MAX_BULK
 from kxplan.sandbox.context import Ctx, collect
 from kxplan.sandbox.errors import SandboxError, invalid, not_found
+from kxplan.sandbox.resources.people import acting_user
 from kxplan.sandbox.resources.references import upsert_reference
-from kxplan.sandbox.resources.state_changes import record_state_change
+from kxplan.sandbox.resources.state_changes import (
+    custom_status,
+    record_state_change,
+    records_change,
+)
 from kxplan.sandbox.resources.story_drafts import Draft, StoryDrafts
 from kxplan.sandbox.resources.story_tasks import insert_items
 from kxplan.sandbox.resources.story_tree import StoryTree, placement, root_of
-from kxplan.sandbox.store import SANDBOX_USER_ID, Row
+from kxplan.sandbox.store import Row
 
 
 class StoryWrites:
@@ -77,8 +82,9 @@ class StoryWrites:
         side = (draft.tags, draft.reference, draft.assignees)
         if changes or any(v is not None for v in side):
             self.ctx.store.update("stories", story_id, {**changes, "updated_at": now})
-        if "state" in changes:
-            record_state_change(self.ctx, story_id, changes["state"], now)
+        after = {**current, **changes}
+        if records_change(self.ctx, current, after):
+            record_state_change(self.ctx, story_id, after["state"], now, custom_status(after))
 
     def delete(self, story_id: int) -> None:
         """Soft delete a story; its descendants too under `delete_cascade=cascade`.
@@ -113,11 +119,11 @@ class StoryWrites:
             position=self.tree.next_position(row["workspace_id"], row["parent_id"]),
             created_at=now,
             updated_at=now,
-            creator_id=SANDBOX_USER_ID,
+            creator_id=acting_user(),
         )
         story_id = self.ctx.store.insert("stories", row)
         self._save_side_tables(story_id, draft, now)
-        record_state_change(self.ctx, story_id, row["state"], now)
+        record_state_change(self.ctx, story_id, row["state"], now, custom_status(row))
         return story_id
 
     def _save_side_tables(self, story_id: int, draft: Draft, now: str) -> None:
