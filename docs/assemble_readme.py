@@ -15,6 +15,7 @@ SECTIONS = (
     "plan.md",
     "apply.md",
     "fleet.md",
+    "ci.md",
     "export.md",
     "client.md",
     "kantata-api.md",

@@ -59,16 +59,18 @@ def saved_plan_markdown(path: Path) -> PlanMarkdown:
 
 
 def fleet_marker(stack: str) -> str:
-    """The hidden first line of a fleet's comment (one comment for the whole fleet)."""
-    return f"<!-- kxplan:fleet stack={quote(stack, safe='')} -->"
+    """The hidden first line of a fleet's comment (one comment for the whole fleet): the
+    plan marker with `*` as the workspace, which no percent-encoded workspace can be."""
+    return f"<!-- kxplan:plan stack={quote(stack, safe='')} workspace=* -->"
 
 
 def _with_marker(marker: str, text: str) -> PlanMarkdown:
-    # The renderer already starts with the marker; a renderer that one day does not still
-    # gets one, so the comment stays findable.
-    if text.split("\n", 1)[0] != marker:
-        text = f"{marker}\n{text}"
-    return PlanMarkdown(marker, text)
+    # The renderer's first line is the marker; Markdown that does not start with one (a
+    # fleet's, from a renderer that leaves it out) gets `marker`, so the comment is found.
+    first = text.split("\n", 1)[0]
+    if first.startswith("<!-- kxplan:plan ") and first.endswith(" -->"):
+        return PlanMarkdown(first, text)
+    return PlanMarkdown(marker, f"{marker}\n{text}")
 
 
 def _read_saved(path: Path) -> dict[str, Any]:

@@ -16,6 +16,8 @@ import click
 from kxplan.ci import (
     GitHubClient,
     PlanMarkdown,
+    Posted,
+    PullRequest,
     fit_comment,
     fit_summary,
     pull_request_from_env,
@@ -26,8 +28,12 @@ from kxplan.ci import (
 from kxplan.cli import cli
 from kxplan.errors import UsageError
 
-_PLANFILE = click.argument(
-    "plan_file", metavar="PLANFILE", type=click.Path(dir_okay=False, path_type=Path)
+_PLANFILES = click.argument(
+    "plan_files",
+    metavar="PLANFILE...",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
 )
 
 
@@ -37,7 +43,7 @@ def ci() -> None:
 
 
 @ci.command("comment")
-@_PLANFILE
+@_PLANFILES
 @click.option(
     "--pr",
     "number",
@@ -52,8 +58,8 @@ def ci() -> None:
     show_default=True,
     help="Also append the plan to GITHUB_STEP_SUMMARY when it is set.",
 )
-def comment(plan_file: Path, number: int | None, summary: bool) -> None:
-    """Create or update the pull request's plan comment from PLANFILE.
+def comment(plan_files: tuple[Path, ...], number: int | None, summary: bool) -> None:
+    """Create or update the pull request's plan comment of each PLANFILE.
 
     \b
     Reads GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL (default https://api.github.com)
@@ -61,12 +67,20 @@ def comment(plan_file: Path, number: int | None, summary: bool) -> None:
     a re-run updates it in place and touches no other comment. A plan longer than GitHub's
     65,536 characters is cut, saying how many lines were left out.
     """
-    body = saved_plan_markdown(plan_file)
+    bodies = [(path, saved_plan_markdown(path)) for path in plan_files]  # all read first
     env = os.environ
     pr = pull_request_from_env(env, number)
     token = token_from_env(env)
     with GitHubClient(pr.api_url, token) as github:
-        posted = upsert_comment(github, pr, fit_comment(body, str(plan_file)))
+        for path, body in bodies:
+            posted = upsert_comment(github, pr, fit_comment(body, str(path)))
+            click.echo(_said(posted, pr))
+    if summary and env.get("GITHUB_STEP_SUMMARY"):
+        for path, body in bodies:
+            _write_summary(body, path, Path(env["GITHUB_STEP_SUMMARY"]))
+
+
+def _said(posted: Posted, pr: PullRequest) -> str:
     plural = "" if posted.requests == 1 else "s"
     where = f": {posted.url}" if posted.url else ""
     said = {
@@ -74,27 +88,26 @@ def comment(plan_file: Path, number: int | None, summary: bool) -> None:
         "updated": f"Updated the plan comment on {pr}",
         "unchanged": f"The plan comment on {pr} already shows this plan",
     }[posted.action]
-    click.echo(f"{said}{where} ({posted.requests} GitHub request{plural}).")
-    if summary and env.get("GITHUB_STEP_SUMMARY"):
-        _write_summary(body, plan_file, Path(env["GITHUB_STEP_SUMMARY"]))
+    return f"{said}{where} ({posted.requests} GitHub request{plural})."
 
 
 @ci.command("summary")
-@_PLANFILE
+@_PLANFILES
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="File to append to (default: GITHUB_STEP_SUMMARY).",
 )
-def summary_command(plan_file: Path, output: Path | None) -> None:
-    """Append PLANFILE's Markdown to the job summary (GITHUB_STEP_SUMMARY).
+def summary_command(plan_files: tuple[Path, ...], output: Path | None) -> None:
+    """Append each PLANFILE's Markdown to the job summary (GITHUB_STEP_SUMMARY).
 
     Works on any event (a push to the default branch too); nothing is sent anywhere.
     """
-    body = saved_plan_markdown(plan_file)
+    bodies = [(path, saved_plan_markdown(path)) for path in plan_files]
     target = output or _summary_file()
-    _write_summary(body, plan_file, target)
+    for path, body in bodies:
+        _write_summary(body, path, target)
 
 
 def _summary_file() -> Path:

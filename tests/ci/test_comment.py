@@ -170,9 +170,10 @@ def test_a_saved_fleet_plan_is_one_comment_for_the_fleet(
     result = kxplan("ci", "comment", "fleet.plan.json")
     assert result.code == 0, result.text
     [body] = [c["body"] for c in github.on(7)]
-    first, rest = body.split("\n", 1)
-    assert first.startswith("<!-- kxplan:fleet stack=")
-    assert rest == made.out  # what `kxplan plan --format markdown` printed
+    marker = "<!-- kxplan:plan stack=onboarding workspace=* -->"
+    assert body.split("\n", 1)[0] == marker
+    # what `kxplan plan --format markdown` printed, with the marker first
+    assert body == (made.out if made.out.startswith(marker) else f"{marker}\n{made.out}")
     assert kxplan("ci", "comment", "fleet.plan.json").code == 0
     assert len(github.on(7)) == 1
 
