@@ -65,11 +65,11 @@ def fleet_marker(stack: str) -> str:
 
 
 def _with_marker(marker: str, text: str) -> PlanMarkdown:
-    # The renderer's first line is the marker; Markdown that does not start with one (a
-    # fleet's, from a renderer that leaves it out) gets `marker`, so the comment is found.
-    first = text.split("\n", 1)[0]
-    if first.startswith("<!-- kxplan:plan ") and first.endswith(" -->"):
-        return PlanMarkdown(first, text)
+    """`text` with `marker` as its first line: the renderer's own marker line replaced (it
+    is the same for a plan; a fleet's names its stack from the saved plan), else added."""
+    first, _, rest = text.partition("\n")
+    if first.startswith("<!-- kxplan:") and first.endswith("-->"):
+        text = rest
     return PlanMarkdown(marker, f"{marker}\n{text}")
 
 

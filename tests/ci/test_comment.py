@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kxplan.ci import saved_plan_markdown
+from kxplan.cli import cli
 from tests.support import kxplan
 from tests.support.fleets import fleet_site, write_fleet
 
@@ -172,8 +173,9 @@ def test_a_saved_fleet_plan_is_one_comment_for_the_fleet(
     [body] = [c["body"] for c in github.on(7)]
     marker = "<!-- kxplan:plan stack=onboarding workspace=* -->"
     assert body.split("\n", 1)[0] == marker
-    # what `kxplan plan --format markdown` printed, with the marker first
-    assert body == (made.out if made.out.startswith(marker) else f"{marker}\n{made.out}")
+    # what `kxplan plan --format markdown` printed, with the fleet's marker first
+    printed = made.out.split("\n", 1)[1] if made.out.startswith("<!-- kxplan:") else made.out
+    assert body == f"{marker}\n{printed}"
     assert kxplan("ci", "comment", "fleet.plan.json").code == 0
     assert len(github.on(7)) == 1
 
@@ -297,3 +299,14 @@ def test_a_manifest_instead_of_a_saved_plan_is_refused_before_any_request(
     assert f"{manifest}: not a saved plan" in result.err
     assert "kxplan plan MANIFEST --out PLANFILE" in result.err
     assert github.log == []
+
+
+@pytest.mark.skipif("show" not in cli.commands, reason="`kxplan show` comes with another slice")
+def test_the_comment_is_what_kxplan_show_prints_for_the_plan(
+    github: FakeGitHub, actions_env: dict[str, str], make_plan: MakePlan
+) -> None:
+    plan = make_plan(tasks=3)
+    shown = kxplan("show", plan, "--format", "markdown")
+    assert shown.code == 0, shown.text
+    assert kxplan("ci", "comment", plan).code == 0
+    assert [c["body"] for c in github.on(7)] == [shown.out]
