@@ -134,3 +134,18 @@ def test_the_pull_request_defaults_to_github_com_and_takes_an_explicit_number() 
     assert pull_request_from_env({"GITHUB_REPOSITORY": "acme/plans"}, 12) == PullRequest(
         "https://api.github.com", "acme", "plans", 12
     )
+
+
+def test_github_enterprise_server_paths_keep_the_api_prefix() -> None:
+    seen: list[str] = []
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(201, json={"id": 5, "html_url": "https://ghe.test/c/5"})
+
+    pr = pull_request_from_env(
+        {"GITHUB_REPOSITORY": "acme/plans", "GITHUB_API_URL": "https://ghe.test/api/v3/"}, 7
+    )
+    with GitHubClient(pr.api_url, "t", transport=httpx.MockTransport(serve)) as gh:
+        gh.call("POST", f"{pr.path}/issues/7/comments", body={"body": "b"})
+    assert seen == ["https://ghe.test/api/v3/repos/acme/plans/issues/7/comments"]
