@@ -16,6 +16,7 @@ SECTIONS = (
     "drift.md",
     "apply.md",
     "fleet.md",
+    "ci.md",
     "export.md",
     "client.md",
     "kantata-api.md",
