@@ -77,7 +77,7 @@ def build_plan(
         changes=mark_suspects(changes, suspects),
         requests={
             "read": live.requests,
-            "write": estimate_writes(changes) + memory_puts(changes, memory),
+            "write": estimate_writes(changes, live) + memory_puts(changes, memory),
         },
         options={
             "prune": ctx.prune,
