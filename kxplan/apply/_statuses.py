@@ -31,6 +31,7 @@ from kxplan.errors import ApplyError
 from kxplan.ids import result_ids
 from kxplan.live import read_status_sets, status_set_from
 from kxplan.model import LiveStatus, LiveStatusSet
+from kxplan.plan import SetWrite
 from kxplan.shared_sets import read_records, write_record
 
 
@@ -184,13 +185,13 @@ def _record_write(run: Run, set_name: str, sid: str) -> None:
     writes it, with the digest of the statuses it writes (kxplan.shared_sets; one request
     a set). First, so an apply stopped part-way never leaves the set changed unrecorded."""
     for write in run.plan.set_writes:
-        if write.get("set") == set_name and set_name not in run.recorded_sets:
+        if write["set"] == set_name and set_name not in run.recorded_sets:
             with about(f"status set {set_name!r}: recording who writes it"):
                 _send_record(run, sid, write)
             run.recorded_sets.add(set_name)
 
 
-def _send_record(run: Run, sid: str, write: Mapping[str, Any]) -> None:
+def _send_record(run: Run, sid: str, write: SetWrite) -> None:
     """Send the record, once (`create_once`): when the outcome of a send is unknown, look
     for it (it may commit late) before sending it again (create_or_update of the same
     reference writes the same record, so even a re-sent one duplicates nothing)."""
@@ -206,9 +207,9 @@ def _send_record(run: Run, sid: str, write: Mapping[str, Any]) -> None:
     create_once(run, send, find, [sid], "recording")
 
 
-def _recorded(run: Run, sid: str, write: Mapping[str, Any], keys: list[str]) -> dict[str, bool]:
+def _recorded(run: Run, sid: str, write: SetWrite, keys: list[str]) -> dict[str, bool]:
     run.count_extra()
-    mine = (run.workspace_id, run.stack, str(write["digest"]), int(write["generation"]))
+    mine = (run.workspace_id, run.stack, write["digest"], write["generation"])
     found = any(
         (r.workspace_id, r.stack, r.digest, r.generation) == mine
         for r in read_records(run.client, sid)
