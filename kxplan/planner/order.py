@@ -67,6 +67,7 @@ def estimate_writes(changes: Sequence[Change], live: LiveState) -> int:
         + len(story_puts(tasks, lambda c: c.id or c.key))
         + sum(1 for c in tasks if c.action is Action.DELETE)
         + status_writes(calls, live)
+        # one request each: a status set, a workspace create or update, a checklist item
         + sum(1 for c in calls if c.kind not in (Kind.TASK, Kind.STATUS))
     )
 
