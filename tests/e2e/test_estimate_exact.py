@@ -1,7 +1,8 @@
 """The plan's estimate is what apply sends: `requests.write` = the POST/PUT/DELETE requests
 the sandbox logs while the plan is applied, for every plan case of tests/planner/cases/*.yaml (its
 live state seeded into a sandbox through the API) and for the e2e scenarios, on the
-default variant and with `delete_cascade=none` (docs/plan.md, "JSON").
+default variant and with `delete_cascade=none`, and the status cases also with a new set's
+defaults spelled `Not Started` ... and names matched ignoring case (docs/plan.md, "JSON").
 
 A case's live state is seeded as a person would make it in Kantata (one story at a time,
 ids from the answers); the plan is then made against what the sandbox really holds, so
