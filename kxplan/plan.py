@@ -19,14 +19,18 @@ from typing import Any, TypedDict
 
 from kxplan.changes import codec
 from kxplan.changes.base import WAVES, Action, Change, Kind
+from kxplan.jsontypes import JsonObject, JsonValue
 
 __all__ = [
     "FORMAT_VERSION",
     "WAVES",
     "Action",
+    "Binding",
     "Change",
     "Kind",
     "Plan",
+    "PlanSettings",
+    "SetWrite",
     "SharedSet",
     "SuspectedRename",
     "fingerprint",
@@ -127,6 +131,91 @@ class PlanWorkspace(TypedDict):
     title: str
 
 
+class PlanSettings(TypedDict, total=False):
+    """How the plan was made (`options` in the JSON, docs/plan.md "JSON"): the planner
+    writes all but `vars`, which a saved plan adds (the --var values it was made with)."""
+
+    prune: bool
+    allow_mass_delete: bool
+    targets: list[str]
+    adopt: bool
+    #: Where Kantata puts a new sibling, learnt from the live tasks ("first"/"last"; None:
+    #: unknown); the applier orders its creates by it (docs/apply.md, "Sibling order").
+    new_siblings: str | None
+    vars: dict[str, str]
+
+
+class Binding(TypedDict, total=False):
+    """Saved plans only: where the plan was made; `apply PLANFILE` refuses it anywhere else
+    (docs/apply.md). A plan that was not saved has none (`{}`)."""
+
+    api: str  # the API root URL, or sandbox:<data file> for --sandbox
+    workspace: PlanWorkspace
+    stack: str
+    manifest_digest: str  # of the resolved manifest (kxplan.saved_plans.manifest_digest)
+
+
+class SetWrite(TypedDict):
+    """What the applier records about a status set the plan writes, before writing it
+    (docs/apply.md, "Who last wrote a status set"; kxplan.shared_sets)."""
+
+    set: str
+    digest: str
+    generation: int
+
+
+def settings_from_json(data: JsonValue) -> PlanSettings:
+    """`options` as a plan file holds them (keys it does not know are left out)."""
+    out: PlanSettings = {}
+    for name, value in _object(data).items():
+        if name == "prune":
+            out["prune"] = bool(value)
+        elif name == "allow_mass_delete":
+            out["allow_mass_delete"] = bool(value)
+        elif name == "targets":
+            out["targets"] = [str(t) for t in value] if isinstance(value, list) else []
+        elif name == "adopt":
+            out["adopt"] = bool(value)
+        elif name == "new_siblings":
+            out["new_siblings"] = None if value is None else str(value)
+        elif name == "vars":
+            out["vars"] = {str(k): str(v) for k, v in _object(value).items()}
+    return out
+
+
+def binding_from_json(data: JsonValue) -> Binding:
+    """`binding` as a plan file holds it (checked against the API and workspace before use)."""
+    found = _object(data)
+    out: Binding = {}
+    if "api" in found:
+        out["api"] = str(found["api"])
+    if "workspace" in found:
+        bound = _object(found["workspace"])
+        wid = bound.get("id")
+        out["workspace"] = {
+            "id": None if wid is None else str(wid),
+            "title": str(bound.get("title") or ""),
+        }
+    if "stack" in found:
+        out["stack"] = str(found["stack"])
+    if "manifest_digest" in found:
+        out["manifest_digest"] = str(found["manifest_digest"])
+    return out
+
+
+def set_write_from_json(data: JsonValue) -> SetWrite:
+    """One of `set_writes` as a plan file holds it."""
+    found = _object(data)
+    generation = found["generation"]
+    if not isinstance(generation, int | str):
+        raise TypeError(f"set_writes: generation {generation!r} is not a number")
+    return {"set": str(found["set"]), "digest": str(found["digest"]), "generation": int(generation)}
+
+
+def _object(value: JsonValue) -> JsonObject:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """An ordered, deterministic plan for one manifest against one workspace."""
@@ -137,16 +226,13 @@ class Plan:
     changes: tuple[Change, ...]
     requests: Mapping[str, int] = field(default_factory=lambda: {"read": 0, "write": 0})
     fingerprints: Mapping[str, str] = field(default_factory=dict)
-    options: Mapping[str, Any] = field(default_factory=dict)
-    #: Saved plans only: where the plan was made ({"api", "workspace", "stack",
-    #: "manifest_digest"}); `apply PLANFILE` refuses it anywhere else (docs/apply.md).
-    binding: Mapping[str, Any] = field(default_factory=dict)
+    options: PlanSettings = field(default_factory=lambda: PlanSettings())
+    binding: Binding = field(default_factory=lambda: Binding())
     suspected_renames: tuple[SuspectedRename, ...] = ()
     #: Existing status sets this plan changes that other workspaces use (docs/plan.md).
     shared_sets: tuple[SharedSet, ...] = ()
-    #: What the applier records about each status set the plan writes, after writing it:
-    #: {"set", "digest", "generation"} (docs/apply.md, "Who last wrote a status set").
-    set_writes: tuple[Mapping[str, Any], ...] = ()
+    #: What the applier records about each status set the plan writes, before writing it.
+    set_writes: tuple[SetWrite, ...] = ()
     #: Task key -> {"id": story id, "text": memory} the apply writes on the task's marker
     #: (its `external_message`, kxplan.planner.memory): for existing tasks the plan changes.
     memory: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -178,7 +264,7 @@ class Plan:
     def targeting_warning(self) -> str | None:
         """Why a targeted plan may be incomplete (like Terraform's "resource targeting is
         in effect"); None when no --target limited it."""
-        targets = [str(t) for t in self.options.get("targets") or ()]
+        targets = self.options.get("targets") or []
         if not targets:
             return None
         given = ", ".join(f"--target {t}" for t in targets)
@@ -192,7 +278,7 @@ class Plan:
         bound = {"binding": dict(self.binding)} if self.binding else {}
         warning = self.targeting_warning()
         if warning:
-            targets = list(self.options.get("targets") or ())
+            targets = list(self.options.get("targets") or [])
             bound["targeting"] = {"targets": targets, "warning": warning}
         return {
             "format_version": FORMAT_VERSION,
@@ -227,13 +313,13 @@ class Plan:
             changes=tuple(codec.from_json(c) for c in data["changes"]),
             requests=data.get("requests", {"read": 0, "write": 0}),
             fingerprints=data.get("fingerprints", {}),
-            options=data.get("options", {}),
-            binding=data.get("binding", {}),
+            options=settings_from_json(data.get("options")),
+            binding=binding_from_json(data.get("binding")),
             suspected_renames=tuple(
                 SuspectedRename.from_json(s) for s in data.get("suspected_renames", ())
             ),
             shared_sets=tuple(SharedSet.from_json(s) for s in data.get("shared_sets", ())),
-            set_writes=tuple(dict(w) for w in data.get("set_writes", ())),
+            set_writes=tuple(set_write_from_json(w) for w in data.get("set_writes", ())),
             memory=dict(data.get("memory") or {}),
         )
 

@@ -26,7 +26,7 @@ from kxplan.changes.workspace import WorkspaceCreate
 from kxplan.errors import StalePlanError
 from kxplan.live import find_tasks_by_marker, find_workspace, read_status_sets, read_tasks
 from kxplan.model import LiveChecklistItem, LiveState, LiveTask, Manifest
-from kxplan.plan import Plan, fingerprint
+from kxplan.plan import Binding, Plan, fingerprint
 from kxplan.planner.normalize import COMPARED_FIELDS
 
 if TYPE_CHECKING:
@@ -39,11 +39,11 @@ if TYPE_CHECKING:
 _WHERE = frozenset({"loc", "path"})
 
 
-def binding_for(plan: Plan, manifest: Manifest, api: str) -> dict[str, Any]:
+def binding_for(plan: Plan, manifest: Manifest, api: str) -> Binding:
     """What a saved plan is bound to: API root, workspace, stack, resolved manifest."""
     return {
         "api": api,
-        "workspace": {"id": plan.workspace.get("id"), "title": plan.workspace.get("title")},
+        "workspace": {"id": plan.workspace["id"], "title": plan.workspace["title"]},
         "stack": plan.stack,
         "manifest_digest": manifest_digest(manifest),
     }
@@ -142,8 +142,9 @@ def _api_key(url: str) -> str:
 
 
 def _workspace_mismatch(plan: Plan, client: KantataClient) -> Iterable[str]:
-    bound = plan.binding.get("workspace") or {}
-    wid, title = str(bound.get("id") or ""), str(bound.get("title") or "")
+    bound = plan.binding.get("workspace")
+    wid = str(bound["id"] or "") if bound else ""
+    title = bound["title"] if bound else ""
     if wid != str(plan.workspace.get("id") or "") or title != plan.workspace.get("title"):
         yield "its workspace was edited after it was made"
         return

@@ -25,7 +25,7 @@ from kxplan.changes.status import StatusDelete, StatusReplace, StatusUpdate
 from kxplan.client import KantataClient
 from kxplan.errors import PlanError
 from kxplan.model import DesiredStatusSet, LiveState, LiveStatusSet, Manifest
-from kxplan.plan import Plan, SharedSet, fingerprint
+from kxplan.plan import Plan, SetWrite, SharedSet, fingerprint
 
 if TYPE_CHECKING:
     from kxplan.live.shared import SharedReads
@@ -95,7 +95,7 @@ def write_record(
     workspace: Mapping[str, Any],
     stack: str,
     set_id: str,
-    write: Mapping[str, Any],
+    write: SetWrite,
 ) -> None:
     """Record on the workspace that `stack` wrote the set `set_id` (one request)."""
     message = {
@@ -170,7 +170,7 @@ def guard_plan(
         return plan
     creates = any(c.kind is Kind.STATUS_SET and c.action is Action.CREATE for c in plan.changes)
     if creates:
-        write = {"set": desired.name, "digest": desired_digest(desired), "generation": 1}
+        write: SetWrite = {"set": desired.name, "digest": desired_digest(desired), "generation": 1}
         return replace(plan, set_writes=(write,), requests=_one_more_write(plan.requests))
     set_ids = changed_sets(plan.changes, live)
     live_set = live.status_set_named(desired.name)
@@ -184,7 +184,7 @@ def guard_plan(
         names = changed_statuses(plan.changes, desired.name)
         tasks = count_tasks_holding(client, others, names) if others else 0
     generation = max((r.generation for r in records), default=0) + 1
-    write = {"set": desired.name, "digest": desired_digest(desired), "generation": generation}
+    write = SetWrite(set=desired.name, digest=desired_digest(desired), generation=generation)
     requests = {
         **_one_more_write(plan.requests),
         "read": int(plan.requests.get("read", 0)) + tally.requests,

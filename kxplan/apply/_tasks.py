@@ -17,7 +17,7 @@ from kxplan.apply._payload import (
 )
 from kxplan.apply._run import Run, about, delete_quietly, label
 from kxplan.changes.base import Action, Change, Kind, expect
-from kxplan.changes.batches import by_depth
+from kxplan.changes.batches import by_depth, story_puts
 from kxplan.changes.task import TaskFieldChange, TaskMove
 from kxplan.errors import ApplyError, ValidationError
 from kxplan.live import read_tasks
@@ -207,13 +207,13 @@ def update_tasks(run: Run, changes: Sequence[Change]) -> None:
 
 
 def _merge_by_story(run: Run, changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
-    merged: dict[str, list[Change]] = {}
-    for c in changes:
-        story_id = c.id or run.task_ids.get(c.key)
-        if story_id is None:
+    def story_id(c: Change) -> str:
+        found = c.id or run.task_ids.get(c.key)
+        if found is None:
             raise ApplyError(f"task {c.key!r} has no id to update", hint="run `kxplan plan` again")
-        merged.setdefault(story_id, []).append(c)
-    return list(merged.items())
+        return found
+
+    return story_puts(changes, story_id)  # as the plan's estimate counts them
 
 
 def _put_story(run: Run, story_id: str, changes: list[Change]) -> ValidationError | None:

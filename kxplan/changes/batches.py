@@ -7,7 +7,7 @@ planner's estimate counts with them (`kxplan.planner.order.estimate_writes`), so
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from kxplan.changes.base import Action, Change, Kind
 
@@ -88,3 +88,19 @@ def create_posts(creates: Sequence[Change], moves: bool) -> int:
     now, later = split_deferred(creates, moves)
     groups = [now, *by_depth(later).values()]
     return sum(len(bulk_sizes(len(level))) for group in groups for level in create_levels(group))
+
+
+#: Merged into one story PUT: a task's update, move and adoption.
+MERGED = (Action.UPDATE, Action.MOVE, Action.ADOPT)
+
+
+def story_puts(
+    changes: Iterable[Change], story_id: Callable[[Change], str]
+) -> list[tuple[str, list[Change]]]:
+    """The story PUTs that send these task changes: one per story (`story_id` of each
+    change), carrying every update, move and adoption of it, in first-seen order."""
+    merged: dict[str, list[Change]] = {}
+    for c in changes:
+        if c.kind is Kind.TASK and c.action in MERGED:
+            merged.setdefault(story_id(c), []).append(c)
+    return list(merged.items())

@@ -14,32 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from kxplan import changes
 from kxplan.changes.base import WAVES, Change, ReasonCode
-from kxplan.changes.checklist import (
-    ChecklistItemCreate,
-    ChecklistItemDelete,
-    ChecklistItemKeep,
-    ChecklistItemUpdate,
-)
-from kxplan.changes.note import Note
-from kxplan.changes.status import (
-    StatusCreate,
-    StatusDelete,
-    StatusKeep,
-    StatusReplace,
-    StatusSetCreate,
-    StatusUpdate,
-)
-from kxplan.changes.task import (
-    TaskAdopt,
-    TaskBlocked,
-    TaskCreate,
-    TaskDelete,
-    TaskKeep,
-    TaskMove,
-    TaskUpdate,
-)
-from kxplan.changes.workspace import WorkspaceCreate, WorkspaceUpdate
 
 _DELETE_WAVE = WAVES.index("delete")
 
@@ -78,7 +54,7 @@ class Stage:
 def _early(change: Change) -> bool:
     """A status delete planned before the delete wave (plans of older versions, which
     freed a name that way) runs with the other status changes."""
-    return not isinstance(change, StatusDelete) or change.wave < _DELETE_WAVE
+    return not isinstance(change, changes.StatusDelete) or change.wave < _DELETE_WAVE
 
 
 def _late(change: Change) -> bool:
@@ -94,70 +70,75 @@ def _other_note(change: Change) -> bool:
 
 
 def _assigns_set(change: Change) -> bool:
-    return isinstance(change, WorkspaceUpdate) and change.assigns_set
+    return isinstance(change, changes.WorkspaceUpdate) and change.assigns_set
 
 
 def _own_fields(change: Change) -> bool:
-    return isinstance(change, WorkspaceUpdate) and not change.assigns_set
+    return isinstance(change, changes.WorkspaceUpdate) and not change.assigns_set
 
 
 WORKSPACE_CREATE = Stage(
     "workspace create",
     "status_set",
-    (WorkspaceCreate,),
+    (changes.WorkspaceCreate,),
     about="the workspace itself, first of all: everything else needs its id",
 )
 WORKSPACE_FIELDS = Stage(
     "workspace fields",
     "status_set",
-    (WorkspaceUpdate,),
+    (changes.WorkspaceUpdate,),
     when=_own_fields,
     about="the workspace's own fields and marker, before its status set",
 )
 
 
-STATUS_SET = Stage("status set", "status_set", (StatusSetCreate,), about="the set first")
+STATUS_SET = Stage("status set", "status_set", (changes.StatusSetCreate,), about="the set first")
 STATUSES = Stage(
     "statuses",
     "status_set",
-    (StatusCreate, StatusUpdate, StatusReplace, StatusDelete),
+    (changes.StatusCreate, changes.StatusUpdate, changes.StatusReplace, changes.StatusDelete),
     by=("position",),
     when=_early,
     about="by manifest position; creates and renames, then replacements, then positions",
 )
-SET_ASSIGNMENT = Stage("set assignment", "workspace", (WorkspaceUpdate,), when=_assigns_set)
+SET_ASSIGNMENT = Stage("set assignment", "workspace", (changes.WorkspaceUpdate,), when=_assigns_set)
 CREATES = Stage(
     "creates and adoptions",
     "create",
-    (TaskCreate, TaskAdopt),
+    (changes.TaskCreate, changes.TaskAdopt),
     by=("depth", "rank"),
     about="parents first, manifest order; the bulk creates are sent, then the adoptions",
 )
 UPDATES = Stage(
     "updates and moves",
     "update",
-    (TaskUpdate, TaskMove),
+    (changes.TaskUpdate, changes.TaskMove),
     by=("flag_after_marker", "depth", "rank"),
     about="shallowest first, manifest order; a protect flag after its marker rewrite",
 )
 CHECKLIST = Stage(
     "checklist items",
     "checklist",
-    (ChecklistItemCreate, ChecklistItemUpdate, ChecklistItemDelete, ChecklistItemKeep),
+    (
+        changes.ChecklistItemCreate,
+        changes.ChecklistItemUpdate,
+        changes.ChecklistItemDelete,
+        changes.ChecklistItemKeep,
+    ),
     by=("rank", "phase", "position"),
     about="task by task (manifest order): deletes, updates, then creates, by position",
 )
 TASK_DELETES = Stage(
     "task deletes",
     "delete",
-    (TaskDelete,),
+    (changes.TaskDelete,),
     by=("-copy", "-depth"),
     about="copies of a marker first, then deepest first (children before parents)",
 )
 STATUS_DELETES = Stage(
     "status deletes",
     "delete",
-    (StatusDelete,),
+    (changes.StatusDelete,),
     by=("position",),
     when=_late,
     about="after the task changes: a status is in use until its tasks have moved on",
@@ -165,12 +146,12 @@ STATUS_DELETES = Stage(
 KEPT = Stage(
     "kept and blocked",
     "delete",
-    (TaskKeep, TaskBlocked, StatusKeep),
+    (changes.TaskKeep, changes.TaskBlocked, changes.StatusKeep),
     by=("position",),
     about="no call: tasks, then statuses by position",
 )
-NOTES = Stage("notes", "delete", (Note,), by=("rank",), when=_other_note, about="no call")
-UNMANAGED = Stage("unmanaged tasks", "delete", (Note,), when=_unmanaged, about="no call")
+NOTES = Stage("notes", "delete", (changes.Note,), by=("rank",), when=_other_note, about="no call")
+UNMANAGED = Stage("unmanaged tasks", "delete", (changes.Note,), when=_unmanaged, about="no call")
 
 #: Every stage, in execution order (wave by wave). The one table of the apply order.
 STAGES: tuple[Stage, ...] = (

@@ -4,8 +4,9 @@
 
 Parts: `matching` (who is who), `statuses` (the status set), `tasks` (creates, updates,
 moves), `checklist`, `deletes` (prune, keep, blocked, the mass-delete guard), `notes`
-(warnings), `scope` (--target), `order` (waves and request estimates), `renames` (suspected renames:
-creates that look like a task the plan keeps or deletes).
+(warnings), `scope` (--target), `order` (waves and request estimates), `status_model` (the
+status writes, counted by the applier's rules), `renames` (suspected renames: creates that look
+like a task the plan keeps or deletes).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def build_plan(
         changes=mark_suspects(changes, suspects),
         requests={
             "read": live.requests,
-            "write": estimate_writes(changes) + memory_puts(changes, memory),
+            "write": estimate_writes(changes, live) + memory_puts(changes, memory),
         },
         options={
             "prune": ctx.prune,

@@ -7,14 +7,15 @@ order, and the same inputs always give the same order (never dict or id order).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from kxplan.changes.base import Action, Change, Kind
-from kxplan.changes.batches import create_posts, has_moves
+from kxplan.changes.batches import create_posts, has_moves, story_puts
 from kxplan.changes.stages import Stage, stage_number
-from kxplan.changes.status import StatusReplace, StatusUpdate
 from kxplan.changes.task import TaskCreate
+from kxplan.model import LiveState
+from kxplan.planner.status_model import status_writes
 
 SortKey = tuple[int, int, tuple[int, ...], str]
 
@@ -49,27 +50,26 @@ def _tiebreak(s: Step) -> tuple[SortKey, str, str, str, str]:
     return (s.order, c.kind.value, c.action.value, c.path, c.id or "")
 
 
-def estimate_writes(changes: Iterable[Change]) -> int:
-    """Requests the applier will send for these changes (see docs/plan.md).
+def estimate_writes(changes: Sequence[Change], live: LiveState) -> int:
+    """Requests the applier will send for these changes (docs/plan.md, "JSON"), counted
+    with the applier's own rules: the bulk creates and the merged story PUTs of
+    kxplan.changes.batches, and the status writes of kxplan.changes.status_writes played
+    over the sets of `live` (kxplan.planner.status_model).
 
-    Exact for the common cases; a lower bound when a move has to be lifted to the top level
-    first (its subtree still holds tasks that move out or are deleted), which costs one more
-    PUT, and when an answer is lost and looked up.
+    Not counted, because they depend on answers the plan cannot know: a move lifted to the
+    top level first (its subtree still holds tasks that move out or are deleted), a move
+    Kantata refuses at first and that is sent again, and a create whose answer is lost.
     """
     calls = [c for c in changes if c.action.makes_calls]
     tasks = [c for c in calls if c.kind is Kind.TASK]
     return (
         _create_writes(tasks)
-        + _story_puts(tasks)
+        + len(story_puts(tasks, lambda c: c.id or c.key))
         + sum(1 for c in tasks if c.action is Action.DELETE)
-        + sum(_other_writes(c) for c in calls if c.kind is not Kind.TASK)
+        + status_writes(calls, live)
+        # one request each: a status set, a workspace create or update, a checklist item
+        + sum(1 for c in calls if c.kind not in (Kind.TASK, Kind.STATUS))
     )
-
-
-def _story_puts(tasks: list[Change]) -> int:
-    """One PUT per story updated, moved or adopted: the applier merges a story's changes."""
-    merged = (Action.UPDATE, Action.MOVE, Action.ADOPT)
-    return len({c.id or c.key for c in tasks if c.action in merged})
 
 
 def _create_writes(tasks: list[Change]) -> int:
@@ -84,18 +84,3 @@ def _create_writes(tasks: list[Change]) -> int:
         if item["completed"]
     )
     return create_posts(creates, has_moves(tasks)) + done_items
-
-
-def _other_writes(c: Change) -> int:
-    """Status sets, statuses, the workspace's set and checklist items: one call each, except
-    a status replaced or both renamed and reordered."""
-    if isinstance(c, StatusReplace):
-        # create the successor, put each task on it, delete the old status; when the name
-        # stays, the successor is created under a temporary name and renamed last
-        old, new = c.before["name"] or "", c.after["name"]
-        same = old.casefold() == new.casefold()
-        return 2 + len(c.after["task_ids"]) + (1 if same else 0)
-    if isinstance(c, StatusUpdate):
-        # a rename, then a reorder: two PUTs when both change
-        return max(1, len({"name", "position"} & set(c.fields)))
-    return 1
