@@ -75,6 +75,14 @@ CREATE TABLE IF NOT EXISTS story_state_changes (
   story_id INTEGER NOT NULL, state TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS ssc_story ON story_state_changes (story_id);
+CREATE TABLE IF NOT EXISTS posts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL, story_id INTEGER, subject_id INTEGER,
+  message TEXT NOT NULL, user_id INTEGER NOT NULL, private INTEGER NOT NULL DEFAULT 0,
+  recipient_ids TEXT NOT NULL DEFAULT '', newest_reply_at TEXT,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS posts_workspace ON posts (workspace_id, id);
+CREATE INDEX IF NOT EXISTS posts_subject ON posts (subject_id);
 """
 
 # The one user the sandbox knows: whoever holds the token (see docs/sandbox.md, "Fidelity").
@@ -107,6 +115,7 @@ TABLES = (
     "custom_task_statuses",
     "workspace_task_status_sets",
     "story_state_changes",
+    "posts",
 )
 
 # First id minus one of each table (see `_seed_ids`).
@@ -120,6 +129,7 @@ ID_BASES = {
     "custom_task_statuses": 800,
     "workspace_task_status_sets": 20_000,
     "story_state_changes": 1_200_000,
+    "posts": 1_500_000,
 }
 
 Row = dict[str, Any]
