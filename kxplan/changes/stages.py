@@ -22,6 +22,7 @@ from kxplan.changes.checklist import (
     ChecklistItemUpdate,
 )
 from kxplan.changes.note import Note
+from kxplan.changes.post import PostCreate, PostDelete, PostKeep, PostUpdate
 from kxplan.changes.status import (
     StatusCreate,
     StatusDelete,
@@ -147,6 +148,20 @@ CHECKLIST = Stage(
     by=("rank", "phase", "position"),
     about="task by task (manifest order): deletes, updates, then creates, by position",
 )
+POSTS = Stage(
+    "posts",
+    "checklist",
+    (PostCreate, PostUpdate),
+    by=("rank",),
+    about="the manifest's posts in its order, once the tasks they are linked to exist",
+)
+POST_DELETES = Stage(
+    "post deletes",
+    "delete",
+    (PostDelete,),
+    by=("rank",),
+    about="posts of this stack the manifest dropped (prune), before the tasks go",
+)
 TASK_DELETES = Stage(
     "task deletes",
     "delete",
@@ -165,9 +180,9 @@ STATUS_DELETES = Stage(
 KEPT = Stage(
     "kept and blocked",
     "delete",
-    (TaskKeep, TaskBlocked, StatusKeep),
+    (TaskKeep, TaskBlocked, StatusKeep, PostKeep),
     by=("position",),
-    about="no call: tasks, then statuses by position",
+    about="no call: tasks, then statuses by position, then posts",
 )
 NOTES = Stage("notes", "delete", (Note,), by=("rank",), when=_other_note, about="no call")
 UNMANAGED = Stage("unmanaged tasks", "delete", (Note,), when=_unmanaged, about="no call")
@@ -182,6 +197,8 @@ STAGES: tuple[Stage, ...] = (
     CREATES,
     UPDATES,
     CHECKLIST,
+    POSTS,
+    POST_DELETES,
     TASK_DELETES,
     STATUS_DELETES,
     KEPT,

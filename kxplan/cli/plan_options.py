@@ -226,6 +226,7 @@ def make_plans(
     `create_missing` (`--sandbox`) allows it; otherwise it is an error, before any write,
     saying how to fix it (see `live_for`).
     """
+    from kxplan.live.posts import with_posts
     from kxplan.planner import build_plan
     from kxplan.shared_sets import guard_plan
 
@@ -245,6 +246,7 @@ def make_plans(
             create_missing=create_missing,
             absent=str(ref) in missing,
         )
+        live = with_posts(client, manifest, live, flags.options().prune)
         plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live, reads)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)

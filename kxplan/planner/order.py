@@ -95,6 +95,8 @@ def _other_writes(c: Change) -> int:
         old, new = c.before["name"] or "", c.after["name"]
         same = old.casefold() == new.casefold()
         return 2 + len(c.after["task_ids"]) + (1 if same else 0)
+    if c.kind is Kind.POST and c.action in (Action.CREATE, Action.UPDATE):
+        return 2  # the post, then its marker (kxplan.apply._posts)
     if isinstance(c, StatusUpdate):
         # a rename, then a reorder: two PUTs when both change
         return max(1, len({"name", "position"} & set(c.fields)))
