@@ -40,6 +40,7 @@ from kxplan.fleet.detect import fleet_input
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import SharedReads
 from kxplan.model import LiveWorkspace, Manifest
+from kxplan.notify import notify_after, notify_option
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.render import render_text
 from kxplan.saved_plans import check_binding, check_fresh, manifest_digest
@@ -69,6 +70,7 @@ PROGRESS_THRESHOLD = 20
     default=False,
     help="Allow changing a status set that other workspaces use (their tasks may change status).",
 )
+@notify_option
 @lock_timeout_option
 @accept_new_options
 @plan_options
@@ -77,6 +79,7 @@ def apply_command(
     inputs: tuple[Path, ...],
     auto_approve: bool,
     allow_shared: bool,
+    notify: bool,
     lock_timeout: float,
     accept: AcceptNew,
     flags: PlanFlags,
@@ -181,6 +184,7 @@ def apply_command(
             results = [_apply_one(p, client, g) for p, g in zip(plans, guards, strict=True)]
             _say_created(results, sandbox)
             _summarise(results)
+            notify_after(plans, results, client, notify, manifests)
             report_guards(guards)
             _verify(plans, saved is not None, manifests, client, flags, create_missing=sandbox)
 
