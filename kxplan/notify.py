@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -129,9 +130,20 @@ def post_notification(client: KantataClient, plan: Plan, workspace_id: str, text
 
 
 def _headline(plan: Plan, done: list[Change]) -> str:
-    where = f'stack "{plan.stack}"' + (f", template {plan.manifest}" if plan.manifest else "")
+    where = f'stack "{plan.stack}"' + (
+        f", template {_shown(plan.manifest)}" if plan.manifest else ""
+    )
     counts = _counts(done)
     return f"kxplan updated the plan ({where}): {counts}."
+
+
+def _shown(path: str) -> str:
+    """The manifest's path as the repository knows it: relative to the current directory
+    when it is inside it (CI runs from the checkout)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def _counts(done: list[Change]) -> str:
