@@ -33,7 +33,7 @@ from kxplan.changes.post import (
     PostUpdate,
     PostValues,
 )
-from kxplan.model import DesiredPost, LivePost, LiveTask, Manifest
+from kxplan.model import SERVICE_NAME, DesiredPost, LivePost, LiveTask, Manifest
 from kxplan.planner.order import Step, place
 
 #: The format tag every post memory starts with.
@@ -80,7 +80,13 @@ def plan_posts(
     `tasks`: task key -> its live task (the tasks the plan matched)."""
     if posts is None:
         posts = ()
-    live = {p.marker.service_model_ref: p for p in posts if p.marker and not p.notification}
+    live = {
+        p.marker.service_model_ref: p
+        for p in posts
+        if p.marker is not None
+        and (p.marker.service_name, p.marker.service_model) == (SERVICE_NAME, manifest.name)
+        and not p.notification
+    }
     task_keys = {t.id: k for k, t in tasks.items()}
     steps: list[Step] = []
     for rank, post in enumerate(manifest.posts):
