@@ -19,8 +19,8 @@ from kxplan.live.posts import with_posts
 from kxplan.manifest import load_manifest
 from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
-from kxplan.sandbox import SandboxServer
-from tests.support import TOKEN, kxplan, write_manifest
+from kxplan.sandbox import SandboxServer, Variants
+from tests.support import TOKEN, MakeSandbox, kxplan, write_manifest
 
 from .scenario import STACK, WORKSPACE
 
@@ -225,3 +225,24 @@ def test_a_post_whose_create_answer_is_lost_exists_once(
         after = with_posts(client, loaded, read_live(client, WORKSPACE), False)
     assert len(_posts(sandbox)) == 2 and set(_by_ref(sandbox)) == {"welcome", "agenda"}
     assert build_plan(loaded, after, PlanOptions()).actionable == ()
+
+
+@pytest.mark.parametrize("variants", [Variants(), Variants.unusual()], ids=["default", "unusual"])
+def test_posts_under_every_answer_the_sandbox_plays(
+    variants: Variants, make_sandbox: MakeSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The defaults and every unusual answer at once (no `meta`, shuffled `results`, ...):
+    created once, a re-plan is empty, a message change is one update, prune deletes."""
+    server = make_sandbox(variants=variants)
+    server.model.create_workspace(WORKSPACE)
+    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
+    monkeypatch.setenv("KANTATA_API_URL", str(server.url))
+    monkeypatch.chdir(tmp_path)
+    path = write_manifest(tmp_path / "onboarding.yaml", _doc())
+    _apply(path)
+    assert kxplan("plan", path, "--detailed-exitcode").code == 0
+    write_manifest(path, _doc(welcome={"message": "Hello again"}))
+    assert "~ post welcome" in kxplan("plan", path).out
+    _apply(path, "--prune")
+    assert {k: p["message"] for k, p in _by_ref(server).items()} == {"welcome": "Hello again"}
+    assert kxplan("plan", path, "--prune", "--detailed-exitcode").code == 0
