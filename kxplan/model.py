@@ -177,6 +177,9 @@ class Manifest:
     desired_workspace: DesiredWorkspace | None = None
     #: The posts kxplan keeps in the workspace's activity feed (`posts:`).
     posts: tuple[DesiredPost, ...] = ()
+    #: The manifest has a `posts:` list (even `[]`): it manages the stack's posts, so its
+    #: plans read them (and prune the ones it dropped). Without one, posts are not read.
+    manages_posts: bool = False
     #: `notify: true`: every apply that changes something posts what it changed.
     notify: bool = False
 

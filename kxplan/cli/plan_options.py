@@ -246,7 +246,7 @@ def make_plans(
             create_missing=create_missing,
             absent=str(ref) in missing,
         )
-        live = with_posts(client, manifest, live, flags.options().prune)
+        live = with_posts(client, manifest, live)
         plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live, reads)
         if flags.out is not None:
             plan = bind(plan, manifest, live, api or client.base_url, flags)

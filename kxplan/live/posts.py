@@ -33,10 +33,11 @@ def read_posts(client: KantataClient, workspace_id: str, stack: str) -> tuple[Li
     return posts_from_records(records, stack)
 
 
-def wants_posts(manifest: Manifest, prune: bool) -> bool:
-    """Whether a plan of `manifest` reads the posts: it lists some, or prunes (a post the
-    manifest dropped is deleted then); otherwise nothing about posts can change."""
-    return bool(manifest.posts) or prune or manifest.prune
+def wants_posts(manifest: Manifest) -> bool:
+    """Whether a plan of `manifest` reads the posts: it has a `posts:` list (even `[]`, which
+    lets `--prune` delete the ones it dropped). A manifest without one does not manage
+    posts, and its plans cost no request for them."""
+    return manifest.manages_posts or bool(manifest.posts)
 
 
 def posts_from_records(records: Records, stack: str) -> tuple[LivePost, ...]:
@@ -78,14 +79,12 @@ def _stack_marker(
     return None
 
 
-def with_posts(
-    client: KantataClient, manifest: Manifest, live: LiveState, prune: bool
-) -> LiveState:
+def with_posts(client: KantataClient, manifest: Manifest, live: LiveState) -> LiveState:
     """`live` with the stack's posts read when a plan of `manifest` needs them (see
     `wants_posts`); a workspace that does not exist yet has none."""
     if not live.workspace.id:
         return replace(live, posts=())
-    if not wants_posts(manifest, prune):
+    if not wants_posts(manifest):
         return live
     with client.tally() as tally:
         posts = read_posts(client, live.workspace.id, manifest.name)

@@ -63,6 +63,7 @@ def build_manifest(doc: Document, values: Mapping[str, str]) -> Built:
         prune=data.get("prune") is True,
         vars=tuple(values.items()),
         posts=tuple(_posts(doc, data.get("posts"))),
+        manages_posts=isinstance(data.get("posts"), list),
         notify=data.get("notify") is True,
     )
     return Built(manifest, tasks, doc)

@@ -33,6 +33,7 @@ from kxplan.changes.post import (
     PostUpdate,
     PostValues,
 )
+from kxplan.errors import PlanError
 from kxplan.model import SERVICE_NAME, DesiredPost, LivePost, LiveTask, Manifest
 from kxplan.planner.order import Step, place
 
@@ -75,10 +76,15 @@ def plan_posts(
     *,
     prune: bool,
 ) -> list[Step]:
-    """Steps for the manifest's posts; `posts` None: not read (nothing to compare, so every
-    post would be a create: the caller reads them whenever the manifest has posts);
-    `tasks`: task key -> its live task (the tasks the plan matched)."""
+    """Steps for the manifest's posts against the stack's live posts (`posts` None: not
+    read, which the caller does whenever the manifest has a `posts:` list); `tasks`: task
+    key -> its live task (the tasks the plan matched)."""
     if posts is None:
+        if manifest.posts:  # planning creates against posts never read would duplicate them
+            raise PlanError(
+                f"kxplan bug: the posts of stack {manifest.name!r} were not read before planning",
+                hint="plan with `kxplan plan`, which reads them (kxplan.live.posts.with_posts)",
+            )
         posts = ()
     live = {
         p.marker.service_model_ref: p

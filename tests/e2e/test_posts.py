@@ -217,12 +217,12 @@ def test_a_post_whose_create_answer_is_lost_exists_once(
 ) -> None:
     loaded = load_manifest(manifest)
     with KantataClient(sandbox.url, TOKEN) as client:
-        live = with_posts(client, loaded, read_live(client, WORKSPACE), False)
+        live = with_posts(client, loaded, read_live(client, WORKSPACE))
         plan = build_plan(loaded, live, PlanOptions())
         lossy = _LosesPostAnswers(client)
         result = apply_plan(plan, lossy)  # type: ignore[arg-type]
         assert len(lossy.lost) == 2 and result.recovered == 2
-        after = with_posts(client, loaded, read_live(client, WORKSPACE), False)
+        after = with_posts(client, loaded, read_live(client, WORKSPACE))
     assert len(_posts(sandbox)) == 2 and set(_by_ref(sandbox)) == {"welcome", "agenda"}
     assert build_plan(loaded, after, PlanOptions()).actionable == ()
 
@@ -246,3 +246,19 @@ def test_posts_under_every_answer_the_sandbox_plays(
     _apply(path, "--prune")
     assert {k: p["message"] for k, p in _by_ref(server).items()} == {"welcome": "Hello again"}
     assert kxplan("plan", path, "--prune", "--detailed-exitcode").code == 0
+
+
+def test_only_a_manifest_with_posts_reads_them_and_posts_empty_prunes_them(
+    sandbox: SandboxServer, manifest: Path
+) -> None:
+    _apply(manifest)
+    doc = _doc()
+    del doc["posts"]
+    write_manifest(manifest, doc)
+    sandbox.log.reset()
+    assert kxplan("plan", manifest, "--prune", "--detailed-exitcode").code == 0
+    assert sandbox.log.count(route="/posts") == 0  # a manifest without posts: leaves them be
+    doc["posts"] = []
+    write_manifest(manifest, doc)
+    _apply(manifest, "--prune")
+    assert _by_ref(sandbox) == {}
