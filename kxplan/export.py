@@ -70,9 +70,29 @@ def build_export(live: LiveState, stack: str, *, schema_ref: str = DEFAULT_SCHEM
     if status_set is not None:
         doc["status_set"] = _status_set_doc(status_set)
     doc["tasks"] = tasks
+    posts = _posts_doc(live, stack, keys)
+    if posts:
+        doc["posts"] = posts
     text = _header(live, schema_ref, tree) + _dump(doc)
     items = sum(len(_unique_items(t)) for t in tree.ordered())
     return Export(text, len(keys), items, tuple(warnings))
+
+
+def _posts_doc(live: LiveState, stack: str, keys: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The posts carrying this stack's marker (read only when the export names a stack:
+    kxplan.cli.cmd_export), in key order; `task:` when the post is linked to an exported
+    task. People's posts and `--notify` notifications are never exported."""
+    out = []
+    for post in live.posts or ():
+        marker = post.marker
+        if marker is None or post.notification or marker.service_model != stack:
+            continue
+        doc: dict[str, Any] = {"key": marker.service_model_ref, "message": post.message}
+        task = keys.get(post.story_id or "")
+        if task is not None:
+            doc["task"] = task
+        out.append(doc)
+    return sorted(out, key=lambda d: str(d["key"]))
 
 
 # --------------------------------------------------------------------------- the tree

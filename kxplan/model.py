@@ -55,6 +55,17 @@ PROTECTED = "protected"
 #: reference is updated in place, so the old value must be overwritten, not left out.
 UNPROTECTED = "managed"
 
+#: Longest post message kxplan writes (Kantata documents no limit; docs/manifest.md, "Posts").
+MAX_MESSAGE = 10_000
+
+#: The marker's `external_status` on the post `apply --notify` writes: such posts are
+#: kxplan's but no manifest's `posts:` entry, so plans never update or delete them.
+NOTIFICATION = "notification"
+
+#: How the marker's `service_model_ref` of a notification post starts (a manifest key
+#: cannot hold ':', so it never names a post of `posts:`).
+NOTIFY_REF = "notify:"
+
 #: Deepest `depth` allowed (0 = top-level task, 4 = four levels below it).
 MAX_DEPTH = 4
 
@@ -136,6 +147,17 @@ class DesiredTask:
 
 
 @dataclass(frozen=True, slots=True)
+class DesiredPost:
+    """A post of the manifest's `posts:` (docs/manifest.md, "Posts"): its key (identity),
+    its message (variables substituted) and the key of the task it is linked to, if any."""
+
+    key: str
+    message: str
+    task: str | None = None
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
 class Manifest:
     """A whole validated manifest: one kxplan stack for one workspace.
 
@@ -153,6 +175,13 @@ class Manifest:
     #: The `workspace:` mapping form (title or id, create, fields kxplan manages), or None
     #: when `workspace:` is a plain title or id (then only `workspace` says which).
     desired_workspace: DesiredWorkspace | None = None
+    #: The posts kxplan keeps in the workspace's activity feed (`posts:`).
+    posts: tuple[DesiredPost, ...] = ()
+    #: The manifest has a `posts:` list (even `[]`): it manages the stack's posts, so its
+    #: plans read them (and prune the ones it dropped). Without one, posts are not read.
+    manages_posts: bool = False
+    #: `notify: true`: every apply that changes something posts what it changed.
+    notify: bool = False
 
     def task(self, key: str) -> DesiredTask | None:
         for t in self.tasks:
@@ -321,6 +350,27 @@ class LiveWorkspace:
 
 
 @dataclass(frozen=True, slots=True)
+class LivePost:
+    """A top-level post of the workspace's activity feed (replies are never kxplan's).
+
+    `marker`: the stack's external reference on it (None: a person's post, or another
+    stack's). `story_id`: the task it is linked to. `replies`: how many replies it has.
+    """
+
+    id: str
+    message: str
+    story_id: str | None = None
+    marker: LiveMarker | None = None
+    replies: int = 0
+    updated_at: str = ""
+
+    @property
+    def notification(self) -> bool:
+        """A post `apply --notify` wrote (never planned)."""
+        return self.marker is not None and self.marker.service_model_ref.startswith(NOTIFY_REF)
+
+
+@dataclass(frozen=True, slots=True)
 class LiveState:
     """Everything kxplan needs to plan one manifest against one workspace.
 
@@ -334,6 +384,9 @@ class LiveState:
     tasks: tuple[LiveTask, ...]
     status_sets: tuple[LiveStatusSet, ...] = ()
     requests: int = 0
+    #: The workspace's top-level posts that carry this stack's marker (kxplan.live.posts);
+    #: None when they were not read (the manifest has no `posts:` and no prune).
+    posts: tuple[LivePost, ...] | None = None
 
     def status_set_named(self, name: str) -> LiveStatusSet | None:
         for s in self.status_sets:

@@ -92,6 +92,10 @@ def _touched(
             for status in live_set.statuses:
                 if status.id == change.id:
                     yield f"status:{status.id}", status
+    elif change.kind is Kind.POST:
+        for post in live.posts or ():
+            if post.id == change.id:
+                yield f"post:{post.id}", post
     elif change.kind is Kind.CHECKLIST_ITEM:
         task_id = change.after["task_id"] if isinstance(change, ChecklistItemCreate) else ""
         if change.id in items:
@@ -209,6 +213,33 @@ def _check(plan: Plan, client: KantataClient) -> Iterable[str]:
     if wanted.get("status") or wanted.get("status_set") or _creates(plan, Kind.STATUS_SET):
         yield from _statuses_changed(plan, client, wanted)
     yield from _already_created(plan, client, workspace_id)
+    if workspace_id and (wanted.get("post") or _creates(plan, Kind.POST)):
+        yield from _posts_changed(plan, client, workspace_id, wanted.get("post", {}))
+
+
+def _posts_changed(
+    plan: Plan, client: KantataClient, workspace_id: str, wanted: Mapping[str, str]
+) -> Iterable[str]:
+    """Posts the plan changes that changed since (edited, replied to, deleted), and posts
+    it creates that exist now: one read of the stack's posts."""
+    from kxplan.live.posts import read_posts
+
+    posts = read_posts(client, workspace_id, plan.stack)
+    by_id = {p.id: p for p in posts}
+    keys = {(c.id or ""): c.key for c in plan.changes if c.kind is Kind.POST}
+
+    def label(post_id: str) -> str:
+        return f"post {keys.get(post_id, post_id)!r} (id {post_id})"
+
+    def how(_: str, post: object) -> str:
+        return "edited or replied to"
+
+    yield from _differences(sorted(wanted.items()), by_id, label, how)
+    made = {p.marker.service_model_ref: p for p in posts if p.marker is not None}
+    for c in _creates(plan, Kind.POST):
+        if c.key in made:
+            found = made[c.key].id
+            yield f"post {c.key!r}: already exists (id {found}); created since the plan was made"
 
 
 def _by_kind(fingerprints: Mapping[str, str]) -> dict[str, dict[str, str]]:

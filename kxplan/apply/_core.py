@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kxplan.apply import _checklist, _creates, _statuses, _tasks, _workspace
+from kxplan.apply import _checklist, _creates, _posts, _statuses, _tasks, _workspace
 from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress, Run
 from kxplan.changes import stages
@@ -196,6 +196,8 @@ HANDLERS: Mapping[Stage, _Handler] = {
     stages.CREATES: _create_and_adopt,
     stages.UPDATES: _tasks.update_and_move_tasks,
     stages.CHECKLIST: _checklist.apply_checklist,
+    stages.POSTS: _posts.apply_posts,
+    stages.POST_DELETES: _posts.delete_posts,
     stages.TASK_DELETES: _tasks.delete_tasks,
     stages.STATUS_DELETES: _statuses.apply_statuses,
 }

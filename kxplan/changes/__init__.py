@@ -25,6 +25,7 @@ from kxplan.changes.checklist import (
     ChecklistItemUpdate,
 )
 from kxplan.changes.note import Note
+from kxplan.changes.post import PostCreate, PostDelete, PostKeep, PostUpdate
 from kxplan.changes.status import (
     StatusCreate,
     StatusDelete,
@@ -54,6 +55,10 @@ __all__ = [
     "ChecklistItemUpdate",
     "Kind",
     "Note",
+    "PostCreate",
+    "PostDelete",
+    "PostKeep",
+    "PostUpdate",
     "ReasonCode",
     "StatusCreate",
     "StatusDelete",

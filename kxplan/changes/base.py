@@ -58,6 +58,7 @@ class Kind(enum.StrEnum):
     WORKSPACE = "workspace"
     TASK = "task"
     CHECKLIST_ITEM = "checklist_item"
+    POST = "post"
     NOTE = "note"
 
 
@@ -84,6 +85,8 @@ class ReasonCode(enum.StrEnum):
     CATEGORY_CHANGED = "category_changed"  # category is immutable: replaced
     SHARED_SET = "shared_set"  # the set is used by other workspaces
     USE_SET = "use_set"  # the workspace is switched to the manifest's set
+    # posts
+    EDITED_IN_KANTATA = "edited_in_kantata"  # a post kxplan wrote was edited by a person
     # notes
     UNMANAGED = "unmanaged"  # a live task without a kxplan marker
     DUPLICATES = "duplicates"  # stories carrying the marker of another task

@@ -16,6 +16,7 @@ from typing import cast
 from kxplan.changes.base import Action, Change, Kind, ReasonCode
 from kxplan.changes.checklist import CHECKLIST_CHANGES
 from kxplan.changes.note import NOTE_CHANGES
+from kxplan.changes.post import POST_CHANGES
 from kxplan.changes.status import STATUS_CHANGES
 from kxplan.changes.task import TASK_CHANGES
 from kxplan.changes.workspace import WORKSPACE_CHANGES
@@ -29,6 +30,7 @@ CHANGE_TYPES: tuple[type[Change], ...] = (
     *WORKSPACE_CHANGES,
     *TASK_CHANGES,
     *CHECKLIST_CHANGES,
+    *POST_CHANGES,
     *NOTE_CHANGES,
 )
 

@@ -128,6 +128,20 @@ CHECKLIST = Stage(
     by=("rank", "phase", "position"),
     about="task by task (manifest order): deletes, updates, then creates, by position",
 )
+POSTS = Stage(
+    "posts",
+    "checklist",
+    (changes.PostCreate, changes.PostUpdate),
+    by=("rank",),
+    about="the manifest's posts in its order, once the tasks they are linked to exist",
+)
+POST_DELETES = Stage(
+    "post deletes",
+    "delete",
+    (changes.PostDelete,),
+    by=("rank",),
+    about="posts of this stack the manifest dropped (prune), before the tasks go",
+)
 TASK_DELETES = Stage(
     "task deletes",
     "delete",
@@ -146,9 +160,9 @@ STATUS_DELETES = Stage(
 KEPT = Stage(
     "kept and blocked",
     "delete",
-    (changes.TaskKeep, changes.TaskBlocked, changes.StatusKeep),
+    (changes.TaskKeep, changes.TaskBlocked, changes.StatusKeep, changes.PostKeep),
     by=("position",),
-    about="no call: tasks, then statuses by position",
+    about="no call: tasks, then statuses by position, then posts",
 )
 NOTES = Stage("notes", "delete", (changes.Note,), by=("rank",), when=_other_note, about="no call")
 UNMANAGED = Stage("unmanaged tasks", "delete", (changes.Note,), when=_unmanaged, about="no call")
@@ -163,6 +177,8 @@ STAGES: tuple[Stage, ...] = (
     CREATES,
     UPDATES,
     CHECKLIST,
+    POSTS,
+    POST_DELETES,
     TASK_DELETES,
     STATUS_DELETES,
     KEPT,

@@ -54,6 +54,7 @@ from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import SharedReads
 from kxplan.lock import WorkspaceLock
 from kxplan.model import LiveWorkspace, Manifest
+from kxplan.notify import notify_after, notify_option
 from kxplan.plan import FORMAT_VERSION, Plan
 from kxplan.render import render_text
 from kxplan.saved_plans import check_binding, check_fresh, manifest_digest
@@ -80,6 +81,7 @@ from kxplan.saved_plans import check_binding, check_fresh, manifest_digest
     default=False,
     help="Allow changing a status set that other workspaces use (their tasks may change status).",
 )
+@notify_option
 @lock_timeout_option
 @accept_new_options
 @plan_options
@@ -88,6 +90,7 @@ def apply_command(
     inputs: tuple[Path, ...],
     auto_approve: bool,
     allow_shared: bool,
+    notify: bool,
     lock_timeout: float,
     accept: AcceptNew,
     flags: PlanFlags,
@@ -121,7 +124,7 @@ def apply_command(
         reporting(out, lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out))
         return
     out = Output.of(flags, "apply", document=flags.fmt == "json")
-    reporting(out, lambda: _apply_manifests(inputs, flags, conn, gates, auto_approve, out))
+    reporting(out, lambda: _apply_manifests(inputs, flags, conn, gates, auto_approve, out, notify))
 
 
 def _refuse_apply_flags(flags: PlanFlags) -> None:
@@ -140,6 +143,7 @@ def _apply_manifests(
     gates: Gates,
     auto_approve: bool,
     out: Output,
+    notify: bool = False,
 ) -> int:
     """`kxplan apply MANIFEST... | PLANFILE`: the steps of `_Single`, in one client."""
     saved = _saved_plan(inputs)
@@ -147,7 +151,7 @@ def _apply_manifests(
         refuse_plan_flags(inputs[0], flags)
     manifests = () if saved is not None else load_for_plan(inputs, flags)
     with conn.open() as client:
-        run = _Single(client, flags, gates, auto_approve, conn, out, manifests)
+        run = _Single(client, flags, gates, auto_approve, conn, out, manifests, notify=notify)
         try:
             run.start(saved)
         finally:
@@ -170,6 +174,7 @@ class _Single:
     out: Output
     manifests: tuple[Manifest, ...]
     saved: tuple[Plan, int] | None = None  # a saved plan, and the requests its binding took
+    notify: bool = False  # --notify: post what changed to the workspace (kxplan.notify)
 
     def start(self, saved: dict[str, Any] | None) -> None:
         # The lookups for the locks and the first plans share one run's reads.
@@ -272,6 +277,7 @@ class _Single:
             if note:
                 self.out.say(note)
         _summarise(results, self.out.say)
+        notify_after(plans, results, self.client, self.notify, self.manifests, say=self.out.say)
         report_guards(guards, self.out.say)
 
     def _verify(self, plans: Sequence[Plan]) -> None:

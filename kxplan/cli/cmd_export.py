@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from kxplan.connection import connection_options, open_client
 from kxplan.errors import UsageError
 from kxplan.export import build_export
 from kxplan.live import read_live
+from kxplan.live.posts import read_posts
 from kxplan.manifest.keys import slugify
 from kxplan.resources import schema_path
 
@@ -69,6 +71,8 @@ def export_command(
         _check_stack(stack)
     with open_client(api_url, token_file, sandbox, log_level) as client:
         live = read_live(client, workspace)
+        if stack is not None:  # re-exporting a stack: its posts too (one more request)
+            live = replace(live, posts=read_posts(client, live.workspace.id, stack))
     name = stack if stack is not None else _default_stack(live.workspace.title)
     result = build_export(live, name, schema_ref=_schema_ref(output))
     if output is None:

@@ -257,6 +257,7 @@ def make_plans(
     saying how to fix it (see `live_for`).
     """
     from kxplan.drift.notes import with_status_history
+    from kxplan.live.posts import with_posts
     from kxplan.planner import build_plan
     from kxplan.shared_sets import guard_plan
 
@@ -276,6 +277,7 @@ def make_plans(
             create_missing=create_missing,
             absent=str(ref) in missing,
         )
+        live = with_posts(client, manifest, live)
         plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live, reads)
         if status_history:
             plan = with_status_history(client, plan, live)

@@ -16,6 +16,7 @@ from kxplan.manifest.yaml_loader import Document, YamlPath
 from kxplan.model import (
     TASK_FIELDS,
     DesiredChecklistItem,
+    DesiredPost,
     DesiredStatus,
     DesiredStatusSet,
     DesiredTask,
@@ -61,6 +62,9 @@ def build_manifest(doc: Document, values: Mapping[str, str]) -> Built:
         status_set=_status_set(doc, data.get("status_set")),
         prune=data.get("prune") is True,
         vars=tuple(values.items()),
+        posts=tuple(_posts(doc, data.get("posts"))),
+        manages_posts=isinstance(data.get("posts"), list),
+        notify=data.get("notify") is True,
     )
     return Built(manifest, tasks, doc)
 
@@ -164,6 +168,19 @@ def _checklist(doc: Document, items: JsonValue, path: YamlPath) -> Iterator[Desi
                 completed=raw.get("completed") is True,
                 renamed_from=_texts(raw.get("renamed_from")),
                 loc=loc,
+            )
+
+
+def _posts(doc: Document, items: JsonValue) -> Iterator[DesiredPost]:
+    """The `posts:` entries with a key and a message (the schema pass reports the rest)."""
+    for i, raw in enumerate(items if isinstance(items, list) else ()):
+        if not isinstance(raw, dict):
+            continue
+        key, message = raw.get("key"), raw.get("message")
+        if isinstance(key, str) and isinstance(message, str):
+            task = raw.get("task")
+            yield DesiredPost(
+                key, message, task if isinstance(task, str) else None, doc.loc(("posts", i))
             )
 
 

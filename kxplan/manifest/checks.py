@@ -245,6 +245,35 @@ def check_tags(built: Built) -> Iterator[Problem]:
             seen.setdefault(tag.casefold(), tag)
 
 
+def check_posts(built: Built) -> Iterator[Problem]:
+    """Post keys are unique; a post's `task:` names a task of the manifest."""
+    keys = {bt.task.key for bt in built.tasks}
+    first: dict[str, Location] = {}
+    raw = _get(built.doc.data, ("posts",))
+    entries = [
+        (i, r) for i, r in enumerate(raw if isinstance(raw, list) else ()) if isinstance(r, dict)
+    ]
+    for i, entry in entries:
+        key = entry.get("key")
+        if isinstance(key, str):
+            loc = built.doc.loc(("posts", i, "key"))
+            if key in first:
+                yield at(loc, f"duplicate post key '{key}' (also used by the post at {first[key]})")
+            else:
+                first[key] = loc
+        task = entry.get("task")
+        if isinstance(task, str) and task not in keys:
+            close = difflib.get_close_matches(task, sorted(keys), n=1)
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else "give the key of a task listed in tasks:"
+            )
+            yield built.doc.problem(
+                ("posts", i, "task"), f"post task '{task}' is not a task of this manifest", hint
+            )
+
+
 def _renames(
     doc: Document,
     path: YamlPath,
@@ -297,4 +326,5 @@ CHECKS: tuple[Check, ...] = (
     check_status_set,
     check_checklists,
     check_tags,
+    check_posts,
 )

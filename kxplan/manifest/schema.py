@@ -216,6 +216,8 @@ def _what(path: YamlPath) -> str:
     if isinstance(last, int):
         parent = path[-2] if len(path) > 1 else ""
         return _ITEM_WORDS.get(str(parent), f"{parent} item")
+    if len(path) == 3 and path[0] == "posts":
+        return f"post {last}"
     return str(last)
 
 
@@ -226,4 +228,5 @@ _ITEM_WORDS = {
     "checklist": "checklist item",
     "tags": "tag",
     "renamed_from": "renamed_from item",
+    "posts": "post",
 }

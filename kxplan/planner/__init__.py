@@ -23,6 +23,7 @@ from kxplan.planner.matching import match_tasks
 from kxplan.planner.notes import plan_notes
 from kxplan.planner.order import Step, arrange, estimate_writes
 from kxplan.planner.placement import learn_placement
+from kxplan.planner.posts import plan_posts
 from kxplan.planner.renames import find_suspected_renames, mark_suspects
 from kxplan.planner.scope import live_filter, resolve_scope
 from kxplan.planner.statuses import plan_statuses
@@ -66,6 +67,8 @@ def build_plan(
             if live_task is not None and text is not None:
                 memory[task.key] = {"id": live_task.id, "text": text}
             steps.extend(own)
+    if not options.targets:  # a targeted plan covers its tasks only
+        steps.extend(plan_posts(manifest, live.posts, matching.by_key, prune=ctx.prune))
     steps.extend(plan_orphans(ctx, inside))
     steps.extend(plan_notes(ctx, inside))
     changes = arrange(steps)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from kxplan.changes.base import Action, Change, Kind
 from kxplan.changes.batches import create_posts, has_moves, story_puts
+from kxplan.changes.post import post_writes
 from kxplan.changes.stages import Stage, stage_number
 from kxplan.changes.task import TaskCreate
 from kxplan.model import LiveState
@@ -67,8 +68,9 @@ def estimate_writes(changes: Sequence[Change], live: LiveState) -> int:
         + len(story_puts(tasks, lambda c: c.id or c.key))
         + sum(1 for c in tasks if c.action is Action.DELETE)
         + status_writes(calls, live)
+        + sum(post_writes(c) for c in calls if c.kind is Kind.POST)
         # one request each: a status set, a workspace create or update, a checklist item
-        + sum(1 for c in calls if c.kind not in (Kind.TASK, Kind.STATUS))
+        + sum(1 for c in calls if c.kind not in (Kind.TASK, Kind.STATUS, Kind.POST))
     )
 
 

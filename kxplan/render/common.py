@@ -39,6 +39,8 @@ def label(change: Change) -> str:
         return f'workspace "{change.path}"' if own and change.path else "workspace"
     if change.kind is Kind.CHECKLIST_ITEM:
         return f'checklist item "{change.key}" of task {change.parent}'
+    if change.kind is Kind.POST:
+        return f"post {change.key}"
     return change.path or change.key
 
 
@@ -51,7 +53,7 @@ def field_lines(change: Change) -> list[tuple[str, str]]:
     if change.action is Action.CREATE:
         lines: list[tuple[str, str]] = []
         for name, v in after.items():
-            if name in HIDDEN_CREATE_FIELDS or (name == "parent" and v is None):
+            if name in HIDDEN_CREATE_FIELDS or (name in ("parent", "task") and v is None):
                 continue
             if name == "checklist" and isinstance(change, TaskCreate):
                 lines.extend(_checklist(change.after.get("checklist", [])))
@@ -136,7 +138,7 @@ def is_unmanaged(change: Change) -> bool:
 def note_text(change: Change) -> str:
     """A warning / kept / blocked line without its symbol."""
     ident = f" (#{change.id})" if change.id else ""
-    if change.kind is Kind.TASK:
+    if change.kind in (Kind.TASK, Kind.POST):
         return f"{label(change)}{ident} {change.action.value}: {change.reason}"
     return f"{change.path or change.key}{ident}: {change.reason}"
 

@@ -10,6 +10,10 @@ FIRST_POSITION = 100_000_000
 POSITION_STEP = 10_000  # between siblings; which end a new one takes: `new_siblings`
 MAX_TITLE = 255
 MAX_DESCRIPTION = 1000
+#: Longest post message (assumed: Kantata documents no limit; docs/sandbox.md, "Posts").
+MAX_MESSAGE = 10_000
+#: Posts one POST /posts may create (`{"posts": [...]}`; documented: up to 100).
+MAX_BULK_POSTS = 100
 MAX_SETS = 50  # task status sets per account
 
 #: The four status categories (a story's `state`), in Kantata's order.

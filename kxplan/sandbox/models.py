@@ -19,6 +19,7 @@ from kxplan.sandbox.context import Ctx, _utcnow
 from kxplan.sandbox.errors import found
 from kxplan.sandbox.params import Params
 from kxplan.sandbox.resources.people import register_user
+from kxplan.sandbox.resources.posts import PostRules
 from kxplan.sandbox.resources.references import ReferenceRules
 from kxplan.sandbox.resources.set_assignment import SetAssignment
 from kxplan.sandbox.resources.state_changes import query_state_changes
@@ -28,7 +29,7 @@ from kxplan.sandbox.resources.story_tasks import StoryTaskRules
 from kxplan.sandbox.resources.story_writes import StoryWrites
 from kxplan.sandbox.resources.workspaces import WorkspaceRules
 from kxplan.sandbox.sql import Found
-from kxplan.sandbox.store import Row, Store
+from kxplan.sandbox.store import SANDBOX_USER_ID, Row, Store
 from kxplan.sandbox.variants import Variants
 
 
@@ -52,6 +53,7 @@ class SandboxModel:
         self.statuses = StatusRules(self.ctx)
         self.set_assignment = SetAssignment(self.ctx)
         self.references = ReferenceRules(self.ctx)
+        self.posts = PostRules(self.ctx)
 
     @property
     def variants(self) -> Variants:
@@ -233,3 +235,40 @@ class SandboxModel:
     def get_state_change(self, change_id: int) -> Row:
         """GET /story_state_changes/{id}."""
         return found(self.store.by_id("story_state_changes", change_id))
+
+    # ---- posts ---------------------------------------------------------------------------
+
+    def query_posts(self, params: Params) -> Found:
+        """GET /posts."""
+        return self.posts.query(params)
+
+    def get_post(self, post_id: int, params: Params | None = None) -> Row:
+        """GET /posts/{id}: 404 for a post of an archived workspace unless asked for."""
+        return self.posts.get(post_id, params)
+
+    def post_row(self, post_id: int) -> Row | None:
+        """The raw row of a post."""
+        return self.posts.row(post_id)
+
+    def add_posts(self, items: list[Any], *, user_id: int = SANDBOX_USER_ID) -> list[int]:
+        """POST /posts: 1..100 posts, all or nothing, ids in request order."""
+        return self.posts.create(items, user_id=user_id)
+
+    def update_post(self, post_id: int, attrs: dict[str, Any]) -> Row:
+        """PUT /posts/{id}: message and task link."""
+        return self.posts.update(post_id, attrs)
+
+    def delete_post(self, post_id: int) -> None:
+        """DELETE /posts/{id}: the post and its replies."""
+        self.posts.delete(post_id)
+
+    def create_post(
+        self, workspace_id: str | int, message: str, *, user_id: int = SANDBOX_USER_ID, **attrs: Any
+    ) -> str:
+        """Write a post (or, with `subject_id`, a reply) as user `user_id`: what a person
+        does in Kantata's activity feed (tests, seeds). Returns its id."""
+        item = {"workspace_id": workspace_id, "message": message, **attrs}
+        if "subject_id" in attrs:
+            item.setdefault("subject_type", "Post")
+        with self.store.transaction():
+            return str(self.posts.create([item], user_id=user_id)[0])

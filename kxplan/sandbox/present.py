@@ -259,3 +259,25 @@ def _workspace(row: Row, names: dict[int, str], statuses: dict[int, list[str]]) 
         "task_statuses": statuses[set_id] if set_id is not None else list(CATEGORIES),
     }
     return _record(row, fields)
+
+
+def post(row: Row, reply_count: int) -> Obj:
+    """A post (or a reply): `subject_id` is an integer, as documented; the message is plain
+    text, so its formatted and parsed forms are the message itself (docs/sandbox.md)."""
+    reply = row["subject_id"] is not None
+    fields = {
+        "message": row["message"],
+        "formatted_message": row["message"],
+        "parsed_message": row["message"],
+        "has_attachments": False,
+        "private": bool(row["private"]),
+        "reply": reply,
+        "reply_count": reply_count,
+        "newest_reply_at": row["newest_reply_at"],
+        "story_id": sid(row["story_id"]),
+        "user_id": str(row["user_id"]),
+        "workspace_id": str(row["workspace_id"]),
+        "subject_type": "Post" if reply else None,
+        "subject_id": row["subject_id"],
+    }
+    return _record(row, fields)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from kxplan.sandbox.handlers import references, statuses, stories, story_tasks, workspaces
+from kxplan.sandbox.handlers import posts, references, statuses, stories, story_tasks, workspaces
 from kxplan.sandbox.handlers.base import Handler, Route
 
 ROUTES: tuple[Route, ...] = (
@@ -14,6 +14,7 @@ ROUTES: tuple[Route, ...] = (
     *story_tasks.ROUTES,
     *statuses.ROUTES,
     *references.ROUTES,
+    *posts.ROUTES,
 )
 
 

@@ -79,6 +79,14 @@ CREATE TABLE IF NOT EXISTS users (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   full_name TEXT NOT NULL, email_address TEXT, token TEXT UNIQUE,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS posts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  workspace_id INTEGER NOT NULL, story_id INTEGER, subject_id INTEGER,
+  message TEXT NOT NULL, user_id INTEGER NOT NULL, private INTEGER NOT NULL DEFAULT 0,
+  recipient_ids TEXT NOT NULL DEFAULT '', newest_reply_at TEXT,
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS posts_workspace ON posts (workspace_id, id);
+CREATE INDEX IF NOT EXISTS posts_subject ON posts (subject_id);
 """
 
 # The user behind every token that no registered person holds (see docs/sandbox.md,
@@ -114,6 +122,7 @@ TABLES = (
     "workspace_task_status_sets",
     "story_state_changes",
     "users",
+    "posts",
 )
 
 # First id minus one of each table (see `_seed_ids`).
@@ -128,6 +137,7 @@ ID_BASES = {
     "workspace_task_status_sets": 20_000,
     "story_state_changes": 1_200_000,
     "users": SANDBOX_USER_ID,  # people registered to act in tests come after the sandbox user
+    "posts": 1_500_000,
 }
 
 Row = dict[str, Any]

@@ -145,6 +145,17 @@ SAMPLES: tuple[Change, ...] = (
     ch.ChecklistItemKeep(
         key="Mine", id="203", parent="call", before={"name": "Mine", "completed": True}
     ),
+    ch.PostCreate(key="welcome", after={"message": "Hi", "task": "call", "task_id": None}),
+    ch.PostUpdate(
+        key="agenda",
+        id="400",
+        before={"message": "Old"},
+        after={"message": "New", "task": None, "task_id": None},
+        fields=("message",),
+        code=ReasonCode.FIELD_ORIGIN,
+    ),
+    ch.PostDelete(key="gone", id="401", before={"message": "Bye", "task": None}),
+    ch.PostKeep(key="kept", id="402", before={"message": "Stay", "task": "call"}),
     ch.Note(key="Loose", id="300", reason="unmanaged: no marker", code=ReasonCode.UNMANAGED),
     ch.Note(
         key="(duplicate markers)",

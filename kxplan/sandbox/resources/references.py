@@ -1,7 +1,7 @@
 """External references (kxplan's markers): checked, created or updated, listed, deleted.
 
 One reference per (subject, service_name): `create_or_update` finds it by that triple.
-Subjects the sandbox supports: Story and Workspace.
+Subjects the sandbox supports: Story, Workspace and Post.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ REQUIRED = ("service_name", "service_model", "service_model_ref")
 REFERENCE_FIELDS = (*REQUIRED, "status", "external_link", "external_status", "external_message")
 WRITABLE = (*REFERENCE_FIELDS, "locked")
 TEXT_FILTERS = ("service_name", "service_model", "service_model_ref", "status")
-SUBJECT_TABLES = {"Story": "stories", "Workspace": "workspaces"}
+SUBJECT_TABLES = {"Story": "stories", "Workspace": "workspaces", "Post": "posts"}
 ORDER_FIELDS = {
     "created_at": "external_references.created_at",
     "updated_at": "external_references.updated_at",
@@ -81,11 +81,13 @@ class ReferenceRules:
         self.ctx = ctx
 
     def upsert(self, attrs: dict[str, Any]) -> Row:
-        """POST /external_references/create_or_update (subjects: Story, Workspace)."""
+        """POST /external_references/create_or_update (subjects: Story, Workspace, Post)."""
         ref = check_reference(attrs, None, subject=True)
         table = SUBJECT_TABLES.get(ref["subject_type"])
         if table is None:
-            raise invalid("subject_type", "The sandbox supports subject_type Story or Workspace")
+            raise invalid(
+                "subject_type", "The sandbox supports subject_type Story, Workspace or Post"
+            )
         if self.ctx.store.one(f"SELECT id FROM {table} WHERE id = ?", [ref["subject_id"]]) is None:
             raise invalid("subject_id", f"{ref['subject_type']} {ref['subject_id']} not found")
         row = self.ctx.store.by_id("external_references", upsert_reference(self.ctx, ref))
