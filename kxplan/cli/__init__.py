@@ -34,6 +34,7 @@ def _register() -> None:
     from kxplan.cli import (  # noqa: F401
         cmd_apply,
         cmd_export,
+        cmd_fmt,
         cmd_plan,
         cmd_sandbox,
         cmd_validate,
