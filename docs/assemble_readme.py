@@ -16,6 +16,7 @@ SECTIONS = (
     "apply.md",
     "fleet.md",
     "export.md",
+    "cli.md",
     "client.md",
     "kantata-api.md",
     "sandbox.md",

@@ -33,6 +33,7 @@ def _register() -> None:
     # Imported for their side effect: each module adds its command to `cli`.
     from kxplan.cli import (  # noqa: F401
         cmd_apply,
+        cmd_completion,
         cmd_export,
         cmd_fmt,
         cmd_plan,

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from kxplan.apply import ApplyResult, CreateGuard, apply_plan
-from kxplan.cli import cli
+from kxplan.cli import cli, terminal
 from kxplan.cli.cmd_plan import save_plan, show_plans, use_colour
 from kxplan.cli.locking import (
     guard_for,
@@ -285,15 +285,8 @@ def _gate_shared_sets(plans: Sequence[Plan], allowed: bool) -> None:
 
 
 def confirm(auto_approve: bool, question: str = "Apply these changes?") -> None:
-    """Ask `question` unless --auto-approve; with no terminal to ask on, refuse."""
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "refusing to apply: there is no terminal to confirm the plan",
-            hint="review it with `kxplan plan`, then run apply with --auto-approve",
-        )
-    click.confirm(question, abort=True)
+    """Ask `question` unless --auto-approve; in CI or with no terminal to ask on, refuse."""
+    terminal.approve(auto_approve, question)
 
 
 def _apply_one(plan: Plan, client: KantataClient, guard: CreateGuard) -> ApplyResult:
@@ -304,8 +297,8 @@ def _apply_one(plan: Plan, client: KantataClient, guard: CreateGuard) -> ApplyRe
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr when it is a terminal and the apply is long enough."""
-    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+    """A progress bar on stderr when it is a terminal (not CI) and the apply is long enough."""
+    if total < PROGRESS_THRESHOLD or not terminal.show_progress(sys.stderr):
         yield None
         return
     with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from kxplan.cli.plan_options import PlanFlags, api_of, refuse_plan_flags
+from kxplan.cli.terminal import tip
 from kxplan.connection import open_client
 from kxplan.errors import ApplyError, KxplanError, ManifestError, PlanError, UsageError
 from kxplan.fleet.detect import FLEET_FORMAT, peek
@@ -108,11 +109,8 @@ def plan_command(path: Path, flags: PlanFlags, conn: Connection) -> int:
     _show(outcomes, flags.fmt, fleet, document, applied=False)
     if flags.out is not None:
         _save(document, flags.out)
-        click.echo(
-            f"\nSaved the fleet's plans to {flags.out}. Apply exactly these plans with: "
-            f"kxplan apply {flags.out}",
-            err=True,
-        )
+        click.echo(f"\nSaved the fleet's plans to {flags.out}.", err=True)
+        tip(f"Apply exactly these plans with: kxplan apply {flags.out}")
     _raise_if_failed(outcomes, PlanError, "planned")
     if flags.detailed_exitcode and any(o.status != NO_CHANGES for o in outcomes):
         return EXIT_CHANGES
