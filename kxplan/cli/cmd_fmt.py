@@ -63,7 +63,7 @@ def _format_all(paths: tuple[str, ...]) -> list[Formatted]:
 
 def _write(result: Formatted) -> None:
     try:
-        Path(result.path).write_text(result.after, encoding="utf-8")
+        Path(result.path).write_text(result.after, encoding="utf-8", newline="")
     except OSError as err:
         raise ManifestError(
             [Problem(result.path, 1, 1, f"cannot write the file: {err.strerror}")]

@@ -114,14 +114,29 @@ def format_text(text: str, name: str = "<text>") -> str:
     """`text` (a manifest, an included module or a fleet manifest) formatted; FmtError
     when it is not valid YAML (file:line:col) or cannot be formatted without a change."""
     meaning = _meaning(text, name)
-    indented = _reindent(text, name)
+    newline = "\r\n" if "\r\n" in text.partition("\n")[0] + "\n" else "\n"
+    prologue, body = _prologue(text.replace("\r\n", "\n"))
+    indented = prologue + _reindent(body, name)
     _same_meaning(indented, meaning, name)
-    ordered = _reorder(indented)
+    ordered = prologue + _reorder(indented[len(prologue) :])
     try:
         _same_meaning(ordered, meaning, name)
     except FmtError:
-        return indented  # an alias would move above its anchor: keep the keys' order
-    return ordered
+        ordered = indented  # an alias would move above its anchor: keep the keys' order
+    return ordered.replace("\n", newline)
+
+
+def _prologue(text: str) -> tuple[str, str]:
+    """`text` split after its `---` line when it has one (with the comments and
+    directives above it, which are kept as written), else ("", text)."""
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped == "---" or stripped.startswith("--- #"):
+            return "".join(lines[: number + 1]), "".join(lines[number + 1 :])
+        if stripped and not stripped.startswith(("#", "%")):
+            break
+    return "", text
 
 
 # --------------------------------------------------------------------------- checks

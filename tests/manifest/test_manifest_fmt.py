@@ -288,3 +288,13 @@ def test_generated_manifests_format_idempotently_and_keep_their_meaning(text: st
     assert after.data == before.data
     assert formatted.startswith("version: 1\nname: generated\n")
     assert formatted.count("#") == text.count("#")
+
+
+def test_a_document_start_and_the_comments_above_it_are_kept() -> None:
+    text = "# Owner: PMO\n---\n# The plan.\nname: d\nversion: 1\n"
+    assert format_text(text) == "# Owner: PMO\n---\n# The plan.\nversion: 1\nname: d\n"
+
+
+def test_windows_line_endings_are_kept() -> None:
+    text = "name: d\r\nversion: 1\r\ntasks:\r\n- title: A\r\n"
+    assert format_text(text) == "version: 1\r\nname: d\r\ntasks:\r\n  - title: A\r\n"
