@@ -18,6 +18,7 @@ SECTIONS = (
     "fleet.md",
     "ci.md",
     "export.md",
+    "cli.md",
     "client.md",
     "kantata-api.md",
     "sandbox.md",

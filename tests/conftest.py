@@ -32,6 +32,15 @@ from tests.sandbox.conformance import ConformanceChecker
 from tests.support import SEED_STACK, MakeSandbox, Seed, checked, fail_on, seed
 
 
+@pytest.fixture(autouse=True)
+def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see kxplan as a user at a plain shell does, even when the suite itself runs
+    in CI: `CI`, `NO_COLOR` and `FORCE_COLOR` change its output (kxplan.cli.terminal), so
+    a test that wants them sets them itself."""
+    for name in ("CI", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def make_sandbox() -> Iterator[MakeSandbox]:
     """Factory of started sandboxes (stopped, and checked for conformance, after the test)."""

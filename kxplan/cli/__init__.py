@@ -34,8 +34,10 @@ def _register() -> None:
     from kxplan.cli import (  # noqa: F401
         cmd_apply,
         cmd_ci,
+        cmd_completion,
         cmd_drift,
         cmd_export,
+        cmd_fmt,
         cmd_plan,
         cmd_sandbox,
         cmd_show,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from kxplan.cli import cli
+from kxplan.cli import cli, terminal
 from kxplan.cli.flow import Output, reporting
 from kxplan.cli.plan_options import (
     PlanFlags,
@@ -33,8 +31,8 @@ EXIT_CHANGES = 2
 
 
 def use_colour() -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    """Colour as --color, NO_COLOR, FORCE_COLOR and the terminal decide (kxplan.cli.terminal)."""
+    return terminal.use_colour()
 
 
 @cli.command("plan")
@@ -104,11 +102,8 @@ def _show(plans: Sequence[Plan], flags: PlanFlags, out: Output) -> None:
     show_plans(plans, flags.fmt, flags.max_chars, err=out.events is not None)
     if flags.out is not None:
         save_plan(plans[0], flags.out)
-        click.echo(
-            f"\nSaved the plan to {flags.out}. Apply exactly this plan with: "
-            f"kxplan apply {flags.out}",
-            err=True,
-        )
+        click.echo(f"\nSaved the plan to {flags.out}.", err=True)
+        terminal.tip(f"Apply exactly this plan with: kxplan apply {flags.out}")
 
 
 def _sandbox_plans(

@@ -15,6 +15,7 @@ import click
 
 from kxplan.changes.base import Action, Kind
 from kxplan.cli import cli
+from kxplan.cli.terminal import color_option
 from kxplan.errors import UsageError
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.plan import FORMAT_VERSION, Plan
@@ -45,6 +46,7 @@ _MAKE_ONE = "make one with `kxplan plan MANIFEST --out PLANFILE`"
     metavar="N",
     help="Longest the Markdown may be (as for plan).",
 )
+@color_option
 def show(planfile: Path, fmt: str, max_chars: int) -> None:
     """Print the saved plan PLANFILE (from `kxplan plan --out`), offline.
 
@@ -67,7 +69,7 @@ def show(planfile: Path, fmt: str, max_chars: int) -> None:
     if fmt == "gitlab":
         click.echo(_gitlab(gitlab_counts(plan)), nl=False)
         return
-    from kxplan.cli.cmd_plan import use_colour
+    from kxplan.cli.terminal import use_colour
 
     click.echo(render(plan, fmt, color=use_colour(), max_chars=max_chars), nl=False)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import click
 
 from kxplan.apply import ApplyFailed, ApplyResult, CreateGuard, apply_plan
+from kxplan.cli import terminal
 from kxplan.cli.plan_options import PlanFlags, duplicates_left
 from kxplan.cli.rename_gate import AcceptNew, gate_suspected_renames
 from kxplan.client import KantataClient
@@ -133,15 +134,9 @@ def gate(plans: Sequence[Plan], gates: Gates) -> None:
 
 
 def confirm(auto_approve: bool, question: str, out: Output) -> None:
-    """Ask `question` unless --auto-approve; with no terminal to ask on, refuse."""
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "refusing to apply: there is no terminal to confirm the plan",
-            hint="review it with `kxplan plan`, then run apply with --auto-approve",
-        )
-    click.confirm(question, abort=True, err=out.machine)
+    """Ask `question` unless --auto-approve; in CI or with no terminal to ask on, refuse
+    (kxplan.cli.terminal.approve)."""
+    terminal.approve(auto_approve, question, err=out.machine)
 
 
 def apply_changes(
@@ -175,8 +170,8 @@ def not_applied(plan: Plan, out: Output, err: KxplanError, why: str) -> None:
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr when it is a terminal and the apply is long enough."""
-    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+    """A progress bar on stderr when it is a terminal (not CI) and the apply is long enough."""
+    if total < PROGRESS_THRESHOLD or not terminal.show_progress(sys.stderr):
         yield None
         return
     with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:

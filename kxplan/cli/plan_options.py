@@ -7,7 +7,9 @@
     def plan(manifests, flags: PlanFlags, api_url, token_file, sandbox, log_level): ...
 
 `plan_options` adds `--workspace --var --format --detailed-exitcode --prune --target --out
---allow-mass-delete --adopt --json` and hands the command one `flags: PlanFlags` argument.
+--allow-mass-delete --adopt --json --max-chars --color` and hands the command one
+`flags: PlanFlags` argument (`--color` is not in it: read it with
+`kxplan.cli.terminal.use_colour()`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, TypeVar
 
 import click
 
+from kxplan.cli.terminal import color_option
 from kxplan.client import KantataClient
 from kxplan.errors import UsageError
 from kxplan.live.shared import SharedReads
@@ -90,6 +93,7 @@ def plan_options(fn: F) -> F:
 
 
 _OPTIONS = (
+    color_option,
     click.option(
         "--workspace",
         metavar="ID|TITLE",

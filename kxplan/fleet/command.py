@@ -17,6 +17,7 @@ import click
 
 from kxplan.cli.flow import Gates, Output, confirm
 from kxplan.cli.plan_options import PlanFlags, api_of, refuse_plan_flags
+from kxplan.cli.terminal import tip
 from kxplan.client import KantataClient
 from kxplan.connection import open_client
 from kxplan.errors import ApplyError, KxplanError, ManifestError, PlanError, UsageError
@@ -121,11 +122,8 @@ def plan_command(path: Path, flags: PlanFlags, conn: Connection, out: Output) ->
     _show(outcomes, flags, fleet, document, applied=False, err=out.events is not None)
     if flags.out is not None:
         _save(document, flags.out)
-        click.echo(
-            f"\nSaved the fleet's plans to {flags.out}. Apply exactly these plans with: "
-            f"kxplan apply {flags.out}",
-            err=True,
-        )
+        click.echo(f"\nSaved the fleet's plans to {flags.out}.", err=True)
+        tip(f"Apply exactly these plans with: kxplan apply {flags.out}")
     _raise_if_failed(outcomes, PlanError, "planned")
     if flags.detailed_exitcode and any(o.status != NO_CHANGES for o in outcomes):
         return EXIT_CHANGES

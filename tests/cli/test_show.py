@@ -81,6 +81,19 @@ def test_show_prints_text_by_default(site: Any, tmp_path: Path, monkeypatch: Any
     assert shown.out == planned.out and "→ task b/a1" in shown.out
 
 
+def test_show_colours_as_plan_does_with_color_always(
+    site: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    server, manifest = site
+    saved = tmp_path / "plan.json"
+    args = ("--prune", "--color", "always", "--out", saved, "--api-url", server.url)
+    planned = kxplan("plan", manifest, *args)
+    shown = _shown_offline(server, monkeypatch, saved, "--color", "always")
+    assert "\x1b[" in shown.out and shown.out == planned.out
+    plain = _shown_offline(server, monkeypatch, saved, "--color", "never")
+    assert "\x1b[" not in plain.out
+
+
 def test_gitlab_report_counts_moves_as_updates(
     site: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
