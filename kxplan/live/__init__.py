@@ -35,10 +35,12 @@ from kxplan.live._lookups import (
     count_tasks_holding,
     find_tasks_by_marker,
     find_workspace,
+    matching_records,
     read_tasks,
     read_workspace_index,
     stories_by_marker,
     workspace_not_found,
+    workspaces_matching,
 )
 from kxplan.live._params import BATCH, ITEM_PARAMS
 from kxplan.live._parsing import status_set_from, task_from_api, workspace_from_api
@@ -56,6 +58,7 @@ __all__ = [
     "count_tasks_holding",
     "find_tasks_by_marker",
     "find_workspace",
+    "matching_records",
     "read_live",
     "read_status_sets",
     "read_tasks",
@@ -65,4 +68,5 @@ __all__ = [
     "task_from_api",
     "workspace_from_api",
     "workspace_not_found",
+    "workspaces_matching",
 ]

@@ -66,10 +66,25 @@ def workspace_by_id(client: KantataClient, wid: str) -> LiveWorkspace | None:
 def workspace_by_title(client: KantataClient, title: str) -> LiveWorkspace | None:
     """The one workspace titled exactly `title` (archived too); None when there is none.
     PlanError when several have it, or only ones differing in case (a likely typo)."""
+    return pick_titled(workspaces_matching(client, title), title)
+
+
+def matching_records(client: KantataClient, title: str) -> Records:
+    """`GET /workspaces?matching=<title>` (archived too, with their external references),
+    every page. `matching` is a case-insensitive "starts with" per word that ignores stop
+    words (docs/kantata-api.md, "Workspaces"), so it holds every workspace titled exactly
+    `title`, and maybe others: callers keep exact titles."""
     params = {"matching": title, "include_archived": True, **_WITH_MARKERS}
-    records = client.get_all("/workspaces", params)
+    return client.get_all("/workspaces", params)
+
+
+def workspaces_matching(client: KantataClient, title: str) -> list[LiveWorkspace]:
+    """The workspaces `GET /workspaces?matching=<title>` returns, in id order (see
+    `matching_records`): exact titles and near ones, for `pick_titled` to choose from."""
+    records = matching_records(client, title)
     markers = records.included.get("external_references")
-    return pick_titled([workspace_from_api(w, markers) for w in records], title)
+    found = [workspace_from_api(w, markers) for w in records]
+    return sorted(found, key=lambda w: id_order(w.id))
 
 
 def pick_titled(workspaces: Sequence[LiveWorkspace], title: str) -> LiveWorkspace | None:
