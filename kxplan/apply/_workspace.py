@@ -28,6 +28,7 @@ from typing import Any
 
 from kxplan.apply._once import create_once
 from kxplan.apply._payload import (
+    created_workspace_memory,
     workspace_create,
     workspace_marker,
     workspace_reference,
@@ -54,7 +55,7 @@ def create_workspace(run: Run, change: Change) -> None:
         data = _create_once(run, create)
         found = _created(data)
         if not _marked(data, found.id, run.stack):
-            _write_marker(run, found.id)
+            _write_marker(run, found.id, created_workspace_memory(create.after))
         _settle(run, title, found.id)
         run.workspace_id = found.id
     run.done((change,))
@@ -197,10 +198,11 @@ def _marked(data: Mapping[str, Any], workspace_id: str, stack: str) -> bool:
     return False
 
 
-def _write_marker(run: Run, workspace_id: str) -> None:
-    """create_or_update the marker (one reference per subject and service name: re-sending
-    it after a lost answer writes the same reference again, never a second one)."""
-    body = workspace_reference(workspace_id, run.stack)
+def _write_marker(run: Run, workspace_id: str, memory: str) -> None:
+    """create_or_update the marker, with its memory (one reference per subject and service
+    name: re-sending it after a lost answer writes the same reference again, never a
+    second one)."""
+    body = workspace_reference(workspace_id, run.stack, memory)
     run.count_extra()
     for attempt in range(MAX_UNKNOWN_ATTEMPTS):
         try:
