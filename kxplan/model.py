@@ -318,6 +318,8 @@ class LiveWorkspace:
     due_date: str | None = None
     #: The stacks whose workspace marker it carries (read with include=external_references).
     marked: frozenset[str] = frozenset()
+    #: Archived in Kantata (a fleet by marker leaves such a workspace alone).
+    archived: bool = False
     #: (stack, its marker's `external_message`): kxplan's memory of the fields it wrote
     #: (kxplan.planner.workspace.workspace_memory).
     messages: tuple[tuple[str, str], ...] = ()

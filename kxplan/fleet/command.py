@@ -122,6 +122,8 @@ def plan_command(path: Path, flags: PlanFlags, conn: Connection) -> int:
 def _targets_for(fleet: Fleet, flags: PlanFlags, reads: FleetReads) -> list[Target]:
     if fleet.marked:
         ids = reads.marked_workspaces(fleet.name)
+        for ws in reads.archived_marked:
+            click.echo(f"Skipping workspace {ws.title!r} ({ws.id}): archived in Kantata.", err=True)
         fleet = load_fleet(fleet.path, flags.vars, marked_ids=ids)
         if not fleet.members:
             click.echo(

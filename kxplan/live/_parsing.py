@@ -49,6 +49,7 @@ def workspace_from_api(
         start_date=_date(obj.get("start_date")),
         due_date=_date(obj.get("due_date")),
         marked=_workspace_markers(obj, references or {}),
+        archived=obj.get("archived") in (True, 1, "true"),
         messages=_workspace_messages(obj, references or {}),
     )
 

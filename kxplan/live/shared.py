@@ -19,6 +19,7 @@ A run that plans several manifests, or one template in many workspaces, makes on
 - `workspaces()`: the index, also what shared-set usage is counted in.
 - `status_sets()`: every task status set, read once for the whole run.
 - `add_workspace(ws)`: a workspace created in this run joins the index.
+- `forget(id)`: the run changed that workspace (fields, status set); it is read again.
 - `client`: the one `KantataClient` every step uses; its adaptive concurrency limit is the
   run's request budget (a 429 on `GET /workspaces` only slows that endpoint's own limiter).
 - `each(fn, items)`: `fn` over the items concurrently, each isolated (an error is kept as
@@ -126,6 +127,7 @@ class SharedReads:
         self._by_id: dict[str, LiveWorkspace | None] = {}
         self._by_title: dict[str, LiveWorkspace | None] = {}
         self._added: list[LiveWorkspace] = []
+        self._stale: set[str] = set()  # ids changed by this run: read again by id
         self._lock = threading.Lock()  # the dicts and counters above
         self._index_lock = threading.Lock()  # one reader of GET /workspaces at a time
         self._sets_lock = threading.Lock()  # one reader of the status sets
@@ -195,9 +197,16 @@ class SharedReads:
             if self._index is not None:
                 self._index = self._index.with_workspace(ws)
 
+    def forget(self, workspace_id: str) -> None:
+        """This run changed the workspace itself (its fields, its status set): the next
+        look-up by id reads it again (`GET /workspaces/{id}`), not what the run saw before."""
+        with self._lock:
+            self._stale.add(workspace_id)
+            self._by_id.pop(workspace_id, None)
+
     def _workspace_by_id(self, text: str) -> LiveWorkspace | None:
         with self._lock:
-            index = self._index
+            index = None if text in self._stale else self._index
             if text in self._by_id:
                 return self._by_id[text]
         if index is not None and (found := index.by_id(text)) is not None:
