@@ -246,9 +246,9 @@ def workspace_marker(stack: str, memory: str | None = None) -> dict[str, str]:
 
 
 def created_workspace_memory(values: Mapping[str, Any]) -> str:
-    """The memory a workspace create writes: the fields the mapping manages that it sends
-    (the title of a workspace named by title is its identity, not a managed field)."""
-    return workspace_memory_text({k: v for k, v in values.items() if k != "title"})
+    """The memory a workspace create writes: the title it is created with (its identity:
+    kxplan.planner.workspace.remembered) and the fields the mapping manages that it sends."""
+    return workspace_memory_text(values)
 
 
 def workspace_create(values: Mapping[str, Any], role: str, stack: str) -> dict[str, Any]:

@@ -40,8 +40,9 @@ from kxplan.changes.workspace import WorkspaceCreate, WorkspaceUpdate
 from kxplan.client import Records
 from kxplan.errors import ApplyError, TransportError, ValidationError
 from kxplan.ids import id_order, result_ids
-from kxplan.live import matching_records, workspaces_matching
+from kxplan.live import matching_records, workspace_by_id, workspaces_matching
 from kxplan.model import LiveWorkspace
+from kxplan.planner.memory import decode, value_digest
 
 #: creator_role values, in the order they are tried (see the module docstring).
 CREATOR_ROLES = ("consultant", "maven")
@@ -52,6 +53,7 @@ def create_workspace(run: Run, change: Change) -> None:
     create = expect(change, WorkspaceCreate)
     title = create.after["title"]
     with about(f"creating workspace {title!r}"):
+        _refuse_made_before(run, title)
         data = _create_once(run, create)
         found = _created(data)
         if not _marked(data, found.id, run.stack):
@@ -123,6 +125,45 @@ def _titled(run: Run, keys: list[str]) -> dict[str, LiveWorkspace]:
         if marked:
             found[title] = marked[0]
     return found
+
+
+def _refuse_made_before(run: Run, title: str) -> None:
+    """Stop before creating `title` when this stack already made a workspace under that
+    title that is not archived: a person renamed it since (or another apply created it
+    since the plan). Found through this stack's workspace markers, whose memory holds the
+    title each workspace was made or managed under (one `GET /external_references`)."""
+    run.count_extra()
+    for wid in _made_under(run, title):
+        run.count_extra()
+        found = workspace_by_id(run.client, wid)
+        if found is None or found.archived:
+            continue
+        if found.title == title:
+            raise ApplyError(
+                f"workspace {title!r} exists since the plan was made (id {wid}, with this "
+                "stack's marker): another apply created it",
+                hint="run `kxplan plan` again: it plans against that workspace",
+            )
+        raise ApplyError(
+            f"this stack made workspace {wid} as {title!r}, and it is titled "
+            f"{found.title!r} now (renamed in Kantata): creating {title!r} would make a second",
+            hint=f"name it by id in the manifest (workspace: {{id: {wid}}}), or rename it back "
+            f"to {title!r} in Kantata; archive it to have kxplan create a new one",
+        )
+
+
+def _made_under(run: Run, title: str) -> list[str]:
+    """Ids of the workspaces whose marker of this stack remembers `title` (in id order)."""
+    params = {"subject_type": "Workspace", **workspace_marker(run.stack)}
+    want = workspace_marker(run.stack)
+    digest = value_digest("title", title)
+    ids = set()
+    for ref in run.client.get_all("/external_references", params):
+        memory = decode(ref.get("external_message"))
+        same = all(str(ref.get(k)) == v for k, v in want.items())
+        if same and memory is not None and memory.fields.get("title") == digest:
+            ids.add(str(ref.get("subject_id")))
+    return sorted(ids, key=id_order)
 
 
 #: What the workspace an apply made and then gave up is renamed to (see the module docstring).

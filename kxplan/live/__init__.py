@@ -39,6 +39,7 @@ from kxplan.live._lookups import (
     read_tasks,
     read_workspace_index,
     stories_by_marker,
+    workspace_by_id,
     workspace_not_found,
     workspaces_matching,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "status_set_from",
     "stories_by_marker",
     "task_from_api",
+    "workspace_by_id",
     "workspace_from_api",
     "workspace_not_found",
     "workspaces_matching",

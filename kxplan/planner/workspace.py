@@ -17,6 +17,7 @@ and by every `~ workspace` field update. With it a difference says where it come
     workspace_memory(live, stack)            -> Memory | None (what the marker remembers)
     workspace_origins(desired, live, stack)  -> {field: origin} (where differences come from)
     workspace_memory_text(values)            -> the text that remembers writing `values`
+    remembered(desired, live)                -> the values a write's memory holds
     desired_values(desired)                  -> {field: value} the mapping manages
 """
 
@@ -87,6 +88,14 @@ def workspace_memory_text(values: Mapping[str, str | None]) -> str:
     return " ".join([TAG, *(f"{FIELD_CODES[n]}={digests[n]}" for n in FIELD_CODES if n in digests)])
 
 
+def remembered(desired: DesiredWorkspace | None, live: LiveWorkspace) -> dict[str, str | None]:
+    """What the memory of a write holds: the fields the mapping manages, and always the
+    title the workspace is known by (for a workspace named by title it is its identity,
+    not a managed field, and lets an apply see that a person renamed a workspace it made:
+    kxplan.apply._workspace)."""
+    return {"title": live.title, **desired_values(desired)}
+
+
 def workspace_origins(
     desired: DesiredWorkspace | None, live: LiveWorkspace, stack: str
 ) -> dict[str, Origin]:
@@ -121,7 +130,7 @@ def _update(desired: DesiredWorkspace, live: LiveWorkspace, stack: str) -> Works
         return None
     fields = tuple(n for n in (*WORKSPACE_FIELDS, "marker") if n in after)
     origin = {n: o for n, o in workspace_origins(desired, live, stack).items() if n in after}
-    after["memory"] = workspace_memory_text(desired_values(desired))
+    after["memory"] = workspace_memory_text(remembered(desired, live))
     return WorkspaceUpdate(
         key=live.id,
         id=live.id,

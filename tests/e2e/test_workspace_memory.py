@@ -87,7 +87,7 @@ def _workspace_change(plan: dict[str, Any]) -> dict[str, Any]:
 def test_the_create_writes_the_memory_and_the_replan_is_empty(made: Any) -> None:
     server, manifest = made
     text = _message(server)
-    assert text.startswith("kx1 d=") and " u=" in text and " t=" not in text
+    assert text.startswith("kx1 t=") and " d=" in text and " u=" in text
     again = kxplan("plan", manifest, "--api-url", server.url, "--detailed-exitcode")
     assert again.code == 0, again.text
 
@@ -136,7 +136,7 @@ def test_workspace_origins_and_memory_are_there_for_drift(made: Any) -> None:
     live = SharedReads(KantataClient(server.url, TOKEN)).workspace(TITLE)
     assert live is not None
     memory = workspace_memory(live, STACK)
-    assert memory is not None and set(memory.fields) == {"description", "due_date"}
+    assert memory is not None and set(memory.fields) == {"title", "description", "due_date"}
     assert workspace_origins(desired, live, STACK) == {"description": "kantata"}
     assert workspace_memory(live, "another-stack") is None
 

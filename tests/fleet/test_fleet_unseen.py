@@ -206,3 +206,21 @@ def test_a_first_templates_usual_mistakes_say_what_to_write(site: Any, tmp_path:
     assert "archived must be true or false, not a string" in result.err
     assert "kxplan reads YAML 1.2, where yes, no, on and off are text" in result.err
     assert len(server.log.entries) == 0
+
+
+def test_a_created_workspace_a_person_renamed_is_not_created_again(site: Any) -> None:
+    server, fleet = site
+    assert _run(server, "apply", fleet, "--auto-approve").code == 0
+    tokyo = _workspaces(server)["Tokyo\u00a0Rollout"]["id"]
+    server.model.update_workspace(tokyo, {"title": "Tokyo (renamed by Kim)"})
+
+    result = _run(server, "apply", fleet, "--auto-approve")
+    assert result.code == 1, result.text
+    shown = repr("Tokyo\u00a0Rollout")  # an odd space is shown as what it is
+    assert (
+        f"this stack made workspace {tokyo} as {shown}, and it is titled "
+        "'Tokyo (renamed by Kim)' now (renamed in Kantata)" in result.text
+    )
+    assert f"(workspace: {{id: {tokyo}}})" in result.text
+    assert len(_workspaces(server)) == 3  # no second Tokyo; the other entries had no changes
+    assert "2 no changes, 1 failed" in result.out
