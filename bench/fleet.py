@@ -2,6 +2,8 @@
 
     python bench/fleet.py [--workspaces 50] [--tasks 200] [--latency-ms 50]
 
+    python bench/fleet.py --index [--account 2000] [--titles 1,3,50]
+
 It starts a sandbox on loopback with `--latency-ms` per request, creates the W workspaces
 (through the sandbox's model, as if people had made them), writes a fleet manifest of W
 entries over one template of N top-level tasks (`for_each`), then runs the CLI in this
@@ -10,12 +12,18 @@ process: `kxplan apply FLEET --auto-approve` (the bootstrap, verification includ
 the sandbox served (total, and `GET /workspaces`) and the wall time; for the re-plan also
 the fleet bounds of docs/fleet.md, "Requests": at most W × (⌈N/200⌉ + 1) + ⌈W/200⌉ + 3
 requests, of which at most ⌈W/200⌉ + 1 are `GET /workspaces`.
+
+`--index` measures the workspace index instead: an account of A workspaces, and a fleet
+naming T of them by title (one task each); `kxplan plan` of it, counting `GET /workspaces`
+listings (page 1 of the index, its other pages, `matching` lookups) against min(⌈A/200⌉,
+1 + T) (docs/fleet.md, "Requests").
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import math
 import os
@@ -31,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from kxplan.cli import main
 from kxplan.sandbox import SandboxServer
 from kxplan.sandbox.faults import Faults
+from kxplan.sandbox.wire import Arrival
 
 TOKEN = "bench-token"
 
@@ -140,12 +149,83 @@ def report(f: Figures) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class IndexFigures:
+    """One `kxplan plan` of a fleet naming `titles` of an account's `account` workspaces."""
+
+    account: int
+    titles: int
+    run: Run
+    matching: int  # of the run's GET /workspaces listings, the `matching` lookups
+
+    @property
+    def bound(self) -> int:
+        """GET /workspaces listings the titles may cost: min(⌈A/200⌉, 1 + T)."""
+        return min(math.ceil(self.account / 200), 1 + self.titles) if self.titles > 1 else 1
+
+
+def index_bench(account: int, titles: tuple[int, ...]) -> list[IndexFigures]:
+    """For each T of `titles`: plan a fleet of T title-named workspaces of an account of
+    `account` workspaces (one sandbox for all), counting `GET /workspaces`."""
+    out = []
+    with _token(), tempfile.TemporaryDirectory() as tmp, SandboxServer() as server:
+        for i in range(account):
+            server.model.create_workspace(f"Client {i:04d} Onboarding")
+        for t in titles:
+            path = Path(tmp) / f"fleet-{t}.yaml"
+            path.write_text(_index_fleet(account, t), encoding="utf-8")
+            matching: list[str] = []
+            server.on_request = functools.partial(_note_matching, seen=matching)
+            run = _cli(server, "plan", str(path))
+            server.on_request = None
+            out.append(IndexFigures(account, t, run, len(matching)))
+    return out
+
+
+def _note_matching(arrival: Arrival, seen: list[str]) -> None:
+    if (arrival.method, arrival.route) == ("GET", "/workspaces") and "matching" in arrival.params:
+        seen.append(arrival.params["matching"])
+
+
+def _index_fleet(account: int, titles: int) -> str:
+    """A fleet of `titles` workspaces spread over the account, one task each."""
+    step = max(1, account // max(titles, 1))
+    entries = "\n".join(
+        f'  - workspace: "Client {i * step:04d} Onboarding"\n    vars: {{n: "{i}"}}'
+        for i in range(titles)
+    )
+    return (
+        "version: 1\nname: index-bench\nvars:\n  n: '0'\n"
+        f"workspaces:\n{entries}\n"
+        "tasks:\n  - key: kickoff\n    title: Kickoff ${n}\n"
+    )
+
+
+def index_report(figures: list[IndexFigures]) -> str:
+    lines = [f"workspace index, account of {figures[0].account} workspaces" if figures else ""]
+    for f in figures:
+        verdict = "within" if f.run.workspace_lists <= f.bound else "OVER"
+        lines.append(
+            f"  {f.titles:>3} titles: exit {f.run.code}, {f.run.workspace_lists} GET /workspaces "
+            f"({f.matching} matching), bound {f.bound}: {verdict}; "
+            f"{f.run.requests} requests in all, {f.run.seconds:.2f} s"
+        )
+    return "\n".join(lines)
+
+
 def main_bench(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspaces", type=int, default=50)
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--index", action="store_true", help="measure the workspace index")
+    parser.add_argument("--account", type=int, default=2000)
+    parser.add_argument("--titles", default="1,3,50")
     args = parser.parse_args(argv)
+    if args.index:
+        found = index_bench(args.account, tuple(int(t) for t in args.titles.split(",")))
+        print(index_report(found))
+        return 0 if all(f.run.code in (0, 2) for f in found) else 1
     figures = run_bench(args.workspaces, args.tasks, args.latency_ms)
     print(report(figures))
     if figures.bootstrap.code != 0 or figures.replan.code != 0:

@@ -347,6 +347,15 @@ class LiveWorkspace:
     due_date: str | None = None
     #: The stacks whose workspace marker it carries (read with include=external_references).
     marked: frozenset[str] = frozenset()
+    #: Archived in Kantata (a fleet by marker leaves such a workspace alone).
+    archived: bool = False
+    #: (stack, its marker's `external_message`): kxplan's memory of the fields it wrote
+    #: (kxplan.planner.workspace.workspace_memory).
+    messages: tuple[tuple[str, str], ...] = ()
+
+    def message_for(self, stack: str) -> str | None:
+        """The `external_message` of `stack`'s workspace marker; None without one."""
+        return next((text for owner, text in self.messages if owner == stack), None)
 
 
 @dataclass(frozen=True, slots=True)

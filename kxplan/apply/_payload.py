@@ -14,6 +14,7 @@ from typing import Any
 from kxplan.changes.workspace import WORKSPACE_FIELDS
 from kxplan.model import PROTECTED, SERVICE_NAME, UNPROTECTED, WORKSPACE_MARKER_REF
 from kxplan.planner.memory import encode, remember
+from kxplan.planner.workspace import workspace_memory_text
 
 #: Plan task field -> story attribute, for fields written as they are.
 _STORY_FIELDS: dict[str, str] = {
@@ -231,33 +232,46 @@ def set_assignment(workspace_id: str, set_id: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- workspaces
 
 
-def workspace_marker(stack: str) -> dict[str, str]:
-    """The stack's marker on a workspace it creates or manages."""
-    return {
+def workspace_marker(stack: str, memory: str | None = None) -> dict[str, str]:
+    """The stack's marker on a workspace it creates or manages; `memory` (kxplan's memory of
+    the fields it wrote, kxplan.planner.workspace) goes in `external_message`."""
+    ref = {
         "service_name": SERVICE_NAME,
         "service_model": stack,
         "service_model_ref": WORKSPACE_MARKER_REF,
     }
+    if memory is not None:
+        ref["external_message"] = memory
+    return ref
+
+
+def created_workspace_memory(values: Mapping[str, Any]) -> str:
+    """The memory a workspace create writes: the title it is created with (its identity:
+    kxplan.planner.workspace.remembered) and the fields the mapping manages that it sends."""
+    return workspace_memory_text(values)
 
 
 def workspace_create(values: Mapping[str, Any], role: str, stack: str) -> dict[str, Any]:
     """A `POST /workspaces`: the planned workspace (`values`: title and the fields the
-    mapping sets), its creator's team `role`, and the stack's marker in the same call."""
+    mapping sets), its creator's team `role`, and the stack's marker (with the memory) in
+    the same call."""
     body = {k: v for k, v in values.items() if v is not None}
-    return {
-        "workspace": {**body, "creator_role": role, "external_reference": workspace_marker(stack)}
-    }
+    ref = workspace_marker(stack, created_workspace_memory(values))
+    return {"workspace": {**body, "creator_role": role, "external_reference": ref}}
 
 
 def workspace_update(
     values: Mapping[str, Any], fields: Sequence[str], stack: str
 ) -> dict[str, Any]:
-    """A `PUT /workspaces/{id}`: the `fields` the mapping manages, with the marker."""
+    """A `PUT /workspaces/{id}`: the `fields` the mapping manages, with the marker and the
+    memory the plan computed (`values["memory"]`, when it has one)."""
     body: dict[str, Any] = {n: values.get(n) for n in fields if n in WORKSPACE_FIELDS}
-    return {"workspace": {**body, "external_reference": workspace_marker(stack)}}
+    memory = values.get("memory")
+    ref = workspace_marker(stack, str(memory) if memory is not None else None)
+    return {"workspace": {**body, "external_reference": ref}}
 
 
-def workspace_reference(workspace_id: str, stack: str) -> dict[str, Any]:
+def workspace_reference(workspace_id: str, stack: str, memory: str | None = None) -> dict[str, Any]:
     """A `POST /external_references/create_or_update`: the marker on an existing workspace."""
     body: dict[str, Any] = {"subject_type": "Workspace", "subject_id": int(workspace_id)}
-    return {"external_reference": {**body, **workspace_marker(stack)}}
+    return {"external_reference": {**body, **workspace_marker(stack, memory)}}

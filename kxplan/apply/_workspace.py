@@ -10,6 +10,15 @@ one resend with `maven` (a create refused by validation wrote nothing).
 A create whose answer was lost is looked up by its exact title (no workspace had it when
 the plan was made, and the plan refuses to create a title that exists) before anything is
 re-sent, so one create never makes two workspaces (the applier's one `create_once`).
+
+Two applies that create the same workspace at once (docs/apply.md, "Two applies create one
+workspace"): there is no workspace to lock before it exists, so after its create each apply
+lists the workspaces with that title (`GET /workspaces?matching=<title>`, exact titles kept)
+and the oldest (lowest id) is the one to use. An apply whose own is not the oldest stands
+down before writing anything in it: it archives the workspace it made, renames it (so the
+title names one workspace again) and deletes its marker (so a fleet by marker does not find
+it), then stops with an error naming the workspace to use. Ids grow with creation, so the
+apply that created first sees no older one and goes on; each later one sees it.
 """
 
 from __future__ import annotations
@@ -19,18 +28,21 @@ from typing import Any
 
 from kxplan.apply._once import create_once
 from kxplan.apply._payload import (
+    created_workspace_memory,
     workspace_create,
     workspace_marker,
     workspace_reference,
     workspace_update,
 )
-from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about
+from kxplan.apply._run import MAX_UNKNOWN_ATTEMPTS, Run, about, delete_quietly
 from kxplan.changes.base import Change, expect
 from kxplan.changes.workspace import WorkspaceCreate, WorkspaceUpdate
+from kxplan.client import Records
 from kxplan.errors import ApplyError, TransportError, ValidationError
-from kxplan.ids import result_ids
-from kxplan.live import find_workspace
+from kxplan.ids import id_order, result_ids
+from kxplan.live import matching_records, workspace_by_id, workspaces_matching
 from kxplan.model import LiveWorkspace
+from kxplan.planner.memory import decode, value_digest
 
 #: creator_role values, in the order they are tried (see the module docstring).
 CREATOR_ROLES = ("consultant", "maven")
@@ -41,11 +53,13 @@ def create_workspace(run: Run, change: Change) -> None:
     create = expect(change, WorkspaceCreate)
     title = create.after["title"]
     with about(f"creating workspace {title!r}"):
+        _refuse_made_before(run, title)
         data = _create_once(run, create)
         found = _created(data)
-        run.workspace_id = found.id
         if not _marked(data, found.id, run.stack):
-            _write_marker(run, found.id)
+            _write_marker(run, found.id, created_workspace_memory(create.after))
+        _settle(run, title, found.id)
+        run.workspace_id = found.id
     run.done((change,))
 
 
@@ -100,9 +114,104 @@ def _names_creator_role(err: ValidationError) -> bool:
 
 
 def _titled(run: Run, keys: list[str]) -> dict[str, LiveWorkspace]:
+    """Title -> the workspace a lost create made: the oldest with the exact title that
+    carries this stack's marker (another apply may have created one too: `_settle` then
+    says which one both use)."""
+    found: dict[str, LiveWorkspace] = {}
+    for title in keys:
+        run.count_extra()
+        same = [w for w in workspaces_matching(run.client, title) if w.title == title]
+        marked = [w for w in same if run.stack in w.marked]
+        if marked:
+            found[title] = marked[0]
+    return found
+
+
+def _refuse_made_before(run: Run, title: str) -> None:
+    """Stop before creating `title` when this stack already made a workspace under that
+    title that is not archived: a person renamed it since (or another apply created it
+    since the plan). Found through this stack's workspace markers, whose memory holds the
+    title each workspace was made or managed under (one `GET /external_references`)."""
     run.count_extra()
-    found = {k: find_workspace(run.client, k) for k in keys}
-    return {k: w for k, w in found.items() if w is not None}
+    for wid in _made_under(run, title):
+        run.count_extra()
+        found = workspace_by_id(run.client, wid)
+        if found is None or found.archived:
+            continue
+        if found.title == title:
+            raise ApplyError(
+                f"workspace {title!r} exists since the plan was made (id {wid}, with this "
+                "stack's marker): another apply created it",
+                hint="run `kxplan plan` again: it plans against that workspace",
+            )
+        raise ApplyError(
+            f"this stack made workspace {wid} as {title!r}, and it is titled "
+            f"{found.title!r} now (renamed in Kantata): creating {title!r} would make a second",
+            hint=f"name it by id in the manifest (workspace: {{id: {wid}}}), or rename it back "
+            f"to {title!r} in Kantata; archive it to have kxplan create a new one",
+        )
+
+
+def _made_under(run: Run, title: str) -> list[str]:
+    """Ids of the workspaces whose marker of this stack remembers `title` (in id order)."""
+    params = {"subject_type": "Workspace", **workspace_marker(run.stack)}
+    want = workspace_marker(run.stack)
+    digest = value_digest("title", title)
+    ids = set()
+    for ref in run.client.get_all("/external_references", params):
+        memory = decode(ref.get("external_message"))
+        same = all(str(ref.get(k)) == v for k, v in want.items())
+        if same and memory is not None and memory.fields.get("title") == digest:
+            ids.add(str(ref.get("subject_id")))
+    return sorted(ids, key=id_order)
+
+
+#: What the workspace an apply made and then gave up is renamed to (see the module docstring).
+DUPLICATE_TITLE = "{title} (duplicate of {winner}, archived by kxplan)"
+
+
+def _settle(run: Run, title: str, mine: str) -> None:
+    """Go on when `mine` is the oldest workspace titled `title`; else stand down (archive,
+    rename and unmark it) and stop with an ApplyError naming the one to use."""
+    run.count_extra()
+    records = matching_records(run.client, title)
+    same = sorted({str(w["id"]) for w in records if w.get("title") == title} | {mine}, key=id_order)
+    if same[0] == mine:
+        return
+    winner = same[0]
+    renamed = DUPLICATE_TITLE.format(title=title, winner=winner)
+    _stand_down(run, mine, renamed, _marker_ids(records, mine, run.stack))
+    raise ApplyError(
+        f"another apply created workspace {title!r} at the same time: workspace {winner} "
+        f"(the oldest with this title) is the one to use; this apply wrote nothing in it",
+        hint=f"the workspace this apply created, {mine}, is archived, renamed {renamed!r} "
+        f"and unmarked (nothing was written in it; delete it in Kantata if you like). Run "
+        f"`kxplan plan` again: it plans against workspace {winner}",
+    )
+
+
+def _stand_down(run: Run, mine: str, renamed: str, markers: list[str]) -> None:
+    """Archive and rename the workspace this apply made, and delete its marker."""
+    run.count_extra(1 + len(markers))
+    body = {"workspace": {"archived": True, "title": renamed}}
+    run.client.request("PUT", f"/workspaces/{mine}", json=body)
+    for ref_id in markers:
+        delete_quietly(run.client, f"/external_references/{ref_id}")
+
+
+def _marker_ids(records: Records, workspace_id: str, stack: str) -> list[str]:
+    """Ids of this stack's workspace markers on `workspace_id`, from a listing's includes."""
+    want = workspace_marker(stack)
+    refs = records.included.get("external_references") or {}
+    return sorted(
+        (
+            ref_id
+            for ref_id, ref in refs.items()
+            if str(ref.get("subject_id")) == workspace_id
+            and all(str(ref.get(k)) == v for k, v in want.items())
+        ),
+        key=id_order,
+    )
 
 
 def _created(data: Mapping[str, Any]) -> LiveWorkspace:
@@ -130,10 +239,11 @@ def _marked(data: Mapping[str, Any], workspace_id: str, stack: str) -> bool:
     return False
 
 
-def _write_marker(run: Run, workspace_id: str) -> None:
-    """create_or_update the marker (one reference per subject and service name: re-sending
-    it after a lost answer writes the same reference again, never a second one)."""
-    body = workspace_reference(workspace_id, run.stack)
+def _write_marker(run: Run, workspace_id: str, memory: str) -> None:
+    """create_or_update the marker, with its memory (one reference per subject and service
+    name: re-sending it after a lost answer writes the same reference again, never a
+    second one)."""
+    body = workspace_reference(workspace_id, run.stack, memory)
     run.count_extra()
     for attempt in range(MAX_UNKNOWN_ATTEMPTS):
         try:

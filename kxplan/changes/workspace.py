@@ -10,11 +10,16 @@
   name}; wave 1), or the workspace's own fields the manifest's mapping sets (fields ⊆
   WORKSPACE_FIELDS, path = the title; `PUT /workspaces/{id}`; wave 0, before the status set),
   and "marker" (before None, after the stack) when it does not carry the stack's workspace
-  marker yet (the PUT writes it: every field update carries it).
+  marker yet (the PUT writes it: every field update carries it). A field update's `after`
+  also holds "memory" (not a field): the text the PUT writes in the marker's
+  `external_message`, kxplan's memory of every field the mapping manages
+  (kxplan.planner.workspace); `origin` says, per field, where a difference comes from when
+  that memory tells ("kantata", "manifest", "both"), as on task updates.
 """
 
-from dataclasses import dataclass
-from typing import ClassVar, NotRequired, TypedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, NotRequired, TypedDict
 
 from kxplan.changes.base import Action, Change, Kind
 
@@ -36,6 +41,7 @@ class WorkspaceValues(TypedDict, total=False):
     start_date: str | None
     due_date: str | None
     marker: str | None
+    memory: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +58,8 @@ class WorkspaceUpdate(Change):
     before: WorkspaceValues
     after: WorkspaceValues
     fields: tuple[str, ...] = ("status_set",)
+    #: field -> where the difference comes from, when kxplan's memory tells.
+    origin: Mapping[str, Literal["kantata", "manifest", "both"]] = field(default_factory=dict)
 
     @property
     def assigns_set(self) -> bool:

@@ -138,6 +138,8 @@ def targets_for(fleet: Fleet, flags: PlanFlags, reads: FleetReads) -> list[Targe
 def _targets_for(fleet: Fleet, flags: PlanFlags, reads: FleetReads) -> list[Target]:
     if fleet.marked:
         ids = reads.marked_workspaces(fleet.name)
+        for ws in reads.archived_marked:
+            click.echo(f"Skipping workspace {ws.title!r} ({ws.id}): archived in Kantata.", err=True)
         fleet = load_fleet(fleet.path, flags.vars, marked_ids=ids)
         if not fleet.members:
             click.echo(

@@ -33,6 +33,8 @@ class FleetReads:
     def __init__(self, client: KantataClient, refs: Iterable[str | int] = ()) -> None:
         self.client = client
         self.shared = SharedReads(client, expect=refs)
+        #: The marked workspaces `marked_workspaces` left out because they are archived.
+        self.archived_marked: tuple[LiveWorkspace, ...] = ()
 
     def expect(self, refs: Iterable[str | int]) -> None:
         """The workspaces the run will look up (several titles: one listing for all)."""
@@ -54,7 +56,23 @@ class FleetReads:
         """A workspace this run created: found afterwards without a request."""
         self.shared.add_workspace(workspace)
 
+    def forget(self, workspace_id: str) -> None:
+        """The run changed this workspace itself: later look-ups read it again."""
+        self.shared.forget(workspace_id)
+
     def marked_workspaces(self, stack: str) -> tuple[str, ...]:
+        """Ids of the workspaces carrying `stack`'s workspace marker that are not archived,
+        in id order (the archived ones are in `archived_marked` afterwards: a person
+        archived the project, so the fleet leaves it alone). Each is read by id, once for
+        the run (the later look-ups find it without a request)."""
+        ids = self._marker_ids(stack)
+        found = self.shared.each(self.shared.workspace, list(ids))
+        archived = [o.value for o in found if o.value is not None and o.value.archived]
+        self.archived_marked = tuple(archived)
+        gone = {w.id for w in archived}
+        return tuple(i for i in ids if i not in gone)
+
+    def _marker_ids(self, stack: str) -> tuple[str, ...]:
         """Ids of the workspaces carrying `stack`'s workspace marker, in id order:
         `GET /external_references?subject_type=Workspace&service_name=kxplan&
         service_model=<stack>&service_model_ref=workspace` (paged, 200 a page). The filters

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from kxplan.apply import ApplyFailed, ApplyResult
+from kxplan.changes.base import Action, Kind
 from kxplan.cli.flow import (
     REPLANNED,
     VERIFIED,
@@ -335,6 +336,8 @@ def _verify(run: FleetRun, target: Target, plan: Plan) -> str | KxplanError:
     if target.manifest is None:
         return "Not verified: the manifest the plan was made from is not here, or changed.\n"
     wid = plan.workspace.get("id") or ""
+    if any(c.kind is Kind.WORKSPACE and c.action is Action.UPDATE for c in plan.actionable):
+        run.reads.forget(str(wid))  # what the run read of it before is stale now
     flags = replace(run.flags, out=None)
     after = _plan(replace(run, flags=flags), target.manifest, wid, lambda _: None)
     err = verification_error([after])

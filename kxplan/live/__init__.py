@@ -42,10 +42,13 @@ from kxplan.live._lookups import (
     count_tasks_holding,
     find_tasks_by_marker,
     find_workspace,
+    matching_records,
     read_tasks,
     read_workspace_index,
     stories_by_marker,
+    workspace_by_id,
     workspace_not_found,
+    workspaces_matching,
 )
 from kxplan.live._params import BATCH, ITEM_PARAMS
 from kxplan.live._parsing import status_set_from, task_from_api, workspace_from_api
@@ -66,6 +69,7 @@ __all__ = [
     "deleted_by_marker",
     "find_tasks_by_marker",
     "find_workspace",
+    "matching_records",
     "read_live",
     "read_status_history",
     "read_status_sets",
@@ -74,6 +78,8 @@ __all__ = [
     "status_set_from",
     "stories_by_marker",
     "task_from_api",
+    "workspace_by_id",
     "workspace_from_api",
     "workspace_not_found",
+    "workspaces_matching",
 ]

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kxplan.client import KantataClient, Records
+from kxplan.client._paging import PAGE_SIZE, STABLE_ORDER, collect, listing_problems, page_count
 from kxplan.errors import NotFoundError, PlanError
 from kxplan.ids import id_order
 from kxplan.live._checks import story_check
@@ -66,10 +67,25 @@ def workspace_by_id(client: KantataClient, wid: str) -> LiveWorkspace | None:
 def workspace_by_title(client: KantataClient, title: str) -> LiveWorkspace | None:
     """The one workspace titled exactly `title` (archived too); None when there is none.
     PlanError when several have it, or only ones differing in case (a likely typo)."""
+    return pick_titled(workspaces_matching(client, title), title)
+
+
+def matching_records(client: KantataClient, title: str) -> Records:
+    """`GET /workspaces?matching=<title>` (archived too, with their external references),
+    every page. `matching` is a case-insensitive "starts with" per word that ignores stop
+    words (docs/kantata-api.md, "Workspaces"), so it holds every workspace titled exactly
+    `title`, and maybe others: callers keep exact titles."""
     params = {"matching": title, "include_archived": True, **_WITH_MARKERS}
-    records = client.get_all("/workspaces", params)
+    return client.get_all("/workspaces", params)
+
+
+def workspaces_matching(client: KantataClient, title: str) -> list[LiveWorkspace]:
+    """The workspaces `GET /workspaces?matching=<title>` returns, in id order (see
+    `matching_records`): exact titles and near ones, for `pick_titled` to choose from."""
+    records = matching_records(client, title)
     markers = records.included.get("external_references")
-    return pick_titled([workspace_from_api(w, markers) for w in records], title)
+    found = [workspace_from_api(w, markers) for w in records]
+    return sorted(found, key=lambda w: id_order(w.id))
 
 
 def pick_titled(workspaces: Sequence[LiveWorkspace], title: str) -> LiveWorkspace | None:
@@ -98,10 +114,65 @@ def pick_titled(workspaces: Sequence[LiveWorkspace], title: str) -> LiveWorkspac
 def read_workspace_index(client: KantataClient) -> tuple[LiveWorkspace, ...]:
     """Every workspace on the account (archived too), 200 a page, in id order. GET
     /workspaces has its own, stricter rate limit: the client sends its pages one at a time."""
-    records = client.get_all("/workspaces", {"include_archived": True, **_WITH_MARKERS})
+    return _index_from(client.get_all("/workspaces", _INDEX_PARAMS))
+
+
+#: The index listing: every workspace, archived too, with markers, in a stable order.
+_INDEX_PARAMS = {"include_archived": True, **_WITH_MARKERS}
+_INDEX_QUERY = {"order": STABLE_ORDER, **_INDEX_PARAMS, "per_page": PAGE_SIZE}
+
+
+def _index_from(records: Records) -> tuple[LiveWorkspace, ...]:
     markers = records.included.get("external_references")
     found = (workspace_from_api(w, markers) for w in records)
     return tuple(sorted(found, key=lambda w: id_order(w.id)))
+
+
+def read_index_page(client: KantataClient) -> dict[str, Any]:
+    """Page 1 of the workspace index (the same query `read_workspace_index` pages): its
+    `count` says how many pages the whole index takes (`index_pages`), and it is kept so
+    that reading the rest (`read_index_rest`) does not ask for it again."""
+    return client.get("/workspaces", {**_INDEX_QUERY, "page": 1})
+
+
+def index_pages(first: Mapping[str, Any]) -> int | None:
+    """How many pages the workspace index takes, from its page 1; None when the answer
+    says nothing of its size and page 1 is full (then only paging on tells)."""
+    got = len(first.get("results") or ())
+    counted = isinstance(first.get("count"), int) or isinstance(
+        (first.get("meta") or {}).get("count"), int
+    )
+    if not counted:
+        return 1 if got < PAGE_SIZE else None
+    return page_count(first, PAGE_SIZE)
+
+
+def read_index_rest(client: KantataClient, first: dict[str, Any]) -> tuple[LiveWorkspace, ...]:
+    """The whole workspace index, given its page 1 (`read_index_page`): pages 2..n one at
+    a time (the stricter limit), checked as `get_all` checks a listing; when they contradict
+    each other (the account changed meanwhile) the index is read whole once more."""
+    pages = index_pages(first)
+    if pages is None:
+        return read_workspace_index(client)
+    rest = [client.get("/workspaces", {**_INDEX_QUERY, "page": n}) for n in range(2, pages + 1)]
+    envelopes = [first, *rest]
+    if listing_problems(envelopes, PAGE_SIZE):
+        return read_workspace_index(client)
+    return _index_from(collect(envelopes))
+
+
+#: Words `GET /workspaces?matching=` ignores (the Workspaces API's list of stop words).
+_STOP_WORDS_TEXT = (
+    "a an and are as at be but by for if in into is it no not "
+    "of on or such that the their then there these they this to was with"
+)
+MATCHING_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+
+
+def matchable(title: str) -> bool:
+    """Whether `matching=<title>` narrows the listing at all: some word of the title is
+    not a stop word (else it returns every workspace)."""
+    return any(w not in MATCHING_STOP_WORDS for w in title.casefold().split())
 
 
 def count_set_usage(

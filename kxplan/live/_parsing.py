@@ -49,6 +49,8 @@ def workspace_from_api(
         start_date=_date(obj.get("start_date")),
         due_date=_date(obj.get("due_date")),
         marked=_workspace_markers(obj, references or {}),
+        archived=obj.get("archived") in (True, 1, "true"),
+        messages=_workspace_messages(obj, references or {}),
     )
 
 
@@ -56,14 +58,34 @@ def _workspace_markers(
     obj: Mapping[str, Any], references: Mapping[str, Mapping[str, Any]]
 ) -> frozenset[str]:
     """The stacks whose workspace marker the workspace carries."""
+    return frozenset(str(r.get("service_model")) for r in _marker_refs(obj, references))
+
+
+def _workspace_messages(
+    obj: Mapping[str, Any], references: Mapping[str, Mapping[str, Any]]
+) -> tuple[tuple[str, str], ...]:
+    """(stack, external_message) of each workspace marker that carries a message."""
+    return tuple(
+        sorted(
+            (str(r.get("service_model")), str(r["external_message"]))
+            for r in _marker_refs(obj, references)
+            if r.get("external_message")
+        )
+    )
+
+
+def _marker_refs(
+    obj: Mapping[str, Any], references: Mapping[str, Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The workspace's kxplan workspace markers, among the answer's references."""
     refs = [references.get(str(i)) for i in obj.get("external_reference_ids") or ()]
-    return frozenset(
-        str(r.get("service_model"))
+    return [
+        r
         for r in refs
         if r is not None
         and r.get("service_name") == SERVICE_NAME
         and r.get("service_model_ref") == WORKSPACE_MARKER_REF
-    )
+    ]
 
 
 def primary(env: Envelope) -> list[Mapping[str, Any]]:

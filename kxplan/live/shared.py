@@ -7,14 +7,19 @@ A run that plans several manifests, or one template in many workspaces, makes on
     shared = SharedReads(client, expect=[entry.workspace for entry in fleet])
     outcomes = shared.each(plan_one, fleet)        # concurrently, within one budget
 
-- `workspace(ref)`: a workspace by id or exact title. Once more than one title is to be
-  looked up in the run, `GET /workspaces` is paged once (⌈W/200⌉ pages, one at a time: it
-  has its own, stricter rate limit) and every title is found in that index; a single title
-  costs one `GET /workspaces?matching=…`. An id costs one `GET /workspaces/{id}` unless the
-  index already holds it.
+- `workspace(ref)`: a workspace by id or exact title. A single title costs one
+  `GET /workspaces?matching=…`. Once more than one title is to be looked up in the run,
+  page 1 of the workspace index is read (its `count` says how many pages the whole index
+  takes, ⌈A/200⌉ for A workspaces on the account): when the titles still to look up are
+  fewer than the index's remaining pages, each costs one `matching` lookup (exact titles
+  kept); else the rest of the index is paged (one page at a time: `GET /workspaces` has its
+  own, stricter rate limit) and every title is found in it. So T titles cost at most
+  min(⌈A/200⌉, 1 + T) requests (docs/fleet.md, "Requests"). An id costs one
+  `GET /workspaces/{id}` unless the index already holds it.
 - `workspaces()`: the index, also what shared-set usage is counted in.
 - `status_sets()`: every task status set, read once for the whole run.
 - `add_workspace(ws)`: a workspace created in this run joins the index.
+- `forget(id)`: the run changed that workspace (fields, status set); it is read again.
 - `client`: the one `KantataClient` every step uses; its adaptive concurrency limit is the
   run's request budget (a 429 on `GET /workspaces` only slows that endpoint's own limiter).
 - `each(fn, items)`: `fn` over the items concurrently, each isolated (an error is kept as
@@ -31,13 +36,17 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from kxplan.client import KantataClient
 from kxplan.client._client import in_context
 from kxplan.ids import id_order
 from kxplan.live._lookups import (
+    index_pages,
+    matchable,
     pick_titled,
+    read_index_page,
+    read_index_rest,
     read_workspace_index,
     workspace_by_id,
     workspace_by_title,
@@ -112,10 +121,13 @@ class SharedReads:
         self._titles_expected: set[str] = set()
         self._titles_asked = 0
         self._index: WorkspaceIndex | None = None
+        self._first_page: dict[str, Any] | None = None  # page 1 of the index, once read
+        self._by_matching = False  # titles are looked up one `matching` query each
         self._sets: tuple[LiveStatusSet, ...] | None = None
         self._by_id: dict[str, LiveWorkspace | None] = {}
         self._by_title: dict[str, LiveWorkspace | None] = {}
         self._added: list[LiveWorkspace] = []
+        self._stale: set[str] = set()  # ids changed by this run: read again by id
         self._lock = threading.Lock()  # the dicts and counters above
         self._index_lock = threading.Lock()  # one reader of GET /workspaces at a time
         self._sets_lock = threading.Lock()  # one reader of the status sets
@@ -142,13 +154,39 @@ class SharedReads:
     def workspaces(self) -> WorkspaceIndex:
         """Every workspace on the account, paged once per run (⌈W/200⌉ requests)."""
         with self._index_lock:
-            if self._index is None:
-                index = WorkspaceIndex(read_workspace_index(self.client))
-                with self._lock:
-                    for ws in self._added:  # created meanwhile, maybe after its page was read
-                        index = index.with_workspace(ws)
-                    self._index = index
-            return self._index
+            return self._read_index()
+
+    def _read_index(self) -> WorkspaceIndex:
+        """The index (read now if need be; the caller holds `_index_lock`)."""
+        if self._index is None:
+            first = self._first_page
+            found = (
+                read_workspace_index(self.client)
+                if first is None
+                else read_index_rest(self.client, first)
+            )
+            index = WorkspaceIndex(found)
+            with self._lock:
+                for ws in self._added:  # created meanwhile, maybe after its page was read
+                    index = index.with_workspace(ws)
+                self._index = index
+        return self._index
+
+    def _titles_by_index(self, pending: int) -> bool:
+        """Whether titles are looked up in the index (True) or by one `matching` query each
+        (False): page 1 of the index is read once and says how many pages the rest takes;
+        `pending` titles still to look up each cost one `matching` query instead."""
+        with self._index_lock:
+            if self._index is not None:
+                return True
+            if self._first_page is None:
+                self._first_page = read_index_page(self.client)
+                pages = index_pages(self._first_page)
+                self._by_matching = pages is not None and pending < pages - 1
+            if self._by_matching:
+                return False
+            self._read_index()
+            return True
 
     def add_workspace(self, ws: LiveWorkspace) -> None:
         """A workspace created in this run: later lookups find it without a request."""
@@ -159,9 +197,16 @@ class SharedReads:
             if self._index is not None:
                 self._index = self._index.with_workspace(ws)
 
+    def forget(self, workspace_id: str) -> None:
+        """This run changed the workspace itself (its fields, its status set): the next
+        look-up by id reads it again (`GET /workspaces/{id}`), not what the run saw before."""
+        with self._lock:
+            self._stale.add(workspace_id)
+            self._by_id.pop(workspace_id, None)
+
     def _workspace_by_id(self, text: str) -> LiveWorkspace | None:
         with self._lock:
-            index = self._index
+            index = None if text in self._stale else self._index
             if text in self._by_id:
                 return self._by_id[text]
         if index is not None and (found := index.by_id(text)) is not None:
@@ -176,9 +221,11 @@ class SharedReads:
             if title in self._by_title:
                 return self._by_title[title]
             self._titles_asked += 1
-            many = len(self._titles_expected | {title}) > 1 or self._titles_asked > 1
+            titles = self._titles_expected | {title}
+            many = len(titles) > 1 or self._titles_asked > 1
+            pending = len(titles - set(self._by_title))
             use_index = many or self._index is not None
-        if use_index:
+        if use_index and (not matchable(title) or self._titles_by_index(pending)):
             return self.workspaces().titled(title)
         found = workspace_by_title(self.client, title)
         with self._lock:

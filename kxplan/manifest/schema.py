@@ -177,6 +177,14 @@ def _hint(error: SchemaError) -> str | None:
         wanted = error.validator_value
         if "string" in (wanted if isinstance(wanted, list) else [wanted]):
             return 'put it in quotes to make it text, e.g. "2027" or "yes"'
+    yes_no = str(error.instance).casefold() in ("yes", "no", "on", "off", "y", "n")
+    if error.validator == "type" and error.validator_value == "boolean" and yes_no:
+        return "write true or false: kxplan reads YAML 1.2, where yes, no, on and off are text"
+    if error.validator == "pattern" and isinstance(error.instance, str):
+        # After substitution (for_each, vars) the value is not what the file shows: say it.
+        lower = error.instance.lower()
+        fits = lower != error.instance and re.search(str(error.validator_value), lower)
+        return f"here it is {error.instance!r}" + (f"; did you mean {lower!r}?" if fits else "")
     if error.validator == "const" and error.absolute_path == deque(["version"]):
         return "this kxplan reads manifest version 1"
     return None

@@ -30,6 +30,9 @@ YamlPath = tuple[str | int, ...]
 Point = tuple[int, int]
 
 _TAG = "tag:yaml.org,2002:"
+_BOOL = _TAG + "bool"
+#: The booleans of YAML 1.2's core schema; YAML 1.1's others (yes, no, on, off) stay text.
+_YAML12_BOOLS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 _STR = _TAG + "str"
 _MAX_DEPTH = 64  # deeper than any manifest; stops recursive aliases
@@ -217,6 +220,10 @@ class _Converter:
         if node.tag == _STR:  # most scalars: no constructor needed
             text: str = node.value  # a scalar node's value is its text
             return text
+        if node.tag == _BOOL and node.value not in _YAML12_BOOLS:
+            # YAML 1.1 reads yes/no/on/off as booleans (`country: NO` would become false);
+            # kxplan reads them as YAML 1.2 does: text. Only true/false are booleans.
+            return str(node.value)
         if node.tag not in _SCALAR_TAGS:
             shown = node.tag.replace(_TAG, "!!")
             self.problem(node, f"unsupported YAML tag {shown}", "kxplan reads plain YAML only")

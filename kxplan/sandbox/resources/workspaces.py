@@ -24,7 +24,12 @@ ORDER_FIELDS = {
 }
 DATES = ("start_date", "due_date")
 TITLE_NEEDED = "Please give your project a title"
-_STOP_WORDS = frozenset({"a", "an", "and", "the", "of", "to", "in", "for", "on", "-", "—", "–"})
+#: The words `matching` ignores, as the Workspaces API lists them.
+_STOP_WORDS_TEXT = (
+    "a an and are as at be but by for if in into is it no not "
+    "of on or such that the their then there these they this to was with"
+)
+_STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
 _FIELD_TERM = re.compile(r"(\w+):'([^']*)'")
 
 
@@ -133,9 +138,10 @@ def _reference(attrs: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _matches(title: str, query: str) -> bool:
-    """Kantata's `matching`: each query word starts some title word (case-insensitive)."""
-    words = title.lower().split()
-    wanted = [w for w in query.lower().split() if w not in _STOP_WORDS]
+    """Kantata's `matching`: each query word that is not a stop word starts some word of the
+    title ("starts with" per word, not case sensitive; the Workspaces API, `matching`)."""
+    words = title.casefold().split()
+    wanted = [w for w in query.casefold().split() if w not in _STOP_WORDS]
     return all(any(t.startswith(w) for t in words) for w in wanted)
 
 
