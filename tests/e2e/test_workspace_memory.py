@@ -147,3 +147,20 @@ def test_a_field_without_memory_has_no_origin(made: Any, tmp_path: Path) -> None
     started = write_manifest(tmp_path / "m3.yaml", _doc(start_date="2027-02-01"))
     change = _workspace_change(_plan_json(server, started))
     assert change["fields"] == ["start_date"] and "origin" not in change
+
+
+def test_drift_says_a_workspace_field_was_changed_in_kantata(made: Any) -> None:
+    server, manifest = made
+    clean = kxplan("drift", manifest, "--api-url", server.url)
+    assert clean.code == 0, clean.text
+    _person_edits(server, description="Edited by a person")
+    writes = server.log.count("PUT") + server.log.count("POST") + server.log.count("DELETE")
+
+    drifted = kxplan("drift", manifest, "--api-url", server.url, "--format", "json")
+    assert drifted.code == 2, drifted.text
+    doc = json.loads(drifted.out)
+    found = json.dumps(doc)
+    assert "description" in found and "kantata" in found, doc
+    text = kxplan("drift", manifest, "--api-url", server.url).out
+    assert "description" in text and "changed in Kantata" in text, text
+    assert server.log.count("PUT") + server.log.count("POST") + server.log.count("DELETE") == writes
