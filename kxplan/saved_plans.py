@@ -8,6 +8,7 @@ when it is applied (docs/apply.md, "Saved plans" and "What a saved plan is bound
   touches, keyed "task:<id>", "status:<id>", "status_set:<id>", "workspace:<id>",
   "checklist_item:<id>".
 
+`read_saved_plan` reads one back (`kxplan show`, a saved fleet plan's workspaces).
 `kxplan apply PLANFILE` refuses the plan (StalePlanError, naming every difference) unless
 `check_binding` finds it is applied where it was made and `check_fresh`, re-reading those
 objects, finds every digest the same and no planned create already done.
@@ -16,6 +17,7 @@ objects, finds every digest the same and no planned create already done.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kxplan.changes.base import Action, Change, Kind
@@ -23,7 +25,7 @@ from kxplan.changes.checklist import ChecklistItemCreate
 from kxplan.changes.codec import values_of
 from kxplan.changes.status import StatusDelete, StatusKeep, StatusReplace, StatusUpdate
 from kxplan.changes.workspace import WorkspaceCreate
-from kxplan.errors import StalePlanError
+from kxplan.errors import StalePlanError, UsageError
 from kxplan.live import find_tasks_by_marker, find_workspace, read_status_sets, read_tasks
 from kxplan.model import LiveChecklistItem, LiveState, LiveTask, Manifest
 from kxplan.plan import Binding, Plan, fingerprint
@@ -31,6 +33,32 @@ from kxplan.planner.normalize import COMPARED_FIELDS
 
 if TYPE_CHECKING:
     from kxplan.client import KantataClient
+
+# --------------------------------------------------------------------------- reading one back
+
+#: How to make a saved plan (the hint of every "not a saved plan" error).
+MAKE_ONE = "make one with `kxplan plan MANIFEST --out PLANFILE`"
+
+
+def read_saved_plan(path: Path, data: Any, where: str = "") -> Plan:
+    """The Plan of a saved plan's JSON (`where` names its place in `path`, e.g. a fleet
+    entry); a UsageError when a part of it is missing or has the wrong shape, or it
+    predates saved-plan bindings (`apply` would refuse it too)."""
+    try:
+        plan = Plan.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise UsageError(
+            f"{path}{where}: not a readable plan ({type(err).__name__}: {err})",
+            hint="the file was edited or cut short; " + MAKE_ONE,
+        ) from None
+    if not isinstance(data.get("binding"), dict):
+        raise UsageError(
+            f"{path}{where}: this plan was saved by an older kxplan (it records no binding), "
+            "so it is stale: apply would refuse it",
+            hint="re-run plan: `kxplan plan MANIFEST --out PLANFILE`",
+        )
+    return plan
+
 
 # --------------------------------------------------------------------------- when it is made
 

@@ -33,7 +33,7 @@ class ApplyResult:
     extra_requests: int = 0
     recovered: int = 0  # creates with an unknown outcome that a look-up found done
     lifts: int = 0  # moves that needed a lift to the top level first (one extra PUT each)
-    refused: int = 0  # move PUTs Kantata refused at first and that were sent again later
+    refused: int = 0  # requests a refused move cost (resent, or lifted): beyond the estimate
     created_workspace: tuple[str, str] | None = None  # (id, title) of the workspace created
 
     def summary(self) -> dict[str, int]:

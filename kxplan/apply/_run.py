@@ -50,7 +50,9 @@ class Run:
     extra_requests: int = 0  # calls beyond one per change (e.g. completing checklist items)
     recovered: int = 0  # creates whose unknown outcome was resolved by a look-up
     lifts: int = 0  # moves that took two PUTs (lifted to the top level, then placed)
-    refused: int = 0  # move PUTs Kantata refused and that were sent again after the others
+    # Requests a refused move cost (sent again after the others; lifted, if a delete would
+    # take it along): the only task writes beyond the plan's estimate.
+    refused: int = 0
     # Where Kantata puts a new sibling ("first"/"last"): from the plan's live read, then
     # from each create response; None while unknown (see _creates.send_order).
     placement: str | None = None
@@ -89,12 +91,13 @@ class Run:
             self.extra_requests += n
 
     def count_refused(self, n: int) -> None:
-        """Record `n` refused move PUTs, sent again later: requests beyond the estimate."""
+        """Record `n` requests a refused move cost: beyond the plan's estimate."""
         with self._lock:
             self.refused += n
 
     def count_lifts(self, n: int) -> None:
-        """Record `n` lifts: each is a request beyond the plan's estimate."""
+        """Record `n` lifts (one PUT each beyond the move's own; the estimate counts the
+        ones the tree model foresees, kxplan.changes.depth)."""
         with self._lock:
             self.lifts += n
             self.extra_requests += n

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kxplan.apply._creates import create_deferred, create_now, parent_id
-from kxplan.apply._depth import Move, Round, Tree, deletes_first, next_round, tree_from_plan
 from kxplan.apply._payload import (
     marker,
     merge_reference,
@@ -18,6 +18,7 @@ from kxplan.apply._payload import (
 from kxplan.apply._run import Run, about, delete_quietly, label
 from kxplan.changes.base import Action, Change, Kind, expect
 from kxplan.changes.batches import by_depth, story_puts
+from kxplan.changes.depth import Move, move_of, play_moves, tree_from_plan
 from kxplan.changes.task import TaskFieldChange, TaskMove
 from kxplan.errors import ApplyError, ValidationError
 from kxplan.live import read_tasks
@@ -80,66 +81,46 @@ def _waiting_adopts(run: Run) -> list[Change]:
 
 
 def _move(run: Run, changes: list[Change], along: list[Change]) -> None:
-    tree = tree_from_plan(run.plan.changes, run.task_ids)
-    deletes = _pending_deletes(run)
-    moves = [_as_move(run, c) for c in changes]
-    early = deletes_first(tree, moves, _ids(deletes))
-    if early:
-        _delete(run, tree, deletes)
+    """The moves and the plan's task deletes, in the rounds of kxplan.changes.depth (the
+    rules the plan's estimate counts its lifts with)."""
+    moves = [move_of(expect(c, TaskMove), _story_id(run, c), run.task_ids) for c in changes]
     by_id = {m.id: c for m, c in zip(moves, changes, strict=True)}
-    later: list[Move] = []
-    for level in sorted({m.level for m in moves}):
-        here = [m for m in moves if m.level == level]
-        while here:
-            step, here = next_round(tree, here)
-            later += _send(run, tree, step, by_id, along)
-    if not early:
-        _delete(run, tree, _pending_deletes(run))
+    port = _MovePort(run, by_id, along)
+    tree = tree_from_plan(run.plan.changes, run.task_ids)
+    later = play_moves(tree, moves, _ids(_pending_deletes(run)), port)
     _place(run, [by_id[m.id] for m in later], along)
 
 
-def _as_move(run: Run, change: Change) -> Move:
-    story_id = _story_id(run, change)
-    after = expect(change, TaskMove).after
-    if after["parent"] is None:
-        return Move(story_id, None, change.depth)
-    target = after["parent_id"] or run.task_ids.get(after["parent"])
-    if target is None:  # created after the moves: placed with the creates that waited
-        return Move(story_id, None, change.depth, waits=True)
-    return Move(story_id, str(target), change.depth)
+@dataclass(frozen=True, slots=True)
+class _MovePort:
+    """`MovePort` over Kantata: each move is one PUT with the task's other updates."""
+
+    run: Run
+    by_id: dict[str, Change]
+    along: list[Change]
+
+    def delete(self) -> None:
+        delete_tasks(self.run, _pending_deletes(self.run))
+
+    def send(self, moves: Sequence[Move]) -> Sequence[Move]:
+        run, by_id = self.run, self.by_id
+
+        def put(m: Move) -> ValidationError | None:
+            change = by_id[m.id]
+            return _put_story(run, m.id, [change, *_riding(run, self.along, [change])])
+
+        results = run.map(put, moves)
+        refused = [m for m, err in zip(moves, results, strict=True) if err is not None]
+        run.count_refused(len(refused))  # each is sent again later: beyond what the plan estimated
+        return refused
+
+    def lift(self, planned: Sequence[Move], refused: Sequence[Move]) -> None:
+        _lift(self.run, [self.by_id[m.id] for m in (*planned, *refused)])
+        self.run.count_refused(len(refused))  # a lift the plan did not foresee
 
 
 def _ids(changes: Sequence[Change]) -> list[str]:
     return [str(c.id) for c in changes if c.id is not None]
-
-
-def _delete(run: Run, tree: Tree, deletes: list[Change]) -> None:
-    delete_tasks(run, deletes)
-    for node in _ids(deletes):
-        tree.delete(node)
-
-
-def _send(
-    run: Run, tree: Tree, step: Round, by_id: dict[str, Change], along: list[Change]
-) -> list[Move]:
-    """Send one round of direct moves, then its lifts; return the moves placed later."""
-    results = run.map(
-        lambda m: _put_story(run, m.id, [by_id[m.id], *_riding(run, along, [by_id[m.id]])]),
-        step.direct,
-    )
-    refused = [m for m, err in zip(step.direct, results, strict=True) if err is not None]
-    run.count_refused(len(refused))  # each is sent again later: beyond what the plan estimated
-    for m in step.direct:
-        if m not in refused:
-            tree.move(m.id, m.target)
-    # Refused although the model allowed it (the plan does not show every subtask): it waits
-    # for the deletes and the other moves, lifted only if a delete would take it along.
-    doomed = _ids(_pending_deletes(run))
-    lift = [*step.lift, *(m for m in refused if any(tree.is_under(m.id, d) for d in doomed))]
-    _lift(run, [by_id[m.id] for m in lift])
-    for m in lift:
-        tree.move(m.id, None)
-    return [*step.lift, *step.later, *refused]
 
 
 def _story_id(run: Run, change: Change) -> str:

@@ -23,16 +23,13 @@ from urllib.parse import quote
 from kxplan.errors import UsageError
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.plan import FORMAT_VERSION, Plan
-from kxplan.render import render, render_text
+from kxplan.render import render
 from kxplan.render.markdown import comment_marker
 
 #: The most characters GitHub keeps in an issue or pull-request comment.
 COMMENT_LIMIT = 65_536
 #: The most bytes of one step's job summary (GITHUB_STEP_SUMMARY).
 SUMMARY_LIMIT = 1024 * 1024
-
-#: `fleet_format` of a saved fleet plan (kxplan.fleet.detect.FLEET_FORMAT).
-_FLEET_FORMAT = "fleet/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,7 @@ def saved_plan_markdown(path: Path) -> PlanMarkdown:
     A file that is not a saved plan is a UsageError saying how to make one.
     """
     data = _read_saved(path)
-    if data.get("fleet_format") == _FLEET_FORMAT:
+    if data.get("fleet_format") is not None:
         return _fleet_markdown(path, data)
     try:
         plan = Plan.from_json(data)
@@ -100,36 +97,11 @@ def _not_a_plan(path: Path, why: str) -> UsageError:
 def _fleet_markdown(path: Path, data: Mapping[str, Any]) -> PlanMarkdown:
     # Imported here: the fleet package is only needed for a fleet.
     from kxplan.fleet.report import render_fleet
+    from kxplan.fleet.saved import read_saved_fleet
 
-    about, entries = data.get("fleet"), data.get("workspaces")
-    if not isinstance(about, dict) or not isinstance(entries, list):
-        raise _not_a_plan(path, "a fleet plan without fleet or workspaces")
-    stack = str(about.get("stack") or "")
-    try:
-        outcomes = [_outcome(entry) for entry in entries]
-    except (AttributeError, KeyError, TypeError, ValueError) as err:
-        raise _not_a_plan(path, f"unreadable fleet plan: {err}") from None
-    text = render_fleet(outcomes, "markdown", f"Fleet {stack!r}: plan", applied=False)
-    return _with_marker(fleet_marker(stack), text)
-
-
-def _outcome(entry: Mapping[str, Any]) -> Any:
-    """A saved workspace entry as the fleet report's Outcome (as `kxplan plan` had it)."""
-    from kxplan.fleet.runner import Outcome, Target
-
-    raw = entry.get("plan")
-    plan = Plan.from_json(raw) if raw is not None else None
-    workspace: Any = entry.get("workspace") or (raw or {}).get("workspace") or {}
-    return Outcome(
-        Target(entry.get("entry") or workspace.get("title") or "", None),
-        str(entry["status"]),
-        workspace,
-        plan=plan,
-        reason=str(entry.get("reason") or ""),
-        text=render_text(plan) if plan is not None else "",
-        result=str(entry.get("result") or ""),
-        notes=tuple(str(n) for n in entry.get("notes") or ()),
-    )
+    fleet = read_saved_fleet(path, data)  # as `kxplan show` reads it
+    text = render_fleet(fleet.outcomes, "markdown", f"Fleet {fleet.stack!r}: plan", applied=False)
+    return _with_marker(fleet_marker(fleet.stack), text)
 
 
 # --------------------------------------------------------------------------- size

@@ -19,12 +19,11 @@ from kxplan.cli.terminal import color_option
 from kxplan.errors import UsageError
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.plan import FORMAT_VERSION, Plan
-from kxplan.render import DEFAULT_MAX_CHARS, FORMATS, MIN_MAX_CHARS, render, render_text
+from kxplan.render import DEFAULT_MAX_CHARS, FORMATS, MIN_MAX_CHARS, render
+from kxplan.saved_plans import MAKE_ONE, read_saved_plan
 
 #: Values of `show --format`: the plan formats, and GitLab's report.
 SHOW_FORMATS: tuple[str, ...] = (*FORMATS, "gitlab")
-
-_MAKE_ONE = "make one with `kxplan plan MANIFEST --out PLANFILE`"
 
 
 @cli.command("show")
@@ -65,7 +64,7 @@ def show(planfile: Path, fmt: str, max_chars: int) -> None:
     if data.get("fleet_format") is not None:
         click.echo(_show_fleet(planfile, data, fmt, max_chars), nl=False)
         return
-    plan = plan_of(planfile, data)
+    plan = read_saved_plan(planfile, data)
     if fmt == "gitlab":
         click.echo(_gitlab(gitlab_counts(plan)), nl=False)
         return
@@ -83,15 +82,15 @@ def read_plan_file(path: Path) -> dict[str, Any]:
     try:
         text = decode_utf8(read_input(path, "plan file"))
     except InputFileError as err:
-        raise UsageError(f"{path}: {err.message}", hint=err.hint or _MAKE_ONE) from None
+        raise UsageError(f"{path}: {err.message}", hint=err.hint or MAKE_ONE) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise UsageError(
-            f"{path}:{err.lineno}:{err.colno}: not a saved plan ({err.msg})", hint=_MAKE_ONE
+            f"{path}:{err.lineno}:{err.colno}: not a saved plan ({err.msg})", hint=MAKE_ONE
         ) from None
     if not isinstance(data, dict) or "format_version" not in data:
-        raise UsageError(f"{path}: not a saved plan (no format_version)", hint=_MAKE_ONE)
+        raise UsageError(f"{path}: not a saved plan (no format_version)", hint=MAKE_ONE)
     if data["format_version"] != FORMAT_VERSION:
         raise UsageError(
             f"{path}: plan format_version {data['format_version']!r} is not {FORMAT_VERSION!r}: "
@@ -99,25 +98,6 @@ def read_plan_file(path: Path) -> dict[str, Any]:
             hint="make a new plan with this kxplan: `kxplan plan MANIFEST --out PLANFILE`",
         )
     return data
-
-
-def plan_of(path: Path, data: Any, where: str = "") -> Plan:
-    """The Plan of a saved plan's JSON; a UsageError when a part of it is missing or has
-    the wrong shape, or it predates saved-plan bindings (`apply` would refuse it too)."""
-    try:
-        plan = Plan.from_json(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise UsageError(
-            f"{path}{where}: not a readable plan ({type(err).__name__}: {err})",
-            hint="the file was edited or cut short; " + _MAKE_ONE,
-        ) from None
-    if not isinstance(data.get("binding"), dict):
-        raise UsageError(
-            f"{path}{where}: this plan was saved by an older kxplan (it records no binding), "
-            "so it is stale: apply would refuse it",
-            hint="re-run plan: `kxplan plan MANIFEST --out PLANFILE`",
-        )
-    return plan
 
 
 # --------------------------------------------------------------------------- GitLab
@@ -146,30 +126,19 @@ def _gitlab(counts: dict[str, int]) -> str:
 
 
 def _show_fleet(path: Path, data: dict[str, Any], fmt: str, max_chars: int) -> str:
-    from kxplan.fleet.detect import FLEET_FORMAT
     from kxplan.fleet.report import render_fleet, render_fleet_json
+    from kxplan.fleet.saved import read_saved_fleet
 
-    if data.get("fleet_format") != FLEET_FORMAT:
-        raise UsageError(
-            f"{path}: fleet_format {data.get('fleet_format')!r} is not {FLEET_FORMAT!r}: it was "
-            "saved by another version of kxplan",
-            hint="make a new plan with this kxplan: `kxplan plan FLEET.yaml --out PLANFILE`",
-        )
-    about, entries = data.get("fleet"), data.get("workspaces")
-    if not isinstance(about, dict) or not isinstance(entries, list):
-        raise UsageError(
-            f"{path}: not a valid saved fleet plan (no fleet or workspaces)",
-            hint="make one with `kxplan plan FLEET.yaml --out PLANFILE`",
-        )
+    fleet = read_saved_fleet(path, data)
     if fmt == "json":
         return render_fleet_json(data)
-    outcomes = [_outcome(path, i, e) for i, e in enumerate(entries)]
     if fmt == "gitlab":
-        plans = [o.plan for o in outcomes if o.plan is not None]
+        plans = [o.plan for o in fleet.outcomes if o.plan is not None]
         return _gitlab(_sum(gitlab_counts(p) for p in plans))
-    stack = str(about.get("stack") or "")
-    title = f"Fleet {stack!r}: plan"
-    return render_fleet(outcomes, fmt, title, applied=False, stack=stack, max_chars=max_chars)
+    title = f"Fleet {fleet.stack!r}: plan"
+    return render_fleet(
+        fleet.outcomes, fmt, title, applied=False, stack=fleet.stack, max_chars=max_chars
+    )
 
 
 def _sum(counts: Any) -> dict[str, int]:
@@ -178,25 +147,3 @@ def _sum(counts: Any) -> dict[str, int]:
         for key in total:
             total[key] += one[key]
     return total
-
-
-def _outcome(path: Path, index: int, entry: Any) -> Any:
-    """The fleet runner's Outcome of one saved workspace, as `plan` had it when it printed."""
-    from kxplan.fleet.runner import Outcome, Target
-
-    where = f" (workspaces[{index}])"
-    if not isinstance(entry, dict) or not isinstance(entry.get("workspace"), dict):
-        raise UsageError(f"{path}{where}: not a readable fleet entry", hint=_MAKE_ONE)
-    raw = entry.get("plan")
-    plan = plan_of(path, raw, where) if raw is not None else None
-    return Outcome(
-        Target(entry.get("entry") or "", None),
-        str(entry.get("status") or ""),
-        entry["workspace"],
-        plan=plan,
-        reason=str(entry.get("reason") or ""),
-        text=render_text(plan, False) if plan is not None else "",
-        result=str(entry.get("result") or ""),
-        notes=tuple(str(n) for n in entry.get("notes") or ()),
-        applied=entry.get("applied"),
-    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from kxplan.changes.base import Action, Change, Kind
 from kxplan.changes.batches import create_posts, has_moves, story_puts
+from kxplan.changes.depth import count_lifts
 from kxplan.changes.post import post_writes
 from kxplan.changes.stages import Stage, stage_number
 from kxplan.changes.task import TaskCreate
@@ -54,18 +55,21 @@ def _tiebreak(s: Step) -> tuple[SortKey, str, str, str, str]:
 def estimate_writes(changes: Sequence[Change], live: LiveState) -> int:
     """Requests the applier will send for these changes (docs/plan.md, "JSON"), counted
     with the applier's own rules: the bulk creates and the merged story PUTs of
-    kxplan.changes.batches, and the status writes of kxplan.changes.status_writes played
-    over the sets of `live` (kxplan.planner.status_model).
+    kxplan.changes.batches, the lifts of kxplan.changes.depth (a move whose subtree still
+    holds tasks that move out or are deleted goes to the top level first), and the status
+    writes of kxplan.changes.status_writes played over the sets of `live`
+    (kxplan.planner.status_model).
 
-    Not counted, because they depend on answers the plan cannot know: a move lifted to the
-    top level first (its subtree still holds tasks that move out or are deleted), a move
-    Kantata refuses at first and that is sent again, and a create whose answer is lost.
+    Not counted, because they depend on answers the plan cannot know: a move Kantata
+    refuses at first and that is sent again (with its lift, if a delete would take it
+    along), and a create whose answer is lost.
     """
     calls = [c for c in changes if c.action.makes_calls]
     tasks = [c for c in calls if c.kind is Kind.TASK]
     return (
         _create_writes(tasks)
         + len(story_puts(tasks, lambda c: c.id or c.key))
+        + count_lifts(changes)
         + sum(1 for c in tasks if c.action is Action.DELETE)
         + status_writes(calls, live)
         + sum(post_writes(c) for c in calls if c.kind is Kind.POST)

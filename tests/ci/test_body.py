@@ -9,6 +9,7 @@ import pytest
 
 from kxplan.ci import COMMENT_LIMIT, PlanMarkdown, fit, fit_comment, saved_plan_markdown
 from kxplan.ci.body import utf16_units
+from kxplan.errors import UsageError
 
 from .plans import MakePlan
 
@@ -78,5 +79,26 @@ def test_a_file_that_is_not_a_saved_plan_says_so(
     path = tmp_path / "plan.json"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(Exception, match="not a saved plan") as caught:
+        saved_plan_markdown(path)
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"format_version": "1", "fleet_format": "fleet/0"}', "fleet_format 'fleet/0' is not"),
+        ('{"format_version": "1", "fleet_format": "fleet/1"}', "no fleet or workspaces"),
+        (
+            '{"format_version": "1", "fleet_format": "fleet/1", "fleet": {}, "workspaces": [1]}',
+            "(workspaces[0]): not a readable fleet entry",
+        ),
+    ],
+)
+def test_a_saved_fleet_plan_it_cannot_read_says_what_as_show_does(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "fleet.plan.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
         saved_plan_markdown(path)
     assert message in str(caught.value)

@@ -3,8 +3,17 @@ lift, and what the plan tells of the tree."""
 
 from __future__ import annotations
 
-from kxplan.apply._depth import Move, Tree, deletes_first, next_round, tree_from_plan
+from collections.abc import Sequence
+
 from kxplan.changes import TaskDelete, TaskKeep, TaskMove, TaskUpdate
+from kxplan.changes.depth import (
+    Move,
+    Tree,
+    deletes_first,
+    next_round,
+    play_moves,
+    tree_from_plan,
+)
 
 
 def _chain(*ids: str) -> dict[str, str | None]:
@@ -117,3 +126,39 @@ def test_the_plan_tells_where_moving_updated_and_deleted_tasks_are() -> None:
     assert tree.depth("1") == 2  # top (unknown parent) at depth 0, from old's depth
     assert tree.height("1") == 1 and tree.depth("20") == 1  # the move's new parent
     assert tree.depth("40") == 3  # #99's depth from the kept task's
+
+
+class _Kantata:
+    """A fake `MovePort`: logs each request; refuses the moves of `refuse` once."""
+
+    def __init__(self, refuse: tuple[str, ...] = ()) -> None:
+        self.log: list[str] = []
+        self.refuse = set(refuse)
+
+    def delete(self) -> None:
+        self.log.append("delete")
+
+    def send(self, moves: Sequence[Move]) -> Sequence[Move]:
+        self.log += [f"move {m.id}" for m in moves]
+        refused = [m for m in moves if m.id in self.refuse]
+        self.refuse -= {m.id for m in refused}
+        return refused
+
+    def lift(self, planned: Sequence[Move], refused: Sequence[Move]) -> None:
+        self.log += [f"lift {m.id}" for m in planned] + [f"lift! {m.id}" for m in refused]
+
+
+def test_a_move_that_must_leave_a_deleted_task_is_lifted_before_the_deletes() -> None:
+    # x (holding y > z) sits under d, which is deleted with z; under e (depth 3) only a
+    # leaf fits, and x must leave d before d's delete takes it along.
+    tree = Tree({**_chain("a", "b", "c", "e"), **_chain("d", "x", "y", "z")})
+    port = _Kantata()
+    later = play_moves(tree, [Move("x", "e", 4)], ["z", "d"], port)
+    assert port.log == ["lift x", "delete"] and [m.id for m in later] == ["x"]
+
+
+def test_a_refused_move_under_a_deleted_task_is_lifted_and_told_apart() -> None:
+    tree = Tree({**_chain("a", "b"), **_chain("d", "x")})
+    port = _Kantata(refuse=("x",))
+    later = play_moves(tree, [Move("x", "b", 2)], ["d"], port)
+    assert port.log == ["move x", "lift! x", "delete"] and [m.id for m in later] == ["x"]

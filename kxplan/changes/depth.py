@@ -1,5 +1,9 @@
 """An in-memory model of the live task tree, so moves go in one PUT whenever Kantata allows it.
 
+The applier (kxplan.apply._tasks) plays `play_moves` over Kantata, and the planner's estimate
+(`count_lifts`, used by kxplan.planner.order) plays the very same rounds over the plan alone,
+so the lifts the model foresees are in the plan's `requests.write` (docs/plan.md, "JSON").
+
 Kantata's rules (docs/kantata-api.md; the sandbox follows them): at most `MAX_DEPTH` levels below a
 top-level task, a moved task takes its subtree along, a task cannot move under itself or its
 subtasks, and deleting a task deletes its subtasks. The applier knows the tree only through
@@ -11,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from kxplan.changes.base import Change, Kind
-from kxplan.changes.task import TaskMove
+from kxplan.changes.base import Action, Change, Kind
+from kxplan.changes.batches import split_deferred
+from kxplan.changes.task import TaskCreate, TaskMove
 from kxplan.model import MAX_DEPTH
 
 
@@ -182,3 +188,110 @@ def _learn(tree: Tree, change: Change, moving: set[str], key_ids: Mapping[str, s
 def _live_id(key: str) -> bool:
     """A task the plan names by id (`#123`: unmanaged, or another stack's)."""
     return key.startswith("#") and key[1:].isdigit()
+
+
+def move_of(change: TaskMove, story_id: str, ids: Mapping[str, str]) -> Move:
+    """The move `change` makes of story `story_id`; `ids` gives the story ids of the tasks
+    created so far (task key -> id). A new parent not created yet makes the move wait."""
+    after = change.after
+    if after["parent"] is None:
+        return Move(story_id, None, change.depth)
+    target = after["parent_id"] or ids.get(after["parent"])
+    if target is None:  # created after the moves: placed with the creates that waited
+        return Move(story_id, None, change.depth, waits=True)
+    return Move(story_id, str(target), change.depth)
+
+
+class MovePort(Protocol):
+    """The requests `play_moves` makes: the applier sends them, the estimate counts them."""
+
+    def delete(self) -> None:
+        """Delete the plan's tasks (the ones `play_moves` was given as `doomed`)."""
+        ...
+
+    def send(self, moves: Sequence[Move]) -> Sequence[Move]:
+        """Move these tasks, one PUT each (concurrently); the moves Kantata refused."""
+        ...
+
+    def lift(self, planned: Sequence[Move], refused: Sequence[Move]) -> None:
+        """Move these tasks to the top level for now, one PUT each: `planned` as the model
+        foresaw, and `refused` moves (refused although the model allowed them) that a
+        delete still to come would take along."""
+        ...
+
+
+def play_moves(
+    tree: Tree, moves: Sequence[Move], doomed: Sequence[str], port: MovePort
+) -> list[Move]:
+    """Carry out `moves` over `port`, with the plan's task deletes (`doomed` story ids); the
+    moves left to place after the deletes (lifted, already at the top level, or refused).
+
+    The deletes run first when no moving task is under a deleted one; moves go shallowest
+    desired depth first, in rounds (`next_round`); `tree` follows every request.
+    """
+    early = deletes_first(tree, moves, doomed)
+    if early:
+        _delete(tree, doomed, port)
+    pending = () if early else tuple(doomed)
+    later: list[Move] = []
+    for level in sorted({m.level for m in moves}):
+        here = [m for m in moves if m.level == level]
+        while here:
+            step, here = next_round(tree, here)
+            later += _play_round(tree, step, pending, port)
+    if not early:
+        _delete(tree, doomed, port)
+    return later
+
+
+def _delete(tree: Tree, doomed: Sequence[str], port: MovePort) -> None:
+    port.delete()
+    for node in doomed:
+        tree.delete(node)
+
+
+def _play_round(tree: Tree, step: Round, doomed: Sequence[str], port: MovePort) -> list[Move]:
+    refused = list(port.send(step.direct))
+    for m in step.direct:
+        if m not in refused:
+            tree.move(m.id, m.target)
+    # Refused although the model allowed it (the plan does not show every subtask): it waits
+    # for the deletes and the other moves, lifted only if a delete would take it along.
+    along = [m for m in refused if any(tree.is_under(m.id, d) for d in doomed)]
+    port.lift(step.lift, along)
+    for m in (*step.lift, *along):
+        tree.move(m.id, None)
+    return [*step.lift, *step.later, *refused]
+
+
+@dataclass(slots=True)
+class _Counter:
+    """A `MovePort` that Kantata never refuses: it counts the lifts."""
+
+    lifts: int = 0
+
+    def delete(self) -> None:
+        return None
+
+    def send(self, moves: Sequence[Move]) -> Sequence[Move]:
+        return ()
+
+    def lift(self, planned: Sequence[Move], refused: Sequence[Move]) -> None:
+        self.lifts += len(planned) + len(refused)
+
+
+def count_lifts(changes: Sequence[Change]) -> int:
+    """The lifts the applier sends for a plan (one PUT each, beyond the moves' own PUTs),
+    played with `play_moves` over what the plan tells of the tree. The creates sent before
+    the moves stand in with their keys as ids; a move Kantata refuses is not foreseen."""
+    calls = [c for c in changes if c.kind is Kind.TASK and c.action.makes_calls]
+    moves = [c for c in calls if isinstance(c, TaskMove) and c.id is not None]
+    if not moves:
+        return 0
+    now, _ = split_deferred([c for c in calls if isinstance(c, TaskCreate)], True)
+    ids = {c.key: f"+{c.key}" for c in now}  # never a story id (those are digits)
+    doomed = [str(c.id) for c in calls if c.action is Action.DELETE and c.id is not None]
+    port = _Counter()
+    planned = [move_of(c, str(c.id), ids) for c in moves]
+    play_moves(tree_from_plan(changes, ids), planned, doomed, port)
+    return port.lifts
