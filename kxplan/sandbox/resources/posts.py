@@ -15,30 +15,12 @@ from kxplan.sandbox.constants import MAX_BULK_POSTS, MAX_MESSAGE
 from kxplan.sandbox.context import Ctx, as_id, collect
 from kxplan.sandbox.errors import Problem, SandboxError, invalid, not_found
 from kxplan.sandbox.params import Page, Params, csv, flag, int_param, order_sql, parse_page
-from kxplan.sandbox.params import timestamp_param as ts
+from kxplan.sandbox.resources.filters import reference_filters, time_filters
 from kxplan.sandbox.sql import Found, Where, select_page
 from kxplan.sandbox.store import SANDBOX_USER_ID, Row
 
 ORDER_FIELDS = {"newest_reply_at": "COALESCE(posts.newest_reply_at, posts.created_at)"}
 DEFAULT_ORDER = "newest_reply_at:desc"  # documented
-TIME_FILTERS = (
-    ("updated_after", ">", "updated_at"),
-    ("updated_before", "<", "updated_at"),
-    ("created_after", ">", "created_at"),
-    ("created_before", "<", "created_at"),
-)
-REFERENCE_FILTERS = (
-    ("external_reference_service_name", "service_name"),
-    ("external_reference_service_model", "service_model"),
-    ("external_reference_service_model_ref", "service_model_ref"),
-    ("external_reference_status", "status"),
-    ("external_reference_external_status", "external_status"),
-    ("external_reference_external_message", "external_message"),
-)
-HAS_REFERENCE = (
-    "EXISTS (SELECT 1 FROM external_references e WHERE e.subject_type = 'Post' "
-    "AND e.subject_id = posts.id"
-)
 MESSAGE_NEEDED = "Message can't be blank"
 
 
@@ -212,29 +194,16 @@ def _filters(params: Params, page: Page) -> Where:
         where.add("posts.subject_id IS NULL")
     if flag(params, "private"):
         where.add("posts.private = 1")
-    for name, op, col in TIME_FILTERS:
-        value = ts(params, name)
-        if value is not None:
-            where.add(f"posts.{col} {op} ?", value)
-    _references(params, where)
+    time_filters(params, where, "posts")
+    reference_filters(
+        params,
+        where,
+        "posts",
+        "Post",
+        extra=(("external_reference_external_message", "external_message"),),
+        most_refs=200,
+    )
     term = "" if page.only is not None else params.get("search", "").strip().casefold()
     if term:
         where.add("instr(casefold(posts.message), ?) > 0", term)
     return where
-
-
-def _references(params: Params, where: Where) -> None:
-    wanted = Where()
-    for name, col in REFERENCE_FILTERS:
-        wanted.equal(f"e.{col}", params.get(name, "").strip() or None)
-    refs = csv(params, "external_reference_service_model_refs")
-    if refs:
-        wanted.among("e.service_model_ref", refs[:200])
-    if wanted.clauses:
-        where.add(HAS_REFERENCE + " AND " + wanted.sql() + ")", *wanted.args)
-    without = params.get("without_external_reference_service_name", "").strip()
-    if without:
-        where.add("NOT " + HAS_REFERENCE + " AND e.service_name = ?)", without)
-    if "has_external_references" in params:
-        prefix = "" if flag(params, "has_external_references") else "NOT "
-        where.add(prefix + HAS_REFERENCE + ")")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from kxplan.sandbox.context import Ctx
 from kxplan.sandbox.errors import not_found
 from kxplan.sandbox.params import Page, Params, csv, flag, int_param, order_sql, parse_page
-from kxplan.sandbox.params import timestamp_param as ts
+from kxplan.sandbox.resources.filters import reference_filters, time_filters
 from kxplan.sandbox.sql import Found, Where, select_page
 from kxplan.sandbox.store import Row
 
@@ -32,28 +32,10 @@ RELEVANCE = (
     "CASE WHEN casefold(stories.title) = ? THEN 0 "
     "WHEN substr(casefold(stories.title), 1, length(?)) = ? THEN 1 ELSE 2 END"
 )
-TIME_FILTERS = (
-    ("updated_after", ">", "updated_at"),
-    ("updated_before", "<", "updated_at"),
-    ("created_after", ">", "created_at"),
-    ("created_before", "<", "created_at"),
-)
 TREE_FILTERS = (
     ("with_parent_id", "parent_id"),
     ("with_root_id", "root_id"),
     ("with_ancestry_depth", "ancestry_depth"),
-)
-REFERENCE_FILTERS = (
-    ("external_reference_service_name", "service_name"),
-    ("external_reference_service_model", "service_model"),
-    ("external_reference_service_model_ref", "service_model_ref"),
-    ("external_reference_status", "status"),
-    ("external_reference_external_status", "external_status"),
-)
-# Opened by every reference filter; each closes it with its own conditions and `)`.
-HAS_REFERENCE = (
-    "EXISTS (SELECT 1 FROM external_references e WHERE e.subject_type = 'Story' "
-    "AND e.subject_id = stories.id"
 )
 
 
@@ -91,13 +73,10 @@ class StoryQueries:
         where.only(page, "stories.id")
         _visibility(params, where)
         _tree(params, where)
-        for name, op, col in TIME_FILTERS:
-            value = ts(params, name)
-            if value is not None:
-                where.add(f"stories.{col} {op} ?", value)
+        time_filters(params, where, "stories")
         self._attributes(params, where)
         self._tags(params, where)
-        _references(params, where)
+        reference_filters(params, where, "stories", "Story")
         term = _search_term(params, page)
         if term:
             where.add("instr(casefold(stories.title), ?) > 0", term)
@@ -166,23 +145,6 @@ def _tree(params: Params, where: Where) -> None:
         where.equal(f"stories.{col}", int_param(params, name))
     if flag(params, "parents_only"):
         where.add("stories.parent_id IS NULL")
-
-
-def _references(params: Params, where: Where) -> None:
-    wanted = Where()
-    for name, col in REFERENCE_FILTERS:
-        wanted.equal(f"e.{col}", params.get(name, "").strip() or None)
-    refs = csv(params, "external_reference_service_model_refs")
-    if refs:
-        wanted.among("e.service_model_ref", refs)
-    if wanted.clauses:
-        where.add(HAS_REFERENCE + " AND " + wanted.sql() + ")", *wanted.args)
-    without = params.get("without_external_reference_service_name", "").strip()
-    if without:
-        where.add("NOT " + HAS_REFERENCE + " AND e.service_name = ?)", without)
-    if "has_external_references" in params:
-        prefix = "" if flag(params, "has_external_references") else "NOT "
-        where.add(prefix + HAS_REFERENCE + ")")
 
 
 def _search_term(params: Params, page: Page) -> str:
