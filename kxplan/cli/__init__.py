@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from kxplan import __version__
-from kxplan._runtime import release_frozen, tune_gc
+from kxplan._runtime import tune_gc
 from kxplan.errors import KxplanError
 
 
@@ -128,13 +128,6 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     tune_gc()
-    try:
-        _run(argv)
-    finally:
-        release_frozen()
-
-
-def _run(argv: list[str] | None) -> None:
     try:
         # With standalone_mode=False, click returns ctx.exit(code)'s code instead of exiting.
         rv = cli.main(args=argv, prog_name="kxplan", standalone_mode=False)
