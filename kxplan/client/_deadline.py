@@ -101,9 +101,11 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def deadline_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
+def deadline_transport(
+    limits: httpx.Limits, verify: ssl.SSLContext | bool = True
+) -> httpx.HTTPTransport:
     """httpx's default transport whose connections honour `deadline()`."""
-    transport = httpx.HTTPTransport(limits=limits)
+    transport = httpx.HTTPTransport(limits=limits, verify=verify)
     pool = transport._pool  # private: httpx offers no public hook for the network backend
     if isinstance(pool, httpcore.ConnectionPool):
         pool._network_backend = _Backend(pool._network_backend)

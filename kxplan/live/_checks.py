@@ -7,7 +7,8 @@ planning from it would create copies of tasks that exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from kxplan.client import Check, KantataClient, Records
 from kxplan.ids import id_order, result_ids
@@ -76,7 +77,9 @@ def status_set_problems(records: Records) -> list[str]:
     return problems
 
 
-def _missing(ids: object, served: Iterable[str]) -> list[str]:
-    """The ids of a list field that the typed map does not hold ([] when it is no list)."""
-    held = set(served)
-    return [str(i) for i in ids if str(i) not in held] if isinstance(ids, list) else []
+def _missing(ids: object, served: Mapping[str, Any]) -> list[str]:
+    """The ids of a list field that the typed map does not hold ([] when it is no list).
+
+    Looks each id up in the map itself: copying the map per story made a listing's check
+    quadratic in its size."""
+    return [str(i) for i in ids if str(i) not in served] if isinstance(ids, list) else []

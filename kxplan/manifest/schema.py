@@ -10,12 +10,13 @@ import re
 from collections import Counter, deque
 from collections.abc import Iterator
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-# jsonschema ships no type stubs and the project adds no stub dependency for it.
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import (  # type: ignore[import-untyped]
-    ValidationError as SchemaError,
-)
+if TYPE_CHECKING:
+    # jsonschema ships no type stubs and the project adds no stub dependency for it.
+    from jsonschema.exceptions import (  # type: ignore[import-untyped]
+        ValidationError as SchemaError,
+    )
 
 from kxplan.errors import Problem
 from kxplan.jsontypes import JsonObject, JsonValue
@@ -46,7 +47,12 @@ schema_passes: Counter[str] = Counter()
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def _validator() -> Any:
+    """jsonschema's validator, imported only when a manifest fails the fast check: importing
+    jsonschema is about a third of `kxplan validate`'s start-up (docs/client.md, "Start-up
+    and CPU")."""
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
     return Draft202012Validator(inline_refs(load_schema(SCHEMA_NAME)))
 
 

@@ -23,7 +23,7 @@ def test_each_problem_is_an_error_annotation_at_its_file_line_and_column(tmp_pat
     assert result.err == ""
     assert result.out.splitlines() == [
         f"::error file={escape_property(str(main))},line=7,col=17::start_date must be a date "
-        "YYYY-MM-DD, or a variable such as ${kickoff + 10d}",
+        "YYYY-MM-DD, or a variable such as ${kickoff + 10d} (here it is 'nope')",
         # The include chain's error points at the included file, and says how it got there.
         f"::error file={escape_property(str(tmp_path / 'phase.yaml'))},line=3,col=15::"
         f"due_date '2027-13-45' is not a calendar date%0Aincluded from {main}:5:5",

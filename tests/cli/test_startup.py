@@ -1,0 +1,72 @@
+"""Start-up: `kxplan --help` and `kxplan validate` import neither the HTTP client nor the
+sandbox, and the command list they print is the one the commands themselves declare."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from kxplan.cli import LAZY, cli
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("httpx", "httpcore", "ssl", "jsonschema", "kxplan.sandbox", "kxplan.client")
+
+# Runs the command in a fresh interpreter, then reports which heavy modules it imported.
+_PROBE = """
+import json, sys
+from kxplan.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "loaded": [m for m in %r if m in sys.modules]}))
+"""
+
+
+def _probe(*args: str) -> dict[str, object]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE % (HEAVY,), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_help_imports_no_client_no_sandbox() -> None:
+    assert _probe("--help") == {"code": 0, "loaded": []}
+
+
+def test_validate_of_a_valid_manifest_imports_no_client_no_sandbox(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\nname: s\nworkspace: W\ntasks:\n  - title: A\n")
+    assert _probe("validate", str(path)) == {"code": 0, "loaded": []}
+
+
+def test_plan_loads_the_client_when_it_needs_it(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\nname: s\nworkspace: W\ntasks:\n  - title: A\n")
+    got = _probe("plan", str(path), "--api-url", "http://127.0.0.1:9")  # nothing listens
+    assert got["code"] != 0 and "httpx" in got["loaded"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("name", sorted(LAZY))
+def test_help_listing_matches_each_command(name: str) -> None:
+    """The summary `kxplan --help` prints without importing a command is that command's."""
+    command = cli.commands[name]  # imports the module
+    stand_in = click.Command(name, help=LAZY[name][1])
+    for width in (30, 45, 80, 200):
+        assert stand_in.get_short_help_str(width) == command.get_short_help_str(width)
+
+
+def test_every_registered_command_is_listed() -> None:
+    assert sorted(cli.commands) == sorted(LAZY)
