@@ -25,6 +25,6 @@ def test_readme_is_assembled_from_the_current_docs() -> None:
 def test_readme_holds_the_two_setup_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "pip install . && kxplan apply --sandbox --auto-approve examples/first.yaml" in readme
-    assert "pip install '.[test]' && python -m pytest" in readme
+    assert "pip install '.[test]' && python -m pytest -n auto" in readme
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "python -m pytest" in ci
+    assert "python -m pytest -p no:cacheprovider -n auto" in ci
