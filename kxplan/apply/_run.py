@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kxplan.apply._verify import Observed
 from kxplan.changes.base import Change
 from kxplan.errors import ApiError, ApplyError, NotFoundError
 from kxplan.plan import Plan
@@ -55,6 +56,8 @@ class Run:
     # from each create response; None while unknown (see _creates.send_order).
     placement: str | None = None
     started: float = field(default_factory=time.monotonic)
+    # What the writes' answers showed stored, for the verification (kxplan.apply._verify).
+    observed: Observed = field(default_factory=Observed)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -71,6 +74,7 @@ class Run:
         batch = tuple(changes)
         with self._lock:
             self.applied.extend(batch)
+        self.observed.applied(batch, self.task_ids)
         if self.progress is not None and batch:
             self.progress(len(batch))
         if self.on_done is not None and batch:
