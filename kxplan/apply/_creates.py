@@ -52,14 +52,52 @@ def create_tasks(run: Run, changes: Sequence[Change]) -> None:
 
 
 def create_now(run: Run, changes: Sequence[Change]) -> None:
+    """Each level in the bulk creates the plan's estimate counts (`bulk_sizes`). While the
+    placement is unknown the level's first batch goes alone (its answer may teach it); the
+    other batches run side by side where they share no parent (`side_by_side`)."""
     for level in create_levels(changes):
         left = list(level)
-        for size in bulk_sizes(len(level)):  # the sizes the plan's estimate counts
-            # Decided per batch: the first response may have taught the placement.
-            batch = send_order(run, left)[:size]
-            _create_batch(run, batch)
-            sent = {id(c) for c in batch}
+        sizes = bulk_sizes(len(level))
+        if run.placement is None and len(sizes) > 1:
+            first = send_order(run, left)[: sizes.pop(0)]
+            _create_batch(run, first)
+            sent = {id(c) for c in first}
             left = [c for c in left if id(c) not in sent]
+        chains = side_by_side(slices(send_order(run, left), sizes))
+        run.map(lambda chain: _create_chain(run, chain), chains)
+
+
+def _create_chain(run: Run, chain: Sequence[list[Change]]) -> None:
+    for batch in chain:
+        _create_batch(run, batch)
+
+
+def slices(ordered: Sequence[Change], sizes: Sequence[int]) -> list[list[Change]]:
+    """`ordered` cut into consecutive batches of `sizes`."""
+    out: list[list[Change]] = []
+    start = 0
+    for size in sizes:
+        out.append(list(ordered[start : start + size]))
+        start += size
+    return out
+
+
+def side_by_side(batches: Sequence[list[Change]]) -> list[list[list[Change]]]:
+    """The batches of one level grouped into chains that may run side by side: batches
+    that share a parent (directly or through another batch) form one chain, sent one after
+    another in their order. Kantata places each new sibling first or last as it arrives,
+    so siblings of one parent must be sent in order (docs/apply.md, "Sibling order");
+    stories under other parents do not care."""
+    groups: list[tuple[set[str | None], list[int]]] = []
+    for index, batch in enumerate(batches):
+        mine: set[str | None] = {c.parent for c in batch}
+        joined = [g for g in groups if g[0] & mine]
+        groups = [g for g in groups if not g[0] & mine]
+        parents = mine.union(*(g[0] for g in joined))
+        members = [*sorted(i for g in joined for i in g[1]), index]
+        groups.append((parents, members))
+    groups.sort(key=lambda g: g[1][0])
+    return [[batches[i] for i in members] for _, members in groups]
 
 
 def send_order(run: Run, level: Sequence[Change]) -> list[Change]:
