@@ -35,6 +35,7 @@ class ApplyResult:
     recovered: int = 0  # creates with an unknown outcome that a look-up found done
     lifts: int = 0  # moves that needed a lift to the top level first (one extra PUT each)
     refused: int = 0  # move PUTs Kantata refused at first and that were sent again later
+    cascaded: int = 0  # planned deletes not sent: Kantata had deleted them with their parent
     created_workspace: tuple[str, str] | None = None  # (id, title) of the workspace created
     workspace_id: str = ""  # the workspace applied to (created by this apply, perhaps)
     # What the writes' answers showed Kantata stored (kxplan.apply._verify.live_after).
@@ -148,6 +149,7 @@ def apply_plan(
         recovered=run.recovered,
         lifts=run.lifts,
         refused=run.refused,
+        cascaded=run.cascaded,
         created_workspace=_created_workspace(run),
         workspace_id=run.workspace_id,
         observed=run.observed,

@@ -52,6 +52,7 @@ class Run:
     recovered: int = 0  # creates whose unknown outcome was resolved by a look-up
     lifts: int = 0  # moves that took two PUTs (lifted to the top level, then placed)
     refused: int = 0  # move PUTs Kantata refused and that were sent again after the others
+    cascaded: int = 0  # planned deletes not sent: a read showed Kantata deleted them already
     # Where Kantata puts a new sibling ("first"/"last"): from the plan's live read, then
     # from each create response; None while unknown (see _creates.send_order).
     placement: str | None = None
@@ -96,6 +97,11 @@ class Run:
         """Record `n` refused move PUTs, sent again later: requests beyond the estimate."""
         with self._lock:
             self.refused += n
+
+    def count_cascaded(self, n: int) -> None:
+        """Record `n` planned DELETEs not sent (the plan's estimate counted them)."""
+        with self._lock:
+            self.cascaded += n
 
     def count_lifts(self, n: int) -> None:
         """Record `n` lifts: each is a request beyond the plan's estimate."""
