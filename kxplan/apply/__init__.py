@@ -21,11 +21,14 @@ from __future__ import annotations
 from kxplan.apply._core import ApplyFailed, ApplyResult, apply_plan
 from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress
+from kxplan.apply._verify import Observed, live_after
 
 __all__ = [
     "ApplyFailed",
     "ApplyResult",
     "CreateGuard",
+    "Observed",
     "Progress",
     "apply_plan",
+    "live_after",
 ]

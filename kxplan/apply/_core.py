@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kxplan.apply import _checklist, _creates, _posts, _statuses, _tasks, _workspace
 from kxplan.apply._guard import CreateGuard
 from kxplan.apply._run import Progress, Run
+from kxplan.apply._verify import Observed
 from kxplan.changes import stages
 from kxplan.changes.base import WAVES, Change, Kind
 from kxplan.changes.stages import STAGES, Stage, stage_of
@@ -34,7 +35,11 @@ class ApplyResult:
     recovered: int = 0  # creates with an unknown outcome that a look-up found done
     lifts: int = 0  # moves that needed a lift to the top level first (one extra PUT each)
     refused: int = 0  # requests a refused move cost (resent, or lifted): beyond the estimate
+    cascaded: int = 0  # planned deletes not sent: Kantata had deleted them with their parent
     created_workspace: tuple[str, str] | None = None  # (id, title) of the workspace created
+    workspace_id: str = ""  # the workspace applied to (created by this apply, perhaps)
+    # What the writes' answers showed Kantata stored (kxplan.apply._verify.live_after).
+    observed: Observed = field(default_factory=Observed)
 
     def summary(self) -> dict[str, int]:
         """Counts of applied changes, as in `Plan.summary()`."""
@@ -144,7 +149,10 @@ def apply_plan(
         recovered=run.recovered,
         lifts=run.lifts,
         refused=run.refused,
+        cascaded=run.cascaded,
         created_workspace=_created_workspace(run),
+        workspace_id=run.workspace_id,
+        observed=run.observed,
     )
 
 

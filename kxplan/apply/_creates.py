@@ -24,9 +24,15 @@ from kxplan.live import BATCH, ITEM_PARAMS, find_tasks_by_marker, task_from_api
 from kxplan.model import LiveTask
 from kxplan.planner.placement import FIRST, learn_placement
 
-#: Asked for with every create: checklist items (to complete the ones created done) and the
-#: markers, which say which created story is which task (never the order of `results`).
-CREATE_INCLUDES = "story_tasks,external_references"
+#: Asked for with every create: checklist items (to complete the ones created done), the
+#: markers, which say which created story is which task (never the order of `results`), and
+#: the tags and optional status id, so the answer shows each story as a read would and the
+#: verification after apply needs no read of it (kxplan.apply._verify).
+CREATE_INCLUDES = "story_tasks,external_references,tags"
+CREATE_PARAMS = {"include": CREATE_INCLUDES, "optional_fields": "custom_task_status_id"}
+
+#: What a story in an answer must carry to count as shown whole (else it is read again).
+_SHOWN_WHOLE = ("tag_ids", "story_task_ids", "external_reference_ids", "custom_task_status_id")
 
 #: The placement assumed until the server has shown one: the newest observations of
 #: Kantata give a new story the lowest position (docs/apply.md, "Sibling order").
@@ -46,14 +52,52 @@ def create_tasks(run: Run, changes: Sequence[Change]) -> None:
 
 
 def create_now(run: Run, changes: Sequence[Change]) -> None:
+    """Each level in the bulk creates the plan's estimate counts (`bulk_sizes`). While the
+    placement is unknown the level's first batch goes alone (its answer may teach it); the
+    other batches run side by side where they share no parent (`side_by_side`)."""
     for level in create_levels(changes):
         left = list(level)
-        for size in bulk_sizes(len(level)):  # the sizes the plan's estimate counts
-            # Decided per batch: the first response may have taught the placement.
-            batch = send_order(run, left)[:size]
-            _create_batch(run, batch)
-            sent = {id(c) for c in batch}
+        sizes = bulk_sizes(len(level))
+        if run.placement is None and len(sizes) > 1:
+            first = send_order(run, left)[: sizes.pop(0)]
+            _create_batch(run, first)
+            sent = {id(c) for c in first}
             left = [c for c in left if id(c) not in sent]
+        chains = side_by_side(slices(send_order(run, left), sizes))
+        run.map(lambda chain: _create_chain(run, chain), chains)
+
+
+def _create_chain(run: Run, chain: Sequence[list[Change]]) -> None:
+    for batch in chain:
+        _create_batch(run, batch)
+
+
+def slices(ordered: Sequence[Change], sizes: Sequence[int]) -> list[list[Change]]:
+    """`ordered` cut into consecutive batches of `sizes`."""
+    out: list[list[Change]] = []
+    start = 0
+    for size in sizes:
+        out.append(list(ordered[start : start + size]))
+        start += size
+    return out
+
+
+def side_by_side(batches: Sequence[list[Change]]) -> list[list[list[Change]]]:
+    """The batches of one level grouped into chains that may run side by side: batches
+    that share a parent (directly or through another batch) form one chain, sent one after
+    another in their order. Kantata places each new sibling first or last as it arrives,
+    so siblings of one parent must be sent in order (docs/apply.md, "Sibling order");
+    stories under other parents do not care."""
+    groups: list[tuple[set[str | None], list[int]]] = []
+    for index, batch in enumerate(batches):
+        mine: set[str | None] = {c.parent for c in batch}
+        joined = [g for g in groups if g[0] & mine]
+        groups = [g for g in groups if not g[0] & mine]
+        parents = mine.union(*(g[0] for g in joined))
+        members = [*sorted(i for g in joined for i in g[1]), index]
+        groups.append((parents, members))
+    groups.sort(key=lambda g: g[1][0])
+    return [[batches[i] for i in members] for _, members in groups]
 
 
 def send_order(run: Run, level: Sequence[Change]) -> list[Change]:
@@ -85,7 +129,7 @@ def _create_pending(run: Run, batch: list[Change]) -> None:
     def send(keys: list[str]) -> Mapping[str, Any]:
         items = [_item(run, by_key[k]) for k in keys]
         return run.client.request(
-            "POST", "/stories", params={"include": CREATE_INCLUDES}, json=stories_create(items)
+            "POST", "/stories", params=CREATE_PARAMS, json=stories_create(items)
         )
 
     def find(keys: list[str]) -> dict[str, LiveTask]:
@@ -131,6 +175,7 @@ def _created(run: Run, batch: list[Change], response: Mapping[str, Any]) -> None
     is not in the response is looked up by marker; one still missing stops the apply, named.
     """
     stories = _created_stories(run, response)
+    run.observed.saw(_stored(response))
     keys = {c.key for c in batch}
     ids = {key: task.id for key, task in stories.items() if key in keys}
     missing = sorted(keys - set(ids))
@@ -171,6 +216,18 @@ def _created_stories(run: Run, response: Mapping[str, Any]) -> dict[str, LiveTas
         if key is not None and (key not in out or id_order(task.id) < id_order(out[key].id)):
             out[key] = task
     return out
+
+
+def _stored(response: Mapping[str, Any]) -> list[LiveTask]:
+    """Every story of `results` the create's answer shows whole, as stored (the others are
+    read again to verify)."""
+    objects = response.get("stories") or {}
+    shown = [objects.get(i) for i in result_ids(response)]
+    return [
+        task_from_api(s, response)
+        for s in shown
+        if isinstance(s, Mapping) and all(k in s for k in _SHOWN_WHOLE)
+    ]
 
 
 def _look_up(run: Run, keys: list[str]) -> dict[str, str]:
@@ -246,7 +303,8 @@ def _complete_items(run: Run, todo: list[tuple[str, str]]) -> None:
     """Mark created checklist items completed: Kantata's `checklist` strings create them open."""
 
     def complete(pair: tuple[str, str]) -> None:
-        run.client.request("PUT", f"/story_tasks/{pair[1]}", json=item_completed())
+        answer = run.client.request("PUT", f"/story_tasks/{pair[1]}", json=item_completed())
+        run.observed.completed(pair[0], pair[1], answer)
 
     run.map(complete, todo)
     run.count_extra(len(todo))

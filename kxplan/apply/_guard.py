@@ -94,4 +94,5 @@ def _delete_story(run: Run, story_id: str) -> None:
     from kxplan.apply._run import delete_quietly
 
     delete_quietly(run.client, f"/stories/{story_id}")
+    run.observed.deleted(story_id)
     run.count_extra()

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kxplan.apply._verify import Observed
 from kxplan.changes.base import Change
 from kxplan.errors import ApiError, ApplyError, NotFoundError
 from kxplan.plan import Plan
@@ -53,10 +54,13 @@ class Run:
     # Requests a refused move cost (sent again after the others; lifted, if a delete would
     # take it along): the only task writes beyond the plan's estimate.
     refused: int = 0
+    cascaded: int = 0  # planned deletes not sent: a read showed Kantata deleted them already
     # Where Kantata puts a new sibling ("first"/"last"): from the plan's live read, then
     # from each create response; None while unknown (see _creates.send_order).
     placement: str | None = None
     started: float = field(default_factory=time.monotonic)
+    # What the writes' answers showed stored, for the verification (kxplan.apply._verify).
+    observed: Observed = field(default_factory=Observed)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -73,6 +77,7 @@ class Run:
         batch = tuple(changes)
         with self._lock:
             self.applied.extend(batch)
+        self.observed.applied(batch, self.task_ids)
         if self.progress is not None and batch:
             self.progress(len(batch))
         if self.on_done is not None and batch:
@@ -94,6 +99,11 @@ class Run:
         """Record `n` requests a refused move cost: beyond the plan's estimate."""
         with self._lock:
             self.refused += n
+
+    def count_cascaded(self, n: int) -> None:
+        """Record `n` planned DELETEs not sent (the plan's estimate counted them)."""
+        with self._lock:
+            self.cascaded += n
 
     def count_lifts(self, n: int) -> None:
         """Record `n` lifts (one PUT each beyond the move's own; the estimate counts the

@@ -21,7 +21,9 @@ from kxplan.changes.batches import by_depth, story_puts
 from kxplan.changes.depth import Move, move_of, play_moves, tree_from_plan
 from kxplan.changes.task import TaskFieldChange, TaskMove
 from kxplan.errors import ApplyError, ValidationError
+from kxplan.ids import id_order
 from kxplan.live import read_tasks
+from kxplan.live._params import STORY_PARAMS, chunks
 
 # --------------------------------------------------------------------------- adopt, update, move
 
@@ -260,15 +262,50 @@ def _move_target(run: Run, change: TaskMove) -> int | None:
 
 
 def delete_tasks(run: Run, changes: Sequence[Change]) -> None:
-    """Delete children before parents; siblings at the same height concurrently.
+    """Delete the topmost tasks first, then only the subtasks Kantata did not delete with
+    them; tasks at one height concurrently.
 
-    Whether Kantata deletes a story's subtasks with it is not documented, so nothing here
-    depends on it: every task the plan deletes gets its own DELETE, children first, and the
-    planner never deletes a task while something it keeps (people's subtasks included)
-    stays under it (docs/apply.md, "Deletes").
+    Whether Kantata deletes a story's subtasks with it is not documented, so it is read,
+    never guessed: after the parents' DELETEs one `only=` read of the subtasks' ids says
+    which are still there. Those that are gone count as deleted (the read showed it); the
+    others get their own DELETE: children first once the read showed that nothing went
+    with its parent, else again top-down with a read after each round. The planner never
+    deletes a task while something it keeps (people's subtasks included) stays under it
+    (docs/apply.md, "Deletes").
     """
-    for group in delete_heights(changes):
-        run.map(lambda c: _delete_one(run, c), group)
+    todo = list(changes)
+    while todo:
+        planned = {c.key for c in todo}
+        tops = [c for c in todo if c.parent not in planned]
+        run.map(lambda c: _delete_one(run, c), tops)
+        below = [c for c in todo if c.parent in planned]
+        if not below:
+            return
+        there = _still_there(run, below)
+        went = [c for c in below if c.id is not None and str(c.id) not in there]
+        run.count_cascaded(len(went))
+        run.done(went)
+        todo = [c for c in below if c.id is None or str(c.id) in there]
+        if len(todo) == len(below):  # nothing went with its parent: no cascade to wait for
+            for group in delete_heights(todo):
+                run.map(lambda c: _delete_one(run, c), group)
+            return
+
+
+def _still_there(run: Run, changes: Sequence[Change]) -> set[str]:
+    """The ids of these stories that a read still lists (deleted ones it never does). No
+    check of parent links: a subtask whose parent was just deleted names it as its parent."""
+    ids = sorted({str(c.id) for c in changes if c.id is not None}, key=id_order)
+
+    def batch(chunk: Sequence[str]) -> set[str]:
+        params = {"workspace_id": run.workspace_id, **STORY_PARAMS, "only": ",".join(chunk)}
+        params.pop("include", None)
+        records = run.client.get_all("/stories", params)
+        return {str(s["id"]) for s in records.items}
+
+    found = run.map(batch, chunks(ids))
+    run.count_extra(len(found))
+    return set().union(*found)
 
 
 def _delete_one(run: Run, change: Change) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from kxplan.cli.flow import (
     REPLANNED,
     VERIFIED,
     Gates,
+    LiveReads,
     Output,
     apply_changes,
     confirm,
@@ -104,7 +105,7 @@ def apply_command(
     \b
     A saved plan (`kxplan plan --out PLANFILE`) is applied only if it is still true:
     the objects it touches are re-read and compared with the plan's fingerprints.
-    After applying, the workspace is read again to verify it matches the manifest.
+    After applying, the result is verified against the manifest (from the writes' answers).
     Exit codes: 0 applied (or nothing to do), 1 errors.
 
     \b
@@ -175,6 +176,7 @@ class _Single:
     manifests: tuple[Manifest, ...]
     saved: tuple[Plan, int] | None = None  # a saved plan, and the requests its binding took
     notify: bool = False  # --notify: post what changed to the workspace (kxplan.notify)
+    reads: LiveReads = field(default_factory=LiveReads)  # what each manifest was planned on
 
     def start(self, saved: dict[str, Any] | None) -> None:
         # The lookups for the locks and the first plans share one run's reads.
@@ -192,8 +194,8 @@ class _Single:
                 plans = self._reviewed({})  # another apply may have changed them: read afresh
                 if plans is None:
                     return
-            self._apply(plans, locks)
-            self._verify(plans)
+            results = self._apply(plans, locks)
+            self._verify(plans, results)
 
     def _ref(self, manifest: Manifest) -> str | int:
         return workspace_of(manifest, self.flags)
@@ -230,6 +232,7 @@ class _Single:
             missing=absent,
             create_missing=self.conn.sandbox,
             shared=reads,
+            planner=self.reads.planner,
         )
 
     def _reviewed(
@@ -263,7 +266,9 @@ class _Single:
         if self.flags.out is not None:
             save_plan(plans[0], self.flags.out)
 
-    def _apply(self, plans: Sequence[Plan], locks: Mapping[str, WorkspaceLock]) -> None:
+    def _apply(
+        self, plans: Sequence[Plan], locks: Mapping[str, WorkspaceLock]
+    ) -> list[ApplyResult]:
         guards = [guard_for(locks, p.workspace.get("id")) for p in plans]
         results: list[ApplyResult] = []
         for index, (one, guard) in enumerate(zip(plans, guards, strict=True)):
@@ -279,12 +284,31 @@ class _Single:
         _summarise(results, self.out.say)
         notify_after(plans, results, self.client, self.notify, self.manifests, say=self.out.say)
         report_guards(guards, self.out.say)
+        return results
 
-    def _verify(self, plans: Sequence[Plan]) -> None:
-        """Read the workspace again: the same plan must now have nothing left to do.
+    def _verify(self, plans: Sequence[Plan], results: Sequence[ApplyResult]) -> None:
+        """The same plan must now have nothing left to do: planned against what the writes'
+        answers showed, and what they did not show read again (`LiveReads.after_writes`);
+        when that cannot be told from the writes, against the workspace read again.
 
         After `apply PLANFILE` that is checked against the manifest the plan was made from,
         and only when it still says what it said then (its digest is in the plan's binding)."""
+        after = self._after_writes(results) if self.saved is None else None
+        if after is None:
+            after = self._read_again(plans)
+            if after is None:
+                return
+        self._report_verification(after)
+
+    def _after_writes(self, results: Sequence[ApplyResult]) -> list[Plan] | None:
+        options = replace(self.flags, out=None).options()
+        after = [
+            self.reads.after_writes(self.client, m, r, options)
+            for m, r in zip(self.manifests, results, strict=True)
+        ]
+        return None if any(p is None for p in after) else [p for p in after if p is not None]
+
+    def _read_again(self, plans: Sequence[Plan]) -> list[Plan] | None:
         flags, manifests = self.flags, self.manifests
         if self.saved is not None:
             flags = _saved_flags(plans[0], flags)
@@ -292,11 +316,13 @@ class _Single:
             unverified = _unverified(plans[0], found)
             if unverified or found is None:
                 self.out.say(unverified)
-                return
+                return None
             manifests = found
-        after = make_plans(
+        return make_plans(
             manifests, self.client, replace(flags, out=None), create_missing=self.conn.sandbox
         )
+
+    def _report_verification(self, after: Sequence[Plan]) -> None:
         err = verification_error(after)
         if err is None:
             self.out.say(VERIFIED)

@@ -5,7 +5,7 @@
     confirm(auto_approve, question, out)       # ask (or --auto-approve)
     with hold_workspaces(peek_locks(...)) ...  # lock (kxplan.cli.locking)
     result = apply_changes(plan, client, guard, out)   # apply, with its events
-    err = verification_error(plans_again)      # verify: nothing may be left to do
+    err = verification_error(after_writes(...))  # verify: nothing may be left to do
     out.say(done_line(...))                    # report
 
 `Output` is where a run speaks: human text to stdout, or to stderr whenever stdout carries
@@ -31,6 +31,7 @@ from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA
 from kxplan.errors import ApplyError, KxplanError, UnsafePlanError, UsageError
 from kxplan.events import Events
+from kxplan.model import LiveState, Manifest, PlanOptions
 from kxplan.plan import Plan
 
 #: Applies with at least this many changes get a progress bar (on a terminal).
@@ -176,6 +177,36 @@ def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
         return
     with click.progressbar(length=total, label="Applying", file=sys.stderr) as bar:
         yield bar.update
+
+
+@dataclass(slots=True)
+class LiveReads:
+    """The live state each manifest was planned against (by manifest identity): pass
+    `planner` to `make_plans`, then `after_writes` plans the manifest against that state
+    with the apply's writes laid over it, instead of reading the workspace again."""
+
+    lives: dict[int, LiveState] = field(default_factory=dict)
+
+    def planner(self, manifest: Manifest, live: LiveState, options: PlanOptions) -> Plan:
+        from kxplan.planner import build_plan
+
+        self.lives[id(manifest)] = live
+        return build_plan(manifest, live, options)
+
+    def after_writes(
+        self, client: KantataClient, manifest: Manifest, result: ApplyResult, options: PlanOptions
+    ) -> Plan | None:
+        """`manifest` planned again against the state the apply left, read from its writes'
+        answers and only what they did not show (kxplan.apply.live_after; docs/apply.md,
+        "Verification"); None when that cannot be told from the writes (read all again)."""
+        from kxplan.apply import live_after
+        from kxplan.planner import build_plan
+
+        before = self.lives.get(id(manifest))
+        if before is None or not result.observed.complete or not result.workspace_id:
+            return None
+        live = live_after(client, before, result.observed, result.workspace_id)
+        return build_plan(manifest, live, options)
 
 
 def verification_error(after: Sequence[Plan]) -> ApplyError | None:

@@ -61,10 +61,11 @@ def writes(server: SandboxServer) -> int:
 
 
 def apply_counted(server: SandboxServer, client: KantataClient, plan: Plan) -> tuple[int, int]:
-    """(write requests the sandbox saw while `plan` was applied, refused move PUTs)."""
+    """(write requests the sandbox saw while `plan` was applied, plus the planned deletes a
+    read showed Kantata had made with their parent; refused move PUTs)."""
     before = writes(server)
     result = apply_plan(plan, client, guard=CreateGuard())
-    return writes(server) - before, result.refused
+    return writes(server) - before + result.cascaded, result.refused
 
 
 def assert_exact(server: SandboxServer, client: KantataClient, plan: Plan) -> None:
