@@ -73,7 +73,8 @@ def _update(run: Run, update: PostUpdate) -> None:
         story_id = _story_id(run, update.key, task, after.get("task_id"))
         body["story_id"] = None if story_id is None else int(story_id)
     with about(f"updating post {update.key!r}"):
-        run.client.request("PUT", f"/posts/{update.id}", json={"post": body})
+        if update.fields:  # none: a re-mark (kxplan.planner.posts.REMARKED) writes the marker only
+            run.client.request("PUT", f"/posts/{update.id}", json={"post": body})
         write_marker(run, str(update.id), update.key, memory_text(message, task))
     run.done((update,))
 
