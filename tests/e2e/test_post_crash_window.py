@@ -127,3 +127,30 @@ def test_a_persons_post_with_the_same_words_is_never_taken(
     posts = {str(p["id"]): p for p in _posts(sandbox)}
     assert posts[theirs]["ref"] is None and posts[theirs]["user_id"] == PERSON
     assert sorted(p["ref"] for p in posts.values() if p["ref"]) == ["agenda", "welcome"]
+
+
+def test_apply_planfile_honours_notify_true_while_the_manifest_is_unchanged(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
+    monkeypatch.setenv("KANTATA_API_URL", sandbox.url)
+    sandbox.model.create_workspace(WORKSPACE)
+    manifest = write_manifest(tmp_path / "onboarding.yaml", {**_doc(), "notify": True})
+    saved = tmp_path / "plan.json"
+    assert kxplan("plan", manifest, "--out", saved).code == 0
+    applied = kxplan("apply", saved, "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "Posted what changed to the workspace's activity feed" in applied.text
+    notes = sandbox.model.store.all(
+        "SELECT p.id FROM posts p JOIN external_references e ON e.subject_type = 'Post' "
+        "AND e.subject_id = p.id AND e.external_status = 'notification'"
+    )
+    assert len(notes) == 1
+    # Changed since the plan was made: the manifest no longer speaks for the saved plan.
+    doc = {**_doc(), "notify": True, "tasks": [{"key": "kickoff", "title": "Kickoff!"}]}
+    write_manifest(manifest, doc)
+    assert kxplan("plan", manifest, "--out", saved).code == 0
+    write_manifest(manifest, {**doc, "vars": {"client": "Globex"}})
+    applied = kxplan("apply", saved, "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "Posted what changed" not in applied.text
