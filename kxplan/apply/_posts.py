@@ -8,7 +8,9 @@ per subject and service name), so it is simply sent again when its answer is los
 
 A post create whose answer is lost goes through the applier's one `create_once`: before
 anything is sent again, the workspace's newest unmarked top-level post with exactly this
-message and task link is taken as the one the lost create made, and it gets the marker.
+message and task link, written by the token's user (when the server says who that is:
+kxplan.live.posts.current_user_id), is taken as the one the lost create made, and it
+gets the marker.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kxplan.changes.base import Change, expect
 from kxplan.changes.post import PostCreate, PostDelete, PostUpdate
 from kxplan.errors import ApplyError, TransportError
 from kxplan.ids import result_ids
+from kxplan.live.posts import current_user_id
 from kxplan.model import SERVICE_NAME
 from kxplan.planner.posts import memory_text
 
@@ -73,7 +76,8 @@ def _update(run: Run, update: PostUpdate) -> None:
         story_id = _story_id(run, update.key, task, after.get("task_id"))
         body["story_id"] = None if story_id is None else int(story_id)
     with about(f"updating post {update.key!r}"):
-        run.client.request("PUT", f"/posts/{update.id}", json={"post": body})
+        if update.fields:  # none: a re-mark (kxplan.planner.posts.REMARKED) writes the marker only
+            run.client.request("PUT", f"/posts/{update.id}", json={"post": body})
         write_marker(run, str(update.id), update.key, memory_text(message, task))
     run.done((update,))
 
@@ -106,7 +110,7 @@ def _unmarked(run: Run, keys: list[str], message: str, story_id: str | None) -> 
         "workspace_id": run.workspace_id,
         "parents_only": "true",
         "without_external_reference_service_name": SERVICE_NAME,
-        "include": "external_references",
+        "include": "external_references,user",
         "per_page": 200,
     }
     answer = run.client.get("/posts", params)
@@ -117,6 +121,11 @@ def _unmarked(run: Run, keys: list[str], message: str, story_id: str | None) -> 
         if _same(posts.get(pid) or {}, message, story_id)
         and not (posts.get(pid) or {}).get("external_reference_ids")
     ]
+    if same:  # a person's post with the same words is not the one the lost create made
+        run.count_extra()
+        me = current_user_id(run.client, run.workspace_id)
+        if me is not None:
+            same = [pid for pid in same if str((posts.get(pid) or {}).get("user_id")) == me]
     newest = max(same, key=lambda pid: int(pid) if pid.isdigit() else 0, default=None)
     return {keys[0]: newest} if newest is not None and keys else {}
 

@@ -76,5 +76,9 @@ POST_CHANGES: tuple[type[Change], ...] = (PostCreate, PostUpdate, PostDelete, Po
 def post_writes(change: Change) -> int:
     """The requests the applier sends for one post change (kxplan.apply._posts): a create or
     an update is the post, then its marker (the post body has no external reference); a
-    delete is one request. The estimate counts with this (kxplan.planner.order)."""
-    return 1 if change.action is Action.DELETE else 2
+    delete, or a re-mark, is one request. The estimate counts with this (kxplan.planner.order)."""
+    if change.action is Action.DELETE:
+        return 1
+    if isinstance(change, PostUpdate) and not change.fields:
+        return 1  # a re-mark: the marker only (kxplan.planner.posts.REMARKED)
+    return 2

@@ -122,7 +122,7 @@ def apply_command(
         from kxplan.fleet.command import apply_command as fleet_apply
 
         out = Output.of(flags, "apply")  # a fleet prints its own one document
-        reporting(out, lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out))
+        reporting(out, lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out, notify))
         return
     out = Output.of(flags, "apply", document=flags.fmt == "json")
     reporting(out, lambda: _apply_manifests(inputs, flags, conn, gates, auto_approve, out, notify))
@@ -282,7 +282,8 @@ class _Single:
             if note:
                 self.out.say(note)
         _summarise(results, self.out.say)
-        notify_after(plans, results, self.client, self.notify, self.manifests, say=self.out.say)
+        manifests = self.manifests if self.saved is None else _saved_manifests(plans[0], self.flags)
+        notify_after(plans, results, self.client, self.notify, manifests, say=self.out.say)
         report_guards(guards, self.out.say)
         return results
 
@@ -438,6 +439,13 @@ def _unverified(plan: Plan, found: tuple[Manifest, ...] | None) -> str:
             f"{plan.manifest}` to see what it would change now."
         )
     return ""
+
+
+def _saved_manifests(plan: Plan, flags: PlanFlags) -> tuple[Manifest, ...]:
+    """The manifest a saved plan was made from while it still says what it said then (its
+    `notify: true` is honoured, docs/apply.md "Telling the team"); () otherwise."""
+    found = _manifests_of_saved(plan, _saved_flags(plan, flags))
+    return () if found is None or _unverified(plan, found) else found
 
 
 def _manifests_of_saved(plan: Plan, flags: PlanFlags) -> tuple[Manifest, ...] | None:

@@ -156,7 +156,13 @@ def _targets_for(fleet: Fleet, flags: PlanFlags, reads: FleetReads) -> list[Targ
 
 
 def apply_command(
-    path: Path, flags: PlanFlags, conn: Connection, gates: Gates, auto_approve: bool, out: Output
+    path: Path,
+    flags: PlanFlags,
+    conn: Connection,
+    gates: Gates,
+    auto_approve: bool,
+    out: Output,
+    notify: bool = False,
 ) -> int:
     """`kxplan apply FLEET | FLEETPLAN`: plan (or take the saved plans), show them, ask
     once, apply every workspace with changes, verify each; the exit code (0 or 1)."""
@@ -169,8 +175,9 @@ def apply_command(
         reads = FleetReads(client)
         run_flags = replace(flags, workspace=None, out=None)
         run = FleetRun(
-            client, reads, run_flags, api, conn.sandbox, create_missing=conn.sandbox, out=out
-        )
+            client, reads, run_flags, api, conn.sandbox, create_missing=conn.sandbox, out=out,
+            notify=notify,
+        )  # fmt: skip
         if saved is not None:
             outcomes = _saved_outcomes(saved, run)
         else:

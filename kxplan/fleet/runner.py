@@ -16,6 +16,7 @@ can run concurrently without their sections interleaving (kxplan.fleet.reads.Fle
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -40,6 +41,7 @@ from kxplan.client import KantataClient
 from kxplan.errors import KxplanError
 from kxplan.fleet.reads import FleetReads
 from kxplan.model import LiveWorkspace, Manifest
+from kxplan.notify import notification, post_notification
 from kxplan.plan import Plan, PlanWorkspace
 from kxplan.render import render_text
 from kxplan.saved_plans import check_fresh
@@ -62,6 +64,7 @@ class FleetRun:
     sandbox: bool = False
     create_missing: bool = False
     out: Output = field(default_factory=Output)  # where events go (kxplan.cli.flow)
+    notify: bool = False  # apply --notify: each workspace that changed gets a post (kxplan.notify)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,17 +321,40 @@ class _Apply:
                 notes=tuple(self.notes),
                 requests=requests,
             )  # fmt: skip
+        posted = self._notified(result)
+        if isinstance(posted, KxplanError):
+            return replace(
+                self._failed(posted, result.summary()), result=done + verified + posted.format()
+            )
         return replace(
             self.outcome,
             status=OK,
             workspace=self.plan.workspace,  # with its id when this apply created it
             plan=self.plan,
             text=self.text,
-            result=done + verified,
+            result=done + verified + posted,
             applied=result.summary(),
             notes=tuple(self.notes),
             requests=requests,
         )
+
+    def _notified(self, result: ApplyResult) -> str | KxplanError:
+        """With --notify or the manifest's `notify: true`: the post saying what this
+        workspace's apply changed (docs/apply.md, "Telling the team"); the line saying
+        where it went ("" when nothing was posted), or the error."""
+        manifest = self.outcome.target.manifest
+        if not (self.run.notify or (manifest is not None and manifest.notify)):
+            return ""
+        titles = {t.key: t.title for t in manifest.tasks} if manifest is not None else {}
+        text = notification(self.plan, result.applied, titles, os.environ)
+        if text is None:
+            return ""
+        try:
+            wid = str(self.plan.workspace.get("id"))
+            post_id = post_notification(self.run.client, self.plan, wid, text)
+        except KxplanError as err:
+            return err
+        return f"Posted what changed to the workspace's activity feed (post {post_id}).\n"
 
 
 def _verify(run: FleetRun, target: Target, plan: Plan) -> str | KxplanError:

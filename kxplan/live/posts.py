@@ -88,4 +88,59 @@ def with_posts(client: KantataClient, manifest: Manifest, live: LiveState) -> Li
         return live
     with client.tally() as tally:
         posts = read_posts(client, live.workspace.id, manifest.name)
+        posts += unmarked_own_posts(client, live.workspace.id, manifest, posts)
     return replace(live, posts=posts, requests=live.requests + tally.requests)
+
+
+def unmarked_own_posts(
+    client: KantataClient, workspace_id: str, manifest: Manifest, marked: tuple[LivePost, ...]
+) -> tuple[LivePost, ...]:
+    """Posts an apply stopped between `POST /posts` and its marker may have left (docs/apply.md,
+    "Posts"): the workspace's unmarked top-level posts whose message is that of a manifest
+    post with no marked post yet, written by the token's own user (a person's post with the
+    same words is never one). Costs nothing while every manifest post has its marked post;
+    else one listing, and one workspace read only when a message matches."""
+    have = {p.marker.service_model_ref for p in marked if p.marker is not None}
+    messages = {p.message for p in manifest.posts if p.key not in have}
+    if not messages:
+        return ()
+    params = {
+        "workspace_id": workspace_id,
+        **POST_PARAMS,
+        "include": "external_references,user",
+        "without_external_reference_service_name": SERVICE_NAME,
+    }
+    records = client.get_all("/posts", params)
+    refs = records.included.get("external_references", {})
+    same = [
+        obj
+        for obj in records
+        if obj.get("message") in messages and not obj.get("reply") and not _kxplans(obj, refs)
+    ]
+    me = current_user_id(client, workspace_id) if same else None
+    if me is None:
+        return ()
+    own = [post_from_api(obj, None) for obj in same if str(obj.get("user_id") or "") == me]
+    return tuple(sorted(own, key=lambda p: int(p.id) if p.id.isdigit() else 0))
+
+
+def _kxplans(obj: Mapping[str, Any], refs: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether a post carries any kxplan reference (another stack's, a notification)."""
+    for ref_id in obj.get("external_reference_ids") or ():
+        ref = refs.get(str(ref_id))
+        if ref is not None and ref.get("service_name") == SERVICE_NAME:
+            return True
+    return False
+
+
+def current_user_id(client: KantataClient, workspace_id: str) -> str | None:
+    """The id of the token's user, as the workspace's `current_user_participation` names it
+    (docs/kantata-api.md, "Posts"); None when the answer does not say."""
+    answer = client.get(f"/workspaces/{workspace_id}", {"include": "current_user_participation"})
+    workspace = (answer.get("workspaces") or {}).get(str(workspace_id)) or {}
+    pid = workspace.get("current_user_participation_id")
+    if isinstance(pid, list):  # the OpenAPI's include text names `..._ids`
+        pid = pid[0] if pid else None
+    part = (answer.get("participations") or {}).get(str(pid)) if pid else None
+    user = (part or {}).get("user_id")
+    return str(user) if user not in (None, "") else None

@@ -94,10 +94,16 @@ def plan_posts(
         and not p.notification
     }
     task_keys = {t.id: k for k, t in tasks.items()}
+    # Read only when a manifest post has no marked post (kxplan.live.posts.unmarked_own_posts).
+    unmarked = [p for p in posts if p.marker is None]
     steps: list[Step] = []
     for rank, post in enumerate(manifest.posts):
         found = live.get(post.key)
-        if found is None:
+        left = _left_unmarked(post, unmarked, tasks) if found is None else None
+        if left is not None:
+            unmarked.remove(left)
+            steps.append(place(stages.POSTS, _remark(post, left, tasks), rank=rank))
+        elif found is None:
             steps.append(place(stages.POSTS, _create(post, tasks), rank=rank))
         else:
             steps.extend(_compare(post, found, tasks, task_keys, rank))
@@ -139,6 +145,31 @@ def _kept(post: LivePost, prune: bool) -> dict[str, Any]:
 def _task_id(post: DesiredPost, tasks: Mapping[str, LiveTask]) -> str | None:
     live = tasks.get(post.task) if post.task else None
     return live.id if live is not None else None
+
+
+#: Why a post the token's user wrote, unmarked, with a manifest post's words, gets the marker.
+REMARKED = "re-marked: an earlier apply was stopped before it marked it"
+
+
+def _left_unmarked(
+    post: DesiredPost, unmarked: list[LivePost], tasks: Mapping[str, LiveTask]
+) -> LivePost | None:
+    """The newest unmarked post of the token's user with this post's message and task link:
+    the one an apply stopped between `POST /posts` and the marker created."""
+    want_id = _task_id(post, tasks)
+    if post.task is not None and want_id is None:
+        return None  # its task does not exist yet: no earlier apply created this post
+    same = [p for p in unmarked if p.message == post.message and p.story_id == want_id]
+    return max(same, key=lambda p: int(p.id) if p.id.isdigit() else 0, default=None)
+
+
+def _remark(post: DesiredPost, left: LivePost, tasks: Mapping[str, LiveTask]) -> PostUpdate:
+    """Only the marker is written (no field changes: `fields` is empty)."""
+    task_id = _task_id(post, tasks)
+    after: PostValues = {"message": post.message, "task": post.task, "task_id": task_id}
+    return PostUpdate(
+        key=post.key, id=left.id, path=post.key, before={}, after=after, reason=REMARKED
+    )
 
 
 def _create(post: DesiredPost, tasks: Mapping[str, LiveTask]) -> PostCreate:

@@ -11,6 +11,7 @@ from kxplan.sandbox.handlers.base import ALL, Request, Response, Route, ok
 from kxplan.sandbox.includes import stories as story_maps
 from kxplan.sandbox.models import SandboxModel
 from kxplan.sandbox.params import Page, Params
+from kxplan.sandbox.resources.people import acting_user
 from kxplan.sandbox.sql import in_clause
 from kxplan.sandbox.store import SANDBOX_USER_ID, Row, Store
 
@@ -178,9 +179,9 @@ def create_posts(model: SandboxModel, req: Request) -> Response:
     """POST /posts with `{"post": {...}}` or `{"posts": [...]}` (at most 100, documented)."""
     body = req.body
     if isinstance(body, dict) and isinstance(body.get("posts"), list):
-        ids = model.add_posts(body["posts"])
+        ids = model.add_posts(body["posts"], user_id=acting_user())
     else:
-        ids = model.add_posts([unwrap(body, "post")])
+        ids = model.add_posts([unwrap(body, "post")], user_id=acting_user())
     rows = [r for i in ids if (r := model.post_row(i)) is not None]
     return _body(model, rows, len(rows), ALL, req.params_with_body())
 
