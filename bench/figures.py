@@ -415,19 +415,40 @@ def fleet(workspaces: int, tasks: int, latency_ms: float, runs: int, work: Path)
     ]
 
 
-def collect(sizes: Sizes, latencies: tuple[float, ...], runs: int) -> list[Figure]:
-    """Every scenario at every latency."""
+def collect(
+    sizes: Sizes,
+    latencies: tuple[float, ...],
+    runs: int,
+    progress: Callable[[Figure], None] = lambda f: None,
+) -> list[Figure]:
+    """Every scenario at every latency; `progress` sees each figure as it is done."""
     figures: list[Figure] = []
+
+    def add(done: list[Figure]) -> None:
+        for f in done:
+            progress(f)
+        figures.extend(done)
+
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for latency in latencies:
             for tasks in sizes.bootstraps:
-                figures += bootstrap_and_edit(tasks, latency, runs, work)
+                add(bootstrap_and_edit(tasks, latency, runs, work))
         for tasks in sizes.plans:
-            figures += no_change_plans(tasks, latencies, runs, work)
+            add(no_change_plans(tasks, latencies, runs, work))
         for latency in latencies:
-            figures += fleet(sizes.fleet_workspaces, sizes.fleet_tasks, latency, runs, work)
+            add(fleet(sizes.fleet_workspaces, sizes.fleet_tasks, latency, runs, work))
     return figures
+
+
+def _progress(f: Figure) -> None:
+    j = f.to_json()
+    print(
+        f"done: {f.scenario} of {f.tasks} tasks at {f.latency_ms:.0f} ms: {j['requests']} "
+        f"requests, wall {_num(j['wall_s'], '.2f')} s",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 # ---- report ----------------------------------------------------------------------------
@@ -475,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     runs = args.runs or (1 if args.quick else 3)
     latencies = tuple(float(v) for v in args.latencies.split(","))
-    figures = collect(sizes, latencies, runs)
+    figures = collect(sizes, latencies, runs, _progress)
     if args.json:
         print(json.dumps([f.to_json() for f in figures], indent=2))
     else:
