@@ -442,13 +442,9 @@ def collect(
 
 
 def _progress(f: Figure) -> None:
-    j = f.to_json()
-    print(
-        f"done: {f.scenario} of {f.tasks} tasks at {f.latency_ms:.0f} ms: {j['requests']} "
-        f"requests, wall {_num(j['wall_s'], '.2f')} s",
-        file=sys.stderr,
-        flush=True,
-    )
+    """A figure as it is done, on stderr (a full run takes minutes; nothing is lost if it
+    is stopped part-way)."""
+    print("done: " + row(f), *details(f), sep="\n", file=sys.stderr, flush=True)
 
 
 # ---- report ----------------------------------------------------------------------------
@@ -458,31 +454,43 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def table(figures: list[Figure]) -> str:
-    """One line per figure (medians), then each figure's checks, routes and critical path."""
-    head = (
-        f"{'scenario':<26} {'tasks':>6} {'lat':>5} {'req':>5} {'waves':>5} {'crit s':>6} "
-        f"{'wall s':>6} {'ratio':>5} {'r-1st':>5} {'1st s':>5} {'cpu s':>5} {'MB':>5} {'runs':>4}"
+HEAD = (
+    f"{'scenario':<26} {'tasks':>6} {'lat':>5} {'req':>5} {'waves':>5} {'crit s':>6} "
+    f"{'wall s':>6} {'ratio':>5} {'r-1st':>5} {'1st s':>5} {'cpu s':>5} {'MB':>5} {'runs':>4}"
+)
+
+
+def row(f: Figure) -> str:
+    """The figure's medians on one line, under HEAD."""
+    j = f.to_json()
+    return (
+        f"{f.scenario:<26} {f.tasks:>6} {f.latency_ms:>3.0f}ms {j['requests']:>5} "
+        f"{_num(j['waves'], '5.0f')} {_num(j['critical_path_s'], '6.2f')} "
+        f"{_num(j['wall_s'], '6.2f')} {_num(j['ratio'], '5.2f')} "
+        f"{_num(j['after_start_ratio'], '5.2f')} "
+        f"{_num(j['first_request_s'], '5.2f')} {_num(j['cpu_s'], '5.2f')} "
+        f"{_num(j['peak_mb'], '5.0f')} {len(f.runs):>4}"
     )
-    lines = [head]
+
+
+def details(f: Figure) -> list[str]:
+    """The figure's checks, requests by route and (with latency) its critical path."""
+    last = f.runs[-1]
+    lines = [
+        f"{f.scenario} of {f.tasks} tasks at {f.latency_ms:.0f} ms:",
+        "    " + "; ".join(str(c) for c in f.checks),
+        "    " + ", ".join(f"{k} {v}" for k, v in last.by_route.items()),
+    ]
+    if f.latency_ms:
+        lines.append(f"    critical path ({last.waves} waves): {last.chain}")
+    return lines
+
+
+def table(figures: list[Figure]) -> str:
+    """One line per figure (medians), then each figure's details."""
+    lines = [HEAD, *(row(f) for f in figures), ""]
     for f in figures:
-        j = f.to_json()
-        lines.append(
-            f"{f.scenario:<26} {f.tasks:>6} {f.latency_ms:>3.0f}ms {j['requests']:>5} "
-            f"{_num(j['waves'], '5.0f')} {_num(j['critical_path_s'], '6.2f')} "
-            f"{_num(j['wall_s'], '6.2f')} {_num(j['ratio'], '5.2f')} "
-            f"{_num(j['after_start_ratio'], '5.2f')} "
-            f"{_num(j['first_request_s'], '5.2f')} {_num(j['cpu_s'], '5.2f')} "
-            f"{_num(j['peak_mb'], '5.0f')} {len(f.runs):>4}"
-        )
-    lines.append("")
-    for f in figures:
-        last = f.runs[-1]
-        lines.append(f"{f.scenario} of {f.tasks} tasks at {f.latency_ms:.0f} ms:")
-        lines.append("    " + "; ".join(str(c) for c in f.checks))
-        lines.append("    " + ", ".join(f"{k} {v}" for k, v in last.by_route.items()))
-        if f.latency_ms:
-            lines.append(f"    critical path ({last.waves} waves): {last.chain}")
+        lines += details(f)
     return "\n".join(lines)
 
 
