@@ -21,6 +21,7 @@ SECTIONS = (
     "client.md",
     "kantata-api.md",
     "sandbox.md",
+    "bench.md",
 )
 
 
