@@ -451,7 +451,9 @@ def _progress(f: Figure) -> None:
 
 
 def _num(value: float | None, fmt: str) -> str:
-    return "-" if value is None else format(value, fmt)
+    """`value` in `fmt`, or "-" right-aligned to the format's width when there is none."""
+    width = int(fmt.split(".")[0] or 0)
+    return "-".rjust(width) if value is None else format(value, fmt)
 
 
 HEAD = (

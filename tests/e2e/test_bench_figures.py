@@ -159,3 +159,11 @@ def test_the_launcher_reports_the_childs_memory_not_its_parents(figures_module: 
     assert run.code == 0 and "Usage" in run.output
     assert 0 < run.peak_mb < 160
     assert len(ballast) > 0
+
+
+def test_the_table_keeps_its_columns_when_a_figure_has_no_ratio(figures_module: Any) -> None:
+    m = figures_module
+    run = m.Run(0, 7, {"GET /stories": 7}, 0, 0.0, 3, "", 1.0, 0.1, 0.5, 40.0, "")
+    row = m.row(m.figure("no-change plan", 1000, 0.0, [run], lambda r: m.plan_checks(1000, r)))
+    assert len(row) == len(m.HEAD)
+    assert row.split()[-6:] == ["-", "-", "0.10", "0.50", "40", "1"]
