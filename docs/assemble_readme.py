@@ -22,6 +22,7 @@ SECTIONS = (
     "client.md",
     "kantata-api.md",
     "sandbox.md",
+    "bench.md",
 )
 
 

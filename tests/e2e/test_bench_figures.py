@@ -1,0 +1,169 @@
+"""bench/figures.py (docs/bench.md): the critical path computed from request intervals, and
+the figure collection at a small size, its request counts held to their bounds (never time)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _load(name: str) -> ModuleType:
+    key = f"_bench_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+critical = _load("_critical")
+Span = critical.Span
+
+
+# ---- the critical path, on hand-made request logs -------------------------------------
+
+
+def test_requests_one_after_another_are_each_a_wave() -> None:
+    log = [Span(0, 1, "GET /workspaces"), Span(1, 2, "GET /stories"), Span(2.5, 3.5, "PUT")]
+    assert critical.waves(log) == 3
+
+
+def test_requests_in_flight_together_are_one_wave() -> None:
+    batch = [Span(0.0 + i * 0.01, 1.0 + i * 0.01, "POST /stories") for i in range(8)]
+    after = Span(1.2, 2.2, "GET /stories")
+    assert critical.waves([*batch, after]) == 2
+
+
+def test_overlapping_requests_in_a_staircase_count_only_the_disjoint_ones() -> None:
+    # Each overlaps its neighbours: at most every other one followed another.
+    log = [Span(0, 2), Span(1, 3), Span(2, 4), Span(3, 5), Span(4, 6)]
+    assert critical.waves(log) == 3
+
+
+def test_a_long_request_does_not_hide_the_short_chain_beside_it() -> None:
+    log = [Span(0, 10, "GET /stories"), Span(0, 1, "A"), Span(1, 2, "B"), Span(2, 3, "C")]
+    chain = critical.critical_chain(log)
+    assert [s.label for s in chain] == ["A", "B", "C"]
+
+
+def test_the_order_of_the_log_does_not_matter() -> None:
+    log = [Span(2, 3, "C"), Span(0, 1, "A"), Span(0.5, 1.5, "A2"), Span(1, 2, "B")]
+    assert critical.waves(log) == 3
+    assert critical.waves([]) == 0
+
+
+def test_the_chain_reads_as_routes_with_repeats_folded() -> None:
+    log = [Span(0, 1, "GET /workspaces"), *(Span(i, i + 1, "POST /stories") for i in (1, 2, 3))]
+    assert critical.describe(critical.critical_chain(log)) == "GET /workspaces → POST /stories ×3"
+
+
+# ---- the figures at a small size --------------------------------------------------------
+
+
+SMALL_BOOT, SMALL_PLAN = 60, 250
+
+
+@pytest.fixture(scope="module")
+def figures_module() -> Any:
+    return _load("figures")
+
+
+@pytest.fixture(scope="module")
+def collected(figures_module: Any) -> dict[str, Any]:
+    sizes = figures_module.Sizes(
+        bootstraps=(SMALL_BOOT,), plans=(SMALL_PLAN,), fleet_workspaces=2, fleet_tasks=5
+    )
+    figures = figures_module.collect(sizes, latencies=(0.0,), runs=1)
+    return {f.scenario: f for f in figures}
+
+
+def _check(figure: Any, name: str) -> Any:
+    return next(c for c in figure.checks if c.name == name)
+
+
+def test_every_scenario_ran_and_holds_its_bounds(collected: dict[str, Any]) -> None:
+    assert sorted(collected) == [
+        "10% edit",
+        "bootstrap",
+        "fleet 2×5 bootstrap",
+        "fleet 2×5 re-plan",
+        "no-change plan",
+    ]
+    assert {s: f.failures for s, f in collected.items()} == {s: [] for s in collected}
+
+
+def test_the_bootstrap_creates_each_level_in_batches_of_300(
+    collected: dict[str, Any], figures_module: Any
+) -> None:
+    boot = collected["bootstrap"]
+    levels = figures_module._apply_bench.level_sizes(SMALL_BOOT)
+    assert boot.runs[0].by_route["POST /stories"] == sum(math.ceil(n / 300) for n in levels)
+    target = _check(boot, "requests")
+    assert not target.held
+    assert target.top == len(levels) + 3 + boot.runs[0].status_ops
+
+
+def test_the_edit_sends_one_put_per_renamed_task(collected: dict[str, Any]) -> None:
+    edit = collected["10% edit"]
+    assert edit.runs[0].by_route["PUT /stories/{id}"] == math.ceil(SMALL_BOOT / 10)
+    assert "POST /stories" not in edit.runs[0].by_route
+
+
+def test_the_no_change_plan_reads_within_pages_plus_three(collected: dict[str, Any]) -> None:
+    plan = collected["no-change plan"]
+    run = plan.runs[0]
+    assert run.requests == sum(run.by_route.values())
+    assert run.requests <= math.ceil(SMALL_PLAN / 200) + 3
+    assert not [k for k in run.by_route if not k.startswith("GET ")]  # a plan only reads
+    assert run.cpu_s > 0 and run.peak_mb > 0
+
+
+def test_the_fleet_re_plan_holds_the_fleet_bounds(collected: dict[str, Any]) -> None:
+    replan = collected["fleet 2×5 re-plan"]
+    assert _check(replan, "requests").top == 2 * (1 + 1) + 1 + 3
+    assert _check(replan, "GET /workspaces").got <= 2
+
+
+def test_a_count_over_its_bound_fails_the_figure(figures_module: Any) -> None:
+    m = figures_module
+    run = m.Run(0, 9, {"GET /stories": 9}, 0, 0.0, 9, "", 1.0, 0.1, 0.5, 40.0, "")
+    over = m.figure("no-change plan", 200, 0.0, [run], lambda r: m.plan_checks(200, r))
+    assert over.failures == ["requests 9 (bound 4: OVER)"]
+    missed = m.Check("requests", 9, 8, held=False)
+    assert str(missed) == "requests 9 (target 8: over target)"
+
+
+def test_the_critical_path_is_waves_times_latency(figures_module: Any) -> None:
+    run = figures_module.Run(0, 12, {}, 0, 50.0, 10, "", 0.75, 0.15, 0.5, 40.0, "")
+    assert run.critical_s == pytest.approx(0.5)
+    assert run.ratio == pytest.approx(1.5)
+    assert run.after_start_ratio == pytest.approx(1.2)
+
+
+def test_the_launcher_reports_the_childs_memory_not_its_parents(figures_module: Any) -> None:
+    ballast = b"x" * (160 * 1024 * 1024)  # this process now holds 160 MB
+    m = figures_module
+    with m.sandbox() as (server, recorder):
+        run = m.launch(server, recorder, "plan", "--help")
+    assert run.code == 0 and "Usage" in run.output
+    assert 0 < run.peak_mb < 160
+    assert len(ballast) > 0
+
+
+def test_the_table_keeps_its_columns_when_a_figure_has_no_ratio(figures_module: Any) -> None:
+    m = figures_module
+    run = m.Run(0, 7, {"GET /stories": 7}, 0, 0.0, 3, "", 1.0, 0.1, 0.5, 40.0, "")
+    row = m.row(m.figure("no-change plan", 1000, 0.0, [run], lambda r: m.plan_checks(1000, r)))
+    assert len(row) == len(m.HEAD)
+    assert row.split()[-6:] == ["-", "-", "0.10", "0.50", "40", "1"]
