@@ -266,10 +266,11 @@ class WorkspaceLock:
     def _write(self, *, released: bool = False) -> float:
         """Write (or refresh, or release) this run's claim; the seconds the write took."""
         started = time.monotonic()
+        until = self._now() + (0 if released else self.ttl)
         message = {
             "holder": self.holder,
             "since": _iso(self._since),
-            "until": _iso(self._now() + (0 if released else self.ttl)),
+            "until": _iso(until),
         }
         ref = {
             "subject_type": "Workspace",
@@ -289,15 +290,24 @@ class WorkspaceLock:
         except TransportError as err:
             if not err.outcome_unknown:
                 raise
-            self._await_lost_write()
+            self._await_lost_write(released, until)
         return time.monotonic() - started
 
-    def _await_lost_write(self) -> None:
-        """The answer to a lock write was lost: wait until it shows (it may commit late)."""
+    def _await_lost_write(self, released: bool, until: float) -> None:
+        """The answer to a lock write was lost: wait until what it wrote shows (it may
+        commit late). Our claim being there is not enough: a refresh or a release changes
+        a claim that already exists, so wait for its new state (released, and its `until`)."""
         for delay in _LOST_WRITE_DELAYS:
             self._sleep(delay)
-            if any(c.run_id == self.run_id for c in self.read()):
+            if any(self._wrote(c, released, until) for c in self.read()):
                 return
+
+    def _wrote(self, claim: Claim, released: bool, until: float) -> bool:
+        return (
+            claim.run_id == self.run_id
+            and claim.released == released
+            and abs(claim.until - until) < 1.0  # the lock's times are kept to the second
+        )
 
     def _holder(self, claims: Iterable[Claim]) -> Claim | None:
         return current_holder(claims, self._now())

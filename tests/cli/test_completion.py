@@ -3,9 +3,14 @@ completion protocol (driven in-process, as the shell script calls kxplan back)."
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import pytest
 
+from kxplan.cli import main
 from tests.support import kxplan
+from tests.support.cli import Result
 
 
 @pytest.mark.parametrize(
@@ -29,11 +34,26 @@ def test_an_unknown_shell_is_refused() -> None:
     assert "'tcsh' is not one of 'bash', 'zsh', 'fish'" in result.err
 
 
+def _complete() -> Result:
+    """`kxplan` run as a shell's completion calls it: on a stdout that, like a real one, has
+    a binary buffer underneath (click 8.5 writes the completions as bytes)."""
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    code = 0
+    with contextlib.redirect_stdout(out):
+        try:
+            main([])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out.flush()
+    return Result(code, raw.getvalue().decode("utf-8"), "")
+
+
 def test_completing_pl_offers_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("_KXPLAN_COMPLETE", "bash_complete")
     monkeypatch.setenv("COMP_WORDS", "kxplan pl")
     monkeypatch.setenv("COMP_CWORD", "1")
-    result = kxplan()
+    result = _complete()
     assert result.code == 0
     assert result.out.splitlines() == ["plain,plan"]
 
@@ -42,7 +62,7 @@ def test_completing_an_option_value_offers_its_choices(monkeypatch: pytest.Monke
     monkeypatch.setenv("_KXPLAN_COMPLETE", "zsh_complete")
     monkeypatch.setenv("COMP_WORDS", "kxplan plan m.yaml --color ")
     monkeypatch.setenv("COMP_CWORD", "4")
-    result = kxplan()
+    result = _complete()
     assert result.code == 0
     offered = result.out.splitlines()[1::3]  # zsh: type, value, help for each
     assert offered == ["auto", "always", "never"]
