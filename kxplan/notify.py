@@ -67,17 +67,34 @@ def notify_after(
     """Post one notification per applied plan that changed something, when `--notify` or
     its manifest's `notify: true` asks for it; say where (with `say`: stderr when stdout
     carries JSON)."""
-    wanted = {m.path for m in manifests if m.notify}
-    titles = {t.key: t.title for m in manifests for t in m.tasks}
+    by_path = {m.path: m for m in manifests}
     for plan, result in zip(plans, results, strict=True):
-        if not (flag or plan.manifest in wanted):
-            continue
-        text = notification(plan, result.applied, titles, os.environ if env is None else env)
-        if text is None:
-            continue
-        workspace = result.created_workspace[0] if result.created_workspace else None
-        post_id = post_notification(client, plan, str(workspace or plan.workspace.get("id")), text)
-        say(f"Posted what changed to the workspace's activity feed (post {post_id}).")
+        line = notify_one(client, plan, result, by_path.get(plan.manifest), flag, env)
+        if line:
+            say(line)
+
+
+def notify_one(
+    client: KantataClient,
+    plan: Plan,
+    result: ApplyResult,
+    manifest: Manifest | None,
+    flag: bool,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """The notification of one applied plan (single or fleet), when `--notify` (`flag`) or
+    its manifest's `notify: true` asks for it and the apply changed something: posted in
+    the workspace (the one the apply created, if it did); the line saying where it went, ""
+    when nothing was posted. ApplyError when posting failed."""
+    if not (flag or (manifest is not None and manifest.notify)):
+        return ""
+    titles = {t.key: t.title for t in manifest.tasks} if manifest is not None else {}
+    text = notification(plan, result.applied, titles, os.environ if env is None else env)
+    if text is None:
+        return ""
+    created = result.created_workspace[0] if result.created_workspace else None
+    post_id = post_notification(client, plan, str(created or plan.workspace.get("id")), text)
+    return f"Posted what changed to the workspace's activity feed (post {post_id})."
 
 
 def notification(

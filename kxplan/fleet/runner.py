@@ -16,7 +16,6 @@ can run concurrently without their sections interleaving (kxplan.fleet.reads.Fle
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -41,7 +40,7 @@ from kxplan.client import KantataClient
 from kxplan.errors import KxplanError
 from kxplan.fleet.reads import FleetReads
 from kxplan.model import LiveWorkspace, Manifest
-from kxplan.notify import notification, post_notification
+from kxplan.notify import notify_one
 from kxplan.plan import Plan, PlanWorkspace
 from kxplan.render import render_text
 from kxplan.saved_plans import check_fresh
@@ -343,18 +342,11 @@ class _Apply:
         workspace's apply changed (docs/apply.md, "Telling the team"); the line saying
         where it went ("" when nothing was posted), or the error."""
         manifest = self.outcome.target.manifest
-        if not (self.run.notify or (manifest is not None and manifest.notify)):
-            return ""
-        titles = {t.key: t.title for t in manifest.tasks} if manifest is not None else {}
-        text = notification(self.plan, result.applied, titles, os.environ)
-        if text is None:
-            return ""
         try:
-            wid = str(self.plan.workspace.get("id"))
-            post_id = post_notification(self.run.client, self.plan, wid, text)
+            line = notify_one(self.run.client, self.plan, result, manifest, self.run.notify)
         except KxplanError as err:
             return err
-        return f"Posted what changed to the workspace's activity feed (post {post_id}).\n"
+        return line + "\n" if line else ""
 
 
 def _verify(run: FleetRun, target: Target, plan: Plan) -> str | KxplanError:
