@@ -14,10 +14,9 @@ import click
 
 from kxplan.cli import cli
 from kxplan.cli.cmd_validate import parse_vars
-from kxplan.cli.plan_options import PlanFlags, load_for_plan
+from kxplan.cli.plan_options import PlanFlags, format_option, load_for_plan
 from kxplan.connection import connection_options, open_client
 from kxplan.drift import DriftReport, WorkspaceDrift, drift_of, render_drift
-from kxplan.drift.render import FORMATS
 from kxplan.errors import KxplanError, PlanError
 from kxplan.fleet.detect import fleet_input
 from kxplan.plan import PlanWorkspace
@@ -34,14 +33,7 @@ EXIT_DRIFT = 2
 @click.option(
     "--var", "var_pairs", multiple=True, metavar="NAME=VALUE", help="Override a variable."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="text for terminals, json for machines, markdown for pull-request comments.",
-)
+@format_option
 @connection_options
 def drift(
     manifests: tuple[str, ...],

@@ -92,6 +92,16 @@ def plan_options(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: `--format text|json|markdown`: how a plan (or a drift report) is shown.
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for terminals, json for machines, markdown for pull-request comments.",
+)
+
 _OPTIONS = (
     color_option,
     click.option(
@@ -106,14 +116,7 @@ _OPTIONS = (
         metavar="NAME=VALUE",
         help="Override a variable from vars: (repeatable).",
     ),
-    click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default="text",
-        show_default=True,
-        help="text for terminals, json for machines, markdown for pull-request comments.",
-    ),
+    format_option,
     click.option(
         "--detailed-exitcode",
         is_flag=True,
