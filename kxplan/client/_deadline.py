@@ -13,14 +13,29 @@ calling thread, and fails with a read timeout once it has passed.
 from __future__ import annotations
 
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpcore
 import httpx
+
+# httpcore imports trio, when it is installed, for the locks of its async API
+# (`httpcore/_synchronization.py`); that import alone took 0.13 s of every run's start-up on a
+# machine where trio happened to be installed, and kxplan uses httpcore's synchronous API only.
+# So unless the process has loaded trio already (someone uses it), trio is hidden while httpcore
+# loads and importable again right after; httpcore's async API under trio is then unavailable
+# in this process (docs/client.md, "Start-up and CPU").
+_HIDE_TRIO = "httpcore" not in sys.modules and "trio" not in sys.modules
+if _HIDE_TRIO:
+    sys.modules["trio"] = None  # type: ignore[assignment]  # `import trio` raises ImportError
+try:
+    import httpcore
+finally:
+    if _HIDE_TRIO:
+        del sys.modules["trio"]
 
 _current = threading.local()
 

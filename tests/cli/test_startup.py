@@ -59,6 +59,29 @@ def test_plan_loads_the_client_when_it_needs_it(tmp_path: Path) -> None:
     assert got["code"] != 0 and "httpx" in got["loaded"]  # type: ignore[operator]
 
 
+_TRIO_PROBE = """
+import json, sys
+import kxplan.client
+import httpcore._synchronization as sync
+loaded = "trio" in sys.modules
+import trio  # still importable for whoever wants it
+print(json.dumps({"loaded_by_client": loaded, "httpcore_trio": sync.trio is not None}))
+"""
+
+
+def test_the_client_does_not_import_trio_for_httpcore() -> None:
+    """httpcore imports trio when installed (0.13 s of start-up); the client hides it."""
+    pytest.importorskip("trio")
+    out = subprocess.run(
+        [sys.executable, "-c", _TRIO_PROBE],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == {"loaded_by_client": False, "httpcore_trio": False}
+
+
 @pytest.mark.parametrize("name", sorted(LAZY))
 def test_help_listing_matches_each_command(name: str) -> None:
     """The summary `kxplan --help` prints without importing a command is that command's."""
