@@ -17,6 +17,7 @@ scheduling argument: the earliest-ending choice never shortens the chain).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -39,6 +40,21 @@ def critical_chain(spans: Iterable[Span]) -> list[Span]:
             chain.append(span)
             last_end = span.end
     return chain
+
+
+def critical_seconds(spans: Iterable[Span]) -> float:
+    """The critical path in seconds: the longest total duration of a chain of requests each
+    starting at or after the end of the previous — the round trips that followed one another,
+    each at what it really took (the latency *and* the server's own time: a bulk create of
+    300 stories is not answered in a round trip's latency alone). Weighted interval
+    scheduling: `best[i]` is the longest chain among the first i requests by end time."""
+    ordered = sorted(spans, key=lambda s: s.end)
+    ends = [s.end for s in ordered]
+    best = [0.0] * (len(ordered) + 1)
+    for i, span in enumerate(ordered):
+        before = bisect.bisect_right(ends, span.start, 0, i)  # requests ended by its start
+        best[i + 1] = max(best[i], best[before] + (span.end - span.start))
+    return best[-1]
 
 
 def waves(spans: Iterable[Span]) -> int:

@@ -11,7 +11,8 @@ Each kxplan run is the real CLI (`python -m kxplan ...`) started from a tiny lau
 process, on loopback, and timestamps every request (its `on_request`/`on_response` hooks);
 bench/_critical.py turns those intervals into the critical path. For each run it reports
 the requests (total and by "METHOD /route") against their bound, the waves of round trips
-that had to follow one another, the critical path (waves × latency), the wall time of the
+that had to follow one another, the critical path (the longest chain of round trips that
+followed one another, each at the time it took: latency and server time), the wall time of the
 kxplan process, wall ÷ critical path, the time from spawning kxplan to its first request,
 and CPU seconds and peak MB of the kxplan process. Figures are medians over `--runs` runs;
 request counts are exact. It exits 1 when a run fails or a count is over its bound.
@@ -165,21 +166,17 @@ class Run:
     cpu_s: float
     peak_mb: float
     output: str = field(repr=False)
-
-    @property
-    def critical_s(self) -> float:
-        """The critical path: waves × latency."""
-        return self.waves * self.latency_ms / 1000
+    critical_s: float = 0.0  # the longest chain of round trips, each at the time it took
 
     @property
     def ratio(self) -> float | None:
-        """Wall time ÷ critical path (None at no added latency)."""
+        """Wall time ÷ critical path (None without requests)."""
         return self.wall_s / self.critical_s if self.critical_s else None
 
     @property
     def after_start_ratio(self) -> float | None:
         """(Wall time − time to the first request) ÷ critical path: the round trips' own
-        efficiency, start-up left out (None at no added latency or without requests)."""
+        efficiency, start-up left out (None without requests)."""
         if not self.critical_s or self.first_request_s is None:
             return None
         return (self.wall_s - self.first_request_s) / self.critical_s
@@ -260,6 +257,7 @@ def launch(server: SandboxServer, recorder: Recorder, *args: str) -> Run:
         status_ops=status_ops,
         latency_ms=server.faults.latency_ms,
         waves=len(chain),
+        critical_s=_critical.critical_seconds(spans),
         chain=_critical.describe(chain),
         wall_s=cost["ended"] - cost["spawned"],
         first_request_s=None if first is None else first - cost["spawned"],

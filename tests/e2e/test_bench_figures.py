@@ -68,6 +68,15 @@ def test_the_chain_reads_as_routes_with_repeats_folded() -> None:
     assert critical.describe(critical.critical_chain(log)) == "GET /workspaces → POST /stories ×3"
 
 
+def test_the_critical_path_is_the_longest_chain_of_round_trips_as_they_took() -> None:
+    # Three quick reads one after another, or one slow create beside them: the create's 2.5 s
+    # and the read after it are the longer chain, although the reads are more round trips.
+    log = [Span(0, 1), Span(1, 2), Span(2, 2.5), Span(0.5, 3), Span(3, 4)]
+    assert critical.critical_seconds(log) == pytest.approx(3.5)
+    assert critical.critical_seconds([Span(0, 1), Span(0.5, 1.5)]) == pytest.approx(1.0)
+    assert critical.critical_seconds([]) == 0
+
+
 # ---- the figures at a small size --------------------------------------------------------
 
 
@@ -144,9 +153,8 @@ def test_a_count_over_its_bound_fails_the_figure(figures_module: Any) -> None:
     assert str(missed) == "requests 9 (target 8: over target)"
 
 
-def test_the_critical_path_is_waves_times_latency(figures_module: Any) -> None:
-    run = figures_module.Run(0, 12, {}, 0, 50.0, 10, "", 0.75, 0.15, 0.5, 40.0, "")
-    assert run.critical_s == pytest.approx(0.5)
+def test_the_ratios_divide_by_the_critical_path(figures_module: Any) -> None:
+    run = figures_module.Run(0, 12, {}, 0, 50.0, 10, "", 0.75, 0.15, 0.5, 40.0, "", 0.5)
     assert run.ratio == pytest.approx(1.5)
     assert run.after_start_ratio == pytest.approx(1.2)
 
