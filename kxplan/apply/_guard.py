@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,36 @@ class CreateGuard:
     adopted: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
     _mutex: threading.Lock = field(default_factory=threading.Lock)
+    _in_flight: Future[None] | None = None
+
+    def lock_still_held(self) -> None:
+        """`check_lock()`, shared by the batches that ask while one is in flight: the
+        batches of a level that go side by side start together, and one read of the lock,
+        made as they start, answers for all of them (each used to read it itself). A batch
+        that asks after that read returned gets a read of its own."""
+        if self.check_lock is None:
+            return
+        with self._mutex:
+            flight, leader = self._in_flight, self._in_flight is None
+            if flight is None:
+                flight = self._in_flight = Future()
+        if not leader:
+            flight.result()  # the same answer: returns, or raises the same ApplyError
+            return
+        try:
+            self.check_lock()
+        except BaseException as err:
+            self._land(flight, err)
+            raise
+        self._land(flight, None)
+
+    def _land(self, flight: Future[None], err: BaseException | None) -> None:
+        with self._mutex:
+            self._in_flight = None  # a batch asking from now on reads again
+        if err is None:
+            flight.set_result(None)
+        else:
+            flight.set_exception(err)
 
     def note(self, adopted: Iterable[str] = (), merged: Iterable[str] = ()) -> None:
         with self._mutex:
@@ -54,8 +85,7 @@ def guarded_create(
     if guard is None:
         create(run, batch)
         return
-    if guard.check_lock is not None:
-        guard.check_lock()
+    guard.lock_still_held()
     todo = _not_created_yet(run, guard, batch)
     if not todo:
         return
