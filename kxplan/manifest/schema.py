@@ -193,6 +193,11 @@ def _hint(error: SchemaError) -> str | None:
         return f"here it is {error.instance!r}" + (f"; did you mean {lower!r}?" if fits else "")
     if error.validator == "const" and error.absolute_path == deque(["version"]):
         return "this kxplan reads manifest version 1"
+    if error.validator == "minItems" and error.absolute_path == deque(["workspaces"]):
+        return (
+            "add one entry per workspace, `- workspace: TITLE_OR_ID` with its vars, "
+            "or write workspace: for a single workspace"
+        )
     return None
 
 

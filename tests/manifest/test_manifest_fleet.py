@@ -166,6 +166,16 @@ def test_a_fleet_entry_with_an_unknown_field(tmp_path: Path) -> None:
     ]
 
 
+def test_an_empty_fleet_says_how_to_list_its_workspaces(tmp_path: Path) -> None:
+    text = "version: 1\nname: f\nworkspaces: []\ntasks:\n  - title: A\n"
+    problems = problems_of(write(tmp_path / "fleet.yaml", text), fleet=True)
+    assert [(p.line, p.col, p.message) for p in problems] == [
+        (3, 13, "workspaces needs at least 1 item")
+    ]
+    assert "- workspace: TITLE_OR_ID" in str(problems[0].hint)
+    assert "workspace: for a single workspace" in str(problems[0].hint)
+
+
 def test_a_fleet_loaded_as_one_of_several_manifests_is_refused_at_workspaces(
     tmp_path: Path,
 ) -> None:
