@@ -9,6 +9,7 @@ escaped like a single plan's (kxplan.render.markdown). JSON: one document, the f
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,15 +99,26 @@ _COUNTS = ("create", "update", "move", "delete")
 _HEADERS = ["WORKSPACE", "ID", "ADD", "CHANGE", "MOVE", "DELETE", "STATUS"]
 
 
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: wide (CJK, fullwidth) characters take two, combining
+    marks none, so a workspace named "東京 — Onboarding" does not push its row out of line."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * max(width - display_width(text), 0)
+    return fill + text if right else text + fill
+
+
 def _table_text(outcomes: Sequence[Outcome], title: str, applied: bool) -> str:
     rows = [_HEADERS, *_rows(outcomes)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADERS) - 1)]
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(_HEADERS) - 1)]
     lines = [f"{title}:"]
     for row in rows:
-        cells = [
-            row[i].ljust(widths[i]) if i < 2 else row[i].rjust(widths[i])
-            for i in range(len(widths))
-        ]
+        cells = [_pad(row[i], widths[i], right=i >= 2) for i in range(len(widths))]
         lines.append("  " + "  ".join(cells) + "  " + row[-1])
     lines.append(_totals(outcomes, applied))
     return "\n".join(lines) + "\n"

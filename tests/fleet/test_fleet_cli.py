@@ -171,3 +171,31 @@ def test_apply_with_nothing_to_do_shows_the_table_once_and_asks_nothing(site: tu
     assert result.code == 0, result.text
     assert result.out.count("Fleet 'onboarding': plan:\n  WORKSPACE") == 1
     assert "Fleet: 3 workspaces, 0 ok, 3 no changes, 0 failed;" in result.out
+
+
+def test_the_table_stays_in_line_with_wide_characters_in_a_title(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # --sandbox keeps its data under .kxplan/
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        "version: 1\nname: f\nworkspaces:\n"
+        '  - workspace: {title: "東京 — 計画", create: true}\n'
+        '  - workspace: {title: "Acme", create: true}\n'
+        "tasks:\n  - title: A\n",
+        encoding="utf-8",
+    )
+    result = kxplan("plan", "--sandbox", str(path))
+    assert result.code == 0, result.text
+    head, tokyo, acme = (
+        line
+        for line in result.text.splitlines()
+        if line.lstrip().startswith(("WORKSPACE", "東京", "Acme"))
+    )
+
+    def columns_before(line: str, text: str) -> int:  # terminal columns, wide characters 2
+        before = line[: line.index(text)]
+        return len(before) + sum(1 for c in before if "\u3000" <= c <= "\u9fff")
+
+    assert columns_before(tokyo, "-") == columns_before(acme, "-") == columns_before(head, "ID")
+    assert tokyo.endswith("ok") and acme.endswith("ok")
