@@ -19,7 +19,7 @@ way is then visible); read again and hold the lock only if the reference is ours
 that was overtaken finds out at the next `check()`. A holder that dies leaves its lock until
 `until` (refreshed every ttl/3 while it lives); then the next run takes it over and says so.
 The lock makes two applies take turns; what guarantees one task per key is the marker
-check around each create batch (`kxplan.apply._guard`).
+check around each level of creates (`kxplan.apply._guard`).
 """
 
 from __future__ import annotations

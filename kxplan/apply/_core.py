@@ -105,8 +105,9 @@ def apply_plan(
     """Apply `plan` with `client`; `progress(n)` is called as each batch of n changes finishes
     (and `on_done(batch)` with the changes themselves).
 
-    With a `guard`, every create batch is checked against the workspace lock and the
-    markers in Kantata first, and against duplicates made meanwhile after (`_guard`).
+    With a `guard`, every create batch is checked against the workspace lock first, and
+    each level of creates against the markers in Kantata before and against duplicates
+    made meanwhile after (`_guard`).
 
     Raises `ApplyFailed` on a hard failure (after recording what was applied).
     """

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from kxplan.apply._guard import guarded_create
+from kxplan.apply._guard import check_level, guarded_create
 from kxplan.apply._once import create_once
 from kxplan.apply._payload import completed_names, create_item, item_completed, stories_create
 from kxplan.apply._run import Run, about, label
@@ -18,7 +19,7 @@ from kxplan.changes.batches import (
     split_deferred,
 )
 from kxplan.changes.task import TaskCreate, TaskMove
-from kxplan.errors import ApplyError
+from kxplan.errors import ApplyError, KxplanError
 from kxplan.ids import id_order, result_ids
 from kxplan.live import BATCH, ITEM_PARAMS, find_tasks_by_marker, task_from_api
 from kxplan.model import LiveTask
@@ -38,6 +39,8 @@ _SHOWN_WHOLE = ("tag_ids", "story_task_ids", "external_reference_ids", "custom_t
 #: Kantata give a new story the lowest position (docs/apply.md, "Sibling order").
 GUESSED_PLACEMENT = FIRST
 
+log = logging.getLogger(__name__)
+
 
 def create_tasks(run: Run, changes: Sequence[Change]) -> None:
     """Create tasks top-down, up to BULK_LIMIT per request, each with marker, checklist, tags.
@@ -54,17 +57,41 @@ def create_tasks(run: Run, changes: Sequence[Change]) -> None:
 def create_now(run: Run, changes: Sequence[Change]) -> None:
     """Each level in the bulk creates the plan's estimate counts (`bulk_sizes`). While the
     placement is unknown the level's first batch goes alone (its answer may teach it); the
-    other batches run side by side where they share no parent (`side_by_side`)."""
+    other batches run side by side where they share no parent (`side_by_side`). With a
+    guard, one marker look-up goes before each level and after the last (`check_level`);
+    when a level stops part-way, what it had sent is still checked for copies."""
+    sent: list[Change] = []
     for level in create_levels(changes):
-        left = list(level)
-        sizes = bulk_sizes(len(level))
-        if run.placement is None and len(sizes) > 1:
-            first = send_order(run, left)[: sizes.pop(0)]
-            _create_batch(run, first)
-            sent = {id(c) for c in first}
-            left = [c for c in left if id(c) not in sent]
-        chains = side_by_side(slices(send_order(run, left), sizes))
-        run.map(lambda chain: _create_chain(run, chain), chains)
+        left = check_level(run, sent, level)
+        sent = left
+        try:
+            _create_level(run, left)
+        except Exception:
+            _check_after_failure(run, sent)
+            raise
+    check_level(run, sent, [])
+
+
+def _create_level(run: Run, level: list[Change]) -> None:
+    left = list(level)
+    sizes = bulk_sizes(len(level))
+    if run.placement is None and len(sizes) > 1:
+        first = send_order(run, left)[: sizes.pop(0)]
+        _create_batch(run, first)
+        sent = {id(c) for c in first}
+        left = [c for c in left if id(c) not in sent]
+    chains = side_by_side(slices(send_order(run, left), sizes))
+    run.map(lambda chain: _create_chain(run, chain), chains)
+
+
+def _check_after_failure(run: Run, sent: Sequence[Change]) -> None:
+    """The copies check of a level that stopped part-way, for the batches that went out;
+    the error that stopped it is the one reported, so a failure here is only logged."""
+    made = [c for c in sent if c.key in run.task_ids]
+    try:
+        check_level(run, made, [])
+    except KxplanError as err:
+        log.warning("could not check the tasks just created for copies: %s", err.message)
 
 
 def _create_chain(run: Run, chain: Sequence[list[Change]]) -> None:

@@ -1,27 +1,30 @@
-"""One task per key, whatever else runs: marker checks around each create batch
+"""One task per key, whatever else runs: marker checks around each level of creates
 (docs/apply.md, "When two applies meet").
 
-Right before a batch of creates: the workspace lock is checked (when there is one), and
-the batch's keys are looked up by marker (`GET /stories` filtered by `external_reference_*`,
-200 keys per request). A key that exists already — another apply created it since this
-plan was made — is not created again: its oldest story is adopted (its id is used for the
-children) and counted. Right after the batch the keys are looked up again: when another
-apply created the same key at the same moment, the oldest story (lowest id) is kept and the
-copy this run has just made is deleted; the other run does the same from its side, so
-exactly one story per key stays. A copy is only ever deleted by the run that made it,
-seconds after making it, before any child was created under it.
+Right before the batches of a level go out, the level's keys are looked up by marker
+(`GET /stories` filtered by `external_reference_*`, 200 keys per request). A key that exists
+already — another apply created it since this plan was made — is not created again: its
+oldest story is adopted (its id is used for the children) and counted. Right after the level
+its keys are looked up again: when another apply created the same key at the same moment,
+the oldest story (lowest id) is kept and the copy this run has just made is deleted; the
+other run does the same from its side, so exactly one story per key stays. A copy is only
+ever deleted by the run that made it, seconds after making it, before any child was created
+under it. The look-up after one level and the one before the next are one look-up
+(`check_level`): nothing is sent between them. Before each batch the workspace lock is
+checked (when there is one); batches that go out side by side share that read.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kxplan.changes.base import Change
 from kxplan.live import stories_by_marker
+from kxplan.model import LiveTask
 
 if TYPE_CHECKING:
     from kxplan.apply._run import Run
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class CreateGuard:
-    """What `apply_plan` checks around each create batch, and what it found.
+    """What `apply_plan` checks around its creates, and what it found.
 
     `check_lock` raises (an ApplyError) when this run no longer holds the workspace.
     `adopted`: keys found already created before sending; `merged`: keys another apply
@@ -80,22 +83,35 @@ class CreateGuard:
 def guarded_create(
     run: Run, batch: list[Change], create: Callable[[Run, list[Change]], None]
 ) -> None:
-    """`create(run, batch)`, checked before and after when the run has a guard."""
+    """`create(run, batch)`, once the lock is known to be still held (when there is one).
+    The marker checks are the level's (`check_level`)."""
+    if run.guard is not None:
+        run.guard.lock_still_held()
+    create(run, batch)
+
+
+def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -> list[Change]:
+    """One marker look-up for two checks, returning the changes of `coming` to send.
+
+    `created`: the level just sent — a key whose oldest story is not the one this run made
+    had its copy made meanwhile by another apply: ours is deleted and the oldest used.
+    `coming`: the next level — a key some story carries already is adopted, not sent.
+    Without a guard there is nothing to check and `coming` is sent whole."""
     guard = run.guard
     if guard is None:
-        create(run, batch)
-        return
-    guard.lock_still_held()
-    todo = _not_created_yet(run, guard, batch)
-    if not todo:
-        return
-    create(run, todo)
-    _keep_oldest(run, guard, todo)
+        return list(coming)
+    keys = [c.key for c in created] + [c.key for c in coming]
+    if not keys:
+        return []
+    found = stories_by_marker(run.client, run.workspace_id, run.stack, keys)
+    _keep_oldest(run, guard, created, found)
+    return _not_created_yet(run, guard, coming, found)
 
 
-def _not_created_yet(run: Run, guard: CreateGuard, batch: list[Change]) -> list[Change]:
+def _not_created_yet(
+    run: Run, guard: CreateGuard, batch: Sequence[Change], found: Mapping[str, list[LiveTask]]
+) -> list[Change]:
     """The changes of `batch` whose key no story carries yet; the others are adopted."""
-    found = stories_by_marker(run.client, run.workspace_id, run.stack, [c.key for c in batch])
     existing = [c for c in batch if found.get(c.key)]
     if existing:
         run.learn_ids({c.key: found[c.key][0].id for c in existing})
@@ -104,13 +120,14 @@ def _not_created_yet(run: Run, guard: CreateGuard, batch: list[Change]) -> list[
     return [c for c in batch if not found.get(c.key)]
 
 
-def _keep_oldest(run: Run, guard: CreateGuard, created: list[Change]) -> None:
+def _keep_oldest(
+    run: Run, guard: CreateGuard, created: Sequence[Change], found: Mapping[str, list[LiveTask]]
+) -> None:
     """Delete the copies this run just made of keys another apply created too."""
-    found = stories_by_marker(run.client, run.workspace_id, run.stack, [c.key for c in created])
     mine = {c.key: run.task_ids.get(c.key) for c in created}
     merged: list[str] = []
-    for key, stories in sorted(found.items()):
-        ours = mine.get(key)
+    for key in sorted(mine):
+        stories, ours = found.get(key, []), mine[key]
         if len(stories) < 2 or ours is None or stories[0].id == ours:
             continue
         if any(s.id == ours for s in stories):

@@ -38,7 +38,7 @@ class Run:
     client: KantataClient
     workspace_id: str
     progress: Progress | None = None
-    guard: CreateGuard | None = None  # checks around each create batch (kxplan.apply._guard)
+    guard: CreateGuard | None = None  # checks around the creates (kxplan.apply._guard)
     on_done: Callable[[tuple[Change, ...]], None] | None = None  # each applied batch (--json)
     attempting: tuple[Change, ...] = ()  # the batch being sent: failed with it if it raises
     task_ids: dict[str, str] = field(default_factory=dict)

@@ -4,6 +4,7 @@ exactly one live task; the run that yields says who holds the workspace."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from kxplan.apply import CreateGuard, apply_plan
+from kxplan.apply import ApplyFailed, CreateGuard, apply_plan
 from kxplan.apply._payload import create_item
 from kxplan.client import KantataClient
 from kxplan.manifest import load_manifests
@@ -319,6 +320,52 @@ def test_a_copy_made_at_the_same_moment_is_deleted_and_the_oldest_kept(
     assert len(counts) == 6 and set(counts.values()) == {1}
     child = next(t for t in after.tasks if t.key_for("big") == "t1-2")
     assert child.parent_id == kept[0].id
+
+
+class _RivalThenRefusal(httpx.BaseTransport):
+    """A rival's copy of the first key of this client's first bulk create commits just
+    before it; the second bulk create is refused (422): the level stops part-way."""
+
+    def __init__(self, server: SandboxServer, workspace_id: str) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._server, self._workspace_id = server, workspace_id
+        self.creates = 0
+        self.key = ""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/stories"):
+            self.creates += 1
+            if self.creates == 1:
+                first = json.loads(request.content)["stories"][0]
+                self.key = first["external_reference"]["service_model_ref"]
+                item = create_item(
+                    "big", self.key, {"title": "Rival's copy"}, self._workspace_id, None
+                )
+                self._server.model.create_stories(self._workspace_id, [item])
+            else:
+                body = {"errors": [{"type": "validation", "message": "refused for the test"}]}
+                return httpx.Response(422, json=body, request=request)
+        return self._inner.handle_request(request)
+
+
+def test_a_level_stopped_part_way_still_deletes_the_copy_it_made(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    # 301 top-level tasks: two batches (300 + 1) of one level; the second fails, so the
+    # look-up that would have gone before the next level runs on the way out instead.
+    sandbox.model.create_workspace("Big")
+    plan = _plan(sandbox.url, write_manifest(tmp_path / "big.yaml", tree((301,))))
+    workspace_id = read(sandbox.url, "Big").workspace.id
+    rival = _RivalThenRefusal(sandbox, workspace_id)
+    guard = CreateGuard()
+    with KantataClient(sandbox.url, TOKEN, transport=rival) as client, pytest.raises(ApplyFailed):
+        apply_plan(plan, client, guard=guard)
+    assert rival.creates == 2 and guard.merged == [rival.key]
+    after = read(sandbox.url, "Big")
+    counts = Counter(t.key_for("big") for t in after.tasks)
+    assert len(counts) == 300 and set(counts.values()) == {1}  # one story per key
+    kept = [t for t in after.tasks if t.key_for("big") == rival.key]
+    assert [t.title for t in kept] == ["Rival's copy"]  # the older one
 
 
 # ----------------------------------------------------------------- copies made by anything else
