@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kxplan.changes.base import Change
+from kxplan.errors import KxplanError
 from kxplan.live import stories_by_marker
 from kxplan.model import LiveTask
 
@@ -81,11 +82,16 @@ class CreateGuard:
 
 
 def guarded_create(
-    run: Run, batch: list[Change], create: Callable[[Run, list[Change]], None]
+    run: Run,
+    batch: list[Change],
+    create: Callable[[Run, list[Change]], None],
+    *,
+    lock_checked: bool = False,
 ) -> None:
-    """`create(run, batch)`, once the lock is known to be still held (when there is one).
+    """`create(run, batch)`, once the lock is known to be still held (when there is one):
+    `lock_checked` when the level's look-up has just read it alongside (`check_level`).
     The marker checks are the level's (`check_level`)."""
-    if run.guard is not None:
+    if run.guard is not None and not lock_checked:
         run.guard.lock_still_held()
     create(run, batch)
 
@@ -96,15 +102,33 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
     `created`: the level just sent — a key whose oldest story is not the one this run made
     had its copy made meanwhile by another apply: ours is deleted and the oldest used.
     `coming`: the next level — a key some story carries already is adopted, not sent.
-    Without a guard there is nothing to check and `coming` is sent whole."""
+    When `coming` is to be sent, the lock is read alongside the look-up (both are reads,
+    neither waits for the other), and the batches that go out right after it count on that
+    read. Without a guard there is nothing to check and `coming` is sent whole."""
     guard = run.guard
     if guard is None:
         return list(coming)
     keys = [c.key for c in created] + [c.key for c in coming]
     if not keys:
         return []
-    found = stories_by_marker(run.client, run.workspace_id, run.stack, keys)
+
+    def look_up() -> dict[str, list[LiveTask]]:
+        return stories_by_marker(run.client, run.workspace_id, run.stack, keys)
+
+    lost: list[KxplanError] = []
+
+    def lock() -> dict[str, list[LiveTask]]:
+        try:
+            guard.lock_still_held()
+        except KxplanError as err:
+            lost.append(err)  # raised once the copies of `created` are settled
+        return {}
+
+    both = coming and guard.check_lock is not None
+    found = run.map(lambda read: read(), [look_up, lock])[0] if both else look_up()
     _keep_oldest(run, guard, created, found)
+    if lost:
+        raise lost[0]
     return _not_created_yet(run, guard, coming, found)
 
 
