@@ -212,12 +212,13 @@ def planned_after_writes(
     """`manifest` planned again against `before` (the live state it was planned on) with
     `result`'s writes laid over it, reading only what their answers did not show
     (kxplan.apply.live_after; docs/apply.md, "Verification"); None when that cannot be
-    told from the writes (no `before`, or a write it cannot account for): read all again.
+    told from the writes (no `before`, or a write it cannot account for: `Observed
+    .accounts_for`): read all again.
     One workspace's apply and each workspace of a fleet verify through here."""
     from kxplan.apply import live_after
     from kxplan.planner import build_plan
 
-    if before is None or not result.observed.complete or not result.workspace_id:
+    if before is None or not result.workspace_id or not result.observed.accounts_for(before):
         return None
     live = live_after(client, before, result.observed, result.workspace_id)
     return build_plan(manifest, live, options)
