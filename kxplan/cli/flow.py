@@ -199,14 +199,29 @@ class LiveReads:
         """`manifest` planned again against the state the apply left, read from its writes'
         answers and only what they did not show (kxplan.apply.live_after; docs/apply.md,
         "Verification"); None when that cannot be told from the writes (read all again)."""
-        from kxplan.apply import live_after
-        from kxplan.planner import build_plan
+        return planned_after_writes(client, manifest, self.lives.get(id(manifest)), result, options)
 
-        before = self.lives.get(id(manifest))
-        if before is None or not result.observed.complete or not result.workspace_id:
-            return None
-        live = live_after(client, before, result.observed, result.workspace_id)
-        return build_plan(manifest, live, options)
+
+def planned_after_writes(
+    client: KantataClient,
+    manifest: Manifest,
+    before: LiveState | None,
+    result: ApplyResult,
+    options: PlanOptions,
+) -> Plan | None:
+    """`manifest` planned again against `before` (the live state it was planned on) with
+    `result`'s writes laid over it, reading only what their answers did not show
+    (kxplan.apply.live_after; docs/apply.md, "Verification"); None when that cannot be
+    told from the writes (no `before`, or a write it cannot account for: `Observed
+    .accounts_for`): read all again.
+    One workspace's apply and each workspace of a fleet verify through here."""
+    from kxplan.apply import live_after
+    from kxplan.planner import build_plan
+
+    if before is None or not result.workspace_id or not result.observed.accounts_for(before):
+        return None
+    live = live_after(client, before, result.observed, result.workspace_id)
+    return build_plan(manifest, live, options)
 
 
 def verification_error(after: Sequence[Plan]) -> ApplyError | None:

@@ -32,6 +32,7 @@ from kxplan.cli.flow import (
     fresh_note,
     gate,
     not_applied,
+    planned_after_writes,
     verification_error,
 )
 from kxplan.cli.locking import guard_for, hold_workspaces, peek_locks
@@ -39,7 +40,7 @@ from kxplan.cli.plan_options import PlanFlags, make_plans
 from kxplan.client import KantataClient
 from kxplan.errors import KxplanError
 from kxplan.fleet.reads import FleetReads
-from kxplan.model import LiveWorkspace, Manifest
+from kxplan.model import LiveState, LiveWorkspace, Manifest, PlanOptions
 from kxplan.notify import notify_one
 from kxplan.plan import Plan, PlanWorkspace
 from kxplan.render import render_text
@@ -91,6 +92,10 @@ class Outcome:
     notes: tuple[str, ...] = ()
     applied: dict[str, int] | None = None
     requests: int = 0
+    #: The live state `plan` was made against, kept while it has changes (verification
+    #: lays the apply's answers over it instead of reading the workspace again); None for
+    #: a saved plan, whose verification reads the workspace again.
+    live: LiveState | None = field(default=None, repr=False, compare=False)
 
     @property
     def failed(self) -> bool:
@@ -156,34 +161,53 @@ def plan_one(run: FleetRun, target: Target) -> Outcome:
     assert target.manifest is not None
     notes: list[str] = []
     try:
-        plan = _plan(run, target.manifest, target.ref, notes.append)
+        plan, live = _plan(run, target.manifest, target.ref, notes.append)
     except KxplanError as err:
         return failed(target, err, notes=notes)
-    return _planned(target, plan, tuple(notes))
+    return _planned(target, plan, live, tuple(notes))
 
 
-def _planned(target: Target, plan: Plan, notes: tuple[str, ...] = ()) -> Outcome:
+def _planned(
+    target: Target, plan: Plan, live: LiveState | None, notes: tuple[str, ...] = ()
+) -> Outcome:
     status = OK if plan.has_changes else NO_CHANGES
     text = render_text(plan, False)
-    return Outcome(target, status, plan.workspace, plan=plan, text=text, notes=notes)
+    kept = live if plan.has_changes else None  # nothing to apply: nothing to verify
+    return Outcome(target, status, plan.workspace, plan=plan, text=text, notes=notes, live=kept)
 
 
-def _plan(run: FleetRun, manifest: Manifest, ref: str | int, say: Callable[[str], None]) -> Plan:
+def _plan(
+    run: FleetRun, manifest: Manifest, ref: str | int, say: Callable[[str], None]
+) -> tuple[Plan, LiveState | None]:
     """One workspace's plan, through the single-workspace path (`make_plans` against `ref`,
-    reading through the run's shared reads): a workspace that does not exist is planned as
-    an empty one starting with its create when the entry says `create: true` (or in the
-    sandbox), else it is this workspace's error."""
+    reading through the run's shared reads), and the live state it was made against: a
+    workspace that does not exist is planned as an empty one starting with its create when
+    the entry says `create: true` (or in the sandbox), else it is this workspace's error."""
+    from kxplan.planner import build_plan
+
     flags = replace(run.flags, workspace=str(ref))
     shared = run.reads.shared
+    lives: list[LiveState] = []
+
+    def planner(one: Manifest, live: LiveState, options: PlanOptions) -> Plan:
+        lives.append(live)
+        return build_plan(one, live, options)
+
     (plan,) = make_plans(
-        [manifest], run.client, flags, api=run.api, shared=shared, create_missing=run.sandbox
+        [manifest],
+        run.client,
+        flags,
+        api=run.api,
+        shared=shared,
+        create_missing=run.sandbox,
+        planner=planner,
     )
     if not plan.workspace.get("id") and run.sandbox:
         say(
             f'Workspace "{ref}" is not in the sandbox yet: planned as an empty workspace '
             "(kxplan apply --sandbox creates it)."
         )
-    return plan
+    return plan, (lives[0] if lives else None)
 
 
 # --------------------------------------------------------------------------- apply
@@ -221,12 +245,14 @@ def apply_one(run: FleetRun, outcome: Outcome, gates: Gates, *, saved: bool = Fa
     plan = outcome.plan
     if outcome.failed or plan is None or not plan.has_changes:
         return outcome
-    return _Apply(run, outcome, gates, saved, plan, outcome.text, list(outcome.notes)).go()
+    live = None if saved else outcome.live
+    return _Apply(run, outcome, gates, saved, plan, outcome.text, list(outcome.notes), live).go()
 
 
 @dataclass(slots=True)
 class _Apply:
-    """One workspace's apply, step by step; `plan`, `text` and `notes` as they are now."""
+    """One workspace's apply, step by step; `plan`, `text`, `notes` and `live` (what the
+    plan was made against) as they are now."""
 
     run: FleetRun
     outcome: Outcome
@@ -235,6 +261,7 @@ class _Apply:
     plan: Plan
     text: str
     notes: list[str]
+    live: LiveState | None = None
     before: int = 0
 
     def go(self) -> Outcome:
@@ -253,6 +280,7 @@ class _Apply:
                 plan=self.plan,
                 text=self.text,
                 notes=tuple(self.notes),
+                live=None,
             )
         return self._verified(result)
 
@@ -284,7 +312,7 @@ class _Apply:
             return
         self.notes.append(REPLANNED)
         wid = self.plan.workspace.get("id") or ""
-        self.plan = _plan(run, manifest, wid, self.notes.append)
+        self.plan, self.live = _plan(run, manifest, wid, self.notes.append)
         self.text = render_text(self.plan, False)
         if run.out.events is not None:
             run.out.events.planned(self.plan)
@@ -307,7 +335,7 @@ class _Apply:
             self.notes.append(note)
             created_id, created_title = result.created_workspace
             self.plan = replace(self.plan, workspace={"id": created_id, "title": created_title})
-        verified = _verify(self.run, self.outcome.target, self.plan)
+        verified = _verify(self.run, self.outcome.target, self.plan, result, self.live)
         requests = self.run.client.requests - self.before
         if isinstance(verified, KxplanError):
             if self.run.out.events is not None:
@@ -335,6 +363,7 @@ class _Apply:
             applied=result.summary(),
             notes=tuple(self.notes),
             requests=requests,
+            live=None,  # verified: no longer needed
         )
 
     def _notified(self, result: ApplyResult) -> str | KxplanError:
@@ -349,17 +378,32 @@ class _Apply:
         return line + "\n" if line else ""
 
 
-def _verify(run: FleetRun, target: Target, plan: Plan) -> str | KxplanError:
-    """Plan the workspace again: nothing may be left to do. The line to show, or the error."""
+def _verify(
+    run: FleetRun, target: Target, plan: Plan, result: ApplyResult, before: LiveState | None
+) -> str | KxplanError:
+    """Plan the workspace again: nothing may be left to do. The line to show, or the error.
+
+    As for one workspace (kxplan.cli.flow.planned_after_writes): planned against `before`,
+    the state the plan was made on, with the writes' answers laid over it and only what
+    they did not show read again; the workspace is read again whole when that cannot be
+    told from the writes, or `before` is not known (a saved plan)."""
     if target.manifest is None:
         return "Not verified: the manifest the plan was made from is not here, or changed.\n"
+    flags = replace(run.flags, out=None)
+    after = planned_after_writes(run.client, target.manifest, before, result, flags.options())
+    if after is None:
+        after = _read_again(replace(run, flags=flags), target.manifest, plan)
+    err = verification_error([after])
+    return VERIFIED + "\n" if err is None else err
+
+
+def _read_again(run: FleetRun, manifest: Manifest, plan: Plan) -> Plan:
+    """`manifest` planned against the workspace read again (through the run's reads)."""
     wid = plan.workspace.get("id") or ""
     if any(c.kind is Kind.WORKSPACE and c.action is Action.UPDATE for c in plan.actionable):
         run.reads.forget(str(wid))  # what the run read of it before is stale now
-    flags = replace(run.flags, out=None)
-    after = _plan(replace(run, flags=flags), target.manifest, wid, lambda _: None)
-    err = verification_error([after])
-    return VERIFIED + "\n" if err is None else err
+    after, _ = _plan(run, manifest, wid, lambda _: None)
+    return after
 
 
 def _done_line(counts: dict[str, int], requests: int) -> str:
