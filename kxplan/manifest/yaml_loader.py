@@ -79,6 +79,9 @@ class Document:
     data: Any
     locs: Mapping[YamlPath, Point]
     key_locs: Mapping[YamlPath, Point]
+    #: True when no string of `data` can hold `${`, known from the text it was read from:
+    #: variable substitution then has nothing to do. False when unknown.
+    no_substitution: bool = field(default=False, kw_only=True)
 
     def loc(self, path: YamlPath) -> Location:
         """Location of the value at `path`, or of its nearest located ancestor."""
@@ -97,7 +100,7 @@ class Document:
 
     def with_data(self, data: JsonValue) -> Document:
         """The same document with its data replaced (e.g. after variable substitution)."""
-        return replace(self, data=data)
+        return replace(self, data=data, no_substitution=False)
 
 
 def at(loc: Location, message: str, hint: str | None = None) -> Problem:
@@ -171,7 +174,11 @@ def parse_document(text: str, name: str) -> tuple[Document | None, list[Problem]
         if node is None:
             return None, [Problem(name, 1, 1, "the file is empty", "start with `version: 1`")]
         data = converter.convert(node, ())
-        return Document(name, data, converter.locs, converter.key_locs), converter.problems
+        # A value's `${` is written as such, or made by an escape (`"\x24{"`): a text
+        # with neither has none (line folding joins lines with a space or a newline).
+        verbatim = "${" not in text and "\\" not in text
+        doc = Document(name, data, converter.locs, converter.key_locs, no_substitution=verbatim)
+        return doc, converter.problems
     except _Stop:
         return None, converter.problems
     except yaml.MarkedYAMLError as err:
