@@ -53,19 +53,29 @@ _PLAIN_TEXT_FAST = (
 )
 
 
+#: The tags of plain scalars the generic resolver was asked for (a plain scalar's tag
+#: depends on its text only): keys such as `title` and `tags` recur in every task.
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_MAX = 4096
+
+
 class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
     """The safe loader, resolving most scalars without its generic resolver (a 10,000-task
     file has 130,000 nodes): a quoted scalar, or a plain one whose first character starts
-    no implicit tag (`title: Review`), is text; every other node is resolved as before."""
+    no implicit tag (`title: Review`), is text; a recurring plain scalar keeps the tag
+    found the first time; every other node is resolved as before."""
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if (
-            kind is _ScalarNode
-            and _PLAIN_TEXT_FAST
-            and (not implicit[0] or value[:1] not in _RESOLVED_FIRSTS)
-        ):
+        if kind is not _ScalarNode or not _PLAIN_TEXT_FAST:
+            found: str = super().resolve(kind, value, implicit)
+            return found
+        if not implicit[0] or value[:1] not in _RESOLVED_FIRSTS:
             return _STR
-        tag: str = super().resolve(kind, value, implicit)
+        tag = _PLAIN_TAGS.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
+                _PLAIN_TAGS[value] = tag
         return tag
 
 
@@ -85,6 +95,9 @@ class Document:
 
     def loc(self, path: YamlPath) -> Location:
         """Location of the value at `path`, or of its nearest located ancestor."""
+        point = self.locs.get(path)
+        if point is not None:  # the usual case: every value is located
+            return Location(self.file, point[0], point[1])
         while path not in self.locs and path:
             path = path[:-1]
         return Location(self.file, *self.locs.get(path, (1, 1)))
