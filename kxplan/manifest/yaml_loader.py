@@ -63,12 +63,15 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
     """The safe loader, resolving most scalars without its generic resolver (a 10,000-task
     file has 130,000 nodes): a quoted scalar, or a plain one whose first character starts
     no implicit tag (`title: Review`), is text; a recurring plain scalar keeps the tag
-    found the first time; every other node is resolved as before."""
+    found the first time; a list or mapping has its kind's tag; every other scalar is
+    resolved as before."""
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is not _ScalarNode or not _PLAIN_TEXT_FAST:
+        if not _PLAIN_TEXT_FAST:
             found: str = super().resolve(kind, value, implicit)
             return found
+        if kind is not _ScalarNode:  # without path resolvers, the default tag of its kind
+            return _SEQ if kind is yaml.SequenceNode else _MAP
         if not implicit[0] or value[:1] not in _RESOLVED_FIRSTS:
             return _STR
         tag = _PLAIN_TAGS.get(value)

@@ -103,3 +103,14 @@ def test_dollar_brace_written_or_escaped_is_substituted(tmp_path: Path, title: s
     path = tmp_path / "m.yaml"
     path.write_text(f"version: 1\nname: n\nvars:\n  who: Acme\ntasks:\n  - title: {title}\n")
     assert load_manifest(path).tasks[0].title == "Acme kickoff"
+
+
+@pytest.mark.parametrize("kind", [yaml.SequenceNode, yaml.MappingNode])
+def test_lists_and_mappings_resolve_as_the_generic_resolver_does(kind: type[yaml.Node]) -> None:
+    for implicit in [(True, False), (False, True), (False, False)]:
+        fast, generic = _Loader(""), _BaseLoader("")
+        try:
+            assert fast.resolve(kind, None, implicit) == generic.resolve(kind, None, implicit)
+        finally:
+            fast.dispose()
+            generic.dispose()
