@@ -301,6 +301,27 @@ class _Compiler:
     def _optional(self, schema: JsonObject, keyword: str) -> Check | None:
         return self.compile(schema[keyword]) if keyword in schema else None
 
+    @staticmethod
+    def _listed(required: tuple[str, ...], props: dict[str, Check], extra: Check | None) -> Check:
+        """An object check without patternProperties or propertyNames."""
+
+        def check(value: JsonValue) -> bool:
+            if not isinstance(value, dict):
+                return True
+            for name in required:
+                if name not in value:
+                    return False
+            for name, sub in value.items():
+                known = props.get(name)
+                if known is None:
+                    if extra is not None and not extra(sub):
+                        return False
+                elif not known(sub):
+                    return False
+            return True
+
+        return check
+
     def _object(self, schema: JsonObject) -> Check:
         required = _texts(schema, "required")
         props = {name: self.compile(sub) for name, sub in _mapping(schema, "properties").items()}
@@ -310,6 +331,8 @@ class _Compiler:
         )
         extra = self._optional(schema, "additionalProperties")
         names = self._optional(schema, "propertyNames")
+        if not patterns and names is None:  # tasks, checklist items: listed properties only
+            return self._listed(required, props, extra)
 
         def check(value: JsonValue) -> bool:
             if not isinstance(value, dict):
