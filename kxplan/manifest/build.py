@@ -150,9 +150,9 @@ def _task(
         archived=raw.get("archived") is True,
         protect=raw.get("protect") is True,
         renamed_from=_texts(raw.get("renamed_from")),
-        enforce=inherited.enforce | _names(raw.get("enforce")),
-        ignore_changes=inherited.ignore_changes | _names(raw.get("ignore_changes")),
-        fields=frozenset(f for f in TASK_FIELDS if f in raw) | {"title", "parent"},
+        enforce=_more(inherited.enforce, raw.get("enforce")),
+        ignore_changes=_more(inherited.ignore_changes, raw.get("ignore_changes")),
+        fields=_ALWAYS_SET | _TASK_FIELD_SET.intersection(raw),
         loc=doc.loc(path),
     )
 
@@ -227,3 +227,13 @@ def _texts(value: JsonValue) -> tuple[str, ...]:
 
 def _names(value: JsonValue) -> frozenset[str]:
     return frozenset(_texts(value))
+
+
+def _more(inherited: frozenset[str], value: JsonValue) -> frozenset[str]:
+    """`inherited` and the names of `value` (most tasks add none)."""
+    return inherited | _names(value) if value is not None else inherited
+
+
+_TASK_FIELD_SET = frozenset(TASK_FIELDS)
+#: The fields every task sets (its place in the tree is its parent).
+_ALWAYS_SET = frozenset({"title", "parent"})

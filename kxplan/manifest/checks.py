@@ -56,9 +56,12 @@ def check_keys(built: Built) -> Iterator[Problem]:
 
 def check_task_renames(built: Built) -> Iterator[Problem]:
     """A task's `renamed_from` keys are not current keys nor claimed twice."""
+    renaming = [bt for bt in built.tasks if bt.task.renamed_from]
+    if not renaming:  # most manifests: no key locations to look up
+        return
     current = {bt.task.key: _key_loc(built.doc, bt) for bt in built.tasks}
     claimed: dict[str, Location] = {}
-    for bt in built.tasks:
+    for bt in renaming:
         path = (*bt.path, "renamed_from")
         yield from _renames(built.doc, path, bt.task.renamed_from, current, claimed, "task key")
 
@@ -211,6 +214,8 @@ def check_checklists(built: Built) -> Iterator[Problem]:
                 yield at(item.loc, message, "checklist items are identified by their name")
             else:
                 current[item.name] = item.loc
+        if not any(item.renamed_from for item in bt.task.checklist):
+            continue  # no renames to check (most tasks)
         claimed: dict[str, Location] = {}
         raw = _get(built.doc.data, (*bt.path, "checklist"))
         for i, item in zip(_named_indexes(raw), bt.task.checklist, strict=True):
@@ -232,6 +237,8 @@ def check_tags(built: Built) -> Iterator[Problem]:
     """A task lists each tag once (Kantata tags ignore case)."""
     for bt in built.tasks:
         seen: dict[str, str] = {}
+        if len(bt.task.tags) < 2:  # the tags written as text: one cannot be listed twice
+            continue
         raw = _get(built.doc.data, (*bt.path, "tags"))
         for i, tag in enumerate(raw if isinstance(raw, list) else ()):
             if not isinstance(tag, str):

@@ -189,6 +189,8 @@ class _Compiler:
         unknown = set(schema) - _IGNORED - _KEYWORDS
         if unknown:
             raise Unsupported(", ".join(sorted(unknown)))
+        if schema.get("type") == "string" and set(schema) - _IGNORED <= _STRING_KEYWORDS:
+            return self._string(schema)
         checks = [self._type(schema["type"])] if "type" in schema else []
         checks.extend(self._scalars(schema))
         if "items" in schema:
@@ -201,6 +203,25 @@ class _Compiler:
         if "if" in schema:
             checks.append(self._condition(schema))
         return _all(checks)
+
+    @staticmethod
+    def _string(schema: JsonObject) -> Check:
+        """`type: string` with only length and pattern keywords (most of the manifest's
+        leaves: keys, titles, dates): one check instead of one for each keyword."""
+        search = re.compile(_text(schema, "pattern")).search if "pattern" in schema else None
+        most = _count(schema, "maxLength") if "maxLength" in schema else None
+        least = _count(schema, "minLength") if "minLength" in schema else None
+
+        def check(value: JsonValue) -> bool:
+            if not isinstance(value, str):
+                return False
+            if most is not None and len(value) > most:
+                return False
+            if least is not None and len(value) < least:
+                return False
+            return search is None or search(value) is not None
+
+        return check
 
     def _condition(self, schema: JsonObject) -> Check:
         """`if`/`then`/`else`: a missing branch accepts everything."""
@@ -215,7 +236,16 @@ class _Compiler:
         if not isinstance(wanted, list) or not all(n in _TYPES for n in wanted):
             raise Unsupported(f"type {names!r}")
         tests = tuple(_TYPES[n] for n in wanted if isinstance(n, str))
-        return lambda v: any(test(v) for test in tests)
+        if len(tests) == 1:  # the usual case: no any() over a generator for every node
+            return tests[0]
+
+        def check(value: JsonValue) -> bool:
+            for test in tests:  # noqa: SIM110 - any() over a generator costs more, per node
+                if test(value):
+                    return True
+            return False
+
+        return check
 
     @staticmethod
     def _scalars(schema: JsonObject) -> list[Check]:
@@ -271,6 +301,27 @@ class _Compiler:
     def _optional(self, schema: JsonObject, keyword: str) -> Check | None:
         return self.compile(schema[keyword]) if keyword in schema else None
 
+    @staticmethod
+    def _listed(required: tuple[str, ...], props: dict[str, Check], extra: Check | None) -> Check:
+        """An object check without patternProperties or propertyNames."""
+
+        def check(value: JsonValue) -> bool:
+            if not isinstance(value, dict):
+                return True
+            for name in required:
+                if name not in value:
+                    return False
+            for name, sub in value.items():
+                known = props.get(name)
+                if known is None:
+                    if extra is not None and not extra(sub):
+                        return False
+                elif not known(sub):
+                    return False
+            return True
+
+        return check
+
     def _object(self, schema: JsonObject) -> Check:
         required = _texts(schema, "required")
         props = {name: self.compile(sub) for name, sub in _mapping(schema, "properties").items()}
@@ -280,6 +331,8 @@ class _Compiler:
         )
         extra = self._optional(schema, "additionalProperties")
         names = self._optional(schema, "propertyNames")
+        if not patterns and names is None:  # tasks, checklist items: listed properties only
+            return self._listed(required, props, extra)
 
         def check(value: JsonValue) -> bool:
             if not isinstance(value, dict):
@@ -309,6 +362,7 @@ class _Compiler:
 _OBJECT_KEYWORDS = frozenset(
     {"required", "properties", "patternProperties", "additionalProperties", "propertyNames"}
 )
+_STRING_KEYWORDS = frozenset({"type", "pattern", "maxLength", "minLength"})
 _KEYWORDS = frozenset(
     {"type", "const", "enum", "pattern", "maxLength", "minLength", "minimum", "maximum"}
     | {"items", "minItems", "uniqueItems", "$ref", "if", "then", "else"}

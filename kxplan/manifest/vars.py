@@ -199,6 +199,8 @@ def substitute_document(
     Returns the new data and one problem per string that could not be substituted (at
     that string; the string is kept as written).
     """
+    if doc.no_substitution:  # most manifests: no string to visit holds `${`
+        return doc.data, []
     problems: list[Problem] = []
 
     def visit(value: JsonValue, path: YamlPath) -> JsonValue:
