@@ -141,6 +141,8 @@ def apply_plan(
     except KeyboardInterrupt as err:  # Ctrl-C: still say how far it got
         stopped = ApplyError("interrupted (Ctrl-C)")
         raise _failed(stopped, run, todo) from err
+    finally:
+        _statuses.finish_sets(run, ok=False)  # sets it made but never wrote: none wait for them
     return ApplyResult(
         applied=tuple(run.applied),
         requests=client.requests - before,

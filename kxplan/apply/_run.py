@@ -45,6 +45,8 @@ class Run:
     set_ids: dict[str, str] = field(default_factory=dict)
     # set name -> category -> id of the default status Kantata gave a set created in this run
     set_defaults: dict[str, dict[str, str]] = field(default_factory=dict)
+    # new sets another apply of this run created (kxplan.apply._statuses.create_set)
+    shared_new_sets: set[str] = field(default_factory=set)
     recorded_sets: set[str] = field(default_factory=set)  # sets whose writer is recorded
     applied: list[Change] = field(default_factory=list)
     deferred: list[Change] = field(default_factory=list)  # creates waiting for a move

@@ -10,8 +10,10 @@ the task changes.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kxplan.apply._once import create_once
@@ -24,9 +26,10 @@ from kxplan.apply._payload import (
     story_status,
 )
 from kxplan.apply._run import Run, about, delete_quietly
-from kxplan.changes.base import Change, expect
+from kxplan.changes.base import Change, Kind, expect
 from kxplan.changes.status_writes import write_statuses
 from kxplan.changes.workspace import WorkspaceUpdate
+from kxplan.client import KantataClient
 from kxplan.errors import ApplyError
 from kxplan.ids import result_ids
 from kxplan.live import read_status_sets, status_set_from
@@ -69,9 +72,97 @@ def _read_set(run: Run, sid: str) -> LiveStatusSet:
 # --------------------------------------------------------------------------- sets
 
 
+@dataclass(slots=True)
+class _MadeSet:
+    """A status set an apply of this run created. `ready` is set once that apply has
+    written the set's statuses (`ok`) or stopped before it could (not `ok`)."""
+
+    sid: str
+    defaults: dict[str, str]
+    digest: str | None  # of the statuses the creating plan writes (kxplan.shared_sets)
+    workspace: str  # the title of the workspace whose apply created it
+    maker: Run
+    ready: threading.Event = field(default_factory=threading.Event)
+    ok: bool = False
+
+    def finish(self, ok: bool) -> None:
+        if not self.ready.is_set():
+            self.ok = ok
+            self.ready.set()
+
+
+#: The status sets each run created, by client (one client is one run against one API):
+#: sets are account-wide, so the plans of one run — a fleet's workspaces, several manifests
+#: — that each plan to create the same set get ONE set, made by the first apply to reach it
+#: (docs/apply.md, "A new status set").
+_MADE: weakref.WeakKeyDictionary[KantataClient, dict[str, _MadeSet]] = weakref.WeakKeyDictionary()
+_MADE_LOCK = threading.Lock()
+
+
+def _digest(run: Run, name: str) -> str | None:
+    return next((w["digest"] for w in run.plan.set_writes if w["set"] == name), None)
+
+
+def _writes_statuses(run: Run, name: str) -> bool:
+    return any(c.kind is Kind.STATUS and c.parent == name for c in run.plan.actionable)
+
+
 def create_set(run: Run, change: Change) -> None:
     """Create a status set, and learn its default statuses by category from the answer
-    (or, when the answer does not list them, from one read of the set)."""
+    (or, when the answer does not list them, from one read of the set). When another apply
+    of this run created it already (a fleet, or several manifests, sharing a new set), that
+    set is used once that apply has written its statuses, which are not written again."""
+    with _MADE_LOCK:  # the workspaces of a fleet apply side by side: one creates the set
+        made = _MADE.setdefault(run.client, {})
+        earlier = made.get(change.key)
+        if earlier is None:
+            _create_set(run, change)
+            mine = _MadeSet(
+                run.set_ids[change.key],
+                run.set_defaults[change.key],
+                _digest(run, change.key),
+                str(run.plan.workspace.get("title") or run.workspace_id),
+                run,
+            )
+            made[change.key] = mine
+            if not _writes_statuses(run, change.key):
+                mine.finish(ok=True)
+            return
+    _use_made(run, change, earlier)
+
+
+def _use_made(run: Run, change: Change, earlier: _MadeSet) -> None:
+    where = f"the apply of workspace {earlier.workspace!r}"
+    if earlier.digest != _digest(run, change.key):
+        raise ApplyError(
+            f"status set {change.key!r} was just created by {where} with other statuses "
+            "than this plan gives it",
+            hint="give the set the same statuses in every manifest (or fleet entry) of the "
+            "run, or name the sets differently",
+        )
+    earlier.ready.wait()
+    if not earlier.ok:
+        raise ApplyError(
+            f"status set {change.key!r} was created by {where}, which stopped before "
+            "writing its statuses",
+            hint="run apply again: the next plan finds the set and writes what is missing",
+        )
+    run.set_ids[change.key] = earlier.sid
+    run.set_defaults[change.key] = earlier.defaults
+    run.shared_new_sets.add(change.key)
+    run.done((change,))
+
+
+def finish_sets(run: Run, ok: bool) -> None:
+    """Say that the status sets `run` created are written (`ok`) or never will be: the other
+    applies of the run that use them stop waiting (called at the end of every apply)."""
+    with _MADE_LOCK:
+        mine = [m for m in _MADE.get(run.client, {}).values() if m.maker is run]
+    for made in mine:
+        made.finish(ok)
+
+
+def _create_set(run: Run, change: Change) -> None:
 
     def send(_: list[str]) -> Mapping[str, Any]:
         return run.client.request(
@@ -117,8 +208,14 @@ def apply_statuses(run: Run, changes: Sequence[Change]) -> None:
     for set_name, group in by_set.items():
         sid = set_id(run, set_name)
         _record_write(run, set_name, sid)
+        if set_name in run.shared_new_sets:  # its statuses were written by the apply that made it
+            run.done(tuple(group))
+            continue
         defaults = run.set_defaults.get(set_name, {})
         write_statuses(_Kantata(run, sid), set_name, group, defaults, step=about, done=_done(run))
+        made = _MADE.get(run.client, {}).get(set_name)
+        if made is not None and made.maker is run:
+            made.finish(ok=True)
 
 
 def _done(run: Run) -> Callable[[Change], None]:
