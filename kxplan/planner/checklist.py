@@ -89,9 +89,7 @@ def _same_names(
     desired: tuple[DesiredChecklistItem, ...], live: tuple[LiveChecklistItem, ...]
 ) -> bool:
     """Whether the live list holds the manifest's names, in its order, and nothing else."""
-    return len(desired) == len(live) and all(
-        w.name == o.name for w, o in zip(desired, live, strict=True)
-    )
+    return len(desired) == len(live) and [w.name for w in desired] == [o.name for o in live]
 
 
 def _in_place(task: DesiredTask, live: LiveTask, rank: int, path: str) -> list[Step]:
