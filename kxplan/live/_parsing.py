@@ -154,62 +154,102 @@ def _status(obj: Mapping[str, Any]) -> LiveStatus:
 
 def tasks_from_records(records: Records) -> tuple[LiveTask, ...]:
     """Live tasks from a story listing, deleted ones dropped, sorted by numeric id."""
-    tasks = [task_from_api(s, records.included) for s in records if not s.get("deleted_at")]
+    maps = _Maps(records.included)
+    tasks = [_task(s, maps) for s in records if not s.get("deleted_at")]
     return tuple(sorted(tasks, key=lambda t: id_order(t.id)))
 
 
 def task_from_api(story: Mapping[str, Any], envelope: Envelope) -> LiveTask:
     """A `LiveTask` from a Kantata story and the typed maps it was served with (an API
     response, or `Records.included`): tags, checklist items and markers are looked up there."""
-    parent = story.get("parent_id")
+    return _task(story, _Maps(envelope))
+
+
+class _Maps:
+    """The typed maps stories' tags, checklist items and markers are looked up in (each
+    None when the envelope holds no such map), found once for a whole listing."""
+
+    __slots__ = ("items", "refs", "tags")
+
+    def __init__(self, envelope: Envelope) -> None:
+        self.tags = _typed(envelope, "tags")
+        self.items = _typed(envelope, "story_tasks")
+        self.refs = _typed(envelope, "external_references")
+
+
+def _typed(envelope: Envelope, key: str) -> Mapping[str, Mapping[str, Any]] | None:
+    objects = envelope.get(key)
+    return objects if isinstance(objects, Mapping) else None
+
+
+def _task(story: Mapping[str, Any], maps: _Maps) -> LiveTask:
+    get = story.get
+    parent = get("parent_id")
+    status = get("status")
     return LiveTask(
         id=str(story["id"]),
-        title=str(story.get("title", "")),
+        title=str(get("title", "")),
         parent_id=None if parent in (None, "") else str(parent),
-        type=str(story.get("story_type") or "task"),
-        description=story.get("description"),
-        start_date=_date(story.get("start_date")),
-        due_date=_date(story.get("due_date")),
-        priority=priority_name(story.get("priority")),
-        status=_opt_str(story.get("status")) or _opt_str(story.get("state")),
-        state=str(story.get("state") or "not started"),
-        percentage_complete=_int(story.get("percentage_complete")),
-        archived=bool(story.get("archived")),
-        position=_int(story.get("position")),
-        tags=_tags(story, envelope),
-        checklist=_checklist(story, envelope),
-        markers=_markers(story, envelope),
-        created_at=str(story.get("created_at") or ""),
-        updated_at=str(story.get("updated_at") or ""),
-        custom_task_status_id=_opt_str(story.get("custom_task_status_id")),
+        type=str(get("story_type") or "task"),
+        description=get("description"),
+        start_date=_date(get("start_date")),
+        due_date=_date(get("due_date")),
+        priority=priority_name(get("priority")),
+        status=_opt_str(get("state")) if status is None or status == "" else str(status),
+        state=str(get("state") or "not started"),
+        percentage_complete=_int(get("percentage_complete")),
+        archived=bool(get("archived")),
+        position=_int(get("position")),
+        tags=_tags(story, maps.tags),
+        checklist=_checklist(story, maps.items),
+        markers=_markers(story, maps.refs),
+        created_at=str(get("created_at") or ""),
+        updated_at=str(get("updated_at") or ""),
+        custom_task_status_id=_opt_str(get("custom_task_status_id")),
     )
 
 
 def _related(
-    story: Mapping[str, Any], envelope: Envelope, key: str, ids_field: str, fk: str
+    story: Mapping[str, Any],
+    objects: Mapping[str, Mapping[str, Any]] | None,
+    ids_field: str,
+    fk: str,
 ) -> list[Mapping[str, Any]]:
-    """Objects of type `key` belonging to `story`: through `ids_field` when the include
-    listed them, else by their foreign key `fk` (slow path for servers that omit the ids)."""
-    objects = envelope.get(key)
-    if not isinstance(objects, Mapping):
+    """Objects of one type (`objects`, by id) belonging to `story`: through `ids_field` when
+    the include listed them, else by their foreign key `fk` (slow path for servers that omit
+    the ids)."""
+    if objects is None:
         return []
     ids = story.get(ids_field)
     if isinstance(ids, list):
-        return [objects[str(i)] for i in ids if str(i) in objects]
+        keys = [i if type(i) is str else str(i) for i in ids]
+        return [objects[k] for k in keys if k in objects]
     if not fk:
         return []  # e.g. tags: no foreign key to follow
     sid = str(story["id"])
     return [o for o in objects.values() if str(o.get(fk)) == sid]
 
 
-def _tags(story: Mapping[str, Any], envelope: Envelope) -> tuple[str, ...]:
-    names = {str(t.get("name", "")) for t in _related(story, envelope, "tags", "tag_ids", "")}
+def _tags(
+    story: Mapping[str, Any], tags: Mapping[str, Mapping[str, Any]] | None
+) -> tuple[str, ...]:
+    related = _related(story, tags, "tag_ids", "")
+    if not related:
+        return ()
+    names = {str(t.get("name", "")) for t in related}
     names.discard("")
+    if len(names) < 2:
+        return tuple(names)
     return tuple(sorted(names, key=lambda n: (n.casefold(), n)))
 
 
-def _checklist(story: Mapping[str, Any], envelope: Envelope) -> tuple[LiveChecklistItem, ...]:
-    items = [
+def _checklist(
+    story: Mapping[str, Any], items: Mapping[str, Mapping[str, Any]] | None
+) -> tuple[LiveChecklistItem, ...]:
+    related = _related(story, items, "story_task_ids", "story_id")
+    if not related:
+        return ()
+    out = [
         LiveChecklistItem(
             id=str(o["id"]),
             name=str(o.get("name", "")),
@@ -217,15 +257,23 @@ def _checklist(story: Mapping[str, Any], envelope: Envelope) -> tuple[LiveCheckl
             position=_int(o.get("position")),
             updated_at=str(o.get("updated_at") or ""),
         )
-        for o in _related(story, envelope, "story_tasks", "story_task_ids", "story_id")
+        for o in related
         if not o.get("deleted_at")
     ]
-    return tuple(sorted(items, key=lambda i: (i.position, id_order(i.id))))
+    if len(out) < 2:
+        return tuple(out)
+    return tuple(sorted(out, key=lambda i: (i.position, id_order(i.id))))
 
 
-def _markers(story: Mapping[str, Any], envelope: Envelope) -> tuple[LiveMarker, ...]:
-    refs = _related(story, envelope, "external_references", "external_reference_ids", "subject_id")
-    markers = [_marker(r) for r in refs if r.get("subject_type") in (None, "Story")]
+def _markers(
+    story: Mapping[str, Any], refs: Mapping[str, Mapping[str, Any]] | None
+) -> tuple[LiveMarker, ...]:
+    related = _related(story, refs, "external_reference_ids", "subject_id")
+    if not related:
+        return ()
+    markers = [_marker(r) for r in related if r.get("subject_type") in (None, "Story")]
+    if len(markers) < 2:
+        return tuple(markers)
     return tuple(
         sorted(
             markers,

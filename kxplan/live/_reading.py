@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
+from kxplan._runtime import gc_paused
 from kxplan.client import KantataClient, Records
 from kxplan.client._client import in_context
 from kxplan.errors import ApiError
@@ -37,7 +38,9 @@ def read_live(
     it, so several workspaces of one run share those reads.
     Raises PlanError when no workspace matches, or when a title matches several.
     """
-    with client.tally() as tally, ThreadPoolExecutor(max_workers=2) as pool:
+    # The decoded pages and the tasks are many small acyclic objects: the cyclic collector's
+    # passes over them free nothing (kxplan._runtime).
+    with gc_paused(), client.tally() as tally, ThreadPoolExecutor(max_workers=2) as pool:
         if shared is not None:
             sets = pool.submit(in_context(shared.status_sets))
             lookup: Lookup = shared.workspace
@@ -49,7 +52,8 @@ def read_live(
         else:
             found, records = _workspace_and_stories(client, workspace, pool, lookup)
         status_sets = sets.result()
-    tasks = tasks_from_records(records)
+        tasks = tasks_from_records(records)
+        del records  # the decoded pages go now, before the collector's one pass after the pause
     return LiveState(found, tasks, status_sets, requests=tally.requests)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from kxplan._runtime import gc_paused
 from kxplan.changes.base import Action, Change, Kind
 from kxplan.errors import PlanError
 from kxplan.model import LiveState, LiveTask, Manifest, PlanOptions
@@ -48,6 +49,13 @@ def build_plan(
     Raises UnsafePlanError for a mass delete without `allow_mass_delete`, PlanError for an
     unknown `--target` or an ambiguous adoption.
     """
+    with gc_paused():  # many small acyclic objects: the collector's passes free nothing
+        return _build_plan(manifest, live, options, adopter)
+
+
+def _build_plan(
+    manifest: Manifest, live: LiveState, options: PlanOptions | None, adopter: Adopter | None
+) -> Plan:
     options = options or PlanOptions()
     adoption = _adoption(manifest, live, adopter) if options.adopt else {}
     matching = match_tasks(manifest, live, adoption)

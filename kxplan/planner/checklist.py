@@ -10,7 +10,7 @@ its place by the inserts before it is moved back.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 
 from kxplan.changes.base import Change, ReasonCode
@@ -36,19 +36,23 @@ def plan_checklist(
     live: LiveTask,
     rank: int,
     path: str,
-    memory: Memory | None = None,
+    recall: Callable[[], Memory | None] = lambda: None,
     prune: bool = False,
 ) -> list[Step]:
     """Steps that make `live`'s checklist match `task`'s (when the manifest manages it).
 
-    An item the manifest does not list is deleted only when kxplan created it (its memory,
+    `recall` gives the task's memory (read only when an item is not where the manifest
+    has it). An item the manifest does not list is deleted only when kxplan created it (its memory,
     kxplan.planner.memory) and `prune` is on; kept otherwise. An item a person added (not in
     the memory) is never deleted nor moved; with no memory, nothing tells, so such an item is
     kept unless `prune`.
     """
     if "checklist" not in task.fields or "checklist" in task.ignore_changes:
         return []
+    if _same_names(task.checklist, live.checklist):
+        return _in_place(task, live, rank, path)
     pairs = pair_by_name(task.checklist, live.checklist)
+    memory = recall()
     matched = {item.id for item in pairs.values()}
     fates = {i.id: _fate(i, memory, prune) for i in live.checklist if i.id not in matched}
     staying = [i for i in live.checklist if fates.get(i.id) != "delete"]
@@ -78,6 +82,26 @@ def plan_checklist(
         fate = fates.get(item.id)
         if fate is not None and fate != "person":
             steps.append(_leaving(task, rank, path, item, fate, memory))
+    return steps
+
+
+def _same_names(
+    desired: tuple[DesiredChecklistItem, ...], live: tuple[LiveChecklistItem, ...]
+) -> bool:
+    """Whether the live list holds the manifest's names, in its order, and nothing else."""
+    return len(desired) == len(live) and [w.name for w in desired] == [o.name for o in live]
+
+
+def _in_place(task: DesiredTask, live: LiveTask, rank: int, path: str) -> list[Step]:
+    """`plan_checklist` for a live list that already has the manifest's names in order
+    (`_same_names`): each item pairs with the one at its index, none leaves, the order stays
+    (so no position is written); only `completed`, when enforced, can differ."""
+    if "completed" not in task.enforce:
+        return []
+    steps: list[Step] = []
+    for index, (wanted, old) in enumerate(zip(task.checklist, live.checklist, strict=True)):
+        if old.completed != wanted.completed:
+            steps.extend(_update(task, rank, path, wanted, old, index + 1, False, True))
     return steps
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kxplan.ids import id_order
 from kxplan.model import MAX_DEPTH, DesiredTask, LiveState, LiveTask, Manifest, PlanOptions
@@ -26,6 +26,8 @@ class Context:
     key_by_live_id: Mapping[str, str]  # live id -> desired key (matched tasks)
     rank: Mapping[str, int]  # desired key -> index in manifest pre-order
     switches_set: bool = False  # the plan assigns another status set (statuses may move)
+    #: desired_path's answers, kept: a parent's path is asked for by each of its children.
+    paths: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def prune(self) -> bool:
@@ -33,10 +35,16 @@ class Context:
 
     def desired_path(self, key: str) -> str:
         """`top/child/key` through the desired parents."""
+        known = self.paths.get(key)
+        if known is not None:
+            return known
         task = self.desired.get(key)
         if task is None or task.parent_key is None:
-            return key
-        return join_path(self.desired_path(task.parent_key), task.parent_key, key)
+            path = key
+        else:
+            path = join_path(self.desired_path(task.parent_key), task.parent_key, key)
+        self.paths[key] = path
+        return path
 
     def live_key(self, task: LiveTask) -> str:
         """The key this stack knows a live task by, or `#<id>`."""

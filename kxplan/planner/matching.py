@@ -36,7 +36,10 @@ def _ours(live: LiveState, stack: str) -> tuple[dict[str, LiveTask], list[tuple[
     primary: dict[str, LiveTask] = {}
     duplicates: list[tuple[str, LiveTask]] = []
     for key in sorted(claims):
-        oldest_first = sorted(claims[key], key=lambda t: id_order(t.id))
+        claiming = claims[key]
+        oldest_first = (
+            claiming if len(claiming) == 1 else sorted(claiming, key=lambda t: id_order(t.id))
+        )
         primary[key] = oldest_first[0]
         duplicates.extend((key, extra) for extra in oldest_first[1:])
     return primary, duplicates

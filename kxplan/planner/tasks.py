@@ -10,6 +10,7 @@ rewriting the marker).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -55,10 +56,16 @@ def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> 
     if create_only:
         return []
     rank, path = ctx.rank[task.key], ctx.desired_path(task.key)
-    memory = live_memory(ctx, live)
-    steps = _update(ctx, task, live, memory)
+    memory: list[Memory | None] = []  # decoded when first needed (a task in line never is)
+
+    def recall() -> Memory | None:
+        if not memory:
+            memory.append(live_memory(ctx, live))
+        return memory[0]
+
+    steps = _update(ctx, task, live, recall)
     steps.extend(_move(ctx, task, live))
-    steps.extend(plan_checklist(task, live, rank, path, memory, ctx.prune))
+    steps.extend(plan_checklist(task, live, rank, path, recall, ctx.prune))
     return steps
 
 
@@ -123,9 +130,11 @@ def _create(ctx: Context, task: DesiredTask) -> Step:
     return place(CREATES, _place(ctx, change, task), depth=task.depth, rank=ctx.rank[task.key])
 
 
-def _update(ctx: Context, task: DesiredTask, live: LiveTask, memory: Memory | None) -> list[Step]:
+def _update(
+    ctx: Context, task: DesiredTask, live: LiveTask, recall: Callable[[], Memory | None]
+) -> list[Step]:
     fields, before, after, notes = _diff(ctx, task, live)
-    origin = field_origins({f: after.get(f) for f in fields}, before, memory)
+    origin = field_origins({f: after.get(f) for f in fields}, before, recall()) if fields else {}
     old_key = ctx.matching.renamed.get(task.key)
     adopted = task.key in ctx.matching.adopted
     steps = [_note(ctx, task, reason) for reason in notes]
@@ -224,6 +233,8 @@ def _diff(
             continue
         if name in PROGRESS_FIELDS and name not in task.enforce:
             continue  # people's progress: set on create, never reverted
+        if name != "status" and getattr(task, name) == getattr(live, name):
+            continue  # equal as stored, so equal normalised (the common, no-change case)
         want, have = desired_value(task, name), _live(ctx, live, name)
         if same(name, want, have) and not _status_may_move(ctx, task, name):
             continue

@@ -129,3 +129,24 @@ def test_case_plan_is_valid_deterministic_and_renders(case: Mapping[str, Any]) -
     assert Plan.from_json(data).to_json() == data  # what the applier reads back is the plan
     assert render_text(first) == render_text(second)
     assert render_markdown(first) == render_markdown(second)
+
+
+def _plan_or_error(case: Mapping[str, Any]) -> str:
+    try:
+        return render_json(_plan(case))
+    except errors.KxplanError as err:
+        return f"error: {type(err).__name__}: {err}"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_in_line_shortcuts_plan_what_the_general_path_plans(
+    case: Mapping[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kxplan.planner.checklist._same_names and the equal-as-stored check in
+    kxplan.planner.tasks._diff are shortcuts, not rules: without them, the same plan."""
+    from kxplan.planner import checklist, tasks
+
+    fast = _plan_or_error(case)
+    monkeypatch.setattr(checklist, "_same_names", lambda desired, live: False)
+    monkeypatch.setattr(tasks, "getattr", lambda obj, name: object(), raising=False)
+    assert _plan_or_error(case) == fast
