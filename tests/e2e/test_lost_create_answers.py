@@ -3,45 +3,18 @@ create-once helper (kxplan/apply/_once.py) looks it up before sending it again."
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from kxplan.apply import apply_plan
 from kxplan.client import KantataClient
-from kxplan.errors import TransportError
 from kxplan.live import read_live
 from kxplan.manifest import load_manifest
 from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer
-from tests.support import TOKEN, duplicates, read, write_manifest
+from tests.support import TOKEN, LosesPostAnswers, duplicates, read, write_manifest
 
 from .scenario import STACK, WORKSPACE, base, edited
-
-
-class _LosesPostAnswers:
-    """A KantataClient whose every POST reaches Kantata and commits, but whose answer is
-    lost (the connection drops after the server committed), the first time each body is
-    sent; reads and other writes pass."""
-
-    def __init__(self, inner: KantataClient) -> None:
-        self.inner = inner
-        self.lost: list[str] = []
-
-    def request(self, method: str, path: str, **kw: Any) -> Any:
-        answer = self.inner.request(method, path, **kw)
-        body = json.dumps([path, kw.get("json")], sort_keys=True)
-        if method == "POST" and body not in self.lost:
-            self.lost.append(body)
-            raise TransportError(f"POST {path}: the connection dropped", outcome_unknown=True)
-        return answer
-
-    def post(self, path: str, **kw: Any) -> Any:
-        return self.request("POST", path, **kw)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def test_every_kind_of_create_whose_answer_is_lost_exists_once(
@@ -57,7 +30,7 @@ def test_every_kind_of_create_whose_answer_is_lost_exists_once(
         sandbox.log.reset()
         with KantataClient(sandbox.url, TOKEN) as client:
             plan = build_plan(manifest, read_live(client, WORKSPACE), PlanOptions(prune=prune))
-            lossy = _LosesPostAnswers(client)
+            lossy = LosesPostAnswers(client)
             result = apply_plan(plan, lossy)  # type: ignore[arg-type]
         posts = [e.route for e in sandbox.log.entries if e.method == "POST"]
         assert len(posts) == len(lossy.lost)  # every create sent once, none re-sent

@@ -13,14 +13,13 @@ import pytest
 
 from kxplan.apply import apply_plan
 from kxplan.client import KantataClient
-from kxplan.errors import TransportError
 from kxplan.live import read_live
 from kxplan.live.posts import with_posts
 from kxplan.manifest import load_manifest
 from kxplan.model import PlanOptions
 from kxplan.planner import build_plan
 from kxplan.sandbox import SandboxServer, Variants
-from tests.support import TOKEN, MakeSandbox, kxplan, write_manifest
+from tests.support import TOKEN, LosesPostAnswers, MakeSandbox, kxplan, write_manifest
 
 from .scenario import STACK, WORKSPACE
 
@@ -190,28 +189,6 @@ def test_a_saved_plan_is_stale_once_people_replied_to_a_post_it_changes(
     assert _by_ref(sandbox)["agenda"]["message"] == "Kickoff agenda: intros, scope"
 
 
-class _LosesPostAnswers:
-    """A client whose POST /posts commits but whose answer is lost, the first time each."""
-
-    def __init__(self, inner: KantataClient) -> None:
-        self.inner = inner
-        self.lost: list[str] = []
-
-    def request(self, method: str, path: str, **kw: Any) -> Any:
-        answer = self.inner.request(method, path, **kw)
-        body = json.dumps([path, kw.get("json")], sort_keys=True)
-        if method == "POST" and path == "/posts" and body not in self.lost:
-            self.lost.append(body)
-            raise TransportError(f"POST {path}: the connection dropped", outcome_unknown=True)
-        return answer
-
-    def post(self, path: str, **kw: Any) -> Any:
-        return self.request("POST", path, **kw)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 def test_a_post_whose_create_answer_is_lost_exists_once(
     sandbox: SandboxServer, manifest: Path
 ) -> None:
@@ -219,7 +196,7 @@ def test_a_post_whose_create_answer_is_lost_exists_once(
     with KantataClient(sandbox.url, TOKEN) as client:
         live = with_posts(client, loaded, read_live(client, WORKSPACE))
         plan = build_plan(loaded, live, PlanOptions())
-        lossy = _LosesPostAnswers(client)
+        lossy = LosesPostAnswers(client, "/posts")
         result = apply_plan(plan, lossy)  # type: ignore[arg-type]
         assert len(lossy.lost) == 2 and result.recovered == 2
         after = with_posts(client, loaded, read_live(client, WORKSPACE))

@@ -7,7 +7,8 @@ and constants, one module per concern:
 - `cli`: run the CLI in-process (`kxplan` -> `Result`) or on a pseudo-terminal
   (`run_on_terminal`); write manifests (`write_manifest`, `tree`); read a workspace back with
   the API token tests use (`TOKEN`, `read`) and compare runs (`snapshot`, `duplicates`).
-- `http`: raw HTTP on a sandbox (`api`, `create`, `ids`).
+- `http`: raw HTTP on a sandbox (`api`, `create`, `ids`), and a client that loses POST
+  answers after they commit (`LosesPostAnswers`).
 - `events`: `--json` output read line by line and checked against schemas/events.schema.json
   (`events_of`, `of`, `event_validator`).
 - `sandboxes`: sandboxes checked against the OpenAPI documents outside fixtures
@@ -32,7 +33,7 @@ from tests.support.cli import (
     tree,
     write_manifest,
 )
-from tests.support.http import api, create, ids
+from tests.support.http import LosesPostAnswers, api, create, ids
 from tests.support.sandboxes import (
     SEED_STACK,
     MakeSandbox,
@@ -47,6 +48,7 @@ from tests.support.sandboxes import (
 __all__ = [
     "SEED_STACK",
     "TOKEN",
+    "LosesPostAnswers",
     "MakeSandbox",
     "Result",
     "Seed",

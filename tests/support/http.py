@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 
+from kxplan.client import KantataClient
+from kxplan.errors import TransportError
 from kxplan.sandbox import SandboxServer
 
 HTTP_TOKEN = "sandbox-test-token"
@@ -28,3 +31,29 @@ def create(client: httpx.Client, ws: str, **fields: Any) -> dict[str, Any]:
 def ids(body: dict[str, Any]) -> list[str]:
     """The ids of `results`, in order."""
     return [r["id"] for r in body["results"]]
+
+
+class LosesPostAnswers:
+    """A KantataClient whose POSTs (to `path` only, when given) reach Kantata and commit, but
+    whose answer is lost (the connection drops after the server committed), the first time
+    each body is sent; reads and other writes pass."""
+
+    def __init__(self, inner: KantataClient, path: str | None = None) -> None:
+        self.inner = inner
+        self.path = path
+        self.lost: list[str] = []
+
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        answer = self.inner.request(method, path, **kw)
+        body = json.dumps([path, kw.get("json")], sort_keys=True)
+        wanted = self.path is None or path == self.path
+        if method == "POST" and wanted and body not in self.lost:
+            self.lost.append(body)
+            raise TransportError(f"POST {path}: the connection dropped", outcome_unknown=True)
+        return answer
+
+    def post(self, path: str, **kw: Any) -> Any:
+        return self.request("POST", path, **kw)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
