@@ -3,31 +3,14 @@ the figure collection at a small size, its request counts held to their bounds (
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.support import bench_module
 
-
-def _load(name: str) -> ModuleType:
-    key = f"_bench_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-critical = _load("_critical")
+critical = bench_module("_critical")
 Span = critical.Span
 
 
@@ -85,7 +68,7 @@ SMALL_BOOT, SMALL_PLAN = 60, 250
 
 @pytest.fixture(scope="module")
 def figures_module() -> Any:
-    return _load("figures")
+    return bench_module("figures")
 
 
 @pytest.fixture(scope="module")

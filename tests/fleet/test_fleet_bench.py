@@ -3,30 +3,17 @@ requests it reports are held to the fleet bounds (docs/fleet.md, "Requests")."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "fleet.py"
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fleet_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fleet_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.support import bench_module
 
 
 @pytest.fixture(scope="module")
 def figures() -> Any:
-    return _bench().run_bench(5, 20)
+    return bench_module("fleet").run_bench(5, 20)
 
 
 def test_the_bench_bootstraps_the_fleet_and_the_replan_is_empty(figures: Any) -> None:
@@ -38,7 +25,7 @@ def test_the_bench_bootstraps_the_fleet_and_the_replan_is_empty(figures: Any) ->
 
 
 def test_the_bench_prints_the_bounds_of_a_no_change_fleet_plan(figures: Any) -> None:
-    text = _bench().report(figures)
+    text = bench_module("fleet").report(figures)
     bound = 5 * (math.ceil(20 / 200) + 1) + math.ceil(5 / 200) + 3
     assert f"(bound {bound}: " in text
     assert "(bound 2: " in text  # ⌈W/200⌉ + 1 GET /workspaces

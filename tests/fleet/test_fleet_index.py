@@ -5,11 +5,7 @@ account of 801 workspaces takes 5 pages."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -19,10 +15,9 @@ from kxplan.errors import PlanError
 from kxplan.live import SharedReads
 from kxplan.sandbox import SandboxServer
 from kxplan.sandbox.wire import Arrival
-from tests.support import TOKEN
+from tests.support import TOKEN, bench_module
 
 ACCOUNT = 801
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "fleet.py"
 
 
 def _title(i: int) -> str:
@@ -105,17 +100,8 @@ def test_a_title_of_stop_words_only_is_found_in_the_index(account: SandboxServer
     assert seen.matching == []  # `matching=The` would list every workspace
 
 
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fleet_bench_index", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fleet_bench_index"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_index_bench_plans_fleets_within_min_of_pages_and_one_plus_titles() -> None:
-    bench = _bench()
+    bench = bench_module("fleet")
     figures: list[Any] = bench.index_bench(ACCOUNT, (1, 3, 10))
     assert [f.run.code for f in figures] == [0, 0, 0], [f.run.out[-800:] for f in figures]
     assert [f.run.workspace_lists for f in figures] == [1, 4, 5]

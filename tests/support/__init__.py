@@ -21,6 +21,7 @@ A test module imports shared things from here, never from another test module
 (tests/test_layout.py checks it).
 """
 
+from tests.support.bench import bench_module
 from tests.support.builders import live_from, manifest_from, options_from, with_case_usage
 from tests.support.cli import (
     TOKEN,
@@ -53,6 +54,7 @@ __all__ = [
     "Result",
     "Seed",
     "api",
+    "bench_module",
     "checked",
     "checked_sandbox",
     "create",
