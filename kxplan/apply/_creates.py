@@ -77,16 +77,15 @@ def _create_level(run: Run, level: list[Change]) -> None:
     `check_level` made alongside its look-up, later ones read it again."""
     left = list(level)
     sizes = bulk_sizes(len(level))
+    checked = True  # the lock read of `check_level` still answers for the next round
     if run.placement is None and len(sizes) > 1:
         first = send_order(run, left)[: sizes.pop(0)]
         _create_batch(run, first, lock_checked=True)
         sent = {id(c) for c in first}
         left = [c for c in left if id(c) not in sent]
-        chains = side_by_side(slices(send_order(run, left), sizes))
-        run.map(lambda chain: _create_chain(run, chain, lock_checked=False), chains)
-        return
+        checked = False
     chains = side_by_side(slices(send_order(run, left), sizes))
-    run.map(lambda chain: _create_chain(run, chain, lock_checked=True), chains)
+    run.map(lambda chain: _create_chain(run, chain, lock_checked=checked), chains)
 
 
 def _check_after_failure(run: Run, sent: Sequence[Change]) -> None:
