@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -31,31 +30,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import _launch  # noqa: E402
 from apply_bench import TOKEN, fresh_apply, sandbox_process, tree_manifest  # noqa: E402
-
-# The launcher: runs argv[1:] as a child and prints that child's own rusage as JSON.
-_LAUNCHER = """
-import json, os, sys
-pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
-_, status, ru = os.wait4(pid, 0)
-print(json.dumps({"cpu": ru.ru_utime + ru.ru_stime, "rss_kb": ru.ru_maxrss,
-                  "exit": os.waitstatus_to_exitcode(status)}))
-"""
 
 
 def run_kxplan(args: list[str]) -> dict[str, Any]:
-    """CPU seconds, peak RSS (MB) and exit code of one `python -m kxplan ARGS` process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "KANTATA_TOKEN": TOKEN}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: byte-compiled (see main)
-    out = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, sys.executable, "-m", "kxplan", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    got = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"cpu": got["cpu"], "rss_mb": got["rss_kb"] / 1024, "exit": got["exit"]}
+    """CPU seconds, peak RSS (MB) and exit code of one `python -m kxplan ARGS` process,
+    started from bench/_launch.py (so its `ru_maxrss` is its own)."""
+    env = {**_launch.installed_env(), "KANTATA_TOKEN": TOKEN}
+    with tempfile.NamedTemporaryFile("r", suffix=".out") as out:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "_launch.py"), out.name, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"cpu": got["cpu_s"], "rss_mb": got["peak_mb"], "exit": got["code"]}
 
 
 def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -92,8 +84,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, nargs="+", default=[10000, 20000])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    # `pip install` byte-compiles kxplan; so does the bench, so no measured run compiles it.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "kxplan")], check=True)
+    _launch.compile_kxplan()  # as `pip install` does: no measured run compiles kxplan
     print("startup (validate, 5 tasks):", json.dumps(measure_startup(args.runs)))
     for n in args.tasks:
         print(f"no-change plan, {n} tasks:", json.dumps(measure(n, args.runs)))

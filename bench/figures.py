@@ -24,7 +24,6 @@ import argparse
 import importlib.util
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -68,6 +67,9 @@ def _sibling(name: str) -> ModuleType:
 
 
 _critical = _sibling("_critical")
+_launcher = _sibling("_launch")
+installed_env = _launcher.installed_env
+compile_kxplan = _launcher.compile_kxplan
 _apply_bench = _sibling("apply_bench")
 _fleet = _sibling("fleet")
 Span = _critical.Span
@@ -207,25 +209,6 @@ class Recorder:
         with self._lock:
             self._open.clear()
             self.spans = []
-
-
-def installed_env() -> dict[str, str]:
-    """The environment kxplan runs in, as when installed: `pip install` byte-compiles the
-    package, so the bench lets Python write and use `__pycache__` (PYTHONDONTWRITEBYTECODE,
-    set on some machines, would make every run compile all of kxplan again: ~0.3-0.5 s of
-    start-up no installed kxplan pays). `compile_kxplan()` fills the cache before the runs."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    return env
-
-
-def compile_kxplan() -> None:
-    """Byte-compile kxplan, as `pip install` does, so no measured run compiles it."""
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(ROOT / "kxplan")],
-        env=installed_env(),
-        check=True,
-    )
 
 
 def launch(server: SandboxServer, recorder: Recorder, *args: str) -> Run:
