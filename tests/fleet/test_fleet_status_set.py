@@ -10,7 +10,17 @@ import pytest
 from kxplan.client import KantataClient
 from kxplan.live import read_status_sets
 from kxplan.sandbox import SandboxServer
-from tests.support import TOKEN, kxplan
+from kxplan.sandbox.variants import QUESTIONS, Variants
+from tests.support import TOKEN, MakeSandbox, kxplan
+
+#: Kantata's open status answers (docs/sandbox.md, "Variants"): the defaults, each unusual
+#: answer alone, and all of them unusual at once.
+MINE = ("status_names", "set_switch", "status_delete", "name_match")
+VARIANTS = (
+    Variants(),
+    *(Variants(**{q.name: v}) for q in QUESTIONS if q.name in MINE for v in q.values[1:]),
+    Variants(**{q.name: q.unusual for q in QUESTIONS if q.name in MINE}),
+)
 
 SET = """status_set:
   name: Delivery flow
@@ -34,7 +44,11 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KANTATA_TOKEN", TOKEN)
 
 
-def test_a_fleet_creates_its_new_status_set_once(sandbox: SandboxServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("variants", VARIANTS, ids=[str(v) for v in VARIANTS])
+def test_a_fleet_creates_its_new_status_set_once(
+    make_sandbox: MakeSandbox, variants: Variants, tmp_path: Path
+) -> None:
+    sandbox = make_sandbox(variants=variants)
     fleet = tmp_path / "fleet.yaml"
     entries = "".join(
         f'  - workspace: {{title: "{t}", create: true}}\n' for t in ("Acme", "Globex", "Initech")
