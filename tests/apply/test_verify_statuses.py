@@ -81,27 +81,26 @@ def test_a_bootstrap_with_a_status_set_reads_the_sets_and_the_workspace_not_the_
     assert again.code == 0, again.text
 
 
-def test_a_status_rename_in_a_workspace_with_tasks_reads_it_all_again(solo: Any) -> None:
+def _changed_and_verified(solo: Any, **edit: str) -> Counter[tuple[str, str]]:
+    """Bootstrap the manifest, apply it with `edit`: that apply's requests (it verified)."""
     server, write = solo
     assert _apply(server, write()).code == 0
     since = len(server.log.entries)
-    result = _apply(server, write(doing="Doing"))
+    result = _apply(server, write(**edit))
     assert result.code == 0, result.text
     assert VERIFIED in result.out
-    counts = _counts(server, since)
+    return _counts(server, since)
+
+
+def test_a_status_rename_in_a_workspace_with_tasks_reads_it_all_again(solo: Any) -> None:
+    counts = _changed_and_verified(solo, doing="Doing")
     assert counts[("PUT", "/custom_task_statuses/{id}")] >= 1
     # A renamed status is renamed on every task holding it: the stories are listed again.
     assert counts[("GET", "/stories")] == 2
 
 
 def test_a_workspace_field_change_reads_the_workspace_only(solo: Any) -> None:
-    server, write = solo
-    assert _apply(server, write()).code == 0
-    since = len(server.log.entries)
-    result = _apply(server, write(workspace='{title: Solo, description: "Just us"}'))
-    assert result.code == 0, result.text
-    assert VERIFIED in result.out
-    counts = _counts(server, since)
+    counts = _changed_and_verified(solo, workspace='{title: Solo, description: "Just us"}')
     assert counts[("PUT", "/workspaces/{id}")] == 1
     assert counts[("GET", "/workspaces/{id}")] == 1
     assert counts[("GET", "/stories")] == 1  # the plan's page only
