@@ -2,7 +2,7 @@
 
     lock = WorkspaceLock(client, workspace_id, workspace_title, ttl=120)
     lock.acquire(timeout=0)      # WorkspaceLocked when another apply holds it
-    lock.check()                 # before each create batch: ApplyError when it was lost
+    lock.check()                 # before create batches: ApplyError when it was lost
     lock.release()
 
 There is no state file, so the lock is an external reference on the Workspace subject:
@@ -55,6 +55,12 @@ TTL_ENV = "KXPLAN_LOCK_TTL"
 
 #: Longest wait between writing the lock and reading it back (seconds).
 MAX_SETTLE = 2.0
+
+#: Longest time a read that showed this run holding the lock answers `check()` for
+#: (seconds; at most a sixth of the lifetime): a lock is only ever taken over once expired,
+#: and this run refreshes it every third of its lifetime, so a read in between only catches
+#: a rival whose write raced ours when taking it, which the marker checks settle anyway.
+RECHECK = 5.0
 
 #: Pauses before reading back a lock write whose answer was lost (it may commit late).
 _LOST_WRITE_DELAYS = (0.25, 0.5, 1.0, 2.0)
@@ -227,6 +233,7 @@ class WorkspaceLock:
         self._say = say
         self._since = now()
         self._held = False
+        self._confirmed: float | None = None  # time.monotonic() of the last read showing it ours
         self._lost: Claim | None = None
         self._seen: frozenset[Claim] | None = None  # what peek() read
         self._first: frozenset[Claim] | None = None  # what acquire() read first
@@ -357,7 +364,7 @@ class WorkspaceLock:
         self._sleep(min(took, MAX_SETTLE))  # a rival's write under way lands meanwhile
         holder = self._holder(self.read())
         if holder is not None and holder.run_id == self.run_id:
-            self._held = True
+            self._hold()
             return None
         if holder is None:  # our write did not show (yet): try again at once
             return self._try_once_more()
@@ -367,7 +374,7 @@ class WorkspaceLock:
         self._write()
         holder = self._holder(self.read())
         if holder is not None and holder.run_id == self.run_id:
-            self._held = True
+            self._hold()
             return None
         if holder is None:
             raise ApplyError(
@@ -401,18 +408,32 @@ class WorkspaceLock:
 
     # ------------------------------------------------------------------ while applying
 
-    def check(self) -> None:
-        """Raise ApplyError unless this run still holds the lock (read once).
+    def _hold(self) -> None:
+        with self._mutex:
+            self._held = True
+            self._confirmed = time.monotonic()
 
-        A lock that expired or vanished with nobody else holding it is written again."""
+    def check(self) -> None:
+        """Raise ApplyError unless this run still holds the lock.
+
+        It is read when the last read that showed it ours is older than `RECHECK` (or a
+        sixth of the lifetime), else that read answers; the refresher's reads count too. A
+        lock that expired or vanished with nobody else holding it is written again."""
+        with self._mutex:
+            lost, confirmed = self._lost, self._confirmed
+        recheck = min(RECHECK, self.ttl / 6)
+        if lost is None and confirmed is not None and time.monotonic() - confirmed < recheck:
+            return
         holder = self._holder(self.read())
         if holder is not None and holder.run_id == self.run_id:
+            self._hold()
             return
         if holder is None and self._try_once() is None:
             return
         claim = holder or self._holder(self.read())
         with self._mutex:
             self._held = False
+            self._confirmed = None
         raise ApplyError(
             f"another apply took the lock on {self.where}: "
             f"{claim.describe() if claim else 'unknown holder'}; stopped before creating more",
@@ -438,9 +459,11 @@ class WorkspaceLock:
         if holder is not None and holder.run_id != self.run_id:
             with self._mutex:
                 self._held = False
+                self._confirmed = None
                 self._lost = holder
             return
         self._write()
+        self._hold()
 
     # ------------------------------------------------------------------ release
 

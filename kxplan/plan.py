@@ -236,6 +236,10 @@ class Plan:
     #: Task key -> {"id": story id, "text": memory} the apply writes on the task's marker
     #: (its `external_message`, kxplan.planner.memory): for existing tasks the plan changes.
     memory: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: How many stories of the live read carried this stack's marker: the applier's marker
+    #: checks compare Kantata's count with it (kxplan.apply._guard). Not saved in a plan
+    #: file (None there): a saved plan's read is too old to count on.
+    stack_stories: int | None = None
 
     @property
     def actionable(self) -> tuple[Change, ...]:

@@ -128,6 +128,8 @@ def apply_plan(
         guard=guard,
         on_done=on_done,
     )
+    if guard is not None:
+        guard.count_from(plan.stack_stories)
     before = client.requests
     todo = [c for c in plan.actionable if c.kind is not Kind.NOTE]
     try:

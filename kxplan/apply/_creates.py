@@ -52,6 +52,8 @@ def create_tasks(run: Run, changes: Sequence[Change]) -> None:
     """
     now, run.deferred = split_deferred(changes, has_moves(run.plan.actionable))
     create_now(run, now)
+    if run.guard is not None:  # updates, moves and deletes come next: counts stop telling
+        run.guard.stop_counting()
 
 
 def create_now(run: Run, changes: Sequence[Change]) -> None:
@@ -92,6 +94,8 @@ def _check_after_failure(run: Run, sent: Sequence[Change]) -> None:
     """The copies check of a level that stopped part-way, for the batches that went out;
     the error that stopped it is the one reported, so a failure here is only logged."""
     made = [c for c in sent if c.key in run.task_ids]
+    if run.guard is not None:
+        run.guard.stop_counting()  # a batch that failed may have made some of its stories
     try:
         check_level(run, made, [])
     except KxplanError as err:

@@ -12,10 +12,18 @@ ever deleted by the run that made it, seconds after making it, before any child 
 under it. The look-up after one level and the one before the next are one look-up
 (`check_level`): nothing is sent between them. Before each batch the workspace lock is
 checked (when there is one); batches that go out side by side share that read.
+
+Most of the time nobody else is creating: so each check first asks Kantata how many
+stories carry this stack's marker (one `GET /stories` with `per_page=1`, whatever the
+number of keys). When that is exactly what the plan read plus what this run has created
+since, no other apply created any of this stack's tasks, and no key needs looking up. Any
+other count — a rival's creates, a person's delete, a server that counts differently — and
+the keys are looked up as above, for the rest of the run.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
@@ -24,11 +32,13 @@ from typing import TYPE_CHECKING
 
 from kxplan.changes.base import Change
 from kxplan.errors import KxplanError
-from kxplan.live import stories_by_marker
+from kxplan.live import count_stack_stories, stories_by_marker
 from kxplan.model import LiveTask
 
 if TYPE_CHECKING:
     from kxplan.apply._run import Run
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -43,8 +53,20 @@ class CreateGuard:
     check_lock: Callable[[], None] | None = None
     adopted: list[str] = field(default_factory=list)
     merged: list[str] = field(default_factory=list)
+    # The stack's stories Kantata should count if nobody else created any: the plan's
+    # count plus this run's creates; None once a count differed (keys are looked up).
+    expected: int | None = None
+    counted: int = 0  # how many checks a count settled, without a look-up of keys
     _mutex: threading.Lock = field(default_factory=threading.Lock)
     _in_flight: Future[None] | None = None
+
+    def count_from(self, planned: object) -> None:
+        """Start counting from the plan's `stack_stories` (None: never count)."""
+        self.expected = planned if type(planned) is int and planned >= 0 else None
+
+    def stop_counting(self) -> None:
+        """From now on every check looks keys up (the count no longer tells)."""
+        self.expected = None
 
     def lock_still_held(self) -> None:
         """`check_lock()`, shared by the batches that ask while one is in flight: the
@@ -111,21 +133,47 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
     keys = [c.key for c in created] + [c.key for c in coming]
     if not keys:
         return []
+    if guard.expected is not None:
+        if all(c.key in run.task_ids for c in created):
+            guard.expected += len(created)
+        else:  # a create of the level did not show its story: look them up
+            guard.stop_counting()
+
+    def count() -> int | None:
+        return count_stack_stories(run.client, run.workspace_id, run.stack)
 
     def look_up() -> dict[str, list[LiveTask]]:
         return stories_by_marker(run.client, run.workspace_id, run.stack, keys)
 
     lost: list[KxplanError] = []
 
-    def lock() -> dict[str, list[LiveTask]]:
+    def lock() -> None:
         try:
             guard.lock_still_held()
         except KxplanError as err:
             lost.append(err)  # raised once the copies of `created` are settled
-        return {}
 
-    both = coming and guard.check_lock is not None
-    found = run.map(lambda read: read(), [look_up, lock])[0] if both else look_up()
+    reads: list[Callable[[], object]] = [look_up if guard.expected is None else count]
+    if coming and guard.check_lock is not None:
+        reads.append(lock)
+    answer = run.map(lambda read: read(), reads)[0] if len(reads) > 1 else reads[0]()
+    if guard.expected is not None:
+        if answer == guard.expected:  # nobody else created any of this stack's tasks
+            guard.counted += 1
+            if lost:
+                raise lost[0]
+            return list(coming)
+        log.info(
+            "Kantata counts %s stories of stack %r where this apply expected %s: "
+            "looking the keys up",
+            answer,
+            run.stack,
+            guard.expected,
+        )
+        guard.stop_counting()
+        answer = look_up()
+    assert isinstance(answer, dict)
+    found: dict[str, list[LiveTask]] = answer
     _keep_oldest(run, guard, created, found)
     if lost:
         raise lost[0]

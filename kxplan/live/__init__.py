@@ -39,6 +39,7 @@ from kxplan.live._history import (
 from kxplan.live._lookups import (
     WorkspaceNotFound,
     count_set_usage,
+    count_stack_stories,
     count_tasks_holding,
     find_tasks_by_marker,
     find_workspace,
@@ -65,6 +66,7 @@ __all__ = [
     "WorkspaceIndex",
     "WorkspaceNotFound",
     "count_set_usage",
+    "count_stack_stories",
     "count_tasks_holding",
     "deleted_by_marker",
     "find_tasks_by_marker",

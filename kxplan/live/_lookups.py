@@ -252,6 +252,23 @@ def stories_by_marker(
     return found
 
 
+def count_stack_stories(client: KantataClient, workspace_id: str, stack: str) -> int | None:
+    """How many stories of the workspace carry this stack's marker, as the server counts
+    them: one `GET /stories` with the marker filters and `per_page=1`, the envelope's
+    count read (docs/apply.md, "When two applies meet"); None when the answer carries no
+    count. The same stories a plan's read sees (archived ones, To Dos, in an archived
+    workspace), without their associations."""
+    params = {
+        **{k: v for k, v in _marker_params(workspace_id, stack).items() if k not in _NOT_COUNTED},
+        "per_page": 1,
+    }
+    return listed_count(client.get("/stories", params))
+
+
+#: Parameters a count leaves out: they add to what each story shows, not to which are listed.
+_NOT_COUNTED = frozenset({"include", "optional_fields"})
+
+
 def _marker_params(workspace_id: str, stack: str) -> dict[str, Any]:
     return {
         "workspace_id": workspace_id,
@@ -286,13 +303,20 @@ def count_tasks_holding(
     return total
 
 
-def envelope_count(envelope: Mapping[str, Any]) -> int:
-    """A listing's total: `meta.count`, else `count` (docs/kantata-api.md, envelopes)."""
+def listed_count(envelope: Mapping[str, Any]) -> int | None:
+    """A listing's total: `meta.count`, else `count` (docs/kantata-api.md, envelopes);
+    None when it carries neither."""
     meta = envelope.get("meta")
-    if isinstance(meta, Mapping) and isinstance(meta.get("count"), int):
+    if isinstance(meta, Mapping) and type(meta.get("count")) is int:
         return int(meta["count"])
     count = envelope.get("count")
-    if isinstance(count, int):
+    return count if type(count) is int else None
+
+
+def envelope_count(envelope: Mapping[str, Any]) -> int:
+    """A listing's total (`listed_count`); a PlanError when it carries none."""
+    count = listed_count(envelope)
+    if count is not None:
         return count
     raise PlanError(
         "Kantata's answer to a story count carried no count",

@@ -102,6 +102,7 @@ def _build_plan(
         },
         suspected_renames=suspects,
         memory=memory,
+        stack_stories=sum(1 for t in live.tasks if t.key_for(manifest.name) is not None),
     )
 
 

@@ -44,15 +44,20 @@ def test_a_fleet_bootstrap_is_verified_without_reading_the_stories_again(site: S
     _apply(server, fleet)
     counts = _counts(server)
     # Per workspace (two levels: two create batches): the plan's one page of stories and
-    # the guard's marker look-ups before, between and after the levels (3). Before
+    # the guard's marker checks before, between and after the levels (3 counts). Before
     # verification used the writes' answers, each workspace's stories were listed once
     # more; before one look-up served two levels, there were 4 look-ups: 18.
     assert counts[("GET", "/stories")] == 3 * (1 + 3)
+    # The lock per workspace: a peek, read-write-read to take it, read-write to release
+    # it; the reads that showed it held answer the checks before the batches.
+    assert counts[("GET", "/external_references")] == 3 * 4
+    assert counts[("POST", "/external_references/create_or_update")] == 3 * 2
     assert counts[("POST", "/stories")] == 3 * 2
     assert counts[("GET", "/workspaces")] == 1  # one index for the run, none after the writes
     assert counts[("GET", "/task_status_sets")] == 1
     assert counts[("GET", "/workspaces/{id}")] == 0
-    assert sum(counts.values()) == 44  # 50 before, 47 with a look-up each side of a batch
+    # 50 before, 47 with a look-up each side of a batch, 44 with a lock read per batch
+    assert sum(counts.values()) == 38
 
 
 def test_a_fleet_edit_reads_back_only_the_stories_it_wrote(site: Site) -> None:

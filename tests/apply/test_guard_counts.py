@@ -1,0 +1,131 @@
+"""The marker checks count before they look up: while Kantata counts exactly the stack's
+stories the plan read plus those the run created, no key is looked up; any other count
+(another apply's copy, a server whose filters count differently, a saved plan's old read)
+and the keys are looked up, so one task per key holds (docs/apply.md, "When two applies
+meet")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from kxplan.apply import CreateGuard, apply_plan
+from kxplan.apply._payload import create_item
+from kxplan.client import KantataClient
+from kxplan.manifest import load_manifests
+from kxplan.plan import Plan
+from kxplan.planner import build_plan
+from kxplan.sandbox import SandboxServer
+from tests.support import TOKEN, read, tree, write_manifest
+
+REFS = "external_reference_service_model_refs"
+MARKER_FILTERS = ("external_reference_service_name", "external_reference_service_model")
+
+
+class _Recording(httpx.BaseTransport):
+    """Passes requests on; remembers each `GET /stories`'s query. With `ignore_filters`, it
+    plays a server that ignores the marker filters (so its counts are of every story), and
+    with `rival_key`, another apply's copy of that key commits just before the first bulk
+    create."""
+
+    def __init__(
+        self, server: SandboxServer, *, ignore_filters: bool = False, rival_key: str = ""
+    ) -> None:
+        self._inner = httpx.HTTPTransport()
+        self._server = server
+        self.ignore_filters, self.rival_key = ignore_filters, rival_key
+        self.story_reads: list[dict[str, str]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "GET" and path.endswith("/stories"):
+            params = dict(request.url.params)
+            self.story_reads.append(params)
+            if self.ignore_filters and any(f in params for f in MARKER_FILTERS):
+                kept = {k: v for k, v in params.items() if k not in MARKER_FILTERS}
+                request = httpx.Request(
+                    "GET", request.url.copy_with(params=kept), headers=request.headers
+                )
+        if request.method == "POST" and path.endswith("/stories") and self.rival_key:
+            workspace_id = read(self._server.url, "Big").workspace.id
+            item = create_item("big", self.rival_key, {"title": "Rival's copy"}, workspace_id, None)
+            self._server.model.create_stories(workspace_id, [item])
+            self.rival_key = ""
+        return self._inner.handle_request(request)
+
+    @property
+    def look_ups(self) -> int:
+        return sum(1 for p in self.story_reads if REFS in p)
+
+    @property
+    def counts(self) -> int:
+        return sum(1 for p in self.story_reads if p.get("per_page") == "1")
+
+
+def _plan(sandbox: SandboxServer, tmp_path: Path, sizes: tuple[int, ...]) -> Plan:
+    manifest = write_manifest(tmp_path / "big.yaml", tree(sizes))
+    return build_plan(load_manifests([manifest], {})[0], read(sandbox.url, "Big"))
+
+
+def _apply(sandbox: SandboxServer, plan: Plan, transport: _Recording) -> CreateGuard:
+    guard = CreateGuard()
+    with KantataClient(sandbox.url, TOKEN, transport=transport) as client:
+        apply_plan(plan, client, guard=guard)
+    return guard
+
+
+def _one_per_key(sandbox: SandboxServer, tasks: int) -> Counter[str | None]:
+    counts = Counter(t.key_for("big") for t in read(sandbox.url, "Big").tasks)
+    assert len([k for k in counts if k is not None]) == tasks
+    assert all(n == 1 for k, n in counts.items() if k is not None), counts
+    return counts
+
+
+def test_while_the_counts_agree_no_key_is_looked_up(sandbox: SandboxServer, tmp_path: Path) -> None:
+    sandbox.model.create_workspace("Big")
+    plan = _plan(sandbox, tmp_path, (150, 250, 250))  # 500 keys meet between levels 2 and 3
+    assert plan.stack_stories == 0
+    seen = _Recording(sandbox)
+    guard = _apply(sandbox, plan, seen)
+    assert seen.look_ups == 0 and seen.counts == 4  # before, between and after 3 levels
+    assert guard.counted == 4 and guard.adopted == guard.merged == []
+    _one_per_key(sandbox, 650)
+
+
+def test_a_copy_another_apply_made_shows_in_the_count_and_is_settled(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    sandbox.model.create_workspace("Big")
+    plan = _plan(sandbox, tmp_path, (3, 3))
+    seen = _Recording(sandbox, rival_key="t0-1")
+    guard = _apply(sandbox, plan, seen)
+    assert guard.merged == ["t0-1"] and guard.counted == 1  # the count before the first level
+    assert seen.look_ups == 2  # after the first level (the count was one too many) and the last
+    _one_per_key(sandbox, 6)
+
+
+def test_a_server_that_counts_every_story_gets_its_keys_looked_up(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    workspace = sandbox.model.create_workspace("Big")
+    person = {"title": "A person's task"}  # unmanaged: a filter-less count includes it
+    sandbox.model.create_stories(str(workspace["id"]), [person])
+    plan = _plan(sandbox, tmp_path, (3, 3))
+    assert plan.stack_stories == 0
+    seen = _Recording(sandbox, ignore_filters=True, rival_key="t0-2")
+    guard = _apply(sandbox, plan, seen)
+    assert guard.counted == 0 and seen.look_ups == 3 and guard.merged == ["t0-2"]
+    counts = _one_per_key(sandbox, 6)
+    assert counts[None] == 1  # the person's task is still there, untouched
+
+
+def test_a_saved_plan_has_its_keys_looked_up(sandbox: SandboxServer, tmp_path: Path) -> None:
+    sandbox.model.create_workspace("Big")
+    saved = Plan.from_json(_plan(sandbox, tmp_path, (3, 3)).to_json())
+    assert saved.stack_stories is None  # a plan file's read is too old to count on
+    seen = _Recording(sandbox)
+    guard = _apply(sandbox, saved, seen)
+    assert guard.counted == 0 and seen.counts == 0 and seen.look_ups == 3
+    _one_per_key(sandbox, 6)

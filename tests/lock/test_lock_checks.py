@@ -1,0 +1,94 @@
+"""`WorkspaceLock.check()` against the sandbox: the read that just showed the lock held
+answers for a while (no request per batch), an older one is read again, and a rival's
+claim found then stops the apply (docs/apply.md, "When two applies meet")."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from kxplan.client import KantataClient
+from kxplan.errors import ApplyError
+from kxplan.lock import LOCK_MODEL, LOCK_SERVICE, RECHECK, WorkspaceLock, _iso
+
+READS = ("GET", "/external_references")
+
+
+def _reads(server: Any) -> int:
+    return server.log.count(*READS)
+
+
+def _rival_takes(client: KantataClient, workspace_id: str) -> None:
+    """Another apply's claim replaces ours (`create_or_update` keeps one per workspace)."""
+    until = _iso(time.time() + 600)
+    message = {"holder": "rival@ci", "since": _iso(time.time()), "until": until}
+    ref = {
+        "subject_type": "Workspace",
+        "subject_id": int(workspace_id),
+        "service_name": LOCK_SERVICE,
+        "service_model": LOCK_MODEL,
+        "service_model_ref": "rival0000001",
+        "external_status": "locked",
+        "external_message": json.dumps(message),
+    }
+    client.request(
+        "POST", "/external_references/create_or_update", json={"external_reference": ref}
+    )
+
+
+@pytest.fixture
+def held(
+    sandbox_workspace: tuple[Any, str], connect: Callable[..., KantataClient]
+) -> tuple[Any, KantataClient, Callable[[float], WorkspaceLock]]:
+    server, workspace_id = sandbox_workspace
+    client = connect(server)
+
+    def take(ttl: float) -> WorkspaceLock:
+        lock = WorkspaceLock(
+            client, workspace_id, "Sandbox workspace", ttl=ttl, sleep=lambda s: None
+        )
+        lock.peek()
+        lock.acquire()
+        return lock
+
+    return server, client, take
+
+
+def test_a_check_right_after_taking_the_lock_sends_nothing(held: Any) -> None:
+    server, _, take = held
+    lock = take(120.0)
+    before = _reads(server)
+    for _ in range(5):  # five rounds of create batches within RECHECK seconds
+        lock.check()
+    assert _reads(server) == before
+    lock.release()
+
+
+def test_an_older_read_is_read_again_and_a_rival_claim_stops_the_apply(held: Any) -> None:
+    server, client, take = held
+    lock = take(3.0)  # rechecked after a sixth of the lifetime: 0.5 s
+    assert min(RECHECK, 3.0 / 6) == pytest.approx(0.5)
+    _rival_takes(client, lock.workspace_id)
+    lock.check()  # the read that took it still answers: the rival is not seen yet
+    time.sleep(0.55)
+    before = _reads(server)
+    with pytest.raises(ApplyError, match="another apply took the lock") as err:
+        lock.check()
+    assert "rival@ci" in err.value.message and _reads(server) > before
+    lock.release()  # not ours any more: left as the rival wrote it
+    assert [c.run_id for c in lock.read() if not c.released] == ["rival0000001"]
+
+
+def test_a_check_that_found_the_lock_held_answers_the_next_ones(held: Any) -> None:
+    server, _, take = held
+    lock = take(3.0)
+    time.sleep(0.55)
+    before = _reads(server)
+    lock.check()  # read: the last one is older than 0.5 s
+    lock.check()  # answered by that read
+    assert _reads(server) == before + 1
+    lock.release()
