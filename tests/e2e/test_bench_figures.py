@@ -104,6 +104,11 @@ def test_the_bootstrap_creates_each_level_in_batches_of_300(
     target = _check(boot, "requests")
     assert not target.held
     assert target.top == len(levels) + 3 + boot.runs[0].status_ops
+    # Held: that plus the lock's 6 requests and one count per level boundary, so a
+    # bootstrap that nobody else writes to never looks keys up nor reads the lock per batch.
+    safe = _check(boot, "requests with safety checks")
+    assert safe.held and safe.ok and safe.top == target.top + 6 + len(levels) + 1
+    assert boot.runs[0].requests == safe.top
 
 
 def test_the_edit_sends_one_put_per_renamed_task(collected: dict[str, Any]) -> None:
