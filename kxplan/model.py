@@ -189,6 +189,12 @@ class Manifest:
                 return t
         return None
 
+    @property
+    def uses_statuses(self) -> bool:
+        """Whether planning needs the account's status sets: the manifest defines a set or
+        a task sets a status. Otherwise its plans read none (docs/plan.md, "Command line")."""
+        return self.status_set is not None or any(t.status is not None for t in self.tasks)
+
 
 @dataclass(frozen=True, slots=True)
 class DesiredWorkspace:

@@ -234,12 +234,14 @@ def make_plans(
     missing: Collection[str] = (),
     create_missing: bool = False,
     status_history: bool = True,
+    status_sets: bool | None = None,
 ) -> list[Plan]:
     """One plan per manifest, in order, each against its live workspace.
 
     `status_history`: a planned status update that sets back a status people moved names
     who moved it and when (kxplan.drift.notes; one request per such task). `kxplan drift`
-    reads the history itself and turns it off.
+    reads the history itself and turns it off. `status_sets`: read the account's status
+    sets (None: only for a manifest that uses them, `Manifest.uses_statuses`).
 
     `found`: workspaces the caller has just looked up, by the reference the manifest gives
     (`str(workspace_of(...))`); they are not looked up again. `planner`: what builds each
@@ -283,6 +285,7 @@ def make_plans(
             reads,
             create_missing=create_missing,
             absent=str(ref) in missing,
+            status_sets=manifest.uses_statuses if status_sets is None else status_sets,
         )
         live = with_posts(client, manifest, live)
         plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live, reads)
@@ -303,6 +306,7 @@ def live_for(
     *,
     create_missing: bool = False,
     absent: bool = False,
+    status_sets: bool = True,
 ) -> LiveState:
     """The live state to plan `manifest` against: the workspace `ref` read whole, or, when
     no workspace has that title and it may be created, an empty one (id "") with every
@@ -310,7 +314,8 @@ def live_for(
 
     A workspace is found by its exact title, archived ones included; a title two workspaces
     share is an error naming both ids (kxplan.live.find_workspace). WorkspaceNotFound when
-    it is missing and may not be created: the message says how to fix it."""
+    it is missing and may not be created: the message says how to fix it. Without
+    `status_sets` (a manifest that uses none) the status sets are not read."""
     from kxplan.live import WorkspaceNotFound, read_live, workspace_not_found
 
     desired = manifest.desired_workspace
@@ -320,7 +325,7 @@ def live_for(
         raise workspace_not_found(ref)  # just looked up: no need to ask again
     if not allowed or not by_title:
         try:
-            return read_live(client, ref, reads)
+            return read_live(client, ref, reads, status_sets=status_sets)
         except WorkspaceNotFound:
             if not allowed:
                 raise
@@ -332,10 +337,9 @@ def live_for(
     title = str(ref).strip()
     with client.tally() as tally:
         existing = None if absent else reads.workspace(title)
-        if existing is None:
-            sets = reads.status_sets()
+        sets = reads.status_sets() if existing is None and status_sets else ()
     if existing is not None:
-        live = read_live(client, existing, reads)
+        live = read_live(client, existing, reads, status_sets=status_sets)
         return replace(live, requests=live.requests + tally.requests)
     return LiveState(LiveWorkspace("", title), (), sets, requests=tally.requests)
 

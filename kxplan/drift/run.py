@@ -39,7 +39,13 @@ def drift_of(
         return build_plan(manifest, live, options)
 
     plans = make_plans(
-        manifests, client, flags, planner=planner, shared=shared, status_history=False
+        manifests,
+        client,
+        flags,
+        planner=planner,
+        shared=shared,
+        status_history=False,
+        status_sets=True,  # which status is the only one of its category (`sole_statuses`)
     )
     lives = [seen[id(m)] for m in manifests]
     drifts = [compare_workspace(m, lv, p) for m, lv, p in zip(manifests, lives, plans, strict=True)]

@@ -4,7 +4,7 @@ requests sent together where they can be."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -29,10 +29,13 @@ def read_live(
     client: KantataClient,
     workspace: str | int | LiveWorkspace,
     shared: SharedReads | None = None,
+    *,
+    status_sets: bool = True,
 ) -> LiveState:
     """The whole live picture for one workspace (by id, exact title, or as already found).
 
-    The status sets are read alongside; given an id, so are the stories, saving round trips.
+    The status sets are read alongside (not at all with `status_sets=False`: a manifest
+    that uses none); given an id, so are the stories, saving round trips.
     A workspace already found (e.g. to lock it) is not looked up again. With `shared` (a
     run's `SharedReads`), the workspace is looked up and the status sets are read through
     it, so several workspaces of one run share those reads.
@@ -41,20 +44,23 @@ def read_live(
     # The decoded pages and the tasks are many small acyclic objects: the cyclic collector's
     # passes over them free nothing (kxplan._runtime).
     with gc_paused(), client.tally() as tally, ThreadPoolExecutor(max_workers=2) as pool:
+        sets: Future[tuple[LiveStatusSet, ...]] | None = None
         if shared is not None:
-            sets = pool.submit(in_context(shared.status_sets))
+            if status_sets:
+                sets = pool.submit(in_context(shared.status_sets))
             lookup: Lookup = shared.workspace
         else:
-            sets = pool.submit(in_context(read_status_sets), client)
+            if status_sets:
+                sets = pool.submit(in_context(read_status_sets), client)
             lookup = lambda ref: find_workspace(client, ref)  # noqa: E731
         if isinstance(workspace, LiveWorkspace):
             found, records = workspace, read_stories(client, workspace.id)
         else:
             found, records = _workspace_and_stories(client, workspace, pool, lookup)
-        status_sets = sets.result()
+        read_sets = sets.result() if sets is not None else ()
         tasks = tasks_from_records(records)
         del records  # the decoded pages go now, before the collector's one pass after the pause
-    return LiveState(found, tasks, status_sets, requests=tally.requests)
+    return LiveState(found, tasks, read_sets, requests=tally.requests)
 
 
 def _workspace_and_stories(

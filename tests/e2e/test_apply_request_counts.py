@@ -52,22 +52,24 @@ def test_a_bootstrap_is_verified_from_the_create_answers_without_reading_the_tre
     assert result.code == 0, result.text
     assert VERIFIED in result.out
     counts = _counts(sandbox)
-    # One workspace lookup and one read of the status sets in the whole run; the stories
-    # listed once (the empty workspace); 6 creates (Σ⌈n/300⌉). The rest is the lock (a
+    # One workspace lookup in the whole run, and no read of the status sets (the manifest
+    # uses none); the stories listed once (the empty workspace); 6 creates (Σ⌈n/300⌉).
+    # The rest is the lock (a
     # peek; read, write and read to take it; read and write to release it: the reads that
     # just showed it held answer the checks before the batches) and the marker checks
     # around the 5 levels of creates (docs/apply.md, "When two applies meet"): one count
     # of the stack's stories before, between and after the levels, and no look-up of keys
     # while each count is what the plan read plus what the run created. Before the
     # verification used the answers: 44 requests; before the shared lock read and the
-    # level look-ups: 37; before the counts and the lock read only when due: 33.
+    # level look-ups: 37; before the counts and the lock read only when due: 33; with
+    # the status sets read: 21.
     assert counts[("GET", "/workspaces")] == 1
-    assert counts[("GET", "/task_status_sets")] == 1
+    assert counts[("GET", "/task_status_sets")] == 0
     assert counts[("POST", "/stories")] == 6
     assert counts[("POST", "/external_references/create_or_update")] == 2
     assert counts[("GET", "/external_references")] == 4
     assert counts[("GET", "/stories")] == 1 + 6  # the plan's read + the guard's counts
-    assert sum(counts.values()) == 21
+    assert sum(counts.values()) == 20
 
 
 def test_a_ten_percent_edit_reads_back_only_the_stories_it_changed(
@@ -88,8 +90,9 @@ def test_a_ten_percent_edit_reads_back_only_the_stories_it_changed(
     # The plan reads 5 pages of 200; the 100 stories changed are read back in one `only=`
     # read: 6 in all (it was 10, with the workspace and the status sets read twice).
     assert counts[("GET", "/stories")] == 6
-    assert counts[("GET", "/workspaces")] == counts[("GET", "/task_status_sets")] == 1
-    assert sum(counts.values()) == 114
+    assert counts[("GET", "/workspaces")] == 1
+    assert counts[("GET", "/task_status_sets")] == 0  # the manifest uses no status
+    assert sum(counts.values()) == 113
 
 
 def test_an_answer_that_differs_from_the_plan_fails_the_verification(

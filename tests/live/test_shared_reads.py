@@ -28,12 +28,16 @@ from tests.support import TOKEN, kxplan, write_manifest
 STACK = "onboarding"
 
 
-def _tasks(n: int) -> list[dict[str, Any]]:
-    return [{"key": f"t{i}", "title": f"Task {i}"} for i in range(n)]
+def _tasks(n: int, statuses: bool = True) -> list[dict[str, Any]]:
+    """`n` tasks; with `statuses`, the first sets one (so its plans read the status sets)."""
+    tasks: list[dict[str, Any]] = [{"key": f"t{i}", "title": f"Task {i}"} for i in range(n)]
+    if statuses and tasks:
+        tasks[0]["status"] = "started"
+    return tasks
 
 
-def _manifest(workspace: str | int, n: int) -> dict[str, Any]:
-    return {"version": 1, "name": STACK, "workspace": workspace, "tasks": _tasks(n)}
+def _manifest(workspace: str | int, n: int, statuses: bool = True) -> dict[str, Any]:
+    return {"version": 1, "name": STACK, "workspace": workspace, "tasks": _tasks(n, statuses)}
 
 
 def _bound(w: int, n: int) -> tuple[int, int]:
@@ -41,12 +45,14 @@ def _bound(w: int, n: int) -> tuple[int, int]:
     return w * (math.ceil(n / 200) + 1) + math.ceil(w / 200) + 3, math.ceil(w / 200) + 1
 
 
-def _applied(server: SandboxServer, tmp_path: Path, titles: list[str], n: int) -> list[Path]:
+def _applied(
+    server: SandboxServer, tmp_path: Path, titles: list[str], n: int, statuses: bool = True
+) -> list[Path]:
     """One manifest per title, each applied in its own run (the workspaces exist)."""
     paths = []
     for i, title in enumerate(titles):
         server.model.create_workspace(title)
-        path = write_manifest(tmp_path / f"m{i}.yaml", _manifest(title, n))
+        path = write_manifest(tmp_path / f"m{i}.yaml", _manifest(title, n, statuses))
         applied = kxplan("apply", path, "--auto-approve", "--api-url", server.url)
         assert applied.code == 0, applied.text
         paths.append(path)
@@ -95,6 +101,8 @@ def test_a_single_manifest_still_costs_one_title_lookup_not_an_index(
     for i in range(450):  # listing them all would take three pages
         sandbox.model.create_workspace(f"Other {i}")
     (path,) = _applied(sandbox, tmp_path, ["Acme"], n=2)
+    (tmp_path / "plain").mkdir()
+    (plain,) = _applied(sandbox, tmp_path / "plain", ["Globex"], n=2, statuses=False)
     sandbox.log.reset()
 
     result = kxplan("plan", path, "--detailed-exitcode", "--api-url", sandbox.url)
@@ -102,6 +110,11 @@ def test_a_single_manifest_still_costs_one_title_lookup_not_an_index(
     assert result.code == 0, result.text
     assert _count(sandbox, "/workspaces") == 1  # `matching`, not the list
     assert sandbox.log.count() == 3  # the title lookup, the sets, one page of stories
+    sandbox.log.reset()
+    result = kxplan("plan", plain, "--detailed-exitcode", "--api-url", sandbox.url)
+    assert result.code == 0, result.text
+    assert _count(sandbox, "/task_status_sets") == 0  # no status in the manifest: no sets
+    assert sandbox.log.count() == 2  # the title lookup, one page of stories
 
 
 @pytest.mark.usefixtures("token")
