@@ -56,11 +56,11 @@ TTL_ENV = "KXPLAN_LOCK_TTL"
 #: Longest wait between writing the lock and reading it back (seconds).
 MAX_SETTLE = 2.0
 
-#: Longest time a read that showed this run holding the lock answers `check()` for
-#: (seconds; at most a sixth of the lifetime): a lock is only ever taken over once expired,
-#: and this run refreshes it every third of its lifetime, so a read in between only catches
-#: a rival whose write raced ours when taking it, which the marker checks settle anyway.
-RECHECK = 5.0
+#: A read that showed this run holding the lock answers `check()` and `release()` for this
+#: share of the lifetime (20 s of the default 120 s): a lock is only ever taken over once
+#: expired, and this run refreshes it every third of its lifetime, so a read in between only
+#: catches a rival whose write raced ours when taking it, which the marker checks settle.
+RECHECK_SHARE = 1 / 6
 
 #: Pauses before reading back a lock write whose answer was lost (it may commit late).
 _LOST_WRITE_DELAYS = (0.25, 0.5, 1.0, 2.0)
@@ -413,16 +413,21 @@ class WorkspaceLock:
             self._held = True
             self._confirmed = time.monotonic()
 
+    def _fresh(self) -> bool:
+        """Whether the last read that showed the lock ours is recent enough to answer for
+        it (`RECHECK_SHARE` of the lifetime), with no lost lock seen since."""
+        with self._mutex:
+            lost, confirmed = self._lost, self._confirmed
+        recheck = self.ttl * RECHECK_SHARE
+        return lost is None and confirmed is not None and time.monotonic() - confirmed < recheck
+
     def check(self) -> None:
         """Raise ApplyError unless this run still holds the lock.
 
-        It is read when the last read that showed it ours is older than `RECHECK` (or a
-        sixth of the lifetime), else that read answers; the refresher's reads count too. A
-        lock that expired or vanished with nobody else holding it is written again."""
-        with self._mutex:
-            lost, confirmed = self._lost, self._confirmed
-        recheck = min(RECHECK, self.ttl / 6)
-        if lost is None and confirmed is not None and time.monotonic() - confirmed < recheck:
+        It is read when the last read that showed it ours is older than a sixth of the
+        lifetime (`RECHECK_SHARE`), else that read answers; the refresher's reads count
+        too. A lock that expired or vanished with nobody else holding it is written again."""
+        if self._fresh():
             return
         holder = self._holder(self.read())
         if holder is not None and holder.run_id == self.run_id:
@@ -469,6 +474,8 @@ class WorkspaceLock:
 
     def release(self) -> str | None:
         """Mark this run's lock released (if it is still ours); a note for the user, or None.
+        Whether it is still ours is read first, unless a read that showed it ours is fresh
+        (`_fresh`: a lock is only taken over once it expired).
 
         The reference stays, released, rather than being deleted: a run that planned while
         this one applied sees that it was written since, and plans again."""
@@ -478,9 +485,10 @@ class WorkspaceLock:
         if not self._held and self._lost is None:
             return None
         try:
-            holder = self._holder(self.read())
-            if holder is not None and holder.run_id != self.run_id:
-                return f"Note: the lock on {self.where} had been taken by {holder.describe()}."
+            if not self._fresh():  # else a read that just showed it ours answers
+                holder = self._holder(self.read())
+                if holder is not None and holder.run_id != self.run_id:
+                    return f"Note: the lock on {self.where} had been taken by {holder.describe()}."
             self._write(released=True)
         except ApiError as err:
             return self._left_behind(err)

@@ -55,21 +55,22 @@ def test_a_bootstrap_is_verified_from_the_create_answers_without_reading_the_tre
     # One workspace lookup in the whole run, and no read of the status sets (the manifest
     # uses none); the stories listed once (the empty workspace); 6 creates (Σ⌈n/300⌉).
     # The rest is the lock (a
-    # peek; read, write and read to take it; read and write to release it: the reads that
-    # just showed it held answer the checks before the batches) and the marker checks
+    # peek; read, write and read to take it; a write to release it: the reads that just
+    # showed it held answer the checks before the batches and at the release: for a sixth
+    # of the lock's hour here, however slow the machine) and the marker checks
     # around the 5 levels of creates (docs/apply.md, "When two applies meet"): one count
     # of the stack's stories before, between and after the levels, and no look-up of keys
     # while each count is what the plan read plus what the run created. Before the
     # verification used the answers: 44 requests; before the shared lock read and the
     # level look-ups: 37; before the counts and the lock read only when due: 33; with
-    # the status sets read: 21.
+    # the status sets read: 21; with a read before the release: 20.
     assert counts[("GET", "/workspaces")] == 1
     assert counts[("GET", "/task_status_sets")] == 0
     assert counts[("POST", "/stories")] == 6
     assert counts[("POST", "/external_references/create_or_update")] == 2
-    assert counts[("GET", "/external_references")] == 4
+    assert counts[("GET", "/external_references")] == 3
     assert counts[("GET", "/stories")] == 1 + 6  # the plan's read + the guard's counts
-    assert sum(counts.values()) == 20
+    assert sum(counts.values()) == 19
 
 
 def test_a_ten_percent_edit_reads_back_only_the_stories_it_changed(
@@ -92,7 +93,7 @@ def test_a_ten_percent_edit_reads_back_only_the_stories_it_changed(
     assert counts[("GET", "/stories")] == 6
     assert counts[("GET", "/workspaces")] == 1
     assert counts[("GET", "/task_status_sets")] == 0  # the manifest uses no status
-    assert sum(counts.values()) == 113
+    assert sum(counts.values()) == 112
 
 
 def test_an_answer_that_differs_from_the_plan_fails_the_verification(

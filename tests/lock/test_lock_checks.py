@@ -13,7 +13,7 @@ import pytest
 
 from kxplan.client import KantataClient
 from kxplan.errors import ApplyError
-from kxplan.lock import LOCK_MODEL, LOCK_SERVICE, RECHECK, WorkspaceLock, _iso
+from kxplan.lock import LOCK_MODEL, LOCK_SERVICE, RECHECK_SHARE, WorkspaceLock, _iso
 
 READS = ("GET", "/external_references")
 
@@ -62,7 +62,7 @@ def test_a_check_right_after_taking_the_lock_sends_nothing(held: Any) -> None:
     server, _, take = held
     lock = take(120.0)
     before = _reads(server)
-    for _ in range(5):  # five rounds of create batches within RECHECK seconds
+    for _ in range(5):  # five rounds of create batches within 20 s
         lock.check()
     assert _reads(server) == before
     lock.release()
@@ -71,7 +71,7 @@ def test_a_check_right_after_taking_the_lock_sends_nothing(held: Any) -> None:
 def test_an_older_read_is_read_again_and_a_rival_claim_stops_the_apply(held: Any) -> None:
     server, client, take = held
     lock = take(3.0)  # rechecked after a sixth of the lifetime: 0.5 s
-    assert min(RECHECK, 3.0 / 6) == pytest.approx(0.5)
+    assert pytest.approx(0.5) == 3.0 * RECHECK_SHARE
     _rival_takes(client, lock.workspace_id)
     lock.check()  # the read that took it still answers: the rival is not seen yet
     time.sleep(0.55)
@@ -92,3 +92,28 @@ def test_a_check_that_found_the_lock_held_answers_the_next_ones(held: Any) -> No
     lock.check()  # answered by that read
     assert _reads(server) == before + 1
     lock.release()
+
+
+def test_a_release_right_after_taking_the_lock_only_writes(held: Any) -> None:
+    server, _, take = held
+    lock = take(120.0)
+    reads, writes = (
+        _reads(server),
+        server.log.count("POST", "/external_references/create_or_update"),
+    )
+    assert lock.release() is None
+    assert _reads(server) == reads  # the read that took it still answers
+    assert server.log.count("POST", "/external_references/create_or_update") == writes + 1
+    assert [c.released for c in lock.read()] == [True]
+
+
+def test_a_release_after_an_older_read_reads_first_and_leaves_a_rivals_claim(
+    held: Any,
+) -> None:
+    _, client, take = held
+    lock = take(3.0)
+    _rival_takes(client, lock.workspace_id)
+    time.sleep(0.55)
+    note = lock.release()
+    assert note is not None and "had been taken by" in note and "rival@ci" in note
+    assert [c.run_id for c in lock.read() if not c.released] == ["rival0000001"]
