@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kxplan.changes.base import Change
-from kxplan.errors import KxplanError
+from kxplan.errors import ApiError, KxplanError
 from kxplan.live import count_stack_stories, stories_by_marker
 from kxplan.model import LiveTask
 
@@ -140,7 +140,11 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
             guard.stop_counting()
 
     def count() -> int | None:
-        return count_stack_stories(run.client, run.workspace_id, run.stack)
+        try:
+            return count_stack_stories(run.client, run.workspace_id, run.stack)
+        except ApiError as err:  # refused (not lost: the client retries those): look keys up
+            log.info("Kantata refused the count of the stack's stories: %s", err.message)
+            return None
 
     def look_up() -> dict[str, list[LiveTask]]:
         return stories_by_marker(run.client, run.workspace_id, run.stack, keys)

@@ -31,11 +31,17 @@ class _Recording(httpx.BaseTransport):
     create."""
 
     def __init__(
-        self, server: SandboxServer, *, ignore_filters: bool = False, rival_key: str = ""
+        self,
+        server: SandboxServer,
+        *,
+        ignore_filters: bool = False,
+        rival_key: str = "",
+        refuse_counts: bool = False,
     ) -> None:
         self._inner = httpx.HTTPTransport()
         self._server = server
         self.ignore_filters, self.rival_key = ignore_filters, rival_key
+        self.refuse_counts = refuse_counts
         self.story_reads: list[dict[str, str]] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -43,6 +49,9 @@ class _Recording(httpx.BaseTransport):
         if request.method == "GET" and path.endswith("/stories"):
             params = dict(request.url.params)
             self.story_reads.append(params)
+            if self.refuse_counts and params.get("per_page") == "1":
+                body = {"errors": [{"type": "argument", "message": "per_page is too small"}]}
+                return httpx.Response(400, json=body, request=request)
             if self.ignore_filters and any(f in params for f in MARKER_FILTERS):
                 kept = {k: v for k, v in params.items() if k not in MARKER_FILTERS}
                 request = httpx.Request(
@@ -128,4 +137,16 @@ def test_a_saved_plan_has_its_keys_looked_up(sandbox: SandboxServer, tmp_path: P
     seen = _Recording(sandbox)
     guard = _apply(sandbox, saved, seen)
     assert guard.counted == 0 and seen.counts == 0 and seen.look_ups == 3
+    _one_per_key(sandbox, 6)
+
+
+def test_a_server_that_refuses_the_count_gets_its_keys_looked_up(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    sandbox.model.create_workspace("Big")
+    plan = _plan(sandbox, tmp_path, (3, 3))
+    seen = _Recording(sandbox, refuse_counts=True, rival_key="t0-0")
+    guard = _apply(sandbox, plan, seen)
+    assert seen.counts == 1 and seen.look_ups == 3  # refused once, then keys for the run
+    assert guard.counted == 0 and guard.merged == ["t0-0"]
     _one_per_key(sandbox, 6)
