@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from kxplan.apply import CreateGuard, apply_plan
 from kxplan.apply._payload import create_item
@@ -103,15 +104,27 @@ def test_while_the_counts_agree_no_key_is_looked_up(sandbox: SandboxServer, tmp_
     _one_per_key(sandbox, 650)
 
 
-def test_a_copy_another_apply_made_shows_in_the_count_and_is_settled(
-    sandbox: SandboxServer, tmp_path: Path
+@pytest.mark.parametrize(
+    ("refuse_counts", "counted", "look_ups"),
+    [
+        # The count before the first level settles it; the one after is one too many: the
+        # keys are looked up there and after the last level.
+        (False, 1, 2),
+        # Every count refused (a filter or page size the server does not take): the first
+        # is, and the keys are looked up before, between and after the levels.
+        (True, 0, 3),
+    ],
+    ids=["copy-shows-in-the-count", "count-refused"],
+)
+def test_a_copy_another_apply_made_is_settled_when_a_count_does_not_settle_it(
+    sandbox: SandboxServer, tmp_path: Path, refuse_counts: bool, counted: int, look_ups: int
 ) -> None:
     sandbox.model.create_workspace("Big")
     plan = _plan(sandbox, tmp_path, (3, 3))
-    seen = _Recording(sandbox, rival_key="t0-1")
+    seen = _Recording(sandbox, rival_key="t0-1", refuse_counts=refuse_counts)
     guard = _apply(sandbox, plan, seen)
-    assert guard.merged == ["t0-1"] and guard.counted == 1  # the count before the first level
-    assert seen.look_ups == 2  # after the first level (the count was one too many) and the last
+    assert guard.merged == ["t0-1"] and guard.counted == counted
+    assert seen.look_ups == look_ups and seen.counts == (1 if refuse_counts else 2)
     _one_per_key(sandbox, 6)
 
 
@@ -137,16 +150,4 @@ def test_a_saved_plan_has_its_keys_looked_up(sandbox: SandboxServer, tmp_path: P
     seen = _Recording(sandbox)
     guard = _apply(sandbox, saved, seen)
     assert guard.counted == 0 and seen.counts == 0 and seen.look_ups == 3
-    _one_per_key(sandbox, 6)
-
-
-def test_a_server_that_refuses_the_count_gets_its_keys_looked_up(
-    sandbox: SandboxServer, tmp_path: Path
-) -> None:
-    sandbox.model.create_workspace("Big")
-    plan = _plan(sandbox, tmp_path, (3, 3))
-    seen = _Recording(sandbox, refuse_counts=True, rival_key="t0-0")
-    guard = _apply(sandbox, plan, seen)
-    assert seen.counts == 1 and seen.look_ups == 3  # refused once, then keys for the run
-    assert guard.counted == 0 and guard.merged == ["t0-0"]
     _one_per_key(sandbox, 6)
