@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from kxplan.sandbox import Faults
+from kxplan.sandbox.wire import Arrival
 from tests.support import TOKEN, duplicates, kxplan, read, snapshot, write_manifest
 
 from .scenario import STACK, WORKSPACE, base, edited
@@ -110,15 +112,30 @@ def test_ctrl_c_part_way_says_what_was_applied_and_a_rerun_finishes(
     server = make_sandbox(faults=Faults(latency_ms=40))
     server.model.create_workspace(WORKSPACE)
     manifest = write_manifest(tmp_path / "m.yaml", base())
+    # The fourth write is held at the sandbox until Ctrl-C has been sent, so the apply is
+    # part-way whatever the machine's speed (it once finished before the signal came).
+    writes, signalled, held = [0], threading.Event(), threading.Event()
+
+    def hold_the_fourth_write(arrival: Arrival) -> None:
+        if arrival.method in WRITES:
+            writes[0] += 1
+            if writes[0] == 4:
+                held.set()
+                signalled.wait(timeout=30)
+
+    server.on_request = hold_the_fourth_write
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = [sys.executable, "-m", "kxplan", "apply", str(manifest), "--auto-approve"]
     proc = subprocess.Popen(
         [*args, "--api-url", server.url], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    while _writes(server) < 3 and proc.poll() is None:
-        time.sleep(0.001)
+    while not held.wait(timeout=0.01) and proc.poll() is None:
+        pass
+    assert held.is_set(), "the apply finished before its fourth write"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
+    signalled.set()
+    server.on_request = None
     assert proc.returncode == 1
     text = err.decode()
     assert "apply stopped: interrupted (Ctrl-C)" in text and "Not applied:" in text
