@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 
 #: What `apply` imports besides planning (`PLANNING`) and its first request does not need:
 #: imported while that request is answered (kxplan._deferred), else where first used.
-APPLYING = ("kxplan.apply", "kxplan.notify", "kxplan.events")
+#: (`--json` and a saved plan import the event stream and the saved-plan checks before it.)
+APPLYING = ("kxplan.apply", "kxplan.notify")
 
 
 @cli.command("apply")

@@ -37,7 +37,6 @@ PLANNING = (
     "kxplan.live.posts",
     "kxplan.shared_sets",
     "kxplan.drift.notes",
-    "kxplan.saved_plans",
     "kxplan.render",
 )
 
