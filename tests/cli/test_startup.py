@@ -167,12 +167,15 @@ def refusing_api() -> Iterator[str]:
 @pytest.mark.parametrize(
     ("command", "warmed"),
     [
-        ("plan", ["kxplan.planner", "kxplan.render", "kxplan.plan"]),
-        ("apply", list(NOT_BEFORE)),
+        (["plan"], ["kxplan.planner", "kxplan.render", "kxplan.plan"]),
+        (["plan", "--json"], ["kxplan.planner", "kxplan.render", "kxplan.plan"]),
+        (["apply"], list(NOT_BEFORE)),
+        (["apply", "--json"], list(NOT_BEFORE)),
     ],
+    ids=["plan", "plan-json", "apply", "apply-json"],
 )
 def test_the_first_request_leaves_before_planning_and_rendering_are_imported(
-    tmp_path: Path, refusing_api: str, command: str, warmed: list[str]
+    tmp_path: Path, refusing_api: str, command: list[str], warmed: list[str]
 ) -> None:
     """The first request of `plan` and `apply` does not wait for the planner, the renderers
     or the writers: they are imported while it is answered (docs/client.md)."""
@@ -180,13 +183,13 @@ def test_the_first_request_leaves_before_planning_and_rendering_are_imported(
     path.write_text("version: 1\nname: s\nworkspace: W\ntasks:\n  - title: A\n")
     probe = _FIRST_REQUEST_PROBE % (NOT_BEFORE, NOT_BEFORE)
     out = subprocess.run(
-        [sys.executable, "-c", probe, command, str(path), "--api-url", refusing_api],
+        [sys.executable, "-c", probe, *command, str(path), "--api-url", refusing_api],
         env={**os.environ, "PYTHONPATH": str(ROOT), "KANTATA_TOKEN": "x"},
         capture_output=True,
         text=True,
         check=True,
     )
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    seen = json.loads(out.stdout.strip().splitlines()[-1])  # after any --json events
     assert seen["code"] == 1, out.stderr  # the 401 stopped it, after one request
     assert seen["before"] == []
     assert seen["warmed"] == warmed
