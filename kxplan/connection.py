@@ -16,7 +16,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -186,3 +187,30 @@ def log_to_stderr(level: str | None, token: str = "") -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """How to reach Kantata: the connection options of the command line."""
+
+    api_url: str
+    token_file: Path | None
+    sandbox: bool
+    log_level: str
+
+    def open(self) -> AbstractContextManager[KantataClient]:
+        """The client of the run (kxplan.connection.open_client)."""
+        return open_client(self.api_url, self.token_file, self.sandbox, self.log_level)
+
+    @property
+    def api(self) -> str:
+        """Which API plans are made against, as saved plans record it (`api_of`)."""
+        return api_of(self.api_url, self.sandbox)
+
+
+def api_of(api_url: str, sandbox: bool) -> str:
+    """Which API a plan is made against, as a saved plan records it: the API root URL, or
+    for `--sandbox` the embedded sandbox's data file (its port changes from run to run)."""
+    if sandbox:
+        return f"sandbox:{SANDBOX_DATA.resolve()}"
+    return check_base_url(api_url)

@@ -17,14 +17,17 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kxplan import __version__
-from kxplan.changes.base import Change
 from kxplan.errors import KxplanError, ManifestError
-from kxplan.plan import FORMAT_VERSION, Plan, PlanWorkspace
+from kxplan.formats import FORMAT_VERSION
+
+if TYPE_CHECKING:  # imported where used, after the first request (kxplan._deferred)
+    from kxplan.changes.base import Change
+    from kxplan.plan import Plan, PlanWorkspace
 
 #: The version of the event shapes (schemas/events.schema.json); bumped on a breaking change.
 EVENTS_VERSION = "1"

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
@@ -36,23 +36,11 @@ if TYPE_CHECKING:
     from kxplan.apply import ApplyResult
     from kxplan.client import KantataClient
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: At most this many titles are named per line; the rest are counted.
 MAX_NAMED = 10
 
 _DATE_FIELDS = {"start_date": "starts", "due_date": "due"}
-
-
-def notify_option(fn: F) -> F:
-    """`--notify` on `kxplan apply`; the command receives it as `notify`."""
-    return click.option(
-        "--notify",
-        is_flag=True,
-        default=False,
-        help="After applying, post what changed to the workspace's activity feed "
-        "(also `notify: true` in the manifest).",
-    )(fn)
 
 
 def notify_after(

@@ -19,6 +19,7 @@ from typing import Any, TypedDict
 
 from kxplan.changes import codec
 from kxplan.changes.base import WAVES, Action, Change, Kind
+from kxplan.formats import FORMAT_VERSION
 from kxplan.jsontypes import JsonObject, JsonValue
 
 __all__ = [
@@ -35,8 +36,6 @@ __all__ = [
     "SuspectedRename",
     "fingerprint",
 ]
-
-FORMAT_VERSION = "1"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kxplan.apply import ApplyResult
+from kxplan._deferred import warm_up
 from kxplan.cli import cli
-from kxplan.cli.cmd_plan import save_plan, show_plans, use_colour
+from kxplan.cli.cmd_plan import PLANNING, save_plan, show_plans, use_colour
 from kxplan.cli.flow import (
     REPLANNED,
     VERIFIED,
@@ -47,18 +47,22 @@ from kxplan.cli.plan_options import (
 )
 from kxplan.cli.rename_gate import AcceptNew, accept_new_options
 from kxplan.client import KantataClient
-from kxplan.connection import connection_options
+from kxplan.connection import Connection, connection_options
 from kxplan.errors import KxplanError, ManifestError, UsageError
-from kxplan.fleet.command import Connection
 from kxplan.fleet.detect import fleet_input
 from kxplan.inputfile import InputFileError, decode_utf8, read_input
 from kxplan.live import SharedReads
 from kxplan.lock import WorkspaceLock
 from kxplan.model import LiveWorkspace, Manifest
-from kxplan.notify import notify_after, notify_option
-from kxplan.plan import FORMAT_VERSION, Plan
-from kxplan.render import render_text
-from kxplan.saved_plans import check_binding, check_fresh, manifest_digest
+
+if TYPE_CHECKING:
+    from kxplan.apply import ApplyResult
+    from kxplan.plan import Plan
+
+#: What `apply` imports besides planning (`PLANNING`) and its first request does not need:
+#: imported while that request is answered (kxplan._deferred), else where first used.
+#: (`--json` and a saved plan import the event stream and the saved-plan checks before it.)
+APPLYING = ("kxplan.apply", "kxplan.notify")
 
 
 @cli.command("apply")
@@ -82,7 +86,13 @@ from kxplan.saved_plans import check_binding, check_fresh, manifest_digest
     default=False,
     help="Allow changing a status set that other workspaces use (their tasks may change status).",
 )
-@notify_option
+@click.option(
+    "--notify",
+    is_flag=True,
+    default=False,
+    help="After applying, post what changed to the workspace's activity feed "
+    "(also `notify: true` in the manifest).",
+)
 @lock_timeout_option
 @accept_new_options
 @plan_options
@@ -114,6 +124,7 @@ def apply_command(
       kxplan apply onboarding.yaml --var kickoff=2027-01-04
       kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
     """
+    warm_up(*PLANNING, *APPLYING)
     _refuse_apply_flags(flags)
     conn = Connection(api_url, token_file, sandbox, log_level)
     gates = Gates(allow_shared, accept, lock_timeout)
@@ -220,6 +231,8 @@ class _Single:
         self, known: Mapping[str, LiveWorkspace], absent: frozenset[str], reads: SharedReads | None
     ) -> list[Plan]:
         if self.saved is not None:
+            from kxplan.saved_plans import check_fresh
+
             plan, checks = self.saved
             self.out.say(fresh_note(checks + check_fresh(plan, self.client)))
             return [plan]
@@ -283,6 +296,8 @@ class _Single:
                 self.out.say(note)
         _summarise(results, self.out.say)
         manifests = self.manifests if self.saved is None else _saved_manifests(plans[0], self.flags)
+        from kxplan.notify import notify_after
+
         notify_after(plans, results, self.client, self.notify, manifests, say=self.out.say)
         report_guards(guards, self.out.say)
         return results
@@ -329,6 +344,8 @@ class _Single:
             self.out.say(VERIFIED)
             return
         if duplicates_left(after) is None:  # changes pending: show them
+            from kxplan.render import render_text
+
             for plan in (p for p in after if p.has_changes):
                 click.echo(render_text(plan, use_colour()), err=True)
         raise err
@@ -360,6 +377,8 @@ def _saved_plan(inputs: Sequence[Path]) -> dict[str, Any] | None:
         return None  # not a plan; the manifest loader reports where the bad byte is
     if not text.lstrip().startswith("{"):
         return None
+    from kxplan.plan import FORMAT_VERSION
+
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -385,6 +404,9 @@ def _saved_plan(inputs: Sequence[Path]) -> dict[str, Any] | None:
 def _bound_saved_plan(data: dict[str, Any], api: str, client: KantataClient) -> tuple[Plan, int]:
     """The saved plan, if it was made here (StalePlanError otherwise): checked before the
     workspace is locked, so no lock is ever written to a workspace the plan is not for."""
+    from kxplan.plan import Plan
+    from kxplan.saved_plans import check_binding
+
     plan = Plan.from_json(data)
     return plan, check_binding(plan, api, client)
 
@@ -432,6 +454,8 @@ def _unverified(plan: Plan, found: tuple[Manifest, ...] | None) -> str:
     from is gone, or no longer says what it said then (its digest is in the binding)."""
     if found is None:
         return "Not verified: the manifest the plan was made from is not here."
+    from kxplan.saved_plans import manifest_digest
+
     if not found or manifest_digest(found[0]) != plan.binding.get("manifest_digest"):
         return (
             f"Not verified: {plan.manifest} changed since the plan was made, so it no "

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from kxplan._deferred import warm_up
 from kxplan.cli import cli, terminal
 from kxplan.cli.flow import Output, reporting
 from kxplan.cli.plan_options import (
@@ -18,13 +20,25 @@ from kxplan.cli.plan_options import (
     plan_options,
 )
 from kxplan.client import KantataClient
-from kxplan.connection import connection_options
+from kxplan.connection import Connection, connection_options
 from kxplan.errors import PlanError, UsageError
-from kxplan.fleet.command import Connection
 from kxplan.fleet.detect import fleet_input
+from kxplan.formats import DEFAULT_MAX_CHARS
 from kxplan.model import Manifest
-from kxplan.plan import FORMAT_VERSION, Plan
-from kxplan.render import DEFAULT_MAX_CHARS, render, render_json
+
+if TYPE_CHECKING:
+    from kxplan.plan import Plan
+
+#: What planning and showing a plan import and its first request does not need: imported
+#: while that request is answered (kxplan._deferred), else where first used.
+PLANNING = (
+    "kxplan.plan",
+    "kxplan.planner",
+    "kxplan.live.posts",
+    "kxplan.shared_sets",
+    "kxplan.drift.notes",
+    "kxplan.render",
+)
 
 #: Exit code of `plan --detailed-exitcode` when there are changes.
 EXIT_CHANGES = 2
@@ -59,6 +73,7 @@ def plan(
       kxplan plan onboarding.yaml --format markdown > plan.md
       kxplan plan onboarding.yaml --out plan.json && kxplan apply plan.json
     """
+    warm_up(*PLANNING)
     out = Output.of(flags, "plan")
     conn = Connection(api_url, token_file, sandbox, log_level)
     fleet = fleet_input(manifests)
@@ -130,6 +145,8 @@ def show_plans(
     line between; in JSON several plans are ONE document, `{"format_version", "plans"}`
     (one plan is its own document); in Markdown `max_chars` is for all of them, shared
     evenly."""
+    from kxplan.render import render
+
     if fmt == "json" and len(plans) > 1:
         click.echo(render_plans_json(plans), nl=False, err=err)
         return
@@ -143,12 +160,16 @@ def show_plans(
 
 def render_plans_json(plans: Sequence[Plan]) -> str:
     """Several plans as one JSON document (docs/plan.md, "Machine output")."""
+    from kxplan.plan import FORMAT_VERSION
+
     doc = {"format_version": FORMAT_VERSION, "plans": [p.to_json() for p in plans]}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def save_plan(one: Plan, path: Path) -> None:
     """Write `one` as a saved plan (JSON) for `kxplan apply PLANFILE`."""
+    from kxplan.render import render_json
+
     write_plan_file(render_json(one), path)
 
 

@@ -20,19 +20,22 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
-from kxplan.apply import ApplyFailed, ApplyResult, CreateGuard, apply_plan
 from kxplan.cli import terminal
 from kxplan.cli.plan_options import PlanFlags, duplicates_left
 from kxplan.cli.rename_gate import AcceptNew, gate_suspected_renames
 from kxplan.client import KantataClient
 from kxplan.connection import SANDBOX_DATA
 from kxplan.errors import ApplyError, KxplanError, UnsafePlanError, UsageError
-from kxplan.events import Events
 from kxplan.model import LiveState, Manifest, PlanOptions
-from kxplan.plan import Plan
+
+if TYPE_CHECKING:  # imported where used, after the first request (kxplan._deferred)
+    from kxplan.apply import ApplyResult, CreateGuard
+    from kxplan.events import Events
+    from kxplan.plan import Plan
 
 #: Applies with at least this many changes get a progress bar (on a terminal).
 PROGRESS_THRESHOLD = 20
@@ -64,6 +67,10 @@ class Output:
     def of(cls, flags: PlanFlags, command: str, *, document: bool = False) -> Output:
         """With --json an event stream; with `document` the events are kept instead, for the
         one document `reporting` prints at the end (`apply --format json`)."""
+        if not flags.json and not document:
+            return cls(flags.fmt)
+        from kxplan.events import Events
+
         if flags.json:
             return cls(flags.fmt, Events(command))
         return cls(flags.fmt, Events.collecting(command) if document else None)
@@ -145,6 +152,8 @@ def apply_changes(
 ) -> ApplyResult:
     """Apply `plan` (a progress bar on a terminal with `bar`); with --json an `apply` event
     for each change as its batch finishes, and for the changes not applied when it stops."""
+    from kxplan.apply import ApplyFailed, apply_plan
+
     events = out.events
     on_done = None if events is None else (lambda batch: events.applied(plan.workspace, batch))
     try:

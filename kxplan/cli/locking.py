@@ -3,19 +3,20 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kxplan.apply import CreateGuard
 from kxplan.client import KantataClient
 from kxplan.ids import id_order
 from kxplan.lock import WorkspaceLock, lock_ttl, parse_duration
 from kxplan.model import LiveWorkspace
+
+if TYPE_CHECKING:  # imported where used, after the first request (kxplan._deferred)
+    from kxplan.apply import CreateGuard
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -77,6 +78,8 @@ def hold_workspaces(
 
 def guard_for(locks: Mapping[str, WorkspaceLock], workspace_id: object) -> CreateGuard:
     """The create-batch checks for a plan of `workspace_id`."""
+    from kxplan.apply import CreateGuard
+
     lock = locks.get(str(workspace_id))
     return CreateGuard(check_lock=lock.check if lock is not None else None)
 
@@ -113,6 +116,7 @@ def _say(text: str) -> None:
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM (e.g. a CI job cancelled) unwinds like Ctrl-C, so the lock is released."""
+    import signal
 
     def interrupt(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt

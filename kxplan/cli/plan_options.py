@@ -18,23 +18,26 @@ import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from kxplan.cli.terminal import color_option
 from kxplan.client import KantataClient
+from kxplan.connection import api_of as api_of  # where saved plans say they were made
 from kxplan.errors import UsageError
+from kxplan.formats import DEFAULT_MAX_CHARS, FORMATS, MIN_MAX_CHARS
 from kxplan.live.shared import SharedReads
 from kxplan.model import LiveState, LiveWorkspace, Manifest, PlanOptions
-from kxplan.plan import Plan
-from kxplan.planner.duplicates import Copy
-from kxplan.render import DEFAULT_MAX_CHARS, FORMATS, MIN_MAX_CHARS
+
+if TYPE_CHECKING:  # imported where used, after the first request (kxplan._deferred)
+    from kxplan.plan import Plan
+    from kxplan.planner.duplicates import Copy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Builds one plan: `kxplan.planner.build_plan`, or a test's counting wrapper around it.
-Planner = Callable[[Manifest, LiveState, PlanOptions], Plan]
+Planner = Callable[[Manifest, LiveState, PlanOptions], "Plan"]
 
 _FLAG_NAMES = (
     "workspace",
@@ -265,12 +268,6 @@ def make_plans(
     `create_missing` (`--sandbox`) allows it; otherwise it is an error, before any write,
     saying how to fix it (see `live_for`).
     """
-    from kxplan.drift.notes import with_status_history
-    from kxplan.live.posts import with_posts
-    from kxplan.planner import build_plan
-    from kxplan.shared_sets import guard_plan
-
-    build = planner or build_plan
     known = found or {}
     refs = [workspace_of(m, flags) for m in manifests]
     reads = shared or SharedReads(client)
@@ -287,6 +284,13 @@ def make_plans(
             absent=str(ref) in missing,
             status_sets=manifest.uses_statuses if status_sets is None else status_sets,
         )
+        # Imported once the first requests are out (kxplan._deferred warms them up).
+        from kxplan.drift.notes import with_status_history
+        from kxplan.live.posts import with_posts
+        from kxplan.planner import build_plan
+        from kxplan.shared_sets import guard_plan
+
+        build = planner or build_plan
         live = with_posts(client, manifest, live)
         plan = guard_plan(client, manifest, build(manifest, live, flags.options()), live, reads)
         if status_history:
@@ -354,18 +358,6 @@ def bind(plan: Plan, manifest: Manifest, live: LiveState, api: str, flags: PlanF
         binding=binding_for(plan, manifest, api),
         options={**plan.options, "vars": dict(sorted(flags.vars.items()))},
     )
-
-
-def api_of(api_url: str, sandbox: bool) -> str:
-    """Which API a plan is made against, as a saved plan records it: the API root URL, or
-    for `--sandbox` the embedded sandbox's data file (its port changes from run to run)."""
-    if sandbox:
-        from kxplan.connection import SANDBOX_DATA
-
-        return f"sandbox:{SANDBOX_DATA.resolve()}"
-    from kxplan.client._urls import check_base_url
-
-    return check_base_url(api_url)
 
 
 #: Plan flags that only choose how a plan is shown: allowed with `apply PLANFILE`.

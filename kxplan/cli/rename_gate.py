@@ -17,12 +17,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kxplan.plan import Plan
-from kxplan.planner.renames import check_renames_resolved
+if TYPE_CHECKING:  # imported where used, after the first request (kxplan._deferred)
+    from kxplan.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +65,8 @@ def accept_new_options(fn: F) -> F:
 def gate_suspected_renames(plans: Sequence[Plan], accept: AcceptNew) -> None:
     """Raise (exit 1, nothing written) while a suspected rename is unresolved; warn about
     `--accept-new` keys that name none."""
+    from kxplan.planner.renames import check_renames_resolved
+
     for key in check_renames_resolved(plans, accept.keys, accept.all):
         click.echo(
             f"Warning: --accept-new {key}: the plan has no suspected rename with this key "

@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from kxplan._deferred import request_sent
+
 # httpcore imports trio, when it is installed, for the locks of its async API
 # (`httpcore/_synchronization.py`); that import alone took 0.13 s of every run's start-up on a
 # machine where trio happened to be installed, and kxplan uses httpcore's synchronous API only.
@@ -76,6 +78,7 @@ class _Stream(httpcore.NetworkStream):
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _left(timeout))
+        request_sent()  # the command's deferred imports overlap the wait (kxplan._deferred)
 
     def close(self) -> None:
         self._inner.close()

@@ -8,18 +8,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from kxplan.cli.flow import Gates, Output, confirm
-from kxplan.cli.plan_options import PlanFlags, api_of, refuse_plan_flags
+from kxplan.cli.plan_options import PlanFlags, refuse_plan_flags
 from kxplan.cli.terminal import tip
-from kxplan.client import KantataClient
-from kxplan.connection import open_client
+from kxplan.connection import Connection
 from kxplan.errors import ApplyError, KxplanError, ManifestError, PlanError, UsageError
 from kxplan.fleet.detect import FLEET_FORMAT, peek
 from kxplan.fleet.reads import FleetReads
@@ -47,25 +45,6 @@ from kxplan.saved_plans import check_binding, manifest_digest
 
 #: Exit code of `plan --detailed-exitcode` when there are changes.
 EXIT_CHANGES = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Connection:
-    """How to reach Kantata: the connection options of the command line."""
-
-    api_url: str
-    token_file: Path | None
-    sandbox: bool
-    log_level: str
-
-    def open(self) -> AbstractContextManager[KantataClient]:
-        """The client of the run (kxplan.connection.open_client)."""
-        return open_client(self.api_url, self.token_file, self.sandbox, self.log_level)
-
-    @property
-    def api(self) -> str:
-        """Which API plans are made against, as saved plans record it (`api_of`)."""
-        return api_of(self.api_url, self.sandbox)
 
 
 # --------------------------------------------------------------------------- inputs

@@ -6,9 +6,10 @@ gives the same bytes.
 
 from __future__ import annotations
 
+from kxplan.formats import DEFAULT_MAX_CHARS, FORMATS, MIN_MAX_CHARS
 from kxplan.plan import Plan
 from kxplan.render.jsonplan import render_json
-from kxplan.render.markdown import DEFAULT_MAX_CHARS, MIN_MAX_CHARS, render_markdown
+from kxplan.render.markdown import render_markdown
 from kxplan.render.text import render_text
 
 __all__ = [
@@ -20,9 +21,6 @@ __all__ = [
     "render_markdown",
     "render_text",
 ]
-
-#: Values of `--format`.
-FORMATS: tuple[str, ...] = ("text", "json", "markdown")
 
 
 def render(plan: Plan, fmt: str, *, color: bool = False, max_chars: int = DEFAULT_MAX_CHARS) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from kxplan.changes.base import Action, Change, Kind
+from kxplan.formats import DEFAULT_MAX_CHARS
 from kxplan.plan import Plan, PlanWorkspace
 from kxplan.render.common import (
     MAX_UNMANAGED,
@@ -42,13 +43,6 @@ from kxplan.render.common import (
     suspect_lines,
     targeting_warning,
 )
-
-#: Default of `--max-chars`: a GitHub comment holds 65,536 characters; this leaves room.
-DEFAULT_MAX_CHARS = 60000
-
-#: The smallest `--max-chars`: room for the marker, the heading, the summary and the
-#: line that says what was left out, whatever the names.
-MIN_MAX_CHARS = 4000
 
 #: How much of a name (workspace title, manifest path) the heading and the marker show.
 _NAME_CHARS = 120

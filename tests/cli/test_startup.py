@@ -1,12 +1,17 @@
 """Start-up: `kxplan --help` and `kxplan validate` import neither the HTTP client nor the
-sandbox, and the command list they print is the one the commands themselves declare."""
+sandbox, the command list they print is the one the commands themselves declare, and the
+first request of `plan` and `apply` goes out before their planner, renderers and writers
+are imported."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -93,3 +98,98 @@ def test_help_listing_matches_each_command(name: str) -> None:
 
 def test_every_registered_command_is_listed() -> None:
     assert sorted(cli.commands) == sorted(LAZY)
+
+
+# Runs the command in a fresh interpreter against the loopback server of the test; notes
+# which of `NOT_BEFORE` are imported when its first request leaves and, once that request is
+# answered, after the background warm-up (kxplan._deferred) has finished.
+_FIRST_REQUEST_PROBE = """
+import json, sys, threading
+import httpx
+from kxplan.cli import main
+
+seen = {}
+send = httpx.HTTPTransport.handle_request
+
+def handle(self, request):
+    if "before" not in seen:
+        seen["before"] = [m for m in %r if m in sys.modules]
+    response = send(self, request)
+    if "warmed" not in seen:
+        for thread in threading.enumerate():
+            if thread.name == "kxplan-warm-up":
+                thread.join()
+        seen["warmed"] = [m for m in %r if m in sys.modules]
+    return response
+
+httpx.HTTPTransport.handle_request = handle
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    seen["code"] = exc.code
+print(json.dumps(seen))
+"""
+
+#: What `plan` and `apply` need only once their first request is answered.
+NOT_BEFORE = ("kxplan.planner", "kxplan.render", "kxplan.plan", "kxplan.apply", "kxplan.notify")
+
+
+class _Refusing(http.server.BaseHTTPRequestHandler):
+    """Answers every request 401, so the command stops after its first one."""
+
+    def do_GET(self) -> None:
+        body = b'{"errors": [{"message": "invalid token"}]}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def refusing_api() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    ("command", "warmed"),
+    [
+        (["plan"], ["kxplan.planner", "kxplan.render", "kxplan.plan"]),
+        (["plan", "--json"], ["kxplan.planner", "kxplan.render", "kxplan.plan"]),
+        (["apply"], list(NOT_BEFORE)),
+        (["apply", "--json"], list(NOT_BEFORE)),
+    ],
+    ids=["plan", "plan-json", "apply", "apply-json"],
+)
+def test_the_first_request_leaves_before_planning_and_rendering_are_imported(
+    tmp_path: Path, refusing_api: str, command: list[str], warmed: list[str]
+) -> None:
+    """The first request of `plan` and `apply` does not wait for the planner, the renderers
+    or the writers: they are imported while it is answered (docs/client.md)."""
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\nname: s\nworkspace: W\ntasks:\n  - title: A\n")
+    probe = _FIRST_REQUEST_PROBE % (NOT_BEFORE, NOT_BEFORE)
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *command, str(path), "--api-url", refusing_api],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "KANTATA_TOKEN": "x"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(out.stdout.strip().splitlines()[-1])  # after any --json events
+    assert seen["code"] == 1, out.stderr  # the 401 stopped it, after one request
+    assert seen["before"] == []
+    assert seen["warmed"] == warmed
