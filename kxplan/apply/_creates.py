@@ -75,19 +75,17 @@ def create_now(run: Run, changes: Sequence[Change]) -> None:
 
 
 def _create_level(run: Run, level: list[Change]) -> None:
-    """The batches of one level; the first round of them goes on the lock read that
-    `check_level` made alongside its look-up, later ones read it again."""
+    """The batches of one level. Each checks the lock first; the lock answers from the read
+    `check_level` made alongside its look-up while that read is fresh (kxplan.lock)."""
     left = list(level)
     sizes = bulk_sizes(len(level))
-    checked = True  # the lock read of `check_level` still answers for the next round
     if run.placement is None and len(sizes) > 1:
         first = send_order(run, left)[: sizes.pop(0)]
-        _create_batch(run, first, lock_checked=True)
+        _create_batch(run, first)
         sent = {id(c) for c in first}
         left = [c for c in left if id(c) not in sent]
-        checked = False
     chains = side_by_side(slices(send_order(run, left), sizes))
-    run.map(lambda chain: _create_chain(run, chain, lock_checked=checked), chains)
+    run.map(lambda chain: _create_chain(run, chain), chains)
 
 
 def _check_after_failure(run: Run, sent: Sequence[Change]) -> None:
@@ -102,9 +100,9 @@ def _check_after_failure(run: Run, sent: Sequence[Change]) -> None:
         log.warning("could not check the tasks just created for copies: %s", err.message)
 
 
-def _create_chain(run: Run, chain: Sequence[list[Change]], *, lock_checked: bool) -> None:
-    for index, batch in enumerate(chain):
-        _create_batch(run, batch, lock_checked=lock_checked and index == 0)
+def _create_chain(run: Run, chain: Sequence[list[Change]]) -> None:
+    for batch in chain:
+        _create_batch(run, batch)
 
 
 def slices(ordered: Sequence[Change], sizes: Sequence[int]) -> list[list[Change]]:
@@ -151,9 +149,9 @@ def send_order(run: Run, level: Sequence[Change]) -> list[Change]:
     return list(level[::-1]) if placement == FIRST else list(level)
 
 
-def _create_batch(run: Run, batch: list[Change], *, lock_checked: bool = False) -> None:
+def _create_batch(run: Run, batch: list[Change]) -> None:
     with about(f"creating {label(batch)}"):
-        guarded_create(run, batch, _create_pending, lock_checked=lock_checked)
+        guarded_create(run, batch, _create_pending)
 
 
 def _create_pending(run: Run, batch: list[Change]) -> None:

@@ -104,16 +104,11 @@ class CreateGuard:
 
 
 def guarded_create(
-    run: Run,
-    batch: list[Change],
-    create: Callable[[Run, list[Change]], None],
-    *,
-    lock_checked: bool = False,
+    run: Run, batch: list[Change], create: Callable[[Run, list[Change]], None]
 ) -> None:
-    """`create(run, batch)`, once the lock is known to be still held (when there is one):
-    `lock_checked` when the level's look-up has just read it alongside (`check_level`).
-    The marker checks are the level's (`check_level`)."""
-    if run.guard is not None and not lock_checked:
+    """`create(run, batch)`, once the lock is known to be still held (when there is one). The
+    marker checks are the level's (`check_level`)."""
+    if run.guard is not None:
         run.guard.lock_still_held()
     create(run, batch)
 
@@ -124,9 +119,10 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
     `created`: the level just sent — a key whose oldest story is not the one this run made
     had its copy made meanwhile by another apply: ours is deleted and the oldest used.
     `coming`: the next level — a key some story carries already is adopted, not sent.
-    When `coming` is to be sent, the lock is read alongside the look-up (both are reads,
-    neither waits for the other), and the batches that go out right after it count on that
-    read. Without a guard there is nothing to check and `coming` is sent whole."""
+    When `coming` is to be sent, the lock is checked alongside (both are reads, neither
+    waits for the other); the batches that go out right after are answered by that read
+    while it is fresh (kxplan.lock). Without a guard there is nothing to check and `coming`
+    is sent whole."""
     guard = run.guard
     if guard is None:
         return list(coming)
