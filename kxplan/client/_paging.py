@@ -94,7 +94,7 @@ def read_pages(get: Get, fan_out: FanOut, path: str, query: Mapping[str, Any]) -
     """Every page of a listing: page 1, then pages 2..n together once page 1 tells how many
     there are (one at a time on a path with a strict rate limit)."""
     first = get(path, {**query, "page": 1})
-    if _total(first) is None:
+    if listing_total(first) is None:
         return _walk_pages(get, path, query, first)
     pages = range(2, page_count(first, PAGE_SIZE) + 1)
     if plain_path(path) in STRICT_PATHS:  # one page at a time under the stricter limit
@@ -119,7 +119,7 @@ def _walk_pages(get: Get, path: str, query: Mapping[str, Any], first: Envelope) 
     return envelopes
 
 
-def _total(envelope: Mapping[str, Any]) -> int | None:
+def listing_total(envelope: Mapping[str, Any]) -> int | None:
     """The listing's total from `count` (or `meta.count`); None when the server sent neither."""
     count = envelope.get("count")
     if isinstance(count, int) and not isinstance(count, bool):
@@ -131,7 +131,7 @@ def _total(envelope: Mapping[str, Any]) -> int | None:
 
 
 def _count(envelope: Mapping[str, Any]) -> int:
-    total = _total(envelope)
+    total = listing_total(envelope)
     return len(envelope.get("results") or ()) if total is None else total
 
 
@@ -145,7 +145,7 @@ def listing_problems(envelopes: Sequence[Mapping[str, Any]], page_size: int) -> 
     naming an object the page does not carry, or more or fewer distinct records than the
     total says. (A listing that changed while it was read shows up the same way.)"""
     problems: list[str] = []
-    totals = sorted({t for e in envelopes if (t := _total(e)) is not None})
+    totals = sorted({t for e in envelopes if (t := listing_total(e)) is not None})
     if len(totals) > 1:
         problems.append(f"the total changed between pages ({', '.join(map(str, totals))})")
     records: set[tuple[str, str]] = set()

@@ -7,7 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kxplan.client import KantataClient, Records
-from kxplan.client._paging import PAGE_SIZE, STABLE_ORDER, collect, listing_problems, page_count
+from kxplan.client._paging import (
+    PAGE_SIZE,
+    STABLE_ORDER,
+    collect,
+    listing_problems,
+    listing_total,
+    page_count,
+)
 from kxplan.errors import NotFoundError, PlanError
 from kxplan.ids import id_order
 from kxplan.live._checks import story_check
@@ -262,7 +269,7 @@ def count_stack_stories(client: KantataClient, workspace_id: str, stack: str) ->
         **{k: v for k, v in _marker_params(workspace_id, stack).items() if k not in _NOT_COUNTED},
         "per_page": 1,
     }
-    return listed_count(client.get("/stories", params))
+    return listing_total(client.get("/stories", params))
 
 
 #: Parameters a count leaves out: they add to what each story shows, not to which are listed.
@@ -303,19 +310,9 @@ def count_tasks_holding(
     return total
 
 
-def listed_count(envelope: Mapping[str, Any]) -> int | None:
-    """A listing's total: `meta.count`, else `count` (docs/kantata-api.md, envelopes);
-    None when it carries neither."""
-    meta = envelope.get("meta")
-    if isinstance(meta, Mapping) and type(meta.get("count")) is int:
-        return int(meta["count"])
-    count = envelope.get("count")
-    return count if type(count) is int else None
-
-
 def envelope_count(envelope: Mapping[str, Any]) -> int:
-    """A listing's total (`listed_count`); a PlanError when it carries none."""
-    count = listed_count(envelope)
+    """A listing's total (`listing_total`); a PlanError when it carries none."""
+    count = listing_total(envelope)
     if count is not None:
         return count
     raise PlanError(
