@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from kxplan.changes.base import Change
 from kxplan.errors import ApiError, KxplanError
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from kxplan.apply._run import Run
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -60,9 +61,9 @@ class CreateGuard:
     _mutex: threading.Lock = field(default_factory=threading.Lock)
     _in_flight: Future[None] | None = None
 
-    def count_from(self, planned: object) -> None:
+    def count_from(self, planned: int | None) -> None:
         """Start counting from the plan's `stack_stories` (None: never count)."""
-        self.expected = planned if type(planned) is int and planned >= 0 else None
+        self.expected = planned
 
     def stop_counting(self) -> None:
         """From now on every check looks keys up (the count no longer tells)."""
@@ -147,18 +148,23 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
 
     lost: list[KxplanError] = []
 
-    def lock() -> None:
-        try:
-            guard.lock_still_held()
-        except KxplanError as err:
-            lost.append(err)  # raised once the copies of `created` are settled
+    def with_lock(read: Callable[[], T]) -> T:
+        """`read()`, with the lock checked alongside when `coming` is to be sent; a lost
+        lock is raised once the copies of `created` are settled."""
+        if not coming or guard.check_lock is None:
+            return read()
 
-    reads: list[Callable[[], object]] = [look_up if guard.expected is None else count]
-    if coming and guard.check_lock is not None:
-        reads.append(lock)
-    answer = run.map(lambda read: read(), reads)[0] if len(reads) > 1 else reads[0]()
+        def lock() -> None:
+            try:
+                guard.lock_still_held()
+            except KxplanError as err:
+                lost.append(err)
+
+        return run.map(lambda f: f(), [read, lock])[0]  # type: ignore[no-any-return]
+
     if guard.expected is not None:
-        if answer == guard.expected:  # nobody else created any of this stack's tasks
+        counted = with_lock(count)
+        if counted == guard.expected:  # nobody else created any of this stack's tasks
             guard.counted += 1
             if lost:
                 raise lost[0]
@@ -166,14 +172,14 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
         log.info(
             "Kantata counts %s stories of stack %r where this apply expected %s: "
             "looking the keys up",
-            answer,
+            counted,
             run.stack,
             guard.expected,
         )
         guard.stop_counting()
-        answer = look_up()
-    assert isinstance(answer, dict)
-    found: dict[str, list[LiveTask]] = answer
+        found = look_up()
+    else:
+        found = with_lock(look_up)
     _keep_oldest(run, guard, created, found)
     if lost:
         raise lost[0]
