@@ -4,7 +4,6 @@ claim found then stops the apply (docs/apply.md, "When two applies meet")."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from kxplan.client import KantataClient
 from kxplan.errors import ApplyError
-from kxplan.lock import LOCK_MODEL, LOCK_SERVICE, RECHECK_SHARE, WorkspaceLock, _iso
+from kxplan.lock import RECHECK_SHARE, WorkspaceLock
 
 READS = ("GET", "/external_references")
 
@@ -24,20 +23,9 @@ def _reads(server: Any) -> int:
 
 def _rival_takes(client: KantataClient, workspace_id: str) -> None:
     """Another apply's claim replaces ours (`create_or_update` keeps one per workspace)."""
-    until = _iso(time.time() + 600)
-    message = {"holder": "rival@ci", "since": _iso(time.time()), "until": until}
-    ref = {
-        "subject_type": "Workspace",
-        "subject_id": int(workspace_id),
-        "service_name": LOCK_SERVICE,
-        "service_model": LOCK_MODEL,
-        "service_model_ref": "rival0000001",
-        "external_status": "locked",
-        "external_message": json.dumps(message),
-    }
-    client.request(
-        "POST", "/external_references/create_or_update", json={"external_reference": ref}
-    )
+    rival = WorkspaceLock(client, workspace_id, "Sandbox workspace", ttl=600)
+    rival.run_id, rival.holder = "rival0000001", "rival@ci"
+    rival._write()
 
 
 @pytest.fixture
