@@ -1,6 +1,7 @@
 """A tiny launcher: run `python -m kxplan ARGS...` as its child and report the child alone.
 
     python bench/_launch.py OUTPUT_FILE ARG...
+    python bench/_launch.py OUTPUT_FILE --python-only    # the interpreter alone: python -c pass
 
 It prints one JSON object: the child's exit code, its user + system CPU seconds and peak
 resident memory (from `wait4`, i.e. the child's own rusage), and the `time.monotonic()`
@@ -22,6 +23,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout
+PYTHON_ONLY = "--python-only"
 
 
 def installed_env() -> dict[str, str]:
@@ -54,7 +56,10 @@ def main(argv: list[str]) -> int:
         (os.POSIX_SPAWN_DUP2, fd, 2),
         (os.POSIX_SPAWN_CLOSE, fd),
     ]
-    command = [sys.executable, "-m", "kxplan", *args]
+    # `--python-only`: the interpreter alone (`python -c pass`), the start-up every run pays
+    # before kxplan's first line (site-packages' .pth files included: machine-dependent).
+    bare = args == [PYTHON_ONLY]
+    command = [sys.executable, "-c", "pass"] if bare else [sys.executable, "-m", "kxplan", *args]
     spawned = time.monotonic()
     pid = os.posix_spawn(sys.executable, command, dict(os.environ), file_actions=actions)
     _, status, usage = os.wait4(pid, 0)

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +69,7 @@ def _sibling(name: str) -> ModuleType:
 _critical = _sibling("_critical")
 _launcher = _sibling("_launch")
 installed_env = _launcher.installed_env
+PYTHON_ONLY = _launcher.PYTHON_ONLY
 compile_kxplan = _launcher.compile_kxplan
 _apply_bench = _sibling("apply_bench")
 _fleet = _sibling("fleet")
@@ -431,6 +432,34 @@ def fleet(workspaces: int, tasks: int, latency_ms: float, runs: int, work: Path)
     ]
 
 
+def python_alone(runs: int) -> dict[str, float]:
+    """Medians of spawning the bare interpreter (`python -c pass`) from the launcher: what
+    every run pays before kxplan's first line. It depends on the machine (a .pth file in
+    site-packages runs at every start), so it is printed beside the figures, which include it."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    for _ in range(max(3, runs)):
+        with tempfile.NamedTemporaryFile("r", suffix=".out") as out:
+            done = subprocess.run(
+                [sys.executable, str(HERE / "_launch.py"), out.name, PYTHON_ONLY],
+                capture_output=True,
+                text=True,
+                env=installed_env(),
+                check=True,
+            )
+        cost = json.loads(done.stdout)
+        walls.append(cost["ended"] - cost["spawned"])
+        cpus.append(cost["cpu_s"])
+    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus)}
+
+
+def python_line(alone: Mapping[str, float]) -> str:
+    return (
+        f"python alone (python -c pass, included in every figure): "
+        f"{alone['wall_s']:.3f} s wall, {alone['cpu_s']:.3f} s CPU"
+    )
+
+
 def collect(
     sizes: Sizes,
     latencies: tuple[float, ...],
@@ -523,10 +552,13 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (1 if args.quick else 3)
     latencies = tuple(float(v) for v in args.latencies.split(","))
     compile_kxplan()
+    alone = python_alone(runs)
+    print(python_line(alone), file=sys.stderr, flush=True)
     figures = collect(sizes, latencies, runs, _progress)
     if args.json:
         print(json.dumps([f.to_json() for f in figures], indent=2))
     else:
+        print(python_line(alone))
         print(table(figures))
     bad = [f for f in figures if not f.ok]
     for f in bad:

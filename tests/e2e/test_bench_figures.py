@@ -3,12 +3,18 @@ the figure collection at a small size, its request counts held to their bounds (
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support import bench_module
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 critical = bench_module("_critical")
 Span = critical.Span
@@ -166,3 +172,22 @@ def test_the_table_keeps_its_columns_when_a_figure_has_no_ratio(figures_module: 
     row = m.row(m.figure("no-change plan", 1000, 0.0, [run], lambda r: m.plan_checks(1000, r)))
     assert len(row) == len(m.HEAD)
     assert row.split()[-6:] == ["-", "-", "0.10", "0.50", "40", "1"]
+
+
+def test_the_interpreter_alone_is_measured_without_kxplan(
+    figures_module: Any, tmp_path: Path
+) -> None:
+    # The baseline the figures are printed beside: the launcher's --python-only runs the
+    # bare interpreter, which writes nothing (kxplan would print its usage or an error).
+    out = tmp_path / "out.txt"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "_launch.py"), str(out), "--python-only"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cost = json.loads(done.stdout)
+    assert cost["code"] == 0 and out.read_text() == ""
+    assert cost["ended"] > cost["spawned"]
+    line = figures_module.python_line(figures_module.python_alone(1))
+    assert line.startswith("python alone (python -c pass, included in every figure): ")
