@@ -127,10 +127,10 @@ def read_bound(tasks: int) -> int:
 
 
 #: What "no duplicates when two applies meet" costs a bootstrap that nobody else writes to
-#: (docs/apply.md, "When two applies meet"): the workspace lock's requests (a peek; read,
-#: write and read to take it; a write to release it, and a read before it when the last read
-#: of the lock is older than 20 s, counted here) ...
-LOCK_REQUESTS = 6
+#: (docs/apply.md, "When two applies meet"): the workspace lock's requests (read, write and
+#: read to take it; a write to release it, and a read before it when the last read of the
+#: lock is older than 20 s, counted here; the peek before planning is the look-up's answer)
+LOCK_REQUESTS = 5
 
 
 def safety_checks(levels: int) -> int:

@@ -39,13 +39,13 @@ from typing import TYPE_CHECKING, Any
 
 from kxplan.errors import ApiError, ApplyError, KxplanError, TransportError
 from kxplan.ids import id_order
+from kxplan.model import LOCK_SERVICE
 
 if TYPE_CHECKING:
     from kxplan.client import KantataClient
 
 log = logging.getLogger(__name__)
 
-LOCK_SERVICE = "kxplan-lock"
 LOCK_MODEL = "workspace-lock"
 HELD, RELEASED = "locked", "released"
 
@@ -260,9 +260,12 @@ class WorkspaceLock:
             },
         )
         refs = data.get("external_references") or {}
+        return self._claims(refs.get(str(row.get("id"))) for row in data.get("results") or ())
+
+    def _claims(self, refs: Iterable[object]) -> list[Claim]:
+        """The readable lock claims among `refs` that are on this workspace."""
         claims = []
-        for row in data.get("results") or ():
-            ref = refs.get(str(row.get("id")))
+        for ref in refs:
             if not isinstance(ref, Mapping) or str(ref.get("subject_id")) != self.workspace_id:
                 continue
             claim = claim_from_ref(ref)
@@ -321,10 +324,14 @@ class WorkspaceLock:
 
     # ------------------------------------------------------------------ acquire
 
-    def peek(self, timeout: float = 0.0) -> None:
+    def peek(self, timeout: float = 0.0, refs: Iterable[Mapping[str, Any]] | None = None) -> None:
         """Read the lock before planning (nothing is written). Raises WorkspaceLocked at
-        once when another apply holds it and `timeout` is 0: no plan is made in vain."""
-        claims = self.read()
+        once when another apply holds it and `timeout` is 0: no plan is made in vain.
+
+        `refs`: the workspace's lock references as its look-up, made right before, included
+        them (`LiveWorkspace.lock_refs`): they are the peek, and nothing is read. `acquire`
+        compares its own first read with what the peek saw."""
+        claims = self.read() if refs is None else self._claims(refs)
         self._seen = frozenset(claims)
         holder = self._holder(claims)
         if holder is not None and holder.run_id != self.run_id and not timeout:

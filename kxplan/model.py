@@ -10,7 +10,9 @@ Conventions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 #: The four status categories Kantata knows (also the statuses of a workspace with no set).
 CATEGORIES: tuple[str, ...] = ("not started", "started", "needs info", "completed")
@@ -46,6 +48,10 @@ SERVICE_NAME = "kxplan"
 
 #: service_model_ref of a workspace's marker (service_model is the stack).
 WORKSPACE_MARKER_REF = "workspace"
+
+#: The service_name of the workspace lock's reference (kxplan.lock): its own, so the lock's
+#: `create_or_update` can never replace a marker.
+LOCK_SERVICE = "kxplan-lock"
 
 #: The marker's `external_status` on a task kxplan must never delete (`protect: true`).
 #: Written on Kantata itself, so protection survives the task leaving the manifest.
@@ -358,6 +364,10 @@ class LiveWorkspace:
     #: (stack, its marker's `external_message`): kxplan's memory of the fields it wrote
     #: (kxplan.planner.workspace.workspace_memory).
     messages: tuple[tuple[str, str], ...] = ()
+    #: Its workspace-lock references (`LOCK_SERVICE`) as the look-up's answer included them,
+    #: so `apply` peeks at the lock without a read of its own (kxplan.lock); None when the
+    #: answer did not include its references (the lock is then read).
+    lock_refs: tuple[Mapping[str, Any], ...] | None = field(default=None, compare=False, repr=False)
 
     def message_for(self, stack: str) -> str | None:
         """The `external_message` of `stack`'s workspace marker; None without one."""

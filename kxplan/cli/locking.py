@@ -40,14 +40,15 @@ def peek_locks(
     timeout: float,
     say: Callable[[str], None] | None = None,
 ) -> dict[str, WorkspaceLock]:
-    """A lock per workspace (each once, in id order), read before planning: WorkspaceLocked
-    at once when another apply holds one and `timeout` is 0. Workspace id -> its lock.
-    What the locks have to say goes to `say` (default: stderr)."""
+    """A lock per workspace (each once, in id order), peeked at before planning:
+    WorkspaceLocked at once when another apply holds one and `timeout` is 0. Workspace id ->
+    its lock. A workspace whose look-up included its lock references (`lock_refs`) costs no
+    read; the others one each. What the locks have to say goes to `say` (default: stderr)."""
     ttl = lock_ttl()
     locks: dict[str, WorkspaceLock] = {}
     for ws in sorted({w.id: w for w in workspaces}.values(), key=lambda w: id_order(w.id)):
         lock = WorkspaceLock(client, ws.id, ws.title, ttl=ttl, say=say or _say)
-        lock.peek(timeout)
+        lock.peek(timeout, ws.lock_refs)  # as its look-up included them: no read (or None)
         locks[ws.id] = lock
     return locks
 

@@ -292,7 +292,12 @@ class _Apply:
         if not wid:  # the plan creates its workspace first: there is nothing to lock yet
             return apply_changes(plan, run.client, None, run.out, bar=False)
         timeout = self.gates.lock_timeout
-        ws = LiveWorkspace(wid, str(plan.workspace.get("title") or ""))
+        # The workspace as the plan's look-up found it, before its plan read: its lock
+        # references are the peek, so an apply that wrote since is seen (planned again).
+        # A saved plan's workspace has none: its lock is read now.
+        ws = self.live.workspace if self.live is not None else None
+        if ws is None or ws.id != wid:
+            ws = LiveWorkspace(wid, str(plan.workspace.get("title") or ""))
         locks = peek_locks(run.client, [ws], timeout, say=self.notes.append)
         with hold_workspaces(locks, timeout, say=self.notes.append) as changed:
             self._current(changed)

@@ -12,6 +12,7 @@ from typing import Any
 from kxplan.client import Records
 from kxplan.ids import id_order
 from kxplan.model import (
+    LOCK_SERVICE,
     PRIORITIES,
     PROTECTED,
     SERVICE_NAME,
@@ -51,7 +52,23 @@ def workspace_from_api(
         marked=_workspace_markers(obj, references or {}),
         archived=obj.get("archived") in (True, 1, "true"),
         messages=_workspace_messages(obj, references or {}),
+        lock_refs=_lock_refs(obj, references),
     )
+
+
+def _lock_refs(
+    obj: Mapping[str, Any], references: Mapping[str, Mapping[str, Any]] | None
+) -> tuple[Mapping[str, Any], ...] | None:
+    """The workspace's lock references (`LOCK_SERVICE`) among the answer's references; None
+    when the answer does not tell: its references were not included (no `external_reference_ids`
+    list), or one it lists was not served."""
+    ids = obj.get("external_reference_ids")
+    if references is None or not isinstance(ids, list):
+        return None
+    refs = [references.get(str(i)) for i in ids]
+    if any(r is None for r in refs):
+        return None
+    return tuple(r for r in refs if r is not None and r.get("service_name") == LOCK_SERVICE)
 
 
 def _workspace_markers(

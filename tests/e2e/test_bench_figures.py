@@ -110,10 +110,10 @@ def test_the_bootstrap_creates_each_level_in_batches_of_300(
     target = _check(boot, "requests")
     assert not target.held
     assert target.top == len(levels) + 3 + boot.runs[0].status_ops
-    # Held: that plus the lock's 6 requests and one count per level boundary, so a
+    # Held: that plus the lock's 5 requests and one count per level boundary, so a
     # bootstrap that nobody else writes to never looks keys up nor reads the lock per batch.
     safe = _check(boot, "requests with safety checks")
-    assert safe.held and safe.ok and safe.top == target.top + 6 + len(levels) + 1
+    assert safe.held and safe.ok and safe.top == target.top + 5 + len(levels) + 1
     # The bench's tree sets no status, so the status sets are not read; the lock is
     # released without reading it first (a read that showed it held is fresh): two under.
     assert "GET /task_status_sets" not in boot.runs[0].by_route

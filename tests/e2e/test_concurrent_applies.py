@@ -86,8 +86,9 @@ class _Turns:
     """A barrier the test holds so that two applies certainly meet, however loaded the
     machine: on the sandbox's `on_request` hook, each process known by its own token.
 
-    A run reads the lock before it plans (its first lock read) and again to acquire it,
-    after its plan (its second). The first run to acquire goes on; the other's acquiring
+    A run peeks at the lock before it plans through its workspace look-up (which includes
+    the lock's references) and reads it to acquire it, after its plan (its first lock read).
+    The first run to acquire goes on; the other's acquiring
     read waits until the first run's first create arrives (it then holds the lock), so the
     two never acquire at once. That create waits until the other run has had its answer
     (it sent anything after that read) or has gone (it yielded): the other run planned
@@ -115,9 +116,9 @@ class _Turns:
             return
         other = self._tokens[1 - self._tokens.index(token)]
         with self._mutex:
-            if self._reads[token] >= 2:
+            if self._reads[token] >= 1:
                 self._answered[token].set()
-            acquiring = _is_lock_read(arrival) and self._reads[token] == 1
+            acquiring = _is_lock_read(arrival) and self._reads[token] == 0
             self._reads[token] += _is_lock_read(arrival)
             self._first = self._first or (token if acquiring else None)
             second = acquiring and self._first == other
