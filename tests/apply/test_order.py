@@ -3,13 +3,20 @@ and a failure report names what was not applied."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pytest
+
 from kxplan.apply import ApplyFailed
+from kxplan.apply._core import _run_wave
 from kxplan.apply._creates import create_levels
 from kxplan.apply._payload import completed_names, create_item
 from kxplan.apply._tasks import delete_heights
 from kxplan.changes import ChecklistItemCreate, TaskCreate, TaskDelete
+from kxplan.changes.base import Action, Kind
 from kxplan.changes.batches import BULK_LIMIT
-from kxplan.errors import ServerError
+from kxplan.errors import ApplyError, ServerError
 from kxplan.plan import Change
 from kxplan.planner.memory import decode
 
@@ -100,3 +107,20 @@ def test_a_failure_report_lists_what_was_not_applied() -> None:
     assert "+ checklist_item a/Call" in text
     assert "kxplan plan" in text
     assert err.exit_code == 1
+
+
+def test_a_change_no_stage_takes_is_refused_by_name_before_anything_is_sent() -> None:
+    # A plan from a newer kxplan may hold a change type this applier has no stage for.
+    @dataclass(frozen=True)
+    class Unknown(Change):
+        kind: ClassVar[Kind] = Kind.TASK
+        action: ClassVar[Action] = Action.UPDATE
+
+    class NoRun:
+        applied: list[Change] = []
+
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError(f"the run was used ({name}): a request could have gone out")
+
+    with pytest.raises(ApplyError, match=r"cannot apply update of a task \('later'\)"):
+        _run_wave(NoRun(), [Unknown(key="later")])  # type: ignore[arg-type]
