@@ -117,7 +117,7 @@ def test_a_change_no_stage_takes_is_refused_by_name_before_anything_is_sent() ->
         action: ClassVar[Action] = Action.UPDATE
 
     class NoRun:
-        applied: list[Change] = []
+        applied: ClassVar[list[Change]] = []
 
         def __getattr__(self, name: str) -> object:
             raise AssertionError(f"the run was used ({name}): a request could have gone out")
