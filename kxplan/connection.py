@@ -207,6 +207,32 @@ class Connection:
         """Which API plans are made against, as saved plans record it (`api_of`)."""
         return api_of(self.api_url, self.sandbox)
 
+    @contextmanager
+    def connecting_early(self) -> Iterator[None]:
+        """For the block (load the manifest, then plan or apply): the first connections to
+        the API open meanwhile, with no request on them (kxplan.client._early); those the
+        client did not take are closed at its end. Nothing for the embedded sandbox, or
+        for an API URL the client will refuse (it says why when it is opened)."""
+        if self.sandbox or not _token_given(self.token_file):
+            yield  # (no token: the run stops before its first request)
+            return
+        try:
+            url = check_base_url(self.api_url)
+        except UsageError:
+            yield
+            return
+        from kxplan.client._early import close_unused, open_early
+
+        open_early(url)
+        try:
+            yield
+        finally:
+            close_unused()
+
+
+def _token_given(token_file: Path | None) -> bool:
+    return token_file is not None or bool(os.environ.get(TOKEN_ENV, "").strip())
+
 
 def api_of(api_url: str, sandbox: bool) -> str:
     """Which API a plan is made against, as a saved plan records it: the API root URL, or

@@ -39,6 +39,10 @@ def _plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     a test that wants them sets them itself."""
     for name in ("CI", "NO_COLOR", "FORCE_COLOR"):
         monkeypatch.delenv(name, raising=False)
+    # Tests contact nothing but loopback: a test that runs plan or apply without --api-url
+    # (to see it stop before any request) must not open connections to Kantata itself
+    # meanwhile (kxplan.client._early). tests/client/test_early_connections.py turns them on.
+    monkeypatch.setenv("KXPLAN_EARLY_CONNECT", "0")
 
 
 @pytest.fixture

@@ -129,14 +129,16 @@ def apply_command(
     conn = Connection(api_url, token_file, sandbox, log_level)
     gates = Gates(allow_shared, accept, lock_timeout)
     fleet = fleet_input(inputs)
-    if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
-        from kxplan.fleet.command import apply_command as fleet_apply
+    with conn.connecting_early():  # while the manifest loads (kxplan.client._early)
+        if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
+            from kxplan.fleet.command import apply_command as fleet_apply
 
-        out = Output.of(flags, "apply")  # a fleet prints its own one document
-        reporting(out, lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out, notify))
-        return
-    out = Output.of(flags, "apply", document=flags.fmt == "json")
-    reporting(out, lambda: _apply_manifests(inputs, flags, conn, gates, auto_approve, out, notify))
+            out = Output.of(flags, "apply")  # a fleet prints its own one document
+            run = lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out, notify)  # noqa: E731
+        else:
+            out = Output.of(flags, "apply", document=flags.fmt == "json")
+            run = lambda: _apply_manifests(inputs, flags, conn, gates, auto_approve, out, notify)  # noqa: E731
+        reporting(out, run)
 
 
 def _refuse_apply_flags(flags: PlanFlags) -> None:

@@ -77,12 +77,13 @@ def plan(
     out = Output.of(flags, "plan")
     conn = Connection(api_url, token_file, sandbox, log_level)
     fleet = fleet_input(manifests)
-    if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
-        from kxplan.fleet.command import plan_command
+    with conn.connecting_early():  # while the manifest loads (kxplan.client._early)
+        if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
+            from kxplan.fleet.command import plan_command
 
-        code = reporting(out, lambda: plan_command(fleet, flags, conn, out))
-    else:
-        code = reporting(out, lambda: _plan(manifests, flags, conn, out))
+            code = reporting(out, lambda: plan_command(fleet, flags, conn, out))
+        else:
+            code = reporting(out, lambda: _plan(manifests, flags, conn, out))
     if code:
         click.get_current_context().exit(code)
 

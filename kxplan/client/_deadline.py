@@ -89,6 +89,8 @@ class _Stream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
+        if self._inner.get_extra_info("ssl_object") is not None:
+            return self  # an early connection (kxplan.client._early): its TLS is set up
         return _Stream(self._inner.start_tls(ssl_context, server_hostname, _left(timeout)))
 
     def get_extra_info(self, info: str) -> Any:
@@ -107,6 +109,12 @@ class _Backend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
+        from kxplan.client import _early  # (it imports this module)
+
+        if local_address is None and not socket_options:  # an early one is a plain connect
+            early = _early.take(host, port, _left(timeout))
+            if early is not None:
+                return _Stream(early)
         stream = self._inner.connect_tcp(host, port, _left(timeout), local_address, socket_options)
         return _Stream(stream)
 

@@ -157,12 +157,16 @@ def _http_client(
     )
 
 
-def _tls_for(base_url: str) -> ssl.SSLContext | bool:
-    """True (httpx's verified default) for https. For plain http (loopback only, see
-    `check_base_url`) a context with no trusted certificates: loading the CA bundle costs
-    about 0.1 s of start-up for nothing, and any https it might meet fails verification."""
+def _tls_for(base_url: str) -> ssl.SSLContext:
+    """For https, the process's one verifying context (httpx's default, made once: the
+    connections opened early use it too, kxplan.client._early). For plain http (loopback
+    only, see `check_base_url`) a context with no trusted certificates: loading the CA
+    bundle costs about 0.1 s of start-up for nothing, and any https it might meet fails
+    verification."""
     if httpx.URL(base_url).scheme == "https":
-        return True
+        from kxplan.client._early import tls_context
+
+        return tls_context()
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
