@@ -133,11 +133,6 @@ def close_unused() -> None:
         entry.future.add_done_callback(_close)
 
 
-def is_tls(stream: httpcore.NetworkStream) -> bool:
-    """Whether `stream` already speaks TLS (an early https connection)."""
-    return stream.get_extra_info("ssl_object") is not None
-
-
 def _open(
     future: Future[httpcore.NetworkStream], host: str, port: int, https: bool, timeout: float
 ) -> None:
