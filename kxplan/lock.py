@@ -237,6 +237,9 @@ class WorkspaceLock:
         self._lost: Claim | None = None
         self._seen: frozenset[Claim] | None = None  # what peek() read
         self._first: frozenset[Claim] | None = None  # what acquire() read first
+        #: What `acquire`'s `settling` read returned in the try that took the lock (None:
+        #: not asked, failed, or made in a try that did not take it).
+        self.settled: object | None = None
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
         self._mutex = threading.Lock()
@@ -337,17 +340,22 @@ class WorkspaceLock:
         if holder is not None and holder.run_id != self.run_id and not timeout:
             raise self._locked_error(holder, timeout)
 
-    def acquire(self, timeout: float = 0.0) -> bool:
+    def acquire(self, timeout: float = 0.0, settling: Callable[[], object] | None = None) -> bool:
         """Hold the workspace, waiting up to `timeout` seconds for another apply to finish.
 
         True when another run wrote the lock since `peek` (it took, refreshed or released
         it: the workspace may have changed since it was planned). Raises WorkspaceLocked
-        naming the holder when it is still held after `timeout`."""
+        naming the holder when it is still held after `timeout`.
+
+        `settling`: a read made in the pause between writing this run's claim and reading it
+        back (it fills the pause, which lasts as long as the write took): its answer is kept
+        in `settled` when that try takes the lock. E.g. the first marker count of the apply,
+        which only needs to come after the claim (kxplan.apply._guard)."""
         deadline = time.monotonic() + timeout
         poll = min(5.0, max(0.1, self.ttl / 8))
         waited = False
         while True:
-            other = self._try_once()
+            other = self._try_once(settling)
             if other is None:
                 self._start_refresher()
                 return waited or self._first != self._seen
@@ -358,8 +366,9 @@ class WorkspaceLock:
             self._sleep(min(poll, left))
             waited = True
 
-    def _try_once(self) -> Claim | None:
+    def _try_once(self, settling: Callable[[], object] | None = None) -> Claim | None:
         """None when this run now holds the lock, else the claim that holds it."""
+        self.settled = None
         claims = self.read()
         if self._first is None:
             self._first = frozenset(claims)
@@ -368,10 +377,17 @@ class WorkspaceLock:
             return holder
         self._note_expired(claims)
         took = self._write()
-        self._sleep(min(took, MAX_SETTLE))  # a rival's write under way lands meanwhile
+        pause = min(took, MAX_SETTLE)  # a rival's write under way lands meanwhile
+        if settling is not None:
+            started = time.monotonic()
+            settled = settling()
+            pause -= time.monotonic() - started
+        self._sleep(max(0.0, pause))
         holder = self._holder(self.read())
         if holder is not None and holder.run_id == self.run_id:
             self._hold()
+            if settling is not None:
+                self.settled = settled
             return None
         if holder is None:  # our write did not show (yet): try again at once
             return self._try_once_more()

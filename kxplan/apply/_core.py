@@ -130,7 +130,9 @@ def apply_plan(
     )
     if guard is not None:
         guard.count_from(plan.stack_stories)
-    before = client.requests
+    # The guard's first count may have been made while the lock was taken: it is this
+    # apply's request all the same.
+    before = client.requests - (guard.early_requests if guard is not None else 0)
     todo = [c for c in plan.actionable if c.kind is not Kind.NOTE]
     try:
         for wave in range(len(WAVES)):

@@ -30,13 +30,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
-from kxplan.changes.base import Change
+from kxplan.changes.base import Change, Kind
 from kxplan.errors import ApiError, KxplanError
 from kxplan.live import count_stack_stories, stories_by_marker
 from kxplan.model import LiveTask
 
 if TYPE_CHECKING:
     from kxplan.apply._run import Run
+    from kxplan.client import KantataClient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +59,12 @@ class CreateGuard:
     # count plus this run's creates; None once a count differed (keys are looked up).
     expected: int | None = None
     counted: int = 0  # how many checks a count settled, without a look-up of keys
+    #: The stack's count made while the lock's claim settled (kxplan.lock, `acquire`),
+    #: before this run wrote anything: the first check's count, when no task was written
+    #: before it (None: the first check counts itself).
+    first_count: int | None = None
+    #: Requests made for this guard before the apply (that count): the apply counts them.
+    early_requests: int = 0
     _mutex: threading.Lock = field(default_factory=threading.Lock)
     _in_flight: Future[None] | None = None
 
@@ -136,12 +143,12 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
         else:  # a create of the level did not show its story: look them up
             guard.stop_counting()
 
+    early, guard.first_count = guard.first_count, None  # it answers the first check only
+    if early is not None and (created or any(c.kind is Kind.TASK for c in run.applied)):
+        early = None  # this run has written tasks since that count
+
     def count() -> int | None:
-        try:
-            return count_stack_stories(run.client, run.workspace_id, run.stack)
-        except ApiError as err:  # refused (not lost: the client retries those): look keys up
-            log.info("Kantata refused the count of the stack's stories: %s", err.message)
-            return None
+        return first_count(run.client, run.workspace_id, run.stack)
 
     def look_up() -> dict[str, list[LiveTask]]:
         return stories_by_marker(run.client, run.workspace_id, run.stack, keys)
@@ -163,7 +170,12 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
         return run.map(lambda f: f(), [read, lock])[0]  # type: ignore[no-any-return]
 
     if guard.expected is not None:
-        counted = with_lock(count)
+        if early is not None:  # counted while the lock settled: the lock was just read too
+            counted: int | None = early
+            if coming:
+                with_lock(lambda: None)
+        else:
+            counted = with_lock(count)
         if counted == guard.expected:  # nobody else created any of this stack's tasks
             guard.counted += 1
             if lost:
@@ -184,6 +196,16 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
     if lost:
         raise lost[0]
     return _not_created_yet(run, guard, coming, found)
+
+
+def first_count(client: KantataClient, workspace_id: str, stack: str) -> int | None:
+    """How many stories carry the stack's marker, as Kantata counts them; None when it
+    refused the count (not lost: the client retries those): the checks then look keys up."""
+    try:
+        return count_stack_stories(client, workspace_id, stack)
+    except ApiError as err:
+        log.info("Kantata refused the count of the stack's stories: %s", err.message)
+        return None
 
 
 def _not_created_yet(

@@ -201,7 +201,7 @@ class _Single:
         plans = self._reviewed(found, missing, shared)
         if plans is None:
             return
-        with hold_workspaces(locks, timeout) as changed:
+        with hold_workspaces(locks, timeout, plans=plans) as changed:
             if changed:  # another apply ran since the plan was made: plan again
                 self.out.say(REPLANNED)
                 plans = self._reviewed({})  # another apply may have changed them: read afresh
@@ -284,7 +284,7 @@ class _Single:
     def _apply(
         self, plans: Sequence[Plan], locks: Mapping[str, WorkspaceLock]
     ) -> list[ApplyResult]:
-        guards = [guard_for(locks, p.workspace.get("id")) for p in plans]
+        guards = [guard_for(locks, p.workspace.get("id"), p.stack) for p in plans]
         results: list[ApplyResult] = []
         for index, (one, guard) in enumerate(zip(plans, guards, strict=True)):
             try:

@@ -17,6 +17,7 @@ from kxplan.model import LiveWorkspace
 
 if TYPE_CHECKING:  # imported where used, after the first request (kxplan._deferred)
     from kxplan.apply import CreateGuard
+    from kxplan.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,16 +59,20 @@ def hold_workspaces(
     locks: Mapping[str, WorkspaceLock],
     timeout: float,
     say: Callable[[str], None] | None = None,
+    plans: Sequence[Plan] = (),
 ) -> Iterator[bool]:
     """Hold every lock for the block and release them at its end, also on an error, Ctrl-C
     or SIGTERM. Yields True when another apply wrote a lock since it was peeked (the
-    workspace may have changed since it was planned). Release notes go to `say`."""
+    workspace may have changed since it was planned). Release notes go to `say`.
+
+    `plans`: what will be applied; the first marker count of each one that creates tasks
+    is made while its lock's claim settles (`first_counts`), saving a round trip."""
     held: list[WorkspaceLock] = []
     changed = False
     with _terminate_as_interrupt():
         try:
             for lock in locks.values():
-                changed |= lock.acquire(timeout)
+                changed |= lock.acquire(timeout, _first_counts(lock, plans))
                 held.append(lock)
             yield changed
         finally:
@@ -77,12 +82,46 @@ def hold_workspaces(
                     (say or _say)(note)
 
 
-def guard_for(locks: Mapping[str, WorkspaceLock], workspace_id: object) -> CreateGuard:
-    """The create-batch checks for a plan of `workspace_id`."""
+def guard_for(
+    locks: Mapping[str, WorkspaceLock], workspace_id: object, stack: str | None = None
+) -> CreateGuard:
+    """The create-batch checks for a plan of `workspace_id` (and `stack`: its count made
+    while the lock settled, when there is one, is the guard's first)."""
     from kxplan.apply import CreateGuard
 
     lock = locks.get(str(workspace_id))
-    return CreateGuard(check_lock=lock.check if lock is not None else None)
+    if lock is None:
+        return CreateGuard()
+    counts = lock.settled if isinstance(lock.settled, dict) else {}
+    asked = stack is not None and stack in counts
+    first = counts.get(stack) if asked else None
+    return CreateGuard(check_lock=lock.check, first_count=first, early_requests=int(asked))
+
+
+def _first_counts(lock: WorkspaceLock, plans: Sequence[Plan]) -> Callable[[], object] | None:
+    """The read `lock.acquire` makes while its claim settles: the count of the stack's
+    stories for each plan of its workspace that creates tasks and can count (stack -> count;
+    None for a count Kantata refused). None when there is none to make."""
+    from kxplan.changes.base import Action, Kind
+
+    stacks = sorted(
+        {
+            p.stack
+            for p in plans
+            if str(p.workspace.get("id") or "") == lock.workspace_id
+            and p.stack_stories is not None
+            and any(c.kind is Kind.TASK and c.action is Action.CREATE for c in p.actionable)
+        }
+    )
+    if not stacks:
+        return None
+
+    def counts() -> dict[str, int | None]:
+        from kxplan.apply import first_count
+
+        return {stack: first_count(lock.client, lock.workspace_id, stack) for stack in stacks}
+
+    return counts
 
 
 def report_guards(guards: Sequence[CreateGuard], say: Callable[[str], None]) -> None:

@@ -299,11 +299,12 @@ class _Apply:
         if ws is None or ws.id != wid:
             ws = LiveWorkspace(wid, str(plan.workspace.get("title") or ""))
         locks = peek_locks(run.client, [ws], timeout, say=self.notes.append)
-        with hold_workspaces(locks, timeout, say=self.notes.append) as changed:
+        with hold_workspaces(locks, timeout, say=self.notes.append, plans=[plan]) as changed:
             self._current(changed)
             if not self.plan.has_changes:
                 return None
-            return apply_changes(self.plan, run.client, guard_for(locks, wid), run.out, bar=False)
+            guard = guard_for(locks, wid, self.plan.stack)
+            return apply_changes(self.plan, run.client, guard, run.out, bar=False)
 
     def _current(self, changed: bool) -> None:
         """The plan to apply, under the lock: a saved plan if it is still true

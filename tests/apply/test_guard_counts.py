@@ -151,3 +151,38 @@ def test_a_saved_plan_has_its_keys_looked_up(sandbox: SandboxServer, tmp_path: P
     guard = _apply(sandbox, saved, seen)
     assert guard.counted == 0 and seen.counts == 0 and seen.look_ups == 3
     _one_per_key(sandbox, 6)
+
+
+@pytest.mark.parametrize(
+    ("early", "counted", "look_ups", "adopted"),
+    [
+        # Made while the lock settled and what the plan read: the first check sends nothing.
+        (0, 3, 0, []),
+        # Another apply's copy had landed by then: the keys are looked up before, between
+        # and after the levels, and the copy is adopted.
+        (1, 0, 3, ["t0-1"]),
+    ],
+    ids=["agrees", "shows-a-copy"],
+)
+def test_the_count_made_while_the_lock_settled_answers_the_first_check(
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    early: int,
+    counted: int,
+    look_ups: int,
+    adopted: list[str],
+) -> None:
+    workspace = sandbox.model.create_workspace("Big")
+    plan = _plan(sandbox, tmp_path, (3, 3))
+    if early:  # the copy the early count saw
+        item = create_item("big", "t0-1", {"title": "Rival's copy"}, str(workspace["id"]), None)
+        sandbox.model.create_stories(str(workspace["id"]), [item])
+    seen = _Recording(sandbox)
+    guard = CreateGuard(first_count=early, early_requests=1)
+    with KantataClient(sandbox.url, TOKEN, transport=seen) as client:
+        result = apply_plan(plan, client, guard=guard)
+        assert result.requests == client.requests + 1  # the early count is the apply's too
+    assert guard.counted == counted and seen.look_ups == look_ups
+    assert guard.adopted == adopted and guard.first_count is None
+    assert seen.counts == (0 if early else 2)  # (between and after the two levels)
+    _one_per_key(sandbox, 6)
