@@ -71,7 +71,10 @@ def _build_plan(
         if scope.covers(task.key):
             own = plan_task(ctx, task, create_only=task.key in scope.create_only)
             live_task = matching.by_key.get(task.key)
-            text = memory_after(ctx, task, live_task, own) if live_task is not None else None
+            # No steps, no memory to write (memory_after): most tasks of a plan are in line.
+            text = (
+                memory_after(ctx, task, live_task, own) if own and live_task is not None else None
+            )
             if live_task is not None and text is not None:
                 memory[task.key] = {"id": live_task.id, "text": text}
             steps.extend(own)
@@ -102,7 +105,7 @@ def _build_plan(
         },
         suspected_renames=suspects,
         memory=memory,
-        stack_stories=sum(1 for t in live.tasks if t.key_for(manifest.name) is not None),
+        stack_stories=matching.stories,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 from kxplan.changes.base import ReasonCode
@@ -58,14 +59,21 @@ def _order_drift(ctx: Context) -> list[Step]:
     for task in ctx.manifest.tasks:
         if ORDER_FIELD not in task.ignore_changes:
             siblings.setdefault(task.parent_key, []).append(task.key)
+    by_key = ctx.matching.by_key
     drifted: list[tuple[str | None, list[str], list[str]]] = []
-    for parent_key in sorted(siblings, key=lambda k: ctx.rank.get(k or "", -1)):
-        staying = _staying(ctx, parent_key, siblings[parent_key])
+    for parent_key, keys in siblings.items():
+        staying = _staying(ctx, parent_key, keys)
+        positions = [by_key[k].position for k in staying]
+        if all(map(operator.lt, positions, positions[1:])):
+            continue  # positions already rise: sorted by (position, id), the list stays as is
         live_order = sorted(staying, key=lambda k: _position(ctx, k))
         if live_order != staying:
             drifted.append((parent_key, live_order, staying))
     if not drifted:
         return []
+    # Parents in manifest order. Sorting only the drifted groups gives the order sorting
+    # every group first would: the sort is stable, and groups were visited in dict order.
+    drifted.sort(key=lambda d: ctx.rank.get(d[0] or "", -1))
     return [
         _warn("(task order)", _drift_reason(drifted), ReasonCode.ORDER_DRIFT, path="(task order)")
     ]
@@ -104,9 +112,8 @@ def _staying(ctx: Context, parent_key: str | None, keys: list[str]) -> list[str]
     if parent_key is not None and parent is None:
         return []
     want = parent.id if parent is not None else None
-    return [
-        k for k in keys if k in ctx.matching.by_key and ctx.matching.by_key[k].parent_id == want
-    ]
+    by_key = ctx.matching.by_key
+    return [k for k in keys if (live := by_key.get(k)) is not None and live.parent_id == want]
 
 
 def _position(ctx: Context, key: str) -> tuple[int, IdOrder]:

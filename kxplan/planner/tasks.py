@@ -10,9 +10,11 @@ rewriting the marker).
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from kxplan.changes.base import Action, Change, Kind, ReasonCode
 from kxplan.changes.note import Note
@@ -27,7 +29,7 @@ from kxplan.changes.task import (
     set_field,
 )
 from kxplan.model import PROGRESS_FIELDS, TASK_FIELDS, DesiredTask, LiveTask
-from kxplan.planner.checklist import plan_checklist
+from kxplan.planner.checklist import checklist_in_line, plan_checklist
 from kxplan.planner.context import Context
 from kxplan.planner.memory import (
     FIELD_CODES,
@@ -55,7 +57,6 @@ def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> 
         return [_create(ctx, task)]
     if create_only:
         return []
-    rank, path = ctx.rank[task.key], ctx.desired_path(task.key)
     memory: list[Memory | None] = []  # decoded when first needed (a task in line never is)
 
     def recall() -> Memory | None:
@@ -65,7 +66,9 @@ def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> 
 
     steps = _update(ctx, task, live, recall)
     steps.extend(_move(ctx, task, live))
-    steps.extend(plan_checklist(task, live, rank, path, recall, ctx.prune))
+    if not checklist_in_line(task, live):  # else plan_checklist plans nothing: not asked
+        rank, path = ctx.rank[task.key], ctx.desired_path(task.key)
+        steps.extend(plan_checklist(task, live, rank, path, recall, ctx.prune))
     return steps
 
 
@@ -221,6 +224,38 @@ def _update_reason(old_key: str | None, adopted: bool) -> tuple[str, ReasonCode]
     return "", ReasonCode.NONE
 
 
+class _Compared(NamedTuple):
+    """The fields `_diff` compares for one combination of `fields`, `ignore_changes` and
+    `enforce` (many tasks share one)."""
+
+    names: tuple[str, ...]  # in COMPARED_FIELDS order
+    stored: Callable[[Any], Any]  # their values as stored, status left out (see _diff)
+    status: tuple[str, ...]  # ("status",) when status is compared, else ()
+
+
+@functools.lru_cache(maxsize=256)
+def _compared(
+    fields: frozenset[str], ignore_changes: frozenset[str], enforce: frozenset[str]
+) -> _Compared:
+    names = tuple(
+        name
+        for name in COMPARED_FIELDS
+        if name in fields
+        and name not in ignore_changes
+        # people's progress: set on create, never reverted
+        and (name not in PROGRESS_FIELDS or name in enforce)
+    )
+    plain = [name for name in names if name != "status"]
+    stored = operator.attrgetter(*plain) if plain else (lambda obj: None)
+    return _Compared(names, stored, ("status",) if "status" in names else ())
+
+
+def _stored_equal(compared: _Compared, task: DesiredTask, live: LiveTask) -> bool:
+    """Whether every compared field but status is equal as stored on both (one tuple
+    compare): equal as stored, so equal normalised, as `_diff` checks field by field."""
+    return bool(compared.stored(task) == compared.stored(live))
+
+
 def _diff(
     ctx: Context, task: DesiredTask, live: LiveTask
 ) -> tuple[list[str], TaskValues, TaskValues, list[str]]:
@@ -228,11 +263,10 @@ def _diff(
     before: TaskValues = {}
     after: TaskValues = {}
     notes: list[str] = []
-    for name in COMPARED_FIELDS:
-        if name not in task.fields or name in task.ignore_changes:
-            continue
-        if name in PROGRESS_FIELDS and name not in task.enforce:
-            continue  # people's progress: set on create, never reverted
+    compared = _compared(task.fields, task.ignore_changes, task.enforce)
+    # The common, no-change case: only the status (when compared) is left to look at.
+    names = compared.status if _stored_equal(compared, task, live) else compared.names
+    for name in names:
         if name != "status" and getattr(task, name) == getattr(live, name):
             continue  # equal as stored, so equal normalised (the common, no-change case)
         want, have = desired_value(task, name), _live(ctx, live, name)
