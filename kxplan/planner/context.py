@@ -22,7 +22,6 @@ class Context:
     options: PlanOptions
     matching: Matching
     status_after: Mapping[str, str]  # live status name -> name after the status changes
-    rank: Mapping[str, int]  # desired key -> index in manifest pre-order
     switches_set: bool = False  # the plan assigns another status set (statuses may move)
     #: desired_path's answers, kept: a parent's path is asked for by each of its children.
     paths: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
@@ -34,6 +33,11 @@ class Context:
         if name not in self._indexes:
             self._indexes[name] = build()
         return cast(_T, self._indexes[name])
+
+    @property
+    def rank(self) -> Mapping[str, int]:
+        """Desired key -> index in manifest pre-order."""
+        return self._index("rank", lambda: {t.key: i for i, t in enumerate(self.manifest.tasks)})
 
     @property
     def desired(self) -> Mapping[str, DesiredTask]:
@@ -145,14 +149,13 @@ def make_context(
     *,
     switches_set: bool = False,
 ) -> Context:
-    """Index the inputs (the rank now, the other indexes when first asked for)."""
+    """The context; its indexes are built when first asked for."""
     return Context(
         manifest=manifest,
         live=live,
         options=options,
         matching=matching,
         status_after=status_after,
-        rank={t.key: i for i, t in enumerate(manifest.tasks)},
         switches_set=switches_set,
     )
 

@@ -55,7 +55,7 @@ def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> 
     live = ctx.matching.by_key.get(task.key)
     if live is None:
         return [_create(ctx, task)]
-    if create_only:
+    if create_only or _in_line(ctx, task, live):
         return []
     memory: list[Memory | None] = []  # decoded when first needed (a task in line never is)
 
@@ -70,6 +70,33 @@ def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> 
         rank, path = ctx.rank[task.key], ctx.desired_path(task.key)
         steps.extend(plan_checklist(task, live, rank, path, recall, ctx.prune))
     return steps
+
+
+def _in_line(ctx: Context, task: DesiredTask, live: LiveTask) -> bool:
+    """True when the live task is in line with the manifest in every way `plan_task` looks
+    at, known in one look: most tasks of a plan are. False means "ask `_update`, `_move` and
+    `plan_checklist`", never "changed". It holds when `_update` plans nothing (every compared
+    field equal as stored, status not compared, not renamed nor adopted, the marker's flag
+    as the manifest says), `_move` plans nothing (the parent is ignored, or the live parent
+    is the desired one) and the checklist is in line (`checklist_in_line`)."""
+    compared = _compared(task.fields, task.ignore_changes, task.enforce)
+    if compared.status or not _stored_equal(compared, task, live):
+        return False
+    matching = ctx.matching
+    if task.key in matching.renamed or task.key in matching.adopted:
+        return False
+    marker = live.marker_for(ctx.manifest.name)
+    if (marker is not None and marker.protected) != task.protect:
+        return False
+    if "parent" not in task.ignore_changes:
+        if task.parent_key is None:
+            if live.parent_id is not None:
+                return False
+        else:
+            parent = matching.by_key.get(task.parent_key)
+            if parent is None or live.parent_id != parent.id:
+                return False
+    return checklist_in_line(task, live)
 
 
 def live_memory(ctx: Context, live: LiveTask) -> Memory | None:
