@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from kxplan.ids import id_order
 from kxplan.model import SERVICE_NAME, LiveState, LiveTask, Manifest
@@ -28,8 +29,7 @@ class Matching:
     stories: int  # live tasks that carry this stack's marker (copies included)
 
 
-@dataclass(frozen=True, slots=True)
-class _Claims:
+class _Claims(NamedTuple):
     """What `_ours` finds in the live tasks."""
 
     primary: dict[str, LiveTask]  # key -> its oldest story (dict order: none to rely on)
