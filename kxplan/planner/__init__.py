@@ -17,7 +17,7 @@ from kxplan._runtime import gc_paused
 from kxplan.changes.base import Action, Change, Kind
 from kxplan.errors import PlanError
 from kxplan.model import LiveState, LiveTask, Manifest, PlanOptions
-from kxplan.plan import Plan
+from kxplan.plan import Plan, SuspectedRename
 from kxplan.planner.context import make_context
 from kxplan.planner.deletes import check_mass_delete, plan_orphans
 from kxplan.planner.matching import match_tasks
@@ -25,7 +25,6 @@ from kxplan.planner.notes import plan_notes
 from kxplan.planner.order import Step, arrange, estimate_writes
 from kxplan.planner.placement import learn_placement
 from kxplan.planner.posts import plan_posts
-from kxplan.planner.renames import find_suspected_renames, mark_suspects
 from kxplan.planner.scope import live_filter, resolve_scope
 from kxplan.planner.statuses import plan_statuses
 from kxplan.planner.tasks import memory_after, plan_task
@@ -68,25 +67,35 @@ def _build_plan(
     steps: list[Step] = [*plan_workspace(manifest, live), *statuses.steps]
     memory: dict[str, dict[str, str]] = {}
     for task in manifest.tasks:
-        if scope.covers(task.key):
-            own = plan_task(ctx, task, create_only=task.key in scope.create_only)
-            live_task = matching.by_key.get(task.key)
-            text = memory_after(ctx, task, live_task, own) if live_task is not None else None
-            if live_task is not None and text is not None:
-                memory[task.key] = {"id": live_task.id, "text": text}
-            steps.extend(own)
+        if not scope.covers(task.key):
+            continue
+        own = plan_task(ctx, task, create_only=task.key in scope.create_only)
+        if not own:
+            continue  # no steps, no memory to write (memory_after): most tasks are in line
+        live_task = matching.by_key.get(task.key)
+        text = memory_after(ctx, task, live_task, own) if live_task is not None else None
+        if live_task is not None and text is not None:
+            memory[task.key] = {"id": live_task.id, "text": text}
+        steps.extend(own)
     if not options.targets:  # a targeted plan covers its tasks only
         steps.extend(plan_posts(manifest, live.posts, matching.by_key, prune=ctx.prune))
     steps.extend(plan_orphans(ctx, inside))
     steps.extend(plan_notes(ctx, inside))
     changes = arrange(steps)
     check_mass_delete(ctx, changes)
-    suspects = find_suspected_renames(ctx, changes)
+    suspects: tuple[SuspectedRename, ...] = ()
+    if any(c.kind is Kind.TASK and c.action is Action.CREATE for c in changes):
+        # Only a create can be a suspected rename: the look-alike search (and its import)
+        # is for plans that create a task.
+        from kxplan.planner.renames import find_suspected_renames, mark_suspects
+
+        suspects = find_suspected_renames(ctx, changes)
+        changes = mark_suspects(changes, suspects)
     return Plan(
         stack=manifest.name,
         manifest=manifest.path,
         workspace={"id": live.workspace.id or None, "title": live.workspace.title},
-        changes=mark_suspects(changes, suspects),
+        changes=changes,
         requests={
             "read": live.requests,
             "write": estimate_writes(changes, live) + memory_puts(changes, memory),
@@ -102,7 +111,7 @@ def _build_plan(
         },
         suspected_renames=suspects,
         memory=memory,
-        stack_stories=sum(1 for t in live.tasks if t.key_for(manifest.name) is not None),
+        stack_stories=matching.stories,
     )
 
 

@@ -85,6 +85,15 @@ def plan_checklist(
     return steps
 
 
+def checklist_in_line(task: DesiredTask, live: LiveTask) -> bool:
+    """True when `plan_checklist` plans nothing, as a quick check; False when it may plan
+    something (then ask it). The manifest does not manage the checklist, or the live list
+    holds its names in order and `completed` is not enforced (see `_in_place`)."""
+    if "checklist" not in task.fields or "checklist" in task.ignore_changes:
+        return True
+    return "completed" not in task.enforce and _same_names(task.checklist, live.checklist)
+
+
 def _same_names(
     desired: tuple[DesiredChecklistItem, ...], live: tuple[LiveChecklistItem, ...]
 ) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from kxplan.ids import id_order
 from kxplan.model import MAX_DEPTH, DesiredTask, LiveState, LiveTask, Manifest, PlanOptions
 from kxplan.planner.matching import Matching
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,16 +21,54 @@ class Context:
     live: LiveState
     options: PlanOptions
     matching: Matching
-    desired: Mapping[str, DesiredTask]  # key -> desired task
-    parents_with_children: frozenset[str]  # desired keys that have desired children
-    live_by_id: Mapping[str, LiveTask]
-    live_children: Mapping[str, tuple[LiveTask, ...]]  # live parent id -> children
     status_after: Mapping[str, str]  # live status name -> name after the status changes
-    key_by_live_id: Mapping[str, str]  # live id -> desired key (matched tasks)
-    rank: Mapping[str, int]  # desired key -> index in manifest pre-order
     switches_set: bool = False  # the plan assigns another status set (statuses may move)
     #: desired_path's answers, kept: a parent's path is asked for by each of its children.
     paths: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
+    #: The indexes below, each built when first asked for: a plan in which nothing changes
+    #: asks for few of them, and each costs a pass over every task.
+    _indexes: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def _index(self, name: str, build: Callable[[], _T]) -> _T:
+        if name not in self._indexes:
+            self._indexes[name] = build()
+        return cast(_T, self._indexes[name])
+
+    @property
+    def rank(self) -> Mapping[str, int]:
+        """Desired key -> index in manifest pre-order."""
+        return self._index("rank", lambda: {t.key: i for i, t in enumerate(self.manifest.tasks)})
+
+    @property
+    def desired(self) -> Mapping[str, DesiredTask]:
+        """Desired key -> desired task."""
+        return self._index("desired", lambda: {t.key: t for t in self.manifest.tasks})
+
+    @property
+    def parents_with_children(self) -> frozenset[str]:
+        """Desired keys that have desired children."""
+        return self._index(
+            "parents",
+            lambda: frozenset(
+                t.parent_key for t in self.manifest.tasks if t.parent_key is not None
+            ),
+        )
+
+    @property
+    def live_by_id(self) -> Mapping[str, LiveTask]:
+        return self._index("live_by_id", lambda: {t.id: t for t in self.live.tasks})
+
+    @property
+    def live_children(self) -> Mapping[str, tuple[LiveTask, ...]]:
+        """Live parent id -> its children, oldest first."""
+        return self._index("live_children", lambda: _children(self.live.tasks))
+
+    @property
+    def key_by_live_id(self) -> Mapping[str, str]:
+        """Live id -> desired key (matched tasks)."""
+        return self._index(
+            "key_by_live_id", lambda: {t.id: k for k, t in self.matching.by_key.items()}
+        )
 
     @property
     def prune(self) -> bool:
@@ -108,26 +149,21 @@ def make_context(
     *,
     switches_set: bool = False,
 ) -> Context:
-    """Index the inputs once."""
-    children: dict[str, list[LiveTask]] = {}
-    for task in live.tasks:
-        if task.parent_id is not None:
-            children.setdefault(task.parent_id, []).append(task)
+    """The context; its indexes are built when first asked for."""
     return Context(
         manifest=manifest,
         live=live,
         options=options,
         matching=matching,
-        desired={t.key: t for t in manifest.tasks},
-        parents_with_children=frozenset(
-            t.parent_key for t in manifest.tasks if t.parent_key is not None
-        ),
-        live_by_id={t.id: t for t in live.tasks},
-        live_children={
-            k: tuple(sorted(v, key=lambda t: id_order(t.id))) for k, v in children.items()
-        },
         status_after=status_after,
-        key_by_live_id={t.id: k for k, t in matching.by_key.items()},
-        rank={t.key: i for i, t in enumerate(manifest.tasks)},
         switches_set=switches_set,
     )
+
+
+def _children(tasks: tuple[LiveTask, ...]) -> dict[str, tuple[LiveTask, ...]]:
+    """Live parent id -> its children, oldest (lowest id) first."""
+    children: dict[str, list[LiveTask]] = {}
+    for task in tasks:
+        if task.parent_id is not None:
+            children.setdefault(task.parent_id, []).append(task)
+    return {k: tuple(sorted(v, key=lambda t: id_order(t.id))) for k, v in children.items()}

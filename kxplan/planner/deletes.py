@@ -172,6 +172,8 @@ def check_mass_delete(ctx: Context, changes: tuple[Change, ...]) -> None:
         and c.id is not None
         and not (isinstance(c, TaskDelete) and "copy_of" in c.before)
     ]
+    if len(deletes) < MASS_DELETE_MIN:
+        return  # too few to trip the guard for any kind (_too_many): nothing to count
     managed = _managed_objects(ctx)
     per_kind = [
         (noun, sum(c.kind is kind for c in deletes), managed[kind]) for kind, noun in _GUARDED

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from kxplan.ids import id_order
 from kxplan.model import SERVICE_NAME, LiveState, LiveTask, Manifest
@@ -25,56 +26,83 @@ class Matching:
     duplicates: tuple[tuple[str, LiveTask], ...]  # (key, extra story claiming it)
     unmanaged: tuple[LiveTask, ...]  # no kxplan marker at all
     managed_count: int  # live tasks this stack owns (one per key)
+    stories: int  # live tasks that carry this stack's marker (copies included)
 
 
-def _ours(live: LiveState, stack: str) -> tuple[dict[str, LiveTask], list[tuple[str, LiveTask]]]:
-    claims: dict[str, list[LiveTask]] = {}
+class _Claims(NamedTuple):
+    """What `_ours` finds in the live tasks."""
+
+    primary: dict[str, LiveTask]  # key -> its oldest story (dict order: none to rely on)
+    duplicates: list[tuple[str, LiveTask]]  # (key, a younger story claiming it), by key
+    unmarked: list[LiveTask]  # no kxplan marker at all, in live order
+    stories: int  # live tasks that carry this stack's marker (copies included)
+
+
+def _ours(live: LiveState, stack: str) -> _Claims:
+    """One pass over the live tasks: each key's oldest story, its other copies, the tasks
+    with no kxplan marker at all, and how many stories carry this stack's marker."""
+    primary: dict[str, LiveTask] = {}
+    copied: dict[str, list[LiveTask]] = {}  # key -> every story claiming it, in live order
+    unmarked: list[LiveTask] = []
+    stories = 0
     for task in live.tasks:
         key = task.key_for(stack)
-        if key is not None:
-            claims.setdefault(key, []).append(task)
-    primary: dict[str, LiveTask] = {}
+        if key is None:
+            # A task with this stack's marker has a kxplan marker: only the others can be
+            # unmanaged, so only they are asked.
+            if not any(m.service_name == SERVICE_NAME for m in task.markers):
+                unmarked.append(task)
+            continue
+        stories += 1
+        first = primary.setdefault(key, task)
+        if first is not task:
+            copied.setdefault(key, [first]).append(task)
     duplicates: list[tuple[str, LiveTask]] = []
-    for key in sorted(claims):
-        claiming = claims[key]
-        oldest_first = (
-            claiming if len(claiming) == 1 else sorted(claiming, key=lambda t: id_order(t.id))
-        )
+    # Only keys claimed more than once need their claims sorted (oldest first); keys are
+    # visited in sorted order so `duplicates` comes out sorted by key.
+    for key in sorted(copied):
+        oldest_first = sorted(copied[key], key=lambda t: id_order(t.id))
         primary[key] = oldest_first[0]
         duplicates.extend((key, extra) for extra in oldest_first[1:])
-    return primary, duplicates
+    return _Claims(primary, duplicates, unmarked, stories)
 
 
 def match_tasks(
     manifest: Manifest, live: LiveState, adoption: Mapping[str, LiveTask] | None = None
 ) -> Matching:
     """Match desired tasks to live ones: by key, then `renamed_from`, then adoption."""
-    primary, duplicates = _ours(live, manifest.name)
-    desired_keys = {t.key for t in manifest.tasks}
-    by_key = {t.key: primary[t.key] for t in manifest.tasks if t.key in primary}
-    claimed = set(by_key)
+    claims = _ours(live, manifest.name)
+    primary, duplicates = claims.primary, claims.duplicates
+    by_key = {t.key: found for t in manifest.tasks if (found := primary.get(t.key)) is not None}
     renamed: dict[str, str] = {}
-    for task in manifest.tasks:
-        if task.key in by_key:
-            continue
-        for old in task.renamed_from:
-            # An old key that is itself a desired key stays that task's identity.
-            if old in primary and old not in desired_keys and old not in claimed:
-                by_key[task.key] = primary[old]
-                renamed[task.key] = old
-                claimed.add(old)
-                break
-    adopted = _adopt(manifest, by_key, adoption or {})
-    _promote_copies(primary, duplicates, set(renamed.values()))
+    if len(by_key) < len(manifest.tasks):  # else every task matched by its key: none renamed
+        desired_keys = {t.key for t in manifest.tasks}
+        claimed = set(by_key)
+        for task in manifest.tasks:
+            if task.key in by_key:
+                continue
+            for old in task.renamed_from:
+                # An old key that is itself a desired key stays that task's identity.
+                if old in primary and old not in desired_keys and old not in claimed:
+                    by_key[task.key] = primary[old]
+                    renamed[task.key] = old
+                    claimed.add(old)
+                    break
     claimed_ids = {t.id for t in by_key.values()}
+    adopted = _adopt(manifest, by_key, adoption or {}, claimed_ids)
+    _promote_copies(primary, duplicates, set(renamed.values()))
+    adopted_ids = {by_key[k].id for k in adopted}
+    # Filtering before sorting keeps the order and sorts only the orphans' keys.
+    orphan_keys = sorted(k for k, t in primary.items() if t.id not in claimed_ids)
     return Matching(
         by_key=by_key,
         renamed=renamed,
         adopted=adopted,
-        orphans=tuple(primary[k] for k in sorted(primary) if primary[k].id not in claimed_ids),
+        orphans=tuple(primary[k] for k in orphan_keys),
         duplicates=tuple(duplicates),
-        unmanaged=_unmanaged(live, {by_key[k].id for k in adopted}),
+        unmanaged=tuple(t for t in claims.unmarked if t.id not in adopted_ids),
         managed_count=len(primary),
+        stories=claims.stories,
     )
 
 
@@ -91,9 +119,14 @@ def _promote_copies(
 
 
 def _adopt(
-    manifest: Manifest, by_key: dict[str, LiveTask], adoption: Mapping[str, LiveTask]
+    manifest: Manifest,
+    by_key: dict[str, LiveTask],
+    adoption: Mapping[str, LiveTask],
+    taken: set[str],
 ) -> frozenset[str]:
-    taken = {t.id for t in by_key.values()}
+    """Match tasks by `adoption`; `taken` (the ids already matched) gains the adopted ones."""
+    if not adoption:
+        return frozenset()
     adopted: set[str] = set()
     for task in manifest.tasks:
         candidate = adoption.get(task.key)
@@ -105,11 +138,3 @@ def _adopt(
         taken.add(candidate.id)
         adopted.add(task.key)
     return frozenset(adopted)
-
-
-def _unmanaged(live: LiveState, adopted_ids: set[str]) -> tuple[LiveTask, ...]:
-    return tuple(
-        t
-        for t in live.tasks
-        if t.id not in adopted_ids and not any(m.service_name == SERVICE_NAME for m in t.markers)
-    )

@@ -54,18 +54,24 @@ def _order_drift(ctx: Context) -> list[Step]:
     line says how many parents are affected and how to silence it, instead of a warning per
     parent on every plan. The applier avoids drift in what it creates (docs/apply.md).
     """
-    siblings: dict[str | None, list[str]] = {}
-    for task in ctx.manifest.tasks:
-        if ORDER_FIELD not in task.ignore_changes:
-            siblings.setdefault(task.parent_key, []).append(task.key)
     drifted: list[tuple[str | None, list[str], list[str]]] = []
-    for parent_key in sorted(siblings, key=lambda k: ctx.rank.get(k or "", -1)):
-        staying = _staying(ctx, parent_key, siblings[parent_key])
-        live_order = sorted(staying, key=lambda k: _position(ctx, k))
-        if live_order != staying:
-            drifted.append((parent_key, live_order, staying))
+    unsure = _unsure_groups(ctx)
+    if unsure:
+        siblings: dict[str | None, list[str]] = {}
+        for task in ctx.manifest.tasks:
+            if ORDER_FIELD not in task.ignore_changes and task.parent_key in unsure:
+                siblings.setdefault(task.parent_key, []).append(task.key)
+        for parent_key, keys in siblings.items():
+            staying = _staying(ctx, parent_key, keys)
+            live_order = sorted(staying, key=lambda k: _position(ctx, k))
+            if live_order != staying:
+                drifted.append((parent_key, live_order, staying))
     if not drifted:
         return []
+    # Parents in manifest order. Sorting only the drifted groups gives the order sorting
+    # every group first would: the sort is stable, and groups were visited in dict order
+    # (first child first), as that sort would have met them.
+    drifted.sort(key=lambda d: ctx.rank.get(d[0] or "", -1))
     return [
         _warn("(task order)", _drift_reason(drifted), ReasonCode.ORDER_DRIFT, path="(task order)")
     ]
@@ -98,15 +104,44 @@ def _drift_reason(drifted: list[tuple[str | None, list[str], list[str]]]) -> str
     )
 
 
+def _unsure_groups(ctx: Context) -> set[str | None]:
+    """The parent keys (None: the top level) whose staying children (see `_staying`), in
+    manifest order, do not have rising live positions; found in one pass over the tasks.
+
+    Any other group is in order: sorting a list by (position, id) when its positions
+    already rise leaves it as it is, so only these groups need to be sorted to tell."""
+    by_key = ctx.matching.by_key
+    last: dict[str | None, int] = {}  # parent key -> position of its last staying child so far
+    unsure: set[str | None] = set()
+    for task in ctx.manifest.tasks:
+        live = by_key.get(task.key)
+        if live is None or ORDER_FIELD in task.ignore_changes:
+            continue
+        parent_key = task.parent_key
+        if parent_key is None:
+            want = None
+        else:
+            parent = by_key.get(parent_key)
+            if parent is None:
+                continue
+            want = parent.id
+        if live.parent_id != want:
+            continue  # not staying: it moves
+        previous = last.get(parent_key)
+        if previous is not None and live.position <= previous:
+            unsure.add(parent_key)
+        last[parent_key] = live.position
+    return unsure
+
+
 def _staying(ctx: Context, parent_key: str | None, keys: list[str]) -> list[str]:
     """Keys of siblings that exist and already sit under the desired parent."""
     parent = ctx.matching.by_key.get(parent_key or "")
     if parent_key is not None and parent is None:
         return []
     want = parent.id if parent is not None else None
-    return [
-        k for k in keys if k in ctx.matching.by_key and ctx.matching.by_key[k].parent_id == want
-    ]
+    by_key = ctx.matching.by_key
+    return [k for k in keys if (live := by_key.get(k)) is not None and live.parent_id == want]
 
 
 def _position(ctx: Context, key: str) -> tuple[int, IdOrder]:

@@ -11,8 +11,8 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
-from itertools import pairwise
 
 from kxplan.ids import id_order
 
@@ -28,17 +28,32 @@ Sibling = tuple[str | None, str, int]
 def learn_placement(stories: Iterable[Sibling]) -> str | None:
     """FIRST or LAST when the stories say so, None when they cannot tell (no two siblings,
     or as many pairs each way: people may have reordered tasks by hand, so it is a vote)."""
-    groups: dict[str | None, list[tuple[tuple[int, int, str], int]]] = {}
-    for parent, story_id, position in stories:
-        groups.setdefault(parent, []).append((id_order(story_id), position))
+    listed = list(stories)
+    if not _rising_ids(list(map(operator.itemgetter(1), listed))):
+        # Oldest first (ties by position); Kantata lists its stories by id, so this is rare.
+        listed.sort(key=lambda s: (id_order(s[1]), s[2]))
+    # Each story against the previous (next older) sibling: every pair of consecutive
+    # siblings in id order, counted in one pass without building the sibling lists.
+    previous: dict[str | None, int] = {}  # parent -> the position of its last story so far
     first = last = 0
-    for members in groups.values():
-        members.sort()
-        for (_, older), (_, newer) in pairwise(members):
-            if newer < older:
-                first += 1
-            elif newer > older:
-                last += 1
+    for parent, _, position in listed:
+        older = previous.get(parent)
+        previous[parent] = position
+        if older is None:
+            continue
+        if position < older:
+            first += 1
+        elif position > older:
+            last += 1
     if first == last:
         return None
     return FIRST if first > last else LAST
+
+
+def _rising_ids(ids: list[str]) -> bool:
+    """Whether the ids are all numeric and strictly rising: then they are already in
+    `id_order`, with no ties, and sorting by it would change nothing."""
+    if not all(map(str.isdigit, ids)):
+        return False
+    numbers = list(map(int, ids))
+    return all(map(operator.lt, numbers, numbers[1:]))

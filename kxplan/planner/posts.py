@@ -93,6 +93,8 @@ def plan_posts(
         and (p.marker.service_name, p.marker.service_model) == (SERVICE_NAME, manifest.name)
         and not p.notification
     }
+    if not manifest.posts and not live:
+        return []  # no post to plan, none to drop
     task_keys = {t.id: k for k, t in tasks.items()}
     # Read only when a manifest post has no marked post (kxplan.live.posts.unmarked_own_posts).
     unmarked = [p for p in posts if p.marker is None]

@@ -10,9 +10,11 @@ rewriting the marker).
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from kxplan.changes.base import Action, Change, Kind, ReasonCode
 from kxplan.changes.note import Note
@@ -27,7 +29,7 @@ from kxplan.changes.task import (
     set_field,
 )
 from kxplan.model import PROGRESS_FIELDS, TASK_FIELDS, DesiredTask, LiveTask
-from kxplan.planner.checklist import plan_checklist
+from kxplan.planner.checklist import checklist_in_line, plan_checklist
 from kxplan.planner.context import Context
 from kxplan.planner.memory import (
     FIELD_CODES,
@@ -53,9 +55,8 @@ def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> 
     live = ctx.matching.by_key.get(task.key)
     if live is None:
         return [_create(ctx, task)]
-    if create_only:
+    if create_only or _in_line(ctx, task, live):
         return []
-    rank, path = ctx.rank[task.key], ctx.desired_path(task.key)
     memory: list[Memory | None] = []  # decoded when first needed (a task in line never is)
 
     def recall() -> Memory | None:
@@ -65,8 +66,37 @@ def plan_task(ctx: Context, task: DesiredTask, *, create_only: bool = False) -> 
 
     steps = _update(ctx, task, live, recall)
     steps.extend(_move(ctx, task, live))
-    steps.extend(plan_checklist(task, live, rank, path, recall, ctx.prune))
+    if not checklist_in_line(task, live):  # else plan_checklist plans nothing: not asked
+        rank, path = ctx.rank[task.key], ctx.desired_path(task.key)
+        steps.extend(plan_checklist(task, live, rank, path, recall, ctx.prune))
     return steps
+
+
+def _in_line(ctx: Context, task: DesiredTask, live: LiveTask) -> bool:
+    """True when the live task is in line with the manifest in every way `plan_task` looks
+    at, known in one look: most tasks of a plan are. False means "ask `_update`, `_move` and
+    `plan_checklist`", never "changed". It holds when `_update` plans nothing (every compared
+    field equal as stored, status not compared, not renamed nor adopted, the marker's flag
+    as the manifest says), `_move` plans nothing (the parent is ignored, or the live parent
+    is the desired one) and the checklist is in line (`checklist_in_line`)."""
+    compared = _compared(task.fields, task.ignore_changes, task.enforce)
+    if compared.status or not _stored_equal(compared, task, live):
+        return False
+    matching = ctx.matching
+    if task.key in matching.renamed or task.key in matching.adopted:
+        return False
+    marker = live.marker_for(ctx.manifest.name)
+    if (marker is not None and marker.protected) != task.protect:
+        return False
+    if "parent" not in task.ignore_changes:
+        if task.parent_key is None:
+            if live.parent_id is not None:
+                return False
+        else:
+            parent = matching.by_key.get(task.parent_key)
+            if parent is None or live.parent_id != parent.id:
+                return False
+    return checklist_in_line(task, live)
 
 
 def live_memory(ctx: Context, live: LiveTask) -> Memory | None:
@@ -221,6 +251,38 @@ def _update_reason(old_key: str | None, adopted: bool) -> tuple[str, ReasonCode]
     return "", ReasonCode.NONE
 
 
+class _Compared(NamedTuple):
+    """The fields `_diff` compares for one combination of `fields`, `ignore_changes` and
+    `enforce` (many tasks share one)."""
+
+    names: tuple[str, ...]  # in COMPARED_FIELDS order
+    stored: Callable[[Any], Any]  # their values as stored, status left out (see _diff)
+    status: tuple[str, ...]  # ("status",) when status is compared, else ()
+
+
+@functools.lru_cache(maxsize=256)
+def _compared(
+    fields: frozenset[str], ignore_changes: frozenset[str], enforce: frozenset[str]
+) -> _Compared:
+    names = tuple(
+        name
+        for name in COMPARED_FIELDS
+        if name in fields
+        and name not in ignore_changes
+        # people's progress: set on create, never reverted
+        and (name not in PROGRESS_FIELDS or name in enforce)
+    )
+    plain = [name for name in names if name != "status"]
+    stored = operator.attrgetter(*plain) if plain else (lambda obj: None)
+    return _Compared(names, stored, ("status",) if "status" in names else ())
+
+
+def _stored_equal(compared: _Compared, task: DesiredTask, live: LiveTask) -> bool:
+    """Whether every compared field but status is equal as stored on both (one tuple
+    compare): equal as stored, so equal normalised, as `_diff` checks field by field."""
+    return bool(compared.stored(task) == compared.stored(live))
+
+
 def _diff(
     ctx: Context, task: DesiredTask, live: LiveTask
 ) -> tuple[list[str], TaskValues, TaskValues, list[str]]:
@@ -228,11 +290,10 @@ def _diff(
     before: TaskValues = {}
     after: TaskValues = {}
     notes: list[str] = []
-    for name in COMPARED_FIELDS:
-        if name not in task.fields or name in task.ignore_changes:
-            continue
-        if name in PROGRESS_FIELDS and name not in task.enforce:
-            continue  # people's progress: set on create, never reverted
+    compared = _compared(task.fields, task.ignore_changes, task.enforce)
+    # The common, no-change case: only the status (when compared) is left to look at.
+    names = compared.status if _stored_equal(compared, task, live) else compared.names
+    for name in names:
         if name != "status" and getattr(task, name) == getattr(live, name):
             continue  # equal as stored, so equal normalised (the common, no-change case)
         want, have = desired_value(task, name), _live(ctx, live, name)

@@ -142,11 +142,14 @@ def _plan_or_error(case: Mapping[str, Any]) -> str:
 def test_the_in_line_shortcuts_plan_what_the_general_path_plans(
     case: Mapping[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """kxplan.planner.checklist._same_names and the equal-as-stored check in
-    kxplan.planner.tasks._diff are shortcuts, not rules: without them, the same plan."""
+    """kxplan.planner.tasks._in_line, kxplan.planner.checklist._same_names and the
+    equal-as-stored checks in kxplan.planner.tasks._diff (all fields at once, then field by
+    field) are shortcuts, not rules: without them, the same plan."""
     from kxplan.planner import checklist, tasks
 
     fast = _plan_or_error(case)
+    monkeypatch.setattr(tasks, "_in_line", lambda ctx, task, live: False)
     monkeypatch.setattr(checklist, "_same_names", lambda desired, live: False)
+    monkeypatch.setattr(tasks, "_stored_equal", lambda compared, task, live: False)
     monkeypatch.setattr(tasks, "getattr", lambda obj, name: object(), raising=False)
     assert _plan_or_error(case) == fast
