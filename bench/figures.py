@@ -228,11 +228,14 @@ class Recorder:
             self.spans = []
 
 
-def launch(server: SandboxServer, recorder: Recorder, *args: str) -> Run:
-    """Run `kxplan ARGS --api-url URL` from the launcher; measure it and its requests."""
+def launch(
+    server: SandboxServer, recorder: Recorder, *args: str, env: Mapping[str, str] | None = None
+) -> Run:
+    """Run `kxplan ARGS --api-url URL` from the launcher (`env`: variables to add); measure
+    it and its requests."""
     server.log.reset()
     recorder.reset()
-    env = {**installed_env(), "KANTATA_TOKEN": TOKEN}
+    env = {**installed_env(), "KANTATA_TOKEN": TOKEN, **(env or {})}
     with tempfile.NamedTemporaryFile("r", suffix=".out", encoding="utf-8") as out:
         done = subprocess.run(
             [sys.executable, str(HERE / "_launch.py"), out.name, *args, "--api-url", server.url],
@@ -380,6 +383,25 @@ def bootstrap_and_edit(tasks: int, latency_ms: float, runs: int, work: Path) -> 
     ]
 
 
+def handshakes(tasks: int, latency_ms: float, runs: int, work: Path) -> list[Figure]:
+    """`runs` fresh bootstraps of `tasks` tasks at `latency_ms` where each new connection's
+    handshakes take two round trips (TCP and TLS, the sandbox's `connect_ms`), with the
+    connections opened while the manifest loads (kxplan.client._early) and without."""
+    figures: list[Figure] = []
+    for name, env in (
+        ("handshakes, early connect", {}),
+        ("handshakes, no early conn", {"KXPLAN_EARLY_CONNECT": "0"}),
+    ):
+        done: list[Run] = []
+        for _ in range(runs):
+            path = _write(work / f"hs-{tasks}.yaml", _apply_bench.tree_manifest(tasks))
+            with sandbox() as (server, recorder):
+                server.faults = Faults(latency_ms=latency_ms, connect_ms=2 * latency_ms)
+                done.append(launch(server, recorder, "apply", str(path), "--auto-approve", env=env))
+        figures.append(figure(name, tasks, latency_ms, done, lambda r: bootstrap_checks(tasks, r)))
+    return figures
+
+
 def no_change_plans(
     tasks: int, latencies: tuple[float, ...], runs: int, work: Path
 ) -> list[Figure]:
@@ -479,6 +501,8 @@ def collect(
         for latency in latencies:
             for tasks in sizes.bootstraps:
                 add(bootstrap_and_edit(tasks, latency, runs, work))
+            if latency:
+                add(handshakes(sizes.bootstraps[0], latency, runs, work))
         for tasks in sizes.plans:
             add(no_change_plans(tasks, latencies, runs, work))
         for latency in latencies:

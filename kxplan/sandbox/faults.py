@@ -46,6 +46,11 @@ class Faults:
     arrived, as by a server still working on a request its client gave up on. It draws
     one more random number per request only when `p_commit_late` > 0, so the other
     faults of a seed stay the same. A server stopped before then never does the write.
+    `connect_ms`: what a new connection's handshakes (TCP, TLS) take over a network. The
+    first request on a connection is served no sooner than `connect_ms` after the
+    connection was accepted (on loopback the handshake is instant), so a client that opens
+    its connection just before sending waits that long, and one that opened it earlier
+    waits less or nothing. It draws no random number.
     """
 
     seed: int = 0
@@ -67,6 +72,7 @@ class Faults:
     commit_late_s: float = 1.0
     every_429: int = 0
     every_drop_after: int = 0
+    connect_ms: float = 0.0
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Faults:

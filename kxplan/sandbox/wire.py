@@ -104,6 +104,21 @@ class RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log (the RequestLog records requests)."""
 
+    def setup(self) -> None:
+        super().setup()
+        self._accepted = time.monotonic()  # fault `connect_ms`: when the handshake began
+        self._handshake_done = False
+
+    def _handshake(self) -> None:
+        """Fault `connect_ms`: the connection's first request waits out what is left of
+        the handshakes a network would make before it could be sent."""
+        if self._handshake_done:
+            return
+        self._handshake_done = True
+        left = self.sandbox.faults.connect_ms / 1000.0 - (time.monotonic() - self._accepted)
+        if left > 0:
+            time.sleep(left)
+
     def do_GET(self) -> None:
         self._serve("GET")
 
@@ -128,6 +143,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return
         incoming = self._incoming(method, parts, raw)
         self._arrived(incoming)
+        self._handshake()
         done, decision = self._process(incoming)
         status = done.resp.status if done.resp else None
         elapsed_ms = (time.perf_counter() - started) * 1000
