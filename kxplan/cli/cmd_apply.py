@@ -133,6 +133,8 @@ def apply_command(
         if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
             from kxplan.fleet.command import apply_command as fleet_apply
 
+            warm_up("kxplan.fleet.report")  # what shows the plans: after the first request
+
             out = Output.of(flags, "apply")  # a fleet prints its own one document
             run = lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out, notify)  # noqa: E731
         else:

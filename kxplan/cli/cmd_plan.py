@@ -81,6 +81,8 @@ def plan(
         if fleet is not None:  # a workspaces: manifest or a saved fleet plan: docs/fleet.md
             from kxplan.fleet.command import plan_command
 
+            warm_up("kxplan.fleet.report")  # what shows the plans: after the first request
+
             code = reporting(out, lambda: plan_command(fleet, flags, conn, out))
         else:
             code = reporting(out, lambda: _plan(manifests, flags, conn, out))

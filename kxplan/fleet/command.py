@@ -21,11 +21,6 @@ from kxplan.connection import Connection
 from kxplan.errors import ApplyError, KxplanError, ManifestError, PlanError, UsageError
 from kxplan.fleet.detect import FLEET_FORMAT, peek
 from kxplan.fleet.reads import FleetReads
-from kxplan.fleet.report import (
-    fleet_document,
-    render_fleet,
-    render_fleet_json,
-)
 from kxplan.fleet.runner import (
     FAILED,
     NO_CHANGES,
@@ -39,9 +34,6 @@ from kxplan.fleet.runner import (
 )
 from kxplan.manifest import load_fleet
 from kxplan.model import Fleet, Manifest
-from kxplan.plan import Plan
-from kxplan.render import render_text
-from kxplan.saved_plans import check_binding, manifest_digest
 
 #: Exit code of `plan --detailed-exitcode` when there are changes.
 EXIT_CHANGES = 2
@@ -162,6 +154,8 @@ def apply_command(
         else:
             assert fleet is not None
             outcomes = plan_fleet(run, _targets_for(fleet, flags, reads))
+        from kxplan.fleet.report import fleet_document, render_fleet, render_fleet_json
+
         _planned_events(out, outcomes)
         outcomes = [gate_one(run, o, gates) for o in outcomes]
         stack, manifest = _names(fleet, saved, path)
@@ -242,6 +236,10 @@ def _saved_outcomes(data: dict[str, Any], run: FleetRun) -> list[Outcome]:
     own: a plan bound elsewhere fails alone), the failure it was saved with otherwise.
     Each plan's manifest is the fleet entry whose resolved manifest has the digest the
     plan was bound with (None: applied unverified)."""
+    from kxplan.plan import Plan
+    from kxplan.render import render_text
+    from kxplan.saved_plans import check_binding
+
     about = data["fleet"]
     manifests = _saved_manifests(str(about.get("manifest") or ""), dict(about.get("vars") or {}))
     outcomes = []
@@ -271,6 +269,8 @@ def _saved_outcomes(data: dict[str, Any], run: FleetRun) -> list[Outcome]:
 def _saved_manifests(path: str, overrides: dict[str, str]) -> dict[str, Manifest]:
     """Digest -> manifest of every entry of the fleet the plans were made from, resolved
     with the --var values they were made with; {} when it is gone or no longer loads."""
+    from kxplan.saved_plans import manifest_digest
+
     if not path or not Path(path).is_file():
         return {}
     try:
@@ -290,6 +290,8 @@ def _title(stack: str, applied: bool) -> str:
 def _document(
     fleet: Fleet | None, outcomes: Sequence[Outcome], api: str | None, flags: PlanFlags
 ) -> dict[str, Any]:
+    from kxplan.fleet.report import fleet_document
+
     assert fleet is not None
     return fleet_document(
         outcomes,
@@ -310,6 +312,8 @@ def _show(
     applied: bool,
     err: bool = False,
 ) -> None:
+    from kxplan.fleet.report import render_fleet, render_fleet_json
+
     fmt = flags.fmt
     if fmt == "json":
         click.echo(render_fleet_json(document), nl=False, err=err)
@@ -327,6 +331,7 @@ def _md(stack: str, flags: PlanFlags) -> dict[str, Any]:
 
 def _save(document: dict[str, Any], path: Path) -> None:
     from kxplan.cli.cmd_plan import write_plan_file
+    from kxplan.fleet.report import render_fleet_json
 
     write_plan_file(render_fleet_json(document), path)
 

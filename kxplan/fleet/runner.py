@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from kxplan.apply import ApplyFailed, ApplyResult
-from kxplan.changes.base import Action, Kind
 from kxplan.cli.flow import (
     REPLANNED,
     VERIFIED,
@@ -41,10 +40,10 @@ from kxplan.client import KantataClient
 from kxplan.errors import KxplanError
 from kxplan.fleet.reads import FleetReads
 from kxplan.model import LiveState, LiveWorkspace, Manifest, PlanOptions
-from kxplan.notify import notify_one
-from kxplan.plan import Plan, PlanWorkspace
-from kxplan.render import render_text
-from kxplan.saved_plans import check_fresh
+
+if TYPE_CHECKING:  # imported where used: a fleet's first request does not wait for them
+    from kxplan.apply import ApplyResult
+    from kxplan.plan import Plan, PlanWorkspace
 
 #: Outcome statuses, as the aggregate shows them.
 OK, NO_CHANGES, FAILED = "ok", "no changes", "failed"
@@ -170,6 +169,8 @@ def plan_one(run: FleetRun, target: Target) -> Outcome:
 def _planned(
     target: Target, plan: Plan, live: LiveState | None, notes: tuple[str, ...] = ()
 ) -> Outcome:
+    from kxplan.render import render_text
+
     status = OK if plan.has_changes else NO_CHANGES
     text = render_text(plan, False)
     kept = live if plan.has_changes else None  # nothing to apply: nothing to verify
@@ -183,13 +184,13 @@ def _plan(
     reading through the run's shared reads), and the live state it was made against: a
     workspace that does not exist is planned as an empty one starting with its create when
     the entry says `create: true` (or in the sandbox), else it is this workspace's error."""
-    from kxplan.planner import build_plan
-
     flags = replace(run.flags, workspace=str(ref))
     shared = run.reads.shared
     lives: list[LiveState] = []
 
     def planner(one: Manifest, live: LiveState, options: PlanOptions) -> Plan:
+        from kxplan.planner import build_plan  # once the workspace is read (kxplan._deferred)
+
         lives.append(live)
         return build_plan(one, live, options)
 
@@ -265,6 +266,9 @@ class _Apply:
     before: int = 0
 
     def go(self) -> Outcome:
+        from kxplan.apply import ApplyFailed
+        from kxplan.plan import Plan
+
         self.before = self.run.client.requests
         try:
             result = self._locked_apply()
@@ -310,6 +314,9 @@ class _Apply:
         """The plan to apply, under the lock: a saved plan if it is still true
         (StalePlanError otherwise); a fresh plan, gated again, when another apply wrote
         since this one was planned."""
+        from kxplan.render import render_text
+        from kxplan.saved_plans import check_fresh
+
         run, manifest = self.run, self.outcome.target.manifest
         if self.saved:
             self.notes.append(fresh_note(check_fresh(self.plan, run.client)))
@@ -376,6 +383,8 @@ class _Apply:
         """With --notify or the manifest's `notify: true`: the post saying what this
         workspace's apply changed (docs/apply.md, "Telling the team"); the line saying
         where it went ("" when nothing was posted), or the error."""
+        from kxplan.notify import notify_one
+
         manifest = self.outcome.target.manifest
         try:
             line = notify_one(self.run.client, self.plan, result, manifest, self.run.notify)
@@ -405,6 +414,8 @@ def _verify(
 
 def _read_again(run: FleetRun, manifest: Manifest, plan: Plan) -> Plan:
     """`manifest` planned against the workspace read again (through the run's reads)."""
+    from kxplan.changes.base import Action, Kind
+
     wid = plan.workspace.get("id") or ""
     if any(c.kind is Kind.WORKSPACE and c.action is Action.UPDATE for c in plan.actionable):
         run.reads.forget(str(wid))  # what the run read of it before is stale now

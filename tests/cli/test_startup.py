@@ -174,13 +174,16 @@ def refusing_api() -> Iterator[str]:
     ],
     ids=["plan", "plan-json", "apply", "apply-json"],
 )
+@pytest.mark.parametrize("fleet", [False, True], ids=["manifest", "fleet"])
 def test_the_first_request_leaves_before_planning_and_rendering_are_imported(
-    tmp_path: Path, refusing_api: str, command: list[str], warmed: list[str]
+    tmp_path: Path, refusing_api: str, command: list[str], warmed: list[str], fleet: bool
 ) -> None:
     """The first request of `plan` and `apply` does not wait for the planner, the renderers
-    or the writers: they are imported while it is answered (docs/client.md)."""
+    or the writers: they are imported while it is answered (docs/client.md). A fleet's
+    first request (the workspaces) does not wait for them either."""
     path = tmp_path / "m.yaml"
-    path.write_text("version: 1\nname: s\nworkspace: W\ntasks:\n  - title: A\n")
+    where = "workspaces:\n  - workspace: W\n" if fleet else "workspace: W\n"
+    path.write_text(f"version: 1\nname: s\n{where}tasks:\n  - title: A\n")
     probe = _FIRST_REQUEST_PROBE % (NOT_BEFORE, NOT_BEFORE)
     out = subprocess.run(
         [sys.executable, "-c", probe, *command, str(path), "--api-url", refusing_api],
@@ -191,5 +194,5 @@ def test_the_first_request_leaves_before_planning_and_rendering_are_imported(
     )
     seen = json.loads(out.stdout.strip().splitlines()[-1])  # after any --json events
     assert seen["code"] == 1, out.stderr  # the 401 stopped it, after one request
-    assert seen["before"] == []
+    assert seen["before"] == [], (out.stdout[-3000:], out.stderr[-2000:])
     assert seen["warmed"] == warmed
