@@ -154,7 +154,7 @@ def listing_problems(envelopes: Sequence[Mapping[str, Any]], page_size: int) -> 
         problems.append(f"the total changed between pages ({', '.join(map(str, totals))})")
     records: set[tuple[str, str]] = set()
     for number, env in enumerate(envelopes, start=1):
-        # (`type(r) is dict` first: the ABC check alone is dearer than the rest of a ref)
+        # (`type(r) is dict` first: the ABC check costs about as much as reading the ref)
         refs = [
             (str(r.get("key")), str(r.get("id")))  # _ref(r), inline: once per record
             for r in env.get("results") or ()
