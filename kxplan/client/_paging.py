@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from kxplan.client._lanes import STRICT_PATHS
@@ -28,6 +29,9 @@ STABLE_ORDER = "created_at:asc"
 
 #: Envelope keys that are not typed maps of objects.
 _ENVELOPE_KEYS = frozenset({"count", "results", "meta"})
+
+#: The typed map of a type no page carried (shared, never written: one less dict per record).
+_NO_OBJECTS: Mapping[str, dict[str, Any]] = MappingProxyType({})
 
 Envelope = dict[str, Any]
 #: `GET path?query`, retried as the client retries it.
@@ -150,7 +154,12 @@ def listing_problems(envelopes: Sequence[Mapping[str, Any]], page_size: int) -> 
         problems.append(f"the total changed between pages ({', '.join(map(str, totals))})")
     records: set[tuple[str, str]] = set()
     for number, env in enumerate(envelopes, start=1):
-        refs = [_ref(r) for r in env.get("results") or () if isinstance(r, Mapping)]
+        # (`type(r) is dict` first: the ABC check costs about as much as reading the ref)
+        refs = [
+            (str(r.get("key")), str(r.get("id")))  # _ref(r), inline: once per record
+            for r in env.get("results") or ()
+            if type(r) is dict or isinstance(r, Mapping)
+        ]
         problems += _page_problems(number, env, refs, page_size)
         records.update(refs)
     if len(totals) == 1 and len(records) != totals[0] and not problems:
@@ -197,12 +206,13 @@ def collect(envelopes: Iterable[Mapping[str, Any]]) -> Records:
         count = max(count, _count(env))
         _include(included, env)
         for ref in env.get("results") or ():
-            ident = (str(ref.get("key")), str(ref.get("id")))
-            obj = included.get(ident[0], {}).get(ident[1])
-            if ident in seen or obj is None:
+            key, oid = str(ref.get("key")), str(ref.get("id"))
+            if (key, oid) in seen:
                 continue
-            seen.add(ident)
-            items.append(obj)
+            obj = included.get(key, _NO_OBJECTS).get(oid)
+            if obj is not None:
+                seen.add((key, oid))
+                items.append(obj)
     return Records(tuple(items), included, count, pages)
 
 
@@ -211,5 +221,13 @@ def _include(included: dict[str, dict[str, dict[str, Any]]], env: Mapping[str, A
     for key, objects in env.items():
         if key not in _ENVELOPE_KEYS and isinstance(objects, dict):
             bucket = included.setdefault(key, {})
-            for oid, obj in objects.items():
-                bucket.setdefault(str(oid), obj)
+            if not bucket.keys().isdisjoint(objects) or not _str_keys(objects):
+                for oid, obj in objects.items():
+                    bucket.setdefault(str(oid), obj)
+            else:  # nothing to keep a first copy of, no key to make a string: add in one go
+                bucket.update(objects)
+
+
+def _str_keys(objects: dict[Any, Any]) -> bool:
+    """Whether every key is a str (always so in decoded JSON), so str() changes none."""
+    return set(map(type, objects)) <= {str}

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kxplan.client import Records
-from kxplan.ids import id_order
+from kxplan.ids import IdOrder, id_order
 from kxplan.model import (
     LOCK_SERVICE,
     PRIORITIES,
@@ -173,7 +173,11 @@ def tasks_from_records(records: Records) -> tuple[LiveTask, ...]:
     """Live tasks from a story listing, deleted ones dropped, sorted by numeric id."""
     maps = _Maps(records.included)
     tasks = [_task(s, maps) for s in records if not s.get("deleted_at")]
-    return tuple(sorted(tasks, key=lambda t: id_order(t.id)))
+    return tuple(sorted(tasks, key=_task_order))
+
+
+def _task_order(task: LiveTask) -> IdOrder:
+    return id_order(task.id)
 
 
 def task_from_api(story: Mapping[str, Any], envelope: Envelope) -> LiveTask:
@@ -200,47 +204,57 @@ def _typed(envelope: Envelope, key: str) -> Mapping[str, Mapping[str, Any]] | No
 
 
 def _task(story: Mapping[str, Any], maps: _Maps) -> LiveTask:
+    # Runs once per story of a listing (10,000 in a large workspace), so:
+    # - the relations are only looked into when the story lists ids of them, or lists none
+    #   at all (an ids field the include left out: `_related` follows the foreign keys);
+    #   `[]` means it has none;
+    # - the model objects are built with positional arguments, in their classes' field
+    #   order: a frozen dataclass's keyword call costs a quarter more, and building them is
+    #   half of reading a story (tests/live/test_live_values.py pins every field).
     get = story.get
     parent = get("parent_id")
     status = get("status")
+    state = get("state")
+    tag_ids = get("tag_ids")
+    item_ids = get("story_task_ids")
+    ref_ids = get("external_reference_ids")
     return LiveTask(
-        id=str(story["id"]),
-        title=str(get("title", "")),
-        parent_id=None if parent in (None, "") else str(parent),
-        type=str(get("story_type") or "task"),
-        description=get("description"),
-        start_date=_date(get("start_date")),
-        due_date=_date(get("due_date")),
-        priority=priority_name(get("priority")),
-        status=_opt_str(get("state")) if status is None or status == "" else str(status),
-        state=str(get("state") or "not started"),
-        percentage_complete=_int(get("percentage_complete")),
-        archived=bool(get("archived")),
-        position=_int(get("position")),
-        tags=_tags(story, maps.tags),
-        checklist=_checklist(story, maps.items),
-        markers=_markers(story, maps.refs),
-        created_at=str(get("created_at") or ""),
-        updated_at=str(get("updated_at") or ""),
-        custom_task_status_id=_opt_str(get("custom_task_status_id")),
+        str(story["id"]),  # id
+        str(get("title", "")),  # title
+        None if parent is None or parent == "" else str(parent),  # parent_id
+        str(get("story_type") or "task"),  # type
+        get("description"),  # description
+        _date(get("start_date")),  # start_date
+        _date(get("due_date")),  # due_date
+        priority_name(get("priority")),  # priority
+        _opt_str(state) if status is None or status == "" else str(status),  # status
+        str(state or "not started"),  # state
+        _int(get("percentage_complete")),  # percentage_complete
+        bool(get("archived")),  # archived
+        _int(get("position")),  # position
+        _tags(story, tag_ids, maps.tags) if tag_ids != [] else (),  # tags
+        _checklist(story, item_ids, maps.items) if item_ids != [] else (),  # checklist
+        _markers(story, ref_ids, maps.refs) if ref_ids != [] else (),  # markers
+        str(get("created_at") or ""),  # created_at
+        str(get("updated_at") or ""),  # updated_at
+        _opt_str(get("custom_task_status_id")),  # custom_task_status_id
     )
 
 
 def _related(
     story: Mapping[str, Any],
+    ids: object,
     objects: Mapping[str, Mapping[str, Any]] | None,
-    ids_field: str,
     fk: str,
 ) -> list[Mapping[str, Any]]:
-    """Objects of one type (`objects`, by id) belonging to `story`: through `ids_field` when
-    the include listed them, else by their foreign key `fk` (slow path for servers that omit
-    the ids)."""
+    """Objects of one type (`objects`, by id) belonging to `story`: through its `ids` field
+    when the include listed them, else by their foreign key `fk` (slow path for servers that
+    omit the ids)."""
     if objects is None:
         return []
-    ids = story.get(ids_field)
     if isinstance(ids, list):
-        keys = [i if type(i) is str else str(i) for i in ids]
-        return [objects[k] for k in keys if k in objects]
+        # The ids are strings as served; str() only for a server that sends integers.
+        return [objects[k] for i in ids if (k := i if type(i) is str else str(i)) in objects]
     if not fk:
         return []  # e.g. tags: no foreign key to follow
     sid = str(story["id"])
@@ -248,65 +262,83 @@ def _related(
 
 
 def _tags(
-    story: Mapping[str, Any], tags: Mapping[str, Mapping[str, Any]] | None
+    story: Mapping[str, Any], ids: object, tags: Mapping[str, Mapping[str, Any]] | None
 ) -> tuple[str, ...]:
-    related = _related(story, tags, "tag_ids", "")
+    related = _related(story, ids, tags, "")
     if not related:
         return ()
     names = {str(t.get("name", "")) for t in related}
     names.discard("")
     if len(names) < 2:
         return tuple(names)
-    return tuple(sorted(names, key=lambda n: (n.casefold(), n)))
+    return tuple(sorted(names, key=_tag_order))
+
+
+def _tag_order(name: str) -> tuple[str, str]:
+    return (name.casefold(), name)
 
 
 def _checklist(
-    story: Mapping[str, Any], items: Mapping[str, Mapping[str, Any]] | None
+    story: Mapping[str, Any], ids: object, items: Mapping[str, Mapping[str, Any]] | None
 ) -> tuple[LiveChecklistItem, ...]:
-    related = _related(story, items, "story_task_ids", "story_id")
+    related = _related(story, ids, items, "story_id")
     if not related:
         return ()
     out = [
-        LiveChecklistItem(
-            id=str(o["id"]),
-            name=str(o.get("name", "")),
-            completed=bool(o.get("completed")),
-            position=_int(o.get("position")),
-            updated_at=str(o.get("updated_at") or ""),
+        LiveChecklistItem(  # positional, in field order (see _task)
+            str(o["id"]),  # id
+            str(o.get("name", "")),  # name
+            bool(o.get("completed")),  # completed
+            _int(o.get("position")),  # position
+            str(o.get("updated_at") or ""),  # updated_at
         )
         for o in related
         if not o.get("deleted_at")
     ]
-    if len(out) < 2:
-        return tuple(out)
-    return tuple(sorted(out, key=lambda i: (i.position, id_order(i.id))))
+    if _by_position(out):
+        return tuple(out)  # the usual case: served in position order (see _by_position)
+    return tuple(sorted(out, key=_item_order))
+
+
+def _by_position(items: list[LiveChecklistItem]) -> bool:
+    """Whether the positions strictly increase: then sorting by (position, id) keeps the
+    order, since no two positions tie (cheaper than sorting a list that is sorted)."""
+    for i in range(1, len(items)):  # noqa: SIM110 (all() over a generator: twice the time)
+        if items[i - 1].position >= items[i].position:
+            return False
+    return True
+
+
+def _item_order(item: LiveChecklistItem) -> tuple[int, IdOrder]:
+    return (item.position, id_order(item.id))
 
 
 def _markers(
-    story: Mapping[str, Any], refs: Mapping[str, Mapping[str, Any]] | None
+    story: Mapping[str, Any], ids: object, refs: Mapping[str, Mapping[str, Any]] | None
 ) -> tuple[LiveMarker, ...]:
-    related = _related(story, refs, "external_reference_ids", "subject_id")
+    related = _related(story, ids, refs, "subject_id")
     if not related:
         return ()
     markers = [_marker(r) for r in related if r.get("subject_type") in (None, "Story")]
     if len(markers) < 2:
         return tuple(markers)
-    return tuple(
-        sorted(
-            markers,
-            key=lambda m: (m.service_name, m.service_model, m.service_model_ref, id_order(m.id)),
-        )
-    )
+    return tuple(sorted(markers, key=_marker_order))
+
+
+def _marker_order(m: LiveMarker) -> tuple[str, str, str, IdOrder]:
+    return (m.service_name, m.service_model, m.service_model_ref, id_order(m.id))
 
 
 def _marker(ref: Mapping[str, Any]) -> LiveMarker:
-    return LiveMarker(
-        id=str(ref["id"]),
-        service_name=str(ref.get("service_name", "")),
-        service_model=str(ref.get("service_model", "")),
-        service_model_ref=str(ref.get("service_model_ref", "")),
-        protected=_is_protected(ref.get("external_status")),
-        message=str(ref.get("external_message") or ""),
+    status = ref.get("external_status")
+    return LiveMarker(  # positional, in field order (see _task)
+        str(ref["id"]),  # id
+        str(ref.get("service_name", "")),  # service_name
+        str(ref.get("service_model", "")),  # service_model
+        str(ref.get("service_model_ref", "")),  # service_model_ref
+        # (an absent or empty status is never PROTECTED: no need to normalise it)
+        _is_protected(status) if status else False,  # protected
+        str(ref.get("external_message") or ""),  # message
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from kxplan.live import task_from_api, workspace_from_api
 from kxplan.live._parsing import priority_name
-from kxplan.model import LiveChecklistItem, LiveMarker
+from kxplan.model import LiveChecklistItem, LiveMarker, LiveTask
 
 ENVELOPE: dict[str, Any] = {
     "count": 1,
@@ -94,3 +94,80 @@ def test_workspace_ids_become_strings() -> None:
     ws = workspace_from_api({"id": 12, "title": "Acme", "task_status_set_id": 3})
     assert (ws.id, ws.title, ws.task_status_set_id) == ("12", "Acme", "3")
     assert workspace_from_api({"id": "1", "title": "X"}).task_status_set_id is None
+
+
+def test_every_story_field_lands_in_its_own_task_field() -> None:
+    # The parser builds the model objects with positional arguments: distinct values for
+    # every field catch one put in the wrong place.
+    story = {
+        **STORY,
+        "title": "Title",
+        "description": "Description",
+        "start_date": "2027-01-04T08:00:00Z",
+        "due_date": "2027-01-18",
+        "percentage_complete": "40",
+        "position": 3,
+        "tag_ids": ["2"],
+        "story_task_ids": ["11"],
+    }
+    envelope = {
+        **ENVELOPE,
+        "story_tasks": {
+            "11": {
+                "id": "11",
+                "name": "Item",
+                "completed": True,
+                "position": 6,
+                "updated_at": "2027-01-03T10:00:00Z",
+            }
+        },
+        "external_references": {
+            "70": {
+                "id": "70",
+                "service_name": "kxplan",
+                "service_model": "onboarding",
+                "service_model_ref": "discovery",
+                "external_status": "protected",
+                "external_message": "kx1 t=1",
+                "subject_type": "Story",
+            }
+        },
+    }
+    assert task_from_api(story, envelope) == LiveTask(
+        id="5",
+        title="Title",
+        parent_id="4",
+        type="milestone",
+        description="Description",
+        start_date="2027-01-04",
+        due_date="2027-01-18",
+        priority="high",
+        status="Backlog",
+        state="not started",
+        percentage_complete=40,
+        archived=True,
+        position=3,
+        tags=("Alpha",),
+        checklist=(
+            LiveChecklistItem(
+                id="11",
+                name="Item",
+                completed=True,
+                position=6,
+                updated_at="2027-01-03T10:00:00Z",
+            ),
+        ),
+        markers=(
+            LiveMarker(
+                id="70",
+                service_name="kxplan",
+                service_model="onboarding",
+                service_model_ref="discovery",
+                protected=True,
+                message="kx1 t=1",
+            ),
+        ),
+        created_at="2027-01-01T10:00:00Z",
+        updated_at="2027-01-02T10:00:00Z",
+        custom_task_status_id="31",
+    )
