@@ -185,11 +185,13 @@ def parse_document(text: str, name: str) -> tuple[Document | None, list[Problem]
     # An alias is written `*name`: without a `*` no node can be reached twice, and the
     # alias-bomb bookkeeping (a set of every node) is skipped.
     converter = _Converter(name, loader, aliases="*" in text)
+    # A merge key is written `<<` (or tagged `!!merge`): without either, no mapping merges.
+    plain = not converter.aliases and "<<" not in text and "merge" not in text
     try:
         node = loader.get_single_node()
         if node is None:
             return None, [Problem(name, 1, 1, "the file is empty", "start with `version: 1`")]
-        data = converter.convert(node, ())
+        data = converter.convert_plain(node, ()) if plain else converter.convert(node, ())
         # A value's `${` is written as such, or made by an escape (`"\x24{"`): a text
         # with neither has none (line folding joins lines with a space or a newline).
         verbatim = "${" not in text and "\\" not in text
@@ -267,6 +269,67 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             return self._sequence(node, path)
         return self._scalar(node)
+
+    def convert_plain(self, node: yaml.Node, path: YamlPath) -> JsonValue:
+        """`convert` for a document without aliases or merge keys (most manifests): each
+        node is then reached once, by one path, so there are no aliases to count and no
+        place recorded before (a merged value's) to keep; only the depth is checked.
+        Mappings and sequences convert their text scalars inline, in their own loop."""
+        if len(path) > _MAX_DEPTH:
+            self.problem(node, "the document nests too deeply or expands too many aliases")
+            raise _Stop
+        mark = node.start_mark
+        self.locs[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._plain_mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return self._plain_sequence(node, path)
+        return self._scalar(node)
+
+    def _plain_sequence(self, node: yaml.SequenceNode, path: YamlPath) -> list[JsonValue]:
+        if len(path) >= _MAX_DEPTH:  # its items are too deep: `_sequence` reports it
+            return self._sequence(node, path)
+        if node.tag != _SEQ:
+            self.problem(node, f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}")
+        locs, convert = self.locs, self.convert_plain
+        result: list[JsonValue] = []
+        append = result.append
+        for i, item in enumerate(node.value):
+            sub = (*path, i)
+            if type(item) is _ScalarNode and item.tag == _STR:
+                mark = item.start_mark
+                locs[sub] = (mark.line + 1, mark.column + 1)
+                append(item.value)
+            else:
+                append(convert(item, sub))
+        return result
+
+    def _plain_mapping(self, node: yaml.MappingNode, path: YamlPath) -> JsonObject:
+        if len(path) >= _MAX_DEPTH:  # its values are too deep: `_mapping` reports it
+            return self._mapping(node, path)
+        if node.tag != _MAP:
+            self.problem(node, f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}")
+        locs, key_locs, convert = self.locs, self.key_locs, self.convert_plain
+        result: JsonObject = {}
+        for key_node, value_node in node.value:
+            if type(key_node) is not _ScalarNode:
+                self._key(key_node)  # reports it
+                continue
+            key: str = key_node.value  # a scalar node's value is its text, as `_key` reads
+            sub = (*path, key)
+            if key in result:
+                first = key_locs[sub]
+                self.problem(key_node, f"duplicate key '{key}' (first at line {first[0]})")
+                continue
+            mark = key_node.start_mark
+            key_locs[sub] = (mark.line + 1, mark.column + 1)
+            if type(value_node) is _ScalarNode and value_node.tag == _STR:
+                mark = value_node.start_mark
+                locs[sub] = (mark.line + 1, mark.column + 1)
+                result[key] = value_node.value
+            else:
+                result[key] = convert(value_node, sub)
+        return result
 
     def _scalar(self, node: yaml.Node) -> JsonValue:
         if node.tag == _STR:  # most scalars: no constructor needed
