@@ -39,6 +39,8 @@ _SEQ = _TAG + "seq"
 _MAP = _TAG + "map"
 _MERGE = _TAG + "merge"
 _ScalarNode = yaml.ScalarNode
+#: The keys that make a task list composed (kxplan.manifest.compose.COMPOSE_KEYS).
+COMPOSE_WORDS = ("include", "for_each", "when")
 _MAX_DEPTH = 64  # deeper than any manifest; stops recursive aliases
 # Alias bombs ("billion laughs"): values reached again through aliases may not outnumber
 # the document's own nodes ten to one (with a floor for small files that reuse anchors).
@@ -95,6 +97,9 @@ class Document:
     #: True when no string of `data` can hold `${`, known from the text it was read from:
     #: variable substitution then has nothing to do. False when unknown.
     no_substitution: bool = field(default=False, kw_only=True)
+    #: True when no mapping key of `data` can be a composition key (`include`, `for_each`,
+    #: `when`), known from the text it was read from. False when unknown.
+    no_composition: bool = field(default=False, kw_only=True)
 
     def loc(self, path: YamlPath) -> Location:
         """Location of the value at `path`, or of its nearest located ancestor."""
@@ -116,7 +121,7 @@ class Document:
 
     def with_data(self, data: JsonValue) -> Document:
         """The same document with its data replaced (e.g. after variable substitution)."""
-        return replace(self, data=data, no_substitution=False)
+        return replace(self, data=data, no_substitution=False, no_composition=False)
 
 
 def at(loc: Location, message: str, hint: str | None = None) -> Problem:
@@ -195,7 +200,17 @@ def parse_document(text: str, name: str) -> tuple[Document | None, list[Problem]
         # A value's `${` is written as such, or made by an escape (`"\x24{"`): a text
         # with neither has none (line folding joins lines with a space or a newline).
         verbatim = "${" not in text and "\\" not in text
-        doc = Document(name, data, converter.locs, converter.key_locs, no_substitution=verbatim)
+        # A key is its text as written, or made by an escape in a quoted key: a text with
+        # neither a composition key's word nor a backslash has no such key.
+        simple = "\\" not in text and not any(word in text for word in COMPOSE_WORDS)
+        doc = Document(
+            name,
+            data,
+            converter.locs,
+            converter.key_locs,
+            no_substitution=verbatim,
+            no_composition=simple,
+        )
         return doc, converter.problems
     except _Stop:
         return None, converter.problems
