@@ -126,7 +126,7 @@ def _add_tasks(
     for index, raw in enumerate(items):
         if not isinstance(raw, dict):
             continue
-        task_path = (*path, index)
+        task_path = path + (index,)  # noqa: RUF005 - (*path, index) goes through a list
         given = raw.get("key")
         explicit = isinstance(given, str)
         title = _text(raw.get("title"))
@@ -191,7 +191,8 @@ def _checklist(doc: Document, items: JsonValue, path: YamlPath) -> tuple[Desired
     found: list[DesiredChecklistItem] = []
     for i, raw in enumerate(items if isinstance(items, list) else ()):
         if isinstance(raw, str):
-            found.append(DesiredChecklistItem(name=raw, loc=doc.loc((*path, i))))
+            # path + (i,): (*path, i) goes through a list (a checklist item for each)
+            found.append(DesiredChecklistItem(name=raw, loc=doc.loc(path + (i,))))  # noqa: RUF005
         elif isinstance(raw, dict) and isinstance(name := raw.get("name"), str):
             found.append(
                 DesiredChecklistItem(
