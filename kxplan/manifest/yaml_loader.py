@@ -55,6 +55,16 @@ _PLAIN_TEXT_FAST = (
 )
 
 
+#: The implicit resolvers of each first character, as (tag, match) in the order the
+#: generic resolver tries them: with no wildcard (None) resolvers and no path resolvers
+#: (`_PLAIN_TEXT_FAST`), a plain scalar's tag is the first that matches, else text.
+_IMPLICIT: dict[str, tuple[tuple[str, Callable[[str], object]], ...]] = {
+    first: tuple((tag, regexp.match) for tag, regexp in resolvers)
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    if first is not None
+}
+_DEFAULT_SCALAR: str = _BaseLoader.DEFAULT_SCALAR_TAG
+
 #: The tags of plain scalars the generic resolver was asked for (a plain scalar's tag
 #: depends on its text only): keys such as `title` and `tags` recur in every task.
 _PLAIN_TAGS: dict[str, str] = {}
@@ -87,7 +97,14 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
             return _STR
         tag = _PLAIN_TAGS.get(value)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)
+            # The generic resolver's loop for this first character, without its list
+            # concatenation and look-ups (titles starting with T, F, N, O or Y come here,
+            # and unique titles miss the cache).
+            tag = _DEFAULT_SCALAR
+            for implicit_tag, match in _IMPLICIT[value[:1]]:
+                if match(value):
+                    tag = implicit_tag
+                    break
             if len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
                 _PLAIN_TAGS[value] = tag
         return tag
