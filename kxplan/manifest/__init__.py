@@ -168,7 +168,7 @@ def build_document(doc: Document, overrides: Mapping[str, str]) -> tuple[Built, 
     """Variables, composition, schema, build and semantic checks of one loaded document."""
     values, problems = resolve_vars(doc, overrides)
     resolved: Document
-    if uses_composition(doc.data):
+    if not doc.no_composition and uses_composition(doc.data):
         resolved, found = compose_document(doc, values, typed_vars(doc, overrides))
     else:
         data, found = substitute_document(doc, values)

@@ -48,7 +48,7 @@ def build_manifest(doc: Document, values: Mapping[str, str]) -> Built:
     data: JsonValue = doc.data
     data = data if isinstance(data, dict) else {}
     inherited = _Inherited(_names(data.get("enforce")), _names(data.get("ignore_changes")))
-    tasks = tuple(_tasks(doc, data.get("tasks"), ("tasks",), None, 0, inherited))
+    tasks = tuple(_tasks(doc, data.get("tasks"), inherited))
     workspace = data.get("workspace")
     desired = desired_workspace(doc, workspace, ("workspace",))
     if desired is not None:
@@ -98,26 +98,49 @@ class _Inherited:
     ignore_changes: frozenset[str]
 
 
-def _tasks(
+def _tasks(doc: Document, items: JsonValue, inherited: _Inherited) -> list[BuiltTask]:
+    """The tasks of the list `items` (at `tasks`) and all their descendants, in pre-order."""
+    found: list[BuiltTask] = []
+    # One list filled by a plain recursion: recursive generators (`yield from`) would pass
+    # each task up through every level above it, and a 10,000-task tree is 5 levels deep.
+    _add_tasks(found, doc, items, ("tasks",), None, 0, inherited, {})
+    return found
+
+
+def _add_tasks(
+    found: list[BuiltTask],
     doc: Document,
     items: JsonValue,
     path: YamlPath,
     parent_key: str | None,
     depth: int,
     inherited: _Inherited,
-) -> Iterator[BuiltTask]:
-    for index, raw in enumerate(items if isinstance(items, list) else ()):
+    fields: dict[tuple[str, ...], frozenset[str]],
+) -> None:
+    """Appends to `found` the tasks of `items` (at `path`) and their descendants.
+
+    `fields` caches each task's `fields` by its written keys: the tasks of a manifest
+    write few distinct sets of fields, and one frozenset for each set is enough."""
+    if not isinstance(items, list):
+        return
+    for index, raw in enumerate(items):
         if not isinstance(raw, dict):
             continue
-        task_path = (*path, index)
+        task_path = path + (index,)  # noqa: RUF005 - (*path, index) goes through a list
         given = raw.get("key")
         explicit = isinstance(given, str)
         title = _text(raw.get("title"))
         key = given if isinstance(given, str) else derive_key(parent_key, title)
-        task = _task(doc, raw, task_path, key, parent_key, depth, index, inherited)
-        yield BuiltTask(task, task_path, explicit)
+        written = tuple(raw)
+        task_fields = fields.get(written)
+        if task_fields is None:
+            task_fields = fields[written] = _ALWAYS_SET | _TASK_FIELD_SET.intersection(raw)
+        task = _task(doc, raw, task_path, key, parent_key, depth, index, inherited, task_fields)
+        found.append(BuiltTask(task, task_path, explicit))
         children = raw.get("children")
-        yield from _tasks(doc, children, (*task_path, "children"), key, depth + 1, inherited)
+        if children is not None:
+            path_down = (*task_path, "children")
+            _add_tasks(found, doc, children, path_down, key, depth + 1, inherited, fields)
 
 
 def _task(
@@ -129,46 +152,57 @@ def _task(
     depth: int,
     index: int,
     inherited: _Inherited,
+    fields: frozenset[str],
 ) -> DesiredTask:
-    pct = raw.get("percentage_complete")
-    task_type = raw.get("type")
+    get = raw.get
+    pct = get("percentage_complete")
+    task_type = get("type")
+    checklist = get("checklist")
+    renamed_from = get("renamed_from")
+    enforce = get("enforce")
+    ignore_changes = get("ignore_changes")
     return DesiredTask(
         key=key,
-        title=_text(raw.get("title")),
+        title=_text(get("title")),
         parent_key=parent_key,
         depth=depth,
         index=index,
         type=task_type if isinstance(task_type, str) else "task",
-        description=_opt_text(raw.get("description")),
-        start_date=_opt_text(raw.get("start_date")),
-        due_date=_opt_text(raw.get("due_date")),
-        priority=_opt_text(raw.get("priority")),
-        status=_opt_text(raw.get("status")),
+        description=_opt_text(get("description")),
+        start_date=_opt_text(get("start_date")),
+        due_date=_opt_text(get("due_date")),
+        priority=_opt_text(get("priority")),
+        status=_opt_text(get("status")),
         percentage_complete=pct if isinstance(pct, int) and not isinstance(pct, bool) else None,
-        tags=_texts(raw.get("tags")),
-        checklist=tuple(_checklist(doc, raw.get("checklist"), (*path, "checklist"))),
-        archived=raw.get("archived") is True,
-        protect=raw.get("protect") is True,
-        renamed_from=_texts(raw.get("renamed_from")),
-        enforce=_more(inherited.enforce, raw.get("enforce")),
-        ignore_changes=_more(inherited.ignore_changes, raw.get("ignore_changes")),
-        fields=_ALWAYS_SET | _TASK_FIELD_SET.intersection(raw),
+        tags=_texts(get("tags")),
+        # Absent lists (most tasks have no renames, many no checklist) skip the calls.
+        checklist=_checklist(doc, checklist, (*path, "checklist")) if checklist else (),
+        archived=get("archived") is True,
+        protect=get("protect") is True,
+        renamed_from=_texts(renamed_from) if renamed_from else (),
+        enforce=_more(inherited.enforce, enforce),
+        ignore_changes=_more(inherited.ignore_changes, ignore_changes),
+        fields=fields,
         loc=doc.loc(path),
     )
 
 
-def _checklist(doc: Document, items: JsonValue, path: YamlPath) -> Iterator[DesiredChecklistItem]:
+def _checklist(doc: Document, items: JsonValue, path: YamlPath) -> tuple[DesiredChecklistItem, ...]:
+    found: list[DesiredChecklistItem] = []
     for i, raw in enumerate(items if isinstance(items, list) else ()):
-        loc = doc.loc((*path, i))
         if isinstance(raw, str):
-            yield DesiredChecklistItem(name=raw, loc=loc)
+            # path + (i,): (*path, i) goes through a list (a checklist item for each)
+            found.append(DesiredChecklistItem(name=raw, loc=doc.loc(path + (i,))))  # noqa: RUF005
         elif isinstance(raw, dict) and isinstance(name := raw.get("name"), str):
-            yield DesiredChecklistItem(
-                name=name,
-                completed=raw.get("completed") is True,
-                renamed_from=_texts(raw.get("renamed_from")),
-                loc=loc,
+            found.append(
+                DesiredChecklistItem(
+                    name=name,
+                    completed=raw.get("completed") is True,
+                    renamed_from=_texts(raw.get("renamed_from")),
+                    loc=doc.loc((*path, i)),
+                )
             )
+    return tuple(found)
 
 
 def _posts(doc: Document, items: JsonValue) -> Iterator[DesiredPost]:
@@ -222,7 +256,9 @@ def _opt_text(value: JsonValue) -> str | None:
 
 
 def _texts(value: JsonValue) -> tuple[str, ...]:
-    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+    if not isinstance(value, list):
+        return ()
+    return tuple([v for v in value if isinstance(v, str)])  # a list is faster than a generator
 
 
 def _names(value: JsonValue) -> frozenset[str]:

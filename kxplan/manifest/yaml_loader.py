@@ -11,7 +11,7 @@ Duplicate mapping keys are problems too (PyYAML would silently keep the last one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ _SEQ = _TAG + "seq"
 _MAP = _TAG + "map"
 _MERGE = _TAG + "merge"
 _ScalarNode = yaml.ScalarNode
+#: The keys that make a task list composed (kxplan.manifest.compose.COMPOSE_KEYS).
+COMPOSE_WORDS = ("include", "for_each", "when")
 _MAX_DEPTH = 64  # deeper than any manifest; stops recursive aliases
 # Alias bombs ("billion laughs"): values reached again through aliases may not outnumber
 # the document's own nodes ten to one (with a floor for small files that reuse anchors).
@@ -53,6 +55,16 @@ _PLAIN_TEXT_FAST = (
 )
 
 
+#: The implicit resolvers of each first character, as (tag, match) in the order the
+#: generic resolver tries them: with no wildcard (None) resolvers and no path resolvers
+#: (`_PLAIN_TEXT_FAST`), a plain scalar's tag is the first that matches, else text.
+_IMPLICIT: dict[str, tuple[tuple[str, Callable[[str], object]], ...]] = {
+    first: tuple((tag, regexp.match) for tag, regexp in resolvers)
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    if first is not None
+}
+_DEFAULT_SCALAR: str = _BaseLoader.DEFAULT_SCALAR_TAG
+
 #: The tags of plain scalars the generic resolver was asked for (a plain scalar's tag
 #: depends on its text only): keys such as `title` and `tags` recur in every task.
 _PLAIN_TAGS: dict[str, str] = {}
@@ -66,6 +78,15 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
     found the first time; a list or mapping has its kind's tag; every other scalar is
     resolved as before."""
 
+    if _PLAIN_TEXT_FAST:
+        # The composer calls descend_resolver(parent, index) and ascend_resolver() around
+        # every node; without path resolvers the base methods return at once, doing
+        # nothing. Builtins that do nothing cost less than those Python calls (5 % of the
+        # compose): `{}.get(parent, index)` returns `index`, `tuple()` returns `()`, and
+        # the composer ignores what both return. A builtin is not bound to the loader.
+        descend_resolver: Callable[..., object] = {}.get
+        ascend_resolver: Callable[[], object] = tuple
+
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if not _PLAIN_TEXT_FAST:
             found: str = super().resolve(kind, value, implicit)
@@ -76,7 +97,14 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type, misc]
             return _STR
         tag = _PLAIN_TAGS.get(value)
         if tag is None:
-            tag = super().resolve(kind, value, implicit)
+            # The generic resolver's loop for this first character, without its list
+            # concatenation and look-ups (titles starting with T, F, N, O or Y come here,
+            # and unique titles miss the cache).
+            tag = _DEFAULT_SCALAR
+            for implicit_tag, match in _IMPLICIT[value[:1]]:
+                if match(value):
+                    tag = implicit_tag
+                    break
             if len(_PLAIN_TAGS) < _PLAIN_TAGS_MAX:
                 _PLAIN_TAGS[value] = tag
         return tag
@@ -95,6 +123,9 @@ class Document:
     #: True when no string of `data` can hold `${`, known from the text it was read from:
     #: variable substitution then has nothing to do. False when unknown.
     no_substitution: bool = field(default=False, kw_only=True)
+    #: True when no mapping key of `data` can be a composition key (`include`, `for_each`,
+    #: `when`), known from the text it was read from. False when unknown.
+    no_composition: bool = field(default=False, kw_only=True)
 
     def loc(self, path: YamlPath) -> Location:
         """Location of the value at `path`, or of its nearest located ancestor."""
@@ -116,7 +147,7 @@ class Document:
 
     def with_data(self, data: JsonValue) -> Document:
         """The same document with its data replaced (e.g. after variable substitution)."""
-        return replace(self, data=data, no_substitution=False)
+        return replace(self, data=data, no_substitution=False, no_composition=False)
 
 
 def at(loc: Location, message: str, hint: str | None = None) -> Problem:
@@ -185,15 +216,27 @@ def parse_document(text: str, name: str) -> tuple[Document | None, list[Problem]
     # An alias is written `*name`: without a `*` no node can be reached twice, and the
     # alias-bomb bookkeeping (a set of every node) is skipped.
     converter = _Converter(name, loader, aliases="*" in text)
+    # A merge key is written `<<` (or tagged `!!merge`): without either, no mapping merges.
+    plain = not converter.aliases and "<<" not in text and "merge" not in text
     try:
         node = loader.get_single_node()
         if node is None:
             return None, [Problem(name, 1, 1, "the file is empty", "start with `version: 1`")]
-        data = converter.convert(node, ())
+        data = converter.convert_plain(node, ()) if plain else converter.convert(node, ())
         # A value's `${` is written as such, or made by an escape (`"\x24{"`): a text
         # with neither has none (line folding joins lines with a space or a newline).
         verbatim = "${" not in text and "\\" not in text
-        doc = Document(name, data, converter.locs, converter.key_locs, no_substitution=verbatim)
+        # A key is its text as written, or made by an escape in a quoted key: a text with
+        # neither a composition key's word nor a backslash has no such key.
+        simple = "\\" not in text and not any(word in text for word in COMPOSE_WORDS)
+        doc = Document(
+            name,
+            data,
+            converter.locs,
+            converter.key_locs,
+            no_substitution=verbatim,
+            no_composition=simple,
+        )
         return doc, converter.problems
     except _Stop:
         return None, converter.problems
@@ -267,6 +310,70 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             return self._sequence(node, path)
         return self._scalar(node)
+
+    def convert_plain(self, node: yaml.Node, path: YamlPath) -> JsonValue:
+        """`convert` for a document without aliases or merge keys (most manifests): each
+        node is then reached once, by one path, so there are no aliases to count and no
+        place recorded before (a merged value's) to keep; only the depth is checked.
+        Mappings and sequences convert their text scalars inline, in their own loop."""
+        if len(path) > _MAX_DEPTH:
+            self.problem(node, "the document nests too deeply or expands too many aliases")
+            raise _Stop
+        mark = node.start_mark
+        self.locs[path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._plain_mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return self._plain_sequence(node, path)
+        return self._scalar(node)
+
+    def _plain_sequence(self, node: yaml.SequenceNode, path: YamlPath) -> list[JsonValue]:
+        if len(path) >= _MAX_DEPTH:  # its items are too deep: `_sequence` reports it
+            return self._sequence(node, path)
+        if node.tag != _SEQ:
+            self.problem(node, f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}")
+        # Paths are built as `path + (item,)`: in CPython 3.11 `(*path, item)` goes through
+        # a list, a third more work for each of the document's 100,000 paths (RUF005
+        # prefers the slower spelling).
+        locs, convert = self.locs, self.convert_plain
+        result: list[JsonValue] = []
+        append = result.append
+        for i, item in enumerate(node.value):
+            sub = path + (i,)  # noqa: RUF005 - see above
+            if type(item) is _ScalarNode and item.tag == _STR:
+                mark = item.start_mark
+                locs[sub] = (mark.line + 1, mark.column + 1)
+                append(item.value)
+            else:
+                append(convert(item, sub))
+        return result
+
+    def _plain_mapping(self, node: yaml.MappingNode, path: YamlPath) -> JsonObject:
+        if len(path) >= _MAX_DEPTH:  # its values are too deep: `_mapping` reports it
+            return self._mapping(node, path)
+        if node.tag != _MAP:
+            self.problem(node, f"unsupported YAML tag {node.tag.replace(_TAG, '!!')}")
+        locs, key_locs, convert = self.locs, self.key_locs, self.convert_plain
+        result: JsonObject = {}
+        for key_node, value_node in node.value:
+            if type(key_node) is not _ScalarNode:
+                self._key(key_node)  # reports it
+                continue
+            key: str = key_node.value  # a scalar node's value is its text, as `_key` reads
+            sub = path + (key,)  # noqa: RUF005 - see above
+            if key in result:
+                first = key_locs[sub]
+                self.problem(key_node, f"duplicate key '{key}' (first at line {first[0]})")
+                continue
+            mark = key_node.start_mark
+            key_locs[sub] = (mark.line + 1, mark.column + 1)
+            if type(value_node) is _ScalarNode and value_node.tag == _STR:
+                mark = value_node.start_mark
+                locs[sub] = (mark.line + 1, mark.column + 1)
+                result[key] = value_node.value
+            else:
+                result[key] = convert(value_node, sub)
+        return result
 
     def _scalar(self, node: yaml.Node) -> JsonValue:
         if node.tag == _STR:  # most scalars: no constructor needed

@@ -114,3 +114,60 @@ def test_lists_and_mappings_resolve_as_the_generic_resolver_does(kind: type[yaml
         finally:
             fast.dispose()
             generic.dispose()
+
+
+_PLAIN_DOCUMENTS = [
+    "a: x\nb: [y, 'z', 1, true, null]\nc: {d: {e: f}}\n",
+    "title: a\nkey: k\ntitle: b\n",  # a duplicate key
+    "? [a, b]\n: c\nd: e\n",  # a key that is a list
+    "a: !!python/name:os.system\nb: !!set {x: null}\nc: !!omap [x: 1]\n",
+    "d: 2027-01-04\nbad: 2027-02-30\nn: 5\nf: 1.5\nyes: no\n",
+    "tasks:\n  - title: T\n    tags: [a, b]\n    checklist: [{name: c}]\n",
+    "[" * 70 + "]" * 70 + "\n",  # too deep
+    "{a: " * 63 + "[x, [y]]" + "}" * 63 + "\n",  # at the depth limit
+]
+
+
+@pytest.mark.parametrize("text", _PLAIN_DOCUMENTS)
+def test_plain_documents_convert_as_the_generic_converter_does(text: str) -> None:
+    """`convert_plain` (no aliases, no merge keys) records what `convert` records."""
+    from kxplan.manifest.yaml_loader import _Converter, _Stop
+
+    results = []
+    for plain in (False, True):
+        loader = _Loader(text)
+        try:
+            converter = _Converter("m.yaml", loader, aliases=False)
+            node = loader.get_single_node()
+            try:
+                data = (converter.convert_plain if plain else converter.convert)(node, ())
+            except _Stop:
+                data = "stopped"
+        finally:
+            loader.dispose()
+        results.append((data, converter.locs, converter.key_locs, converter.problems))
+    assert results[0] == results[1]
+
+
+def test_composition_words_are_the_composition_keys() -> None:
+    from kxplan.manifest.compose import COMPOSE_KEYS
+    from kxplan.manifest.yaml_loader import COMPOSE_WORDS
+
+    assert COMPOSE_WORDS == COMPOSE_KEYS
+
+
+@pytest.mark.parametrize(
+    ("text", "simple"),
+    [
+        ("tasks:\n  - title: T\n", True),
+        ("tasks:\n  - include: x.yaml\n", False),
+        ('tasks:\n  - "\\x69nclude": x.yaml\n', False),  # an escaped key
+        ("tasks:\n  - title: T\n    description: when ready\n", False),  # unsure: no
+    ],
+)
+def test_a_document_without_composition_words_skips_the_composition_scan(
+    text: str, simple: bool
+) -> None:
+    doc, _ = parse_document(text, "m.yaml")
+    assert doc is not None and doc.no_composition is simple
+    assert not doc.with_data({}).no_composition
