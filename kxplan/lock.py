@@ -62,6 +62,10 @@ MAX_SETTLE = 2.0
 #: catches a rival whose write raced ours when taking it, which the marker checks settle.
 RECHECK_SHARE = 1 / 6
 
+#: A read `acquire` makes while this run's claim settles: the story count of each stack
+#: the apply will create tasks for (kxplan.cli.locking).
+Settling = Callable[[], Mapping[str, int | None]]
+
 #: Pauses before reading back a lock write whose answer was lost (it may commit late).
 _LOST_WRITE_DELAYS = (0.25, 0.5, 1.0, 2.0)
 
@@ -237,9 +241,9 @@ class WorkspaceLock:
         self._lost: Claim | None = None
         self._seen: frozenset[Claim] | None = None  # what peek() read
         self._first: frozenset[Claim] | None = None  # what acquire() read first
-        #: What `acquire`'s `settling` read returned in the try that took the lock (None:
-        #: not asked, failed, or made in a try that did not take it).
-        self.settled: object | None = None
+        #: What `acquire`'s `settling` read returned (stack -> its story count) in the try
+        #: that took the lock; None: not asked, or made in a try that did not take it.
+        self.settled: Mapping[str, int | None] | None = None
         self._stop = threading.Event()
         self._refresher: threading.Thread | None = None
         self._mutex = threading.Lock()
@@ -340,7 +344,7 @@ class WorkspaceLock:
         if holder is not None and holder.run_id != self.run_id and not timeout:
             raise self._locked_error(holder, timeout)
 
-    def acquire(self, timeout: float = 0.0, settling: Callable[[], object] | None = None) -> bool:
+    def acquire(self, timeout: float = 0.0, settling: Settling | None = None) -> bool:
         """Hold the workspace, waiting up to `timeout` seconds for another apply to finish.
 
         True when another run wrote the lock since `peek` (it took, refreshed or released
@@ -366,7 +370,7 @@ class WorkspaceLock:
             self._sleep(min(poll, left))
             waited = True
 
-    def _try_once(self, settling: Callable[[], object] | None = None) -> Claim | None:
+    def _try_once(self, settling: Settling | None = None) -> Claim | None:
         """None when this run now holds the lock, else the claim that holds it."""
         self.settled = None
         claims = self.read()
@@ -377,17 +381,14 @@ class WorkspaceLock:
             return holder
         self._note_expired(claims)
         took = self._write()
-        pause = min(took, MAX_SETTLE)  # a rival's write under way lands meanwhile
-        if settling is not None:
-            started = time.monotonic()
-            settled = settling()
-            pause -= time.monotonic() - started
-        self._sleep(max(0.0, pause))
+        started = time.monotonic()
+        settled = settling() if settling is not None else None  # fills the pause
+        # The pause lasts as long as the write took: a rival's write under way lands meanwhile.
+        self._sleep(max(0.0, min(took, MAX_SETTLE) - (time.monotonic() - started)))
         holder = self._holder(self.read())
         if holder is not None and holder.run_id == self.run_id:
             self._hold()
-            if settling is not None:
-                self.settled = settled
+            self.settled = settled
             return None
         if holder is None:  # our write did not show (yet): try again at once
             return self._try_once_more()

@@ -19,7 +19,7 @@ applied and what was not.
 from __future__ import annotations
 
 from kxplan.apply._core import ApplyFailed, ApplyResult, apply_plan
-from kxplan.apply._guard import CreateGuard, first_count
+from kxplan.apply._guard import CreateGuard, stack_count
 from kxplan.apply._run import Progress
 from kxplan.apply._verify import Observed, live_after
 
@@ -30,6 +30,6 @@ __all__ = [
     "Observed",
     "Progress",
     "apply_plan",
-    "first_count",
     "live_after",
+    "stack_count",
 ]

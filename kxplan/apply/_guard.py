@@ -144,11 +144,11 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
             guard.stop_counting()
 
     early, guard.first_count = guard.first_count, None  # it answers the first check only
-    if early is not None and (created or any(c.kind is Kind.TASK for c in run.applied)):
+    if early is not None and any(c.kind is Kind.TASK for c in run.applied):
         early = None  # this run has written tasks since that count
 
     def count() -> int | None:
-        return first_count(run.client, run.workspace_id, run.stack)
+        return stack_count(run.client, run.workspace_id, run.stack)
 
     def look_up() -> dict[str, list[LiveTask]]:
         return stories_by_marker(run.client, run.workspace_id, run.stack, keys)
@@ -172,8 +172,7 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
     if guard.expected is not None:
         if early is not None:  # counted while the lock settled: the lock was just read too
             counted: int | None = early
-            if coming:
-                with_lock(lambda: None)
+            with_lock(lambda: None)
         else:
             counted = with_lock(count)
         if counted == guard.expected:  # nobody else created any of this stack's tasks
@@ -198,7 +197,7 @@ def check_level(run: Run, created: Sequence[Change], coming: Sequence[Change]) -
     return _not_created_yet(run, guard, coming, found)
 
 
-def first_count(client: KantataClient, workspace_id: str, stack: str) -> int | None:
+def stack_count(client: KantataClient, workspace_id: str, stack: str) -> int | None:
     """How many stories carry the stack's marker, as Kantata counts them; None when it
     refused the count (not lost: the client retries those): the checks then look keys up."""
     try:

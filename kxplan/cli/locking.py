@@ -12,7 +12,7 @@ import click
 
 from kxplan.client import KantataClient
 from kxplan.ids import id_order
-from kxplan.lock import WorkspaceLock, lock_ttl, parse_duration
+from kxplan.lock import Settling, WorkspaceLock, lock_ttl, parse_duration
 from kxplan.model import LiveWorkspace
 
 if TYPE_CHECKING:  # imported where used, after the first request (kxplan._deferred)
@@ -92,13 +92,13 @@ def guard_for(
     lock = locks.get(str(workspace_id))
     if lock is None:
         return CreateGuard()
-    counts = lock.settled if isinstance(lock.settled, dict) else {}
-    asked = stack is not None and stack in counts
-    first = counts.get(stack) if asked else None
-    return CreateGuard(check_lock=lock.check, first_count=first, early_requests=int(asked))
+    counts = lock.settled or {}
+    if stack is None or stack not in counts:
+        return CreateGuard(check_lock=lock.check)
+    return CreateGuard(check_lock=lock.check, first_count=counts[stack], early_requests=1)
 
 
-def _first_counts(lock: WorkspaceLock, plans: Sequence[Plan]) -> Callable[[], object] | None:
+def _first_counts(lock: WorkspaceLock, plans: Sequence[Plan]) -> Settling | None:
     """The read `lock.acquire` makes while its claim settles: the count of the stack's
     stories for each plan of its workspace that creates tasks and can count (stack -> count;
     None for a count Kantata refused). None when there is none to make."""
@@ -117,9 +117,9 @@ def _first_counts(lock: WorkspaceLock, plans: Sequence[Plan]) -> Callable[[], ob
         return None
 
     def counts() -> dict[str, int | None]:
-        from kxplan.apply import first_count
+        from kxplan.apply import stack_count
 
-        return {stack: first_count(lock.client, lock.workspace_id, stack) for stack in stacks}
+        return {stack: stack_count(lock.client, lock.workspace_id, stack) for stack in stacks}
 
     return counts
 
