@@ -213,12 +213,8 @@ class Connection:
         the API open meanwhile, with no request on them (kxplan.client._early); those the
         client did not take are closed at its end. Nothing for the embedded sandbox, or
         for an API URL the client will refuse (it says why when it is opened)."""
-        if self.sandbox or not _token_given(self.token_file):
-            yield  # (no token: the run stops before its first request)
-            return
-        try:
-            url = check_base_url(self.api_url)
-        except UsageError:
+        url = None if self.sandbox else _early_url(self.api_url, self.token_file)
+        if url is None:
             yield
             return
         from kxplan.client._early import close_unused, open_early
@@ -230,8 +226,16 @@ class Connection:
             close_unused()
 
 
-def _token_given(token_file: Path | None) -> bool:
-    return token_file is not None or bool(os.environ.get(TOKEN_ENV, "").strip())
+def _early_url(api_url: str, token_file: Path | None) -> str | None:
+    """The API root to open connections to while the manifest loads; None when the run will
+    stop before its first request: a URL or a token the client refuses (it says why when it
+    is opened)."""
+    try:
+        url = check_base_url(api_url)
+        read_token(token_file)
+    except UsageError:
+        return None
+    return url
 
 
 def api_of(api_url: str, sandbox: bool) -> str:
