@@ -136,11 +136,14 @@ def apply_command(
             warm_up("kxplan.fleet.report")  # what shows the plans: after the first request
 
             out = Output.of(flags, "apply")  # a fleet prints its own one document
-            run = lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out, notify)  # noqa: E731
-        else:
-            out = Output.of(flags, "apply", document=flags.fmt == "json")
-            run = lambda: _apply_manifests(inputs, flags, conn, gates, auto_approve, out, notify)  # noqa: E731
-        reporting(out, run)
+            reporting(
+                out, lambda: fleet_apply(fleet, flags, conn, gates, auto_approve, out, notify)
+            )
+            return
+        out = Output.of(flags, "apply", document=flags.fmt == "json")
+        reporting(
+            out, lambda: _apply_manifests(inputs, flags, conn, gates, auto_approve, out, notify)
+        )
 
 
 def _refuse_apply_flags(flags: PlanFlags) -> None:
