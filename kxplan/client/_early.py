@@ -105,16 +105,18 @@ def tls_context() -> ssl.SSLContext:
 
 
 def take(host: str, port: int, timeout: float | None) -> httpcore.NetworkStream | None:
-    """An early connection to `host:port` (waiting up to `timeout` for one still opening),
-    or None: none was opened, it failed, or it is too old (then closed)."""
+    """An early connection to `host:port` (waiting up to `timeout` in all for one still
+    opening), or None: none was opened, it failed, or it is too old (then closed)."""
+    until = None if timeout is None else time.monotonic() + timeout
     while True:
         with _lock:
             waiting = _early.get((host, port))
             if not waiting:
                 return None
             entry = waiting.pop(0)
+        left = None if until is None else max(0.0, until - time.monotonic())
         try:
-            stream = entry.future.result(timeout)
+            stream = entry.future.result(left)
         except Exception:  # failed, or not open in time: the caller connects itself
             entry.future.add_done_callback(_close)  # (a slow one is closed once open)
             continue
@@ -125,7 +127,7 @@ def take(host: str, port: int, timeout: float | None) -> httpcore.NetworkStream 
 
 
 def close_unused() -> None:
-    """Close the early connections nobody took (the client is closing)."""
+    """Close the early connections nobody took (the command is ending)."""
     with _lock:
         entries = [e for waiting in _early.values() for e in waiting]
         _early.clear()
